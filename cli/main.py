@@ -1,0 +1,262 @@
+"""The ``vidtok`` command. Thin: parse options, call the library, print.
+
+Errors the library raises on purpose (``VidtokError``) print as one line naming the file
+and the problem, with a documented exit code; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from vidtok import __version__
+from vidtok.errors import EXIT_CODES, UsageError, VidtokError
+
+app = typer.Typer(
+    name="vidtok",
+    help=(
+        "Video understanding with fewer tokens: decode videos with exact timestamps, pick the "
+        "frames that matter, compress visual tokens, ask video LLMs.\n\n"
+        "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"vidtok {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    _state["debug"] = debug
+
+
+# -- shared options ---------------------------------------------------------------------------
+BackendOpt = typer.Option(None, "--backend", "-b", help="Decoder: pyav (default), torchcodec, decord, opencv.")
+StreamOpt = typer.Option(None, "--stream", help="FFmpeg index of the video stream (default: the best one).")
+TimeoutOpt = typer.Option(60.0, "--timeout", help="Seconds a decoder may stall before failing.")
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+TruncOpt = typer.Option(False, "--allow-truncated", help="Use the frames a truncated file has instead of failing.")
+
+
+def _open(video: Path, backend, stream, timeout, allow_truncated):
+    from vidtok.decode import open_video
+
+    return open_video(video, backend=backend, stream=stream, timeout=timeout, allow_truncated=allow_truncated)
+
+
+@app.command()
+def info(
+    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    as_json: bool = JsonOpt,
+    frames: bool = typer.Option(False, "--frames", help="Include every frame's exact time and the keyframes."),
+    stream: Optional[int] = StreamOpt,
+    allow_truncated: bool = TruncOpt,
+) -> None:
+    """Describe a video: duration, fps, exact frame count, size, codec, streams, VFR.
+
+    Example: [bold]vidtok info clip.mp4 --json[/bold]
+    """
+    from vidtok.decode import probe
+
+    vinfo, index = probe(video, stream=stream, allow_truncated=allow_truncated)
+    data = vinfo.model_dump()
+    if frames:
+        data["frame_times"] = [round(float(t), 9) for t in index.times]
+        data["keyframes"] = index.keyframe_indices.tolist()
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    out.print(f"[bold]{escape(str(video))}[/bold]", soft_wrap=True)
+    t = Table(show_header=False, box=None)
+    rows = [
+        ("duration", f"{vinfo.duration:.3f} s  (start {vinfo.start_time:.3f} s)"),
+        ("frames", f"{vinfo.num_frames}  ({vinfo.num_keyframes} keyframes)"),
+        ("fps", f"{vinfo.fps:.3f}" + ("  variable frame rate" if vinfo.is_vfr else "")),
+        ("size", f"{vinfo.width}x{vinfo.height}" + (f"  rotated {vinfo.rotation}°" if vinfo.rotation else "")),
+        ("codec", f"{vinfo.codec} {vinfo.profile or ''} {vinfo.pix_fmt or ''}".strip()),
+        ("container", f"{vinfo.container}, {vinfo.num_streams} streams"),
+        ("video streams", ", ".join(
+            f"#{s.index} {s.codec} {s.width}x{s.height}" + (" (chosen)" if s.index == vinfo.stream_index else "")
+            for s in vinfo.video_streams)),
+    ]
+    for k, v in rows:
+        t.add_row(f"[bold]{k}[/bold]", v)
+    out.print(t)
+    if frames:
+        out.print("frame times: " + ", ".join(f"{x:.3f}" for x in data["frame_times"][:20])
+                  + (" ..." if len(data["frame_times"]) > 20 else ""))
+
+
+def _parse_size(size: Optional[str]) -> Optional[tuple[int, int]]:
+    if not size:
+        return None
+    try:
+        w, h = (int(x) for x in size.lower().split("x"))
+        if w <= 0 or h <= 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--size must look like 640x360, got '{size}'") from None
+    return w, h
+
+
+@app.command()
+def sample(
+    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    n: Optional[int] = typer.Option(None, "-n", "--num-frames", help="Number of evenly spaced frames (default 16)."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Sample at this rate (frames per second) instead."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Cap for --fps sampling."),
+    sampler: Optional[str] = typer.Option(
+        None, "--sampler", "-s",
+        help="uniform, fps, or a model's default: qwen2_5_vl, qwen3_vl, llava_onevision, smolvlm2."),
+    seek: str = typer.Option("exact", "--seek", help="exact (default) or keyframe: snap to keyframes, much faster."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write frames as images and frames.json here."),
+    image_format: str = typer.Option("jpg", "--format", help="jpg or png."),
+    size: Optional[str] = typer.Option(None, "--size", help="Resize frames to WIDTHxHEIGHT (default: the sampler's)."),
+    as_json: bool = JsonOpt,
+    backend: Optional[str] = BackendOpt,
+    stream: Optional[int] = StreamOpt,
+    timeout: float = TimeoutOpt,
+    allow_truncated: bool = TruncOpt,
+) -> None:
+    """Pick frames from a video and (with --out) write them with their exact times.
+
+    Examples:
+      [bold]vidtok sample clip.mp4 -n 16 --out frames/[/bold]
+      [bold]vidtok sample clip.mp4 --fps 1 --max-frames 64 --json[/bold]
+      [bold]vidtok sample clip.mp4 --sampler qwen2_5_vl --out frames/[/bold]
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from vidtok.select import sample as run_sampler
+
+    if seek not in ("exact", "keyframe"):
+        raise UsageError(f"--seek must be exact or keyframe, got '{seek}'")
+    if image_format not in ("jpg", "png"):
+        raise UsageError(f"--format must be jpg or png, got '{image_format}'")
+    if n is not None and fps is not None:
+        raise UsageError("give -n or --fps, not both")
+    if sampler is None:
+        sampler = "fps" if fps is not None else "uniform"
+    params = {"n": n if (n is not None or sampler != "uniform") else 16, "fps": fps, "max_frames": max_frames}
+    v = _open(video, backend, stream, timeout, allow_truncated)
+    s = run_sampler(v, sampler, **params)
+    frame_size = _parse_size(size) or (tuple(s.frame_size) if s.frame_size else None)
+    decode_size = None
+    if frame_size is not None:
+        # decoders resize before rotation
+        decode_size = frame_size if v.info.rotation % 180 == 0 else (frame_size[1], frame_size[0])
+    want = v.snap_to_keyframes(s.indices) if seek == "keyframe" else v.clamp(s.indices)
+    records = []
+    if out_dir is not None:
+        from PIL import Image
+
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UsageError("--out exists and is not a directory", out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+    show = not as_json and sys.stderr.isatty()
+    with Progress(TextColumn("[bold]decoding[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, disable=not show, transient=True) as bar:
+        task = bar.add_task("decode", total=len(set(want.tolist())))
+        for i, t, rgb in v.iter_frames(want, size=decode_size, seek=seek):
+            rec = {"index": i, "time": round(t, 6)}
+            if out_dir is not None:
+                name = f"frame_{i:06d}.{image_format}"
+                Image.fromarray(rgb).save(out_dir / name, quality=92) if image_format == "jpg" else \
+                    Image.fromarray(rgb).save(out_dir / name)
+                rec["file"] = name
+            records.append(rec)
+            bar.advance(task)
+    result = {
+        "video": str(video),
+        "sampler": s.sampler,
+        "seek": seek,
+        "backend": v.backend,
+        "num_frames": len(records),
+        "fps": s.fps,
+        "duration": s.duration,
+        "frame_size": list(frame_size) if frame_size else None,
+        "frames": records,
+    }
+    if out_dir is not None:
+        (out_dir / "frames.json").write_text(json.dumps(result, indent=2))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    out.print(f"{len(records)} frames ({s.sampler}, {seek} seek, {v.backend}) at "
+              + ", ".join(f"{r['time']:.2f}s" for r in records[:12]) + (" ..." if len(records) > 12 else ""))
+    if out_dir is not None:
+        out.print(f"wrote {len(records)} images and frames.json to {out_dir}")
+
+
+def _first_line(obj) -> str:
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+@app.command()
+def methods(as_json: bool = JsonOpt) -> None:
+    """List every registered component: decoders, samplers (more stages as they land)."""
+    from vidtok.decode import DECODERS
+    from vidtok.select import SAMPLERS
+
+    rows = []
+    for name, cls in DECODERS.items():
+        rows.append({"kind": "decoder", "name": name, "available": cls.available(),
+                     "description": _first_line(cls)})
+    for name, fn in SAMPLERS.items():
+        rows.append({"kind": "sampler", "name": name, "available": True,
+                     "description": _first_line(fn)})
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    t = Table("kind", "name", "available", "description")
+    for r in rows:
+        t.add_row(r["kind"], r["name"], "yes" if r["available"] else "no", r["description"])
+    out.print(t)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Console entry point: run the app and turn errors into one line and an exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        # standalone mode: typer handles usage errors (exit 2), --help and Ctrl-C itself
+        app(args=argv, prog_name="vidtok")
+    except VidtokError as e:
+        if debug:
+            raise
+        err.print(f"[red]vidtok: error:[/red] {escape(e.one_line())}", highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("vidtok: interrupted")
+        sys.exit(130)
+    except Exception as e:  # a bug: still one line unless --debug
+        if debug:
+            raise
+        err.print(f"vidtok: internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
+                  highlight=False, markup=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,39 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_videos"
+SHARED = Path(os.environ.get("VIDTOK_SHARED_VIDEOS", ROOT.parent / "shared" / "videos"))
+
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "annotations" / "ffprobe_measurements.json").exists(),
+    reason=f"shared test videos not found at {SHARED} (set VIDTOK_SHARED_VIDEOS)",
+)
+
+
+def shared_measurements() -> dict:
+    p = SHARED / "annotations" / "ffprobe_measurements.json"
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+@pytest.fixture
+def samples() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture
+def shared() -> Path:
+    return SHARED
+
+
+@pytest.fixture
+def cuts_video() -> Path:
+    return SAMPLES / "synthetic_cuts.mp4"
+
+
+@pytest.fixture
+def cuts_truth() -> dict:
+    return json.loads((SAMPLES / "synthetic_cuts.json").read_text())

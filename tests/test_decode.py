@@ -1,0 +1,165 @@
+"""Frame access: exact frames and times, clamping, seeking, keyframe mode, backends."""
+
+import numpy as np
+import pytest
+
+import av
+from vidtok import open_video
+from vidtok.decode import DECODERS, available_backends
+from vidtok.decode.base import Decoder
+from vidtok.errors import DecodeTimeoutError
+from .conftest import SAMPLES, SHARED, needs_shared
+
+
+def reference_frames(path, stream_index=None):
+    """Every frame by plain sequential PyAV decoding: the ground truth."""
+    with av.open(str(path)) as c:
+        s = c.streams.video[0] if stream_index is None else next(x for x in c.streams if x.index == stream_index)
+        return [(f.time, f.to_ndarray(format="rgb24")) for f in c.decode(s)]
+
+
+SAMPLE_FILES = ["synthetic_cuts.mp4", "film_bw_his_girl_friday_cc0.mp4", "animation_bbb_1s_vp9_opus.webm"]
+
+
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_exact_frames_equal_sequential_decode(name):
+    path = SAMPLES / name
+    ref = reference_frames(path)
+    v = open_video(path)
+    assert len(v) == len(ref)
+    rng = np.random.default_rng(0)
+    idx = np.sort(rng.choice(len(ref), size=min(15, len(ref)), replace=False))
+    f = v.get_frames(idx)
+    assert f.indices.tolist() == idx.tolist()
+    for i, t, rgb in zip(f.indices, f.times, f.data):
+        assert t == pytest.approx(ref[i][0], abs=1e-9)
+        np.testing.assert_array_equal(rgb, ref[i][1])
+
+
+def test_duplicates_and_order_are_kept(cuts_video):
+    v = open_video(cuts_video)
+    f = v.get_frames([50, 3, 50, 199])
+    assert f.indices.tolist() == [50, 3, 50, 199]
+    np.testing.assert_array_equal(f.data[0], f.data[2])
+
+
+def test_indices_past_end_are_clamped(cuts_video):
+    v = open_video(cuts_video)
+    f = v.get_frames([-5, 10_000])
+    assert f.indices.tolist() == [0, len(v) - 1]
+    assert f.times[-1] == pytest.approx(v.times[-1])
+
+
+def test_frames_by_time(cuts_video):
+    v = open_video(cuts_video)  # 25 fps
+    f = v.get_frames_at([0.0, 1.0, 1.59, 1.61, 100.0])
+    assert f.indices.tolist() == [0, 25, 39, 40, 199]
+    assert f.times.tolist() == pytest.approx([0.0, 1.0, 1.56, 1.6, 7.96])
+
+
+def test_sparse_sampling_does_not_decode_everything(cuts_video):
+    v = open_video(cuts_video)  # keyframe every 50 frames
+    v.get_frames([5, 120])
+    st = v.decoder.stats
+    # walks only the GOPs that hold the targets, and decodes in full only the targets
+    assert st["seeks"] == 2
+    assert st["packets"] < 0.5 * len(v)
+    assert st["full"] <= 2 + 4  # the targets and the frames a seek lands on
+
+
+def test_keyframe_mode_snaps_and_keeps_exact_times(cuts_video):
+    v = open_video(cuts_video)
+    ref = reference_frames(cuts_video)
+    f = v.get_frames([10, 60, 140], seek="keyframe")
+    keys = v.index.keyframe_indices
+    assert set(f.indices.tolist()) <= set(keys.tolist())
+    assert f.indices.tolist() == [0, 50, 150]
+    for i, t, rgb in zip(f.indices, f.times, f.data):
+        assert t == pytest.approx(ref[i][0])
+        np.testing.assert_array_equal(rgb, ref[i][1])
+
+
+def test_resize_at_decode(cuts_video):
+    f = open_video(cuts_video).get_frames([0, 1], size=(80, 64))
+    assert f.data.shape == (2, 64, 80, 3)
+
+
+def test_iter_frames_streams_in_order(cuts_video):
+    v = open_video(cuts_video)
+    got = [(i, t) for i, t, _ in v.iter_frames([150, 3, 40])]
+    assert [i for i, _ in got] == [3, 40, 150]
+
+
+@pytest.mark.parametrize("backend", ["opencv", "decord"])
+def test_other_backends_agree(cuts_video, backend):
+    if backend not in available_backends():
+        pytest.skip(f"{backend} not installed (pip install 'vidtok[decoders]')")
+    a = open_video(cuts_video).get_frames([0, 45, 120, 199])
+    b = open_video(cuts_video, backend=backend).get_frames([0, 45, 120, 199])
+    assert b.indices.tolist() == a.indices.tolist()
+    assert b.times.tolist() == a.times.tolist()  # times come from the one index
+    # colour conversion differs slightly between libraries; content must not
+    assert np.abs(a.data.astype(int) - b.data.astype(int)).mean() < 4
+
+
+class _Stuck(Decoder):
+    """A decoder that hangs, like decord on some files."""
+
+    name = "stuck"
+
+    @classmethod
+    def available(cls):
+        return True
+
+    def iter_frames(self, indices, *, size=None, seek="exact"):
+        import time
+
+        time.sleep(30)
+        yield 0, None
+
+
+def test_hanging_decoder_times_out(cuts_video):
+    DECODERS.register("stuck", _Stuck)
+    v = open_video(cuts_video, backend="stuck", timeout=0.5)
+    with pytest.raises(DecodeTimeoutError) as e:
+        v.get_frames([0])
+    assert str(cuts_video) in str(e.value) and "no progress" in str(e.value)
+
+
+@needs_shared
+@pytest.mark.parametrize("stream", [0, 3])
+def test_multistream_decodes_chosen_stream(stream):
+    path = SHARED / "nasa_webb_cleanroom_multistream_subs.mp4"
+    v = open_video(path, stream=stream)
+    f = v.get_frames([0, len(v) - 1])
+    assert f.data.shape[1:3] == ((180, 320) if stream == 0 else (270, 480))
+
+
+@needs_shared
+def test_vfr_exact_frames_and_times():
+    path = SHARED / "static_cam_traffic_highway_vfr.mp4"
+    v = open_video(path)
+    ref = reference_frames(path)
+    f = v.get_frames_at([11.50, 11.52, 20.0])
+    assert f.indices.tolist() == [287, 288, 394]
+    for i, rgb in zip(f.indices, f.data):
+        np.testing.assert_array_equal(rgb, ref[i][1])
+
+
+@needs_shared
+def test_avi_packed_bframes_exact():
+    # XviD packed B-frames: packet timestamps disagree with the decoded frames
+    path = SHARED / "action_eye_makeup_xvid_mp3.avi"
+    ref = reference_frames(path)
+    f = open_video(path).get_frames([0, 1, 2, 3, 77, 163])
+    for i, rgb in zip(f.indices, f.data):
+        np.testing.assert_array_equal(rgb, ref[i][1])
+
+
+@needs_shared
+def test_long_video_skips_nonreference_frames():
+    v = open_video(SHARED / "long_static_cam_fly_courtship_120s.mp4")
+    v.get_frames(np.linspace(0, len(v) - 1, 16).round().astype(int))
+    st = v.decoder.stats
+    # mostly B-frames: far fewer packets decoded in full than walked
+    assert st["full"] < 0.5 * st["packets"]

@@ -1,0 +1,10 @@
+"""Decode stage: probe a video once, then frames by index or time with exact timestamps."""
+
+from .base import Decoder, FrameIndex, Frames, SeekMode, StreamInfo, VideoInfo
+from .probe import probe
+from .video import DECODERS, Video, available_backends, open_video
+
+__all__ = [
+    "DECODERS", "Decoder", "FrameIndex", "Frames", "SeekMode", "StreamInfo", "Video",
+    "VideoInfo", "available_backends", "open_video", "probe",
+]

@@ -1,0 +1,158 @@
+"""Types shared by every decoder: what a video is (``VideoInfo``), where its frames lie
+(``FrameIndex``) and what a decoder must do (``Decoder``)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar, Iterator, Literal, Optional
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+SeekMode = Literal["exact", "keyframe"]
+
+
+class StreamInfo(BaseModel):
+    """One video stream of the container (``index`` is FFmpeg's absolute stream index)."""
+
+    index: int
+    codec: str
+    width: int
+    height: int
+    fps: Optional[float] = None
+    frames: Optional[int] = Field(None, description="frame count the container declares")
+    bit_rate: Optional[int] = None
+    is_default: bool = False
+
+
+class VideoInfo(BaseModel):
+    """What a user needs to know before sampling. Times are seconds on the stream's own
+    timeline (the first frame's time is its real presentation time, not forced to 0)."""
+
+    path: str
+    container: str = Field(description="FFmpeg demuxer name, e.g. 'mov,mp4,m4a,3gp,3g2,mj2'")
+    stream_index: int = Field(description="the video stream decoded (FFmpeg stream index)")
+    codec: str
+    profile: Optional[str] = None
+    pix_fmt: Optional[str] = None
+    width: int = Field(description="coded width in pixels (before rotation)")
+    height: int = Field(description="coded height in pixels (before rotation)")
+    rotation: int = Field(0, description="display rotation in degrees, counter-clockwise")
+    num_frames: int = Field(description="frames that can be decoded from this stream")
+    fps: float = Field(description="average frame rate (frames / duration)")
+    is_vfr: bool = Field(description="true when frame intervals vary beyond timestamp rounding")
+    start_time: float = Field(description="presentation time of the first frame")
+    duration: float = Field(description="end of the last frame minus start of the first (s)")
+    container_duration: Optional[float] = Field(None, description="duration the container declares")
+    num_keyframes: int
+    truncated: bool = Field(False, description="the file ends before all declared frames")
+    num_streams: int = Field(description="all streams in the file (video, audio, subtitles, ...)")
+    video_streams: list[StreamInfo]
+
+    @property
+    def end_time(self) -> float:
+        return self.start_time + self.duration
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) of frames as returned (rotation applied)."""
+        if self.rotation % 180:
+            return self.height, self.width
+        return self.width, self.height
+
+
+@dataclass(frozen=True)
+class FrameIndex:
+    """Every frame of the stream in presentation order: exact pts (stream time base),
+    whether it is a keyframe, and its time in seconds. Built by demuxing, not decoding."""
+
+    pts: np.ndarray  # int64 (N,), sorted ascending
+    keyframe: np.ndarray  # bool (N,)
+    time_base: float
+    frame_duration: float  # duration of the last frame (s)
+    #: timestamps are decode-order counters (AVI): frames are matched by counting
+    by_dts: bool = False
+
+    @cached_property
+    def times(self) -> np.ndarray:
+        return self.pts.astype(np.float64) * self.time_base
+
+    def __len__(self) -> int:
+        return int(self.pts.shape[0])
+
+    @cached_property
+    def keyframe_indices(self) -> np.ndarray:
+        return np.flatnonzero(self.keyframe)
+
+    def keyframe_at_or_before(self, i: np.ndarray | int) -> np.ndarray:
+        """For each frame index, the index of the last keyframe at or before it."""
+        keys = self.keyframe_indices
+        pos = np.searchsorted(keys, np.asarray(i), side="right") - 1
+        return keys[np.clip(pos, 0, len(keys) - 1)]
+
+    def nearest_keyframe(self, i: np.ndarray) -> np.ndarray:
+        keys = self.keyframe_indices
+        i = np.asarray(i)
+        pos = np.clip(np.searchsorted(keys, i), 0, len(keys) - 1)
+        prev = keys[np.clip(pos - 1, 0, len(keys) - 1)]
+        nxt = keys[pos]
+        return np.where(np.abs(i - prev) <= np.abs(nxt - i), prev, nxt)
+
+    def index_of_time(self, t: np.ndarray) -> np.ndarray:
+        """Index of the frame shown at time ``t``: the last frame whose time is <= t
+        (times before the first frame map to frame 0)."""
+        idx = np.searchsorted(self.times, np.asarray(t, dtype=np.float64) + 1e-9, side="right") - 1
+        return np.clip(idx, 0, len(self) - 1)
+
+
+@dataclass
+class Frames:
+    """A batch of decoded frames, each with its frame index and exact time (s)."""
+
+    indices: np.ndarray  # int64 (N,)
+    times: np.ndarray  # float64 (N,)
+    data: np.ndarray  # uint8 (N, H, W, 3) RGB
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+
+class Decoder(ABC):
+    """A backend that turns sorted, unique frame indices into RGB arrays.
+
+    Backends do not compute times: the ``FrameIndex`` built by the probe is the one
+    source of truth, so every backend reports the same, exact times.
+    """
+
+    name: ClassVar[str]
+    #: pip extra that provides this backend
+    extra: ClassVar[str] = "decoders"
+    #: True when the backend can decode any video stream, not only the one it picks itself
+    can_select_stream: ClassVar[bool] = False
+
+    def __init__(self, path: str, info: VideoInfo, index: FrameIndex, *, threads: int = 0):
+        self.path = path
+        self.info = info
+        self.index = index
+        self.threads = threads
+
+    @classmethod
+    @abstractmethod
+    def available(cls) -> bool:
+        """Whether the backend's library imports here."""
+
+    @abstractmethod
+    def iter_frames(
+        self,
+        indices: np.ndarray,
+        *,
+        size: tuple[int, int] | None = None,
+        seek: SeekMode = "exact",
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, rgb)`` for each requested index, ascending. ``size`` is
+        (width, height) of the returned frames before rotation."""
+
+    def close(self) -> None:  # pragma: no cover - trivial
+        pass

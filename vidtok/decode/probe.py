@@ -1,0 +1,217 @@
+"""Probe a file once with PyAV: validate it, choose the video stream, and build the exact
+``FrameIndex`` by demuxing (packets only, no decoding), then decode one frame to prove the
+stream really decodes.
+
+Why demux instead of trusting the header: containers over-report frame counts (the cause
+of decord's deadlocks, decord #363/#373), AVI/MKV often declare none, and only packet
+timestamps give exact per-frame times on variable-frame-rate files.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import InputError, NotAVideoError, UsageError
+from .base import FrameIndex, StreamInfo, VideoInfo
+
+
+def check_path(path: str | os.PathLike) -> Path:
+    """Fail early, with one clear line, on paths that cannot be a video."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", p)
+    if p.is_dir():
+        raise InputError("is a directory, not a video file", p)
+    if not os.access(p, os.R_OK):
+        raise InputError("permission denied (file is not readable)", p)
+    if p.stat().st_size == 0:
+        raise NotAVideoError("empty file (0 bytes)", p)
+    return p
+
+
+def open_container(p: Path) -> av.container.InputContainer:
+    try:
+        return av.open(str(p), mode="r", metadata_errors="ignore")
+    except PermissionError as e:
+        raise InputError("permission denied (file is not readable)", p) from e
+    except av.error.InvalidDataError as e:
+        raise NotAVideoError("not a video FFmpeg can read (invalid or truncated data)", p) from e
+    except av.error.FFmpegError as e:
+        raise NotAVideoError(f"cannot open as a video: {e.strerror or e}", p) from e
+
+
+def _stream_info(s: av.video.stream.VideoStream) -> StreamInfo:
+    cc = s.codec_context
+    rate = s.average_rate or s.guessed_rate
+    return StreamInfo(
+        index=s.index,
+        codec=cc.name,
+        width=cc.width,
+        height=cc.height,
+        fps=float(rate) if rate else None,
+        frames=s.frames or None,
+        bit_rate=cc.bit_rate or None,
+        is_default=bool(s.disposition & av.stream.Disposition.default),
+    )
+
+
+def best_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    """The stream ffprobe/torchcodec would call best: never a cover picture, then the
+    default disposition, then the highest bit rate, then the most pixels."""
+    candidates = [
+        s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)
+    ] or list(container.streams.video)
+
+    def rank(s):
+        cc = s.codec_context
+        return (
+            bool(s.disposition & av.stream.Disposition.default),
+            cc.bit_rate or 0,
+            (cc.width or 0) * (cc.height or 0),
+            -s.index,
+        )
+
+    return max(candidates, key=rank)
+
+
+def _demux_index(container, stream, p: Path, by_dts: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """pts (dts when ``by_dts``), keyframe flag and duration of every packet, in decode order."""
+    pts, key, dur = [], [], []
+    truncated = False
+    fallback_step = None
+    try:
+        for pkt in container.demux(stream):
+            if pkt.size == 0 or pkt.is_discard:
+                continue
+            t = pkt.dts if by_dts else pkt.pts
+            if t is None:
+                t = pkt.dts if pkt.pts is None else pkt.pts
+            if t is None:  # no timestamps at all: count frames at the declared rate
+                if fallback_step is None:
+                    rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+                    fallback_step = int(round(1 / (rate * stream.time_base)))
+                t = (pts[-1] + fallback_step) if pts else 0
+            pts.append(t)
+            key.append(pkt.is_keyframe)
+            dur.append(pkt.duration or 0)
+    except av.error.FFmpegError:
+        truncated = True  # keep what demuxed; the decoder clamps to what decodes
+    return (np.asarray(pts, np.int64), np.asarray(key, bool), np.asarray(dur, np.int64), truncated)
+
+
+def _first_frame(p: Path, stream_index: int):
+    """Decode the first frame from a fresh open (some files cannot seek back at all);
+    proves the stream decodes, and gives the rotation."""
+    try:
+        with av.open(str(p), metadata_errors="ignore") as c:
+            s = next(x for x in c.streams if x.index == stream_index)
+            for pkt in c.demux(s):
+                try:
+                    for frame in s.codec_context.decode(pkt):
+                        return frame
+                except (av.error.FFmpegError, OSError):
+                    continue  # a broken packet; the next keyframe may decode
+    except (av.error.FFmpegError, OSError):
+        return None
+    return None
+
+
+def probe(
+    path: str | os.PathLike, stream: int | None = None, *, allow_truncated: bool = False
+) -> tuple[VideoInfo, FrameIndex]:
+    """Validate ``path`` and return its ``VideoInfo`` and exact ``FrameIndex``.
+
+    ``stream`` is an FFmpeg stream index (as ffprobe prints it); by default the best
+    video stream is chosen. A truncated file (fewer frames present than its header
+    declares) is an error unless ``allow_truncated``: then the frames present are used.
+    """
+    p = check_path(path)
+    with open_container(p) as container:
+        vstreams = list(container.streams.video)
+        if not vstreams:
+            kinds = sorted({s.type for s in container.streams})
+            what = "audio only" if "audio" in kinds else ("only " + ", ".join(kinds) if kinds else "no streams")
+            raise NotAVideoError(f"no video stream ({what})", p)
+        if stream is None:
+            vs = best_video_stream(container)
+        else:
+            match = [s for s in vstreams if s.index == stream]
+            if not match:
+                raise UsageError(
+                    f"stream {stream} is not a video stream; video streams: "
+                    + ", ".join(str(s.index) for s in vstreams),
+                    p,
+                )
+            vs = match[0]
+        sinfo = [_stream_info(s) for s in vstreams]
+        # AVI stores no presentation times: its timestamps count frames in decode order,
+        # and packed B-frames (XviD/DivX) make packet pts disagree with decoded frames.
+        by_dts = container.format.name == "avi"
+        pts_dec, key_dec, dur_dec, truncated = _demux_index(container, vs, p, by_dts)
+        if pts_dec.size == 0:
+            raise NotAVideoError("video stream has no frames (no packets)", p)
+        declared = int(vs.frames or 0)
+        # MP4/MOV headers list every sample, so fewer packets than declared means the
+        # data ends early; other containers only flag it through a demux error.
+        if container.format.name.startswith("mov") and declared and pts_dec.size < declared:
+            truncated = True
+        if truncated and not allow_truncated:
+            have = f"only {pts_dec.size} of {declared} frames present" if declared else \
+                f"data ends after {pts_dec.size} frames"
+            raise NotAVideoError(f"truncated file: {have} (allow_truncated / --allow-truncated uses them)", p)
+        first = _first_frame(p, vs.index)
+        if first is None:
+            raise NotAVideoError("video stream has no decodable frames", p)
+
+        order = np.argsort(pts_dec, kind="stable")
+        pts = pts_dec[order]
+        key = key_dec[order]
+        # duplicate pts (broken muxers) would make two frames indistinguishable
+        pts, uniq = np.unique(pts, return_index=True)
+        key = key[uniq]
+        if not key.any():
+            key[0] = True
+        tb = float(vs.time_base)
+        deltas = np.diff(pts)
+        last_dur = int(dur_dec[order][-1]) if dur_dec.size and dur_dec[order][-1] > 0 else 0
+        if last_dur <= 0:
+            last_dur = int(np.median(deltas)) if deltas.size else int(round(1 / (25 * tb)))
+        index = FrameIndex(pts=pts, keyframe=key, time_base=tb, frame_duration=last_dur * tb, by_dts=by_dts)
+
+        start = float(pts[0] * tb)
+        duration = float((pts[-1] + last_dur - pts[0]) * tb)
+        n = int(pts.size)
+        # VFR: intervals differ by more than timestamp rounding (2 ticks) and 5 %.
+        is_vfr = False
+        if deltas.size > 1:
+            spread = int(deltas.max() - deltas.min())
+            is_vfr = spread > 2 and spread > 0.05 * float(np.median(deltas))
+        rotation = int(getattr(first, "rotation", 0) or 0) % 360
+        cc = vs.codec_context
+        info = VideoInfo(
+            path=str(p),
+            container=container.format.name,
+            stream_index=vs.index,
+            codec=cc.name,
+            profile=cc.profile or None,
+            pix_fmt=cc.format.name if cc.format else None,
+            width=first.width,
+            height=first.height,
+            rotation=rotation,
+            num_frames=n,
+            fps=n / duration if duration > 0 else float(vs.average_rate or 0),
+            is_vfr=is_vfr,
+            start_time=start,
+            duration=duration,
+            container_duration=(container.duration / 1e6) if container.duration else None,
+            num_keyframes=int(key.sum()),
+            truncated=truncated,
+            num_streams=len(container.streams),
+            video_streams=sinfo,
+        )
+    return info, index

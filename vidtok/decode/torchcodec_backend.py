@@ -1,0 +1,46 @@
+"""torchcodec decoder (needs torch and a system FFmpeg: ``apt-get install ffmpeg``).
+Exact seek mode; reads any stream index."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import NotAVideoError
+from .base import Decoder, SeekMode
+
+
+class TorchCodecDecoder(Decoder):
+    """torchcodec: exact seeking, any stream (needs torch and a system FFmpeg)."""
+
+    name = "torchcodec"
+    extra = "torchcodec"
+    can_select_stream = True
+
+    @classmethod
+    def available(cls) -> bool:
+        try:
+            from torchcodec.decoders import VideoDecoder  # noqa: F401
+        except Exception:  # ImportError, or OSError when FFmpeg libraries are missing
+            return False
+        return True
+
+    def iter_frames(self, indices, *, size=None, seek: SeekMode = "exact") -> Iterator[tuple[int, np.ndarray]]:
+        from torchcodec.decoders import VideoDecoder
+
+        try:
+            dec = VideoDecoder(self.path, stream_index=self.info.stream_index, seek_mode="exact",
+                               num_ffmpeg_threads=self.threads, dimension_order="NHWC")
+        except Exception as e:  # torchcodec raises RuntimeError/ValueError
+            raise NotAVideoError(f"torchcodec cannot open this file: {e}", self.path) from e
+        idx = np.minimum(np.asarray(indices, dtype=np.int64), len(dec) - 1)
+        for start in range(0, len(idx), 32):
+            chunk = idx[start : start + 32].tolist()
+            batch = dec.get_frames_at(chunk).data.numpy()
+            for i, rgb in zip(np.asarray(indices)[start : start + 32], batch):
+                if size is not None and (rgb.shape[1], rgb.shape[0]) != tuple(size):
+                    from PIL import Image
+
+                    rgb = np.asarray(Image.fromarray(rgb).resize(tuple(size), Image.BILINEAR))
+                yield int(i), rgb

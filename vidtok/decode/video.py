@@ -1,0 +1,236 @@
+"""``open_video``: the one entry point to decoding. Probes once (exact index), picks a
+backend, and hands out frames by index or by time, always with exact times, through a
+stall timeout so a hung decoder becomes a clear error instead of a frozen program."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ..errors import DecodeTimeoutError, MissingDependencyError, UsageError
+from ..registry import Registry
+from .base import Decoder, FrameIndex, Frames, SeekMode, VideoInfo
+from .probe import probe
+
+#: Preference order: PyAV first (exact seeking on every container, any stream, skips
+#: non-reference frames); torchcodec (exact); decord; OpenCV (sequential only).
+DECODERS: Registry[type[Decoder]] = Registry(
+    "decoders",
+    {
+        "pyav": "vidtok.decode.pyav_backend:PyAVDecoder",
+        "torchcodec": "vidtok.decode.torchcodec_backend:TorchCodecDecoder",
+        "decord": "vidtok.decode.decord_backend:DecordDecoder",
+        "opencv": "vidtok.decode.opencv_backend:OpenCVDecoder",
+    },
+)
+
+DEFAULT_TIMEOUT_S = 60.0
+
+
+def available_backends() -> list[str]:
+    return [n for n, cls in DECODERS.items() if cls.available()]
+
+
+def _pick_backend(name: str | None) -> type[Decoder]:
+    if name in (None, "auto"):
+        for n, cls in DECODERS.items():
+            if cls.available():
+                return cls
+        raise MissingDependencyError("no decoder available; install PyAV (pip install av)")
+    cls = DECODERS.get(name)
+    if not cls.available():
+        extra = f" (pip install 'vidtok[{cls.extra}]')" if cls.extra else ""
+        raise MissingDependencyError(f"decoder backend '{name}' is not installed{extra}")
+    return cls
+
+
+class Video:
+    """A probed video. Cheap to keep: it holds the index, not frames.
+
+    >>> v = open_video("clip.mp4")
+    >>> frames = v.get_frames([0, 10, 20])    # Frames(indices, times, data)
+    >>> v.get_frames_at([0.5, 1.0]).times      # exact times of the frames shown then
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        backend: str | None = None,
+        stream: int | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT_S,
+        threads: int = 0,
+        allow_truncated: bool = False,
+    ):
+        self.path = str(path)
+        self.info: VideoInfo
+        self.index: FrameIndex
+        self.info, self.index = probe(path, stream=stream, allow_truncated=allow_truncated)
+        cls = _pick_backend(backend)
+        self.decoder: Decoder = cls(self.path, self.info, self.index, threads=threads)
+        self.timeout = timeout
+
+    @property
+    def backend(self) -> str:
+        return self.decoder.name
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def times(self) -> np.ndarray:
+        """Exact presentation time (s) of every frame."""
+        return self.index.times
+
+    def clamp(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Indices past the decodable end (or negative) are clamped into range."""
+        return np.clip(np.asarray(indices, dtype=np.int64), 0, len(self) - 1)
+
+    def indices_at(self, times: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Frame shown at each time (s, on the stream's timeline)."""
+        return self.index.index_of_time(np.asarray(times, dtype=np.float64))
+
+    def snap_to_keyframes(self, indices: np.ndarray) -> np.ndarray:
+        return self.index.nearest_keyframe(self.clamp(indices))
+
+    # -- frames ---------------------------------------------------------------------------
+    def iter_frames(
+        self,
+        indices: Sequence[int] | np.ndarray,
+        *,
+        size: tuple[int, int] | None = None,
+        seek: SeekMode = "exact",
+    ) -> Iterator[tuple[int, float, np.ndarray]]:
+        """Yield ``(index, time, rgb)`` in ascending index order, one per unique index,
+        streaming (constant memory). ``seek='keyframe'`` snaps to keyframes first."""
+        idx = self.clamp(indices)
+        if seek == "keyframe":
+            idx = self.snap_to_keyframes(idx)
+        elif seek != "exact":
+            raise UsageError(f"unknown seek mode '{seek}' (use exact or keyframe)")
+        idx = np.unique(idx)
+        times = self.index.times
+        gen = self.decoder.iter_frames(idx, size=size, seek=seek)
+        for i, rgb in _with_stall_timeout(gen, self.timeout, self.path, self.backend):
+            yield i, float(times[i]), rgb
+
+    def get_frames(
+        self,
+        indices: Sequence[int] | np.ndarray,
+        *,
+        size: tuple[int, int] | None = None,
+        seek: SeekMode = "exact",
+    ) -> Frames:
+        """Decode the given frames (clamped; duplicates allowed, order kept)."""
+        want = self.clamp(indices)
+        if seek == "keyframe":
+            want = self.snap_to_keyframes(want)
+        got = {i: (t, rgb) for i, t, rgb in self.iter_frames(want, size=size, seek=seek)}
+        if not got:
+            return Frames(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 0, 0, 3), np.uint8))
+        keys = np.fromiter(got, dtype=np.int64)
+        # keyframe mode may return a neighbouring keyframe: map each request to the nearest
+        pick = keys[np.abs(keys[None, :] - want[:, None]).argmin(axis=1)] if len(keys) else want
+        data = np.stack([got[int(i)][1] for i in pick])
+        return Frames(pick.astype(np.int64), np.array([got[int(i)][0] for i in pick]), data)
+
+    def get_frames_at(self, times: Sequence[float] | np.ndarray, **kw) -> Frames:
+        """Frames shown at the given times (s); each result carries its exact pts time."""
+        return self.get_frames(self.indices_at(times), **kw)
+
+    def close(self) -> None:
+        self.decoder.close()
+
+    def __enter__(self) -> "Video":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        i = self.info
+        return (f"Video({self.path!r}, {i.num_frames} frames, {i.duration:.3f}s, "
+                f"{i.width}x{i.height}, backend={self.backend})")
+
+
+def open_video(
+    path: str | os.PathLike,
+    *,
+    backend: str | None = None,
+    stream: int | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT_S,
+    threads: int = 0,
+    allow_truncated: bool = False,
+) -> Video:
+    """Open a video for exact-time frame access.
+
+    backend: ``pyav`` (default), ``torchcodec``, ``decord`` or ``opencv``.
+    stream: FFmpeg stream index of the video stream; default the best one.
+    timeout: seconds a decoder may go without producing a frame before
+      ``DecodeTimeoutError``; ``None`` waits forever.
+    allow_truncated: use the frames a truncated file has instead of failing.
+    """
+    return Video(path, backend=backend, stream=stream, timeout=timeout, threads=threads,
+                 allow_truncated=allow_truncated)
+
+
+_DONE = object()
+
+
+def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend: str) -> Iterator:
+    """Run ``gen`` in a daemon thread; fail if no item arrives within ``timeout`` s.
+
+    A native decoder stuck inside C code cannot be interrupted, so the thread is left
+    behind (daemon) and the caller gets a clear error instead of a hang.
+    """
+    if timeout is None:
+        yield from gen
+        return
+    q: queue.Queue = queue.Queue(maxsize=2)  # bounded: at most two frames in flight
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in gen:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+            q.put(_DONE)
+        except BaseException as e:  # forwarded to the caller
+            q.put(e)
+        finally:
+            close = getattr(gen, "close", None)
+            if close and stop.is_set():
+                try:
+                    close()
+                except Exception:
+                    pass
+
+    th = threading.Thread(target=work, name=f"vidtok-decode-{backend}", daemon=True)
+    th.start()
+    try:
+        while True:
+            try:
+                item = q.get(timeout=timeout)
+            except queue.Empty:
+                raise DecodeTimeoutError(
+                    f"decoder '{backend}' made no progress for {timeout:g}s (file may be corrupt; "
+                    "try --backend pyav or a larger --timeout)",
+                    path,
+                ) from None
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()

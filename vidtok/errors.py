@@ -1,0 +1,63 @@
+"""Errors users see. Each carries the file it is about and maps to a documented exit code.
+
+The CLI prints ``vidtok: error: <path>: <problem>`` on one line and exits with
+``exit_code``; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+
+class VidtokError(Exception):
+    """Base of every error vidtok raises on purpose (exit code 1)."""
+
+    exit_code = 1
+
+    def __init__(self, problem: str, path: object | None = None):
+        self.problem = problem
+        self.path = None if path is None else str(path)
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        return f"{self.path}: {self.problem}" if self.path else self.problem
+
+
+class UsageError(VidtokError):
+    """A bad option value or combination (exit code 2, like a CLI usage error)."""
+
+    exit_code = 2
+
+
+class InputError(VidtokError):
+    """The path cannot be read: missing, a directory, no permission (exit code 3)."""
+
+    exit_code = 3
+
+
+class NotAVideoError(VidtokError):
+    """The file opens but holds no decodable video: empty, text, audio-only,
+    truncated before any frame, zero decodable frames (exit code 4)."""
+
+    exit_code = 4
+
+
+class DecodeTimeoutError(VidtokError):
+    """A decoder made no progress for longer than the timeout (exit code 5)."""
+
+    exit_code = 5
+
+
+class MissingDependencyError(VidtokError):
+    """An optional component is not installed; the message names the extra (exit code 6)."""
+
+    exit_code = 6
+
+
+EXIT_CODES = {
+    0: "success",
+    1: "other failure (see message)",
+    2: "bad usage or option value",
+    3: "input path missing, a directory or unreadable",
+    4: "not a decodable video (empty, not a video, audio only, truncated, no frames)",
+    5: "decoder timed out (made no progress)",
+    6: "an optional dependency is missing",
+}

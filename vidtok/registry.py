@@ -1,0 +1,69 @@
+"""One registry pattern for every pluggable component (decoders, samplers, selectors,
+encoders, compressors, model adapters).
+
+Built-ins are declared as ``"name": "module:attr"`` strings, exactly the form of a
+Python entry point, and third-party plugins add entries to the entry-point group
+``vidtok.<kind>``. Both are imported lazily, so listing components never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any, Generic, Iterator, TypeVar
+
+from .errors import UsageError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    def __init__(self, kind: str, builtins: dict[str, str] | None = None):
+        self.kind = kind
+        self._targets: dict[str, str] = dict(builtins or {})
+        self._loaded: dict[str, T] = {}
+        self._plugins_scanned = False
+
+    def _scan_plugins(self) -> None:
+        if self._plugins_scanned:
+            return
+        self._plugins_scanned = True
+        for ep in entry_points(group=f"vidtok.{self.kind}"):
+            self._targets.setdefault(ep.name, ep.value)
+
+    def register(self, name: str, obj: Any = None):
+        """Register ``obj`` under ``name``; usable as a decorator."""
+
+        def deco(o: T) -> T:
+            self._loaded[name] = o
+            self._targets.setdefault(name, f"{o.__module__}:{getattr(o, '__qualname__', name)}")
+            return o
+
+        return deco(obj) if obj is not None else deco
+
+    def names(self) -> list[str]:
+        self._scan_plugins()
+        return list(dict.fromkeys([*self._targets, *self._loaded]))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names()
+
+    def get(self, name: str) -> T:
+        self._scan_plugins()
+        if name in self._loaded:
+            return self._loaded[name]
+        if name not in self._targets:
+            raise UsageError(
+                f"unknown {self.kind[:-1] if self.kind.endswith('s') else self.kind} "
+                f"'{name}'; choose one of: {', '.join(self.names())}"
+            )
+        module, _, attr = self._targets[name].partition(":")
+        obj: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        self._loaded[name] = obj
+        return obj
+
+    def items(self) -> Iterator[tuple[str, T]]:
+        for n in self.names():
+            yield n, self.get(n)
