@@ -11,7 +11,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..errors import DecodeTimeoutError, MissingDependencyError, UsageError
+from ..errors import DecodeTimeoutError, MissingDependencyError, NotAVideoError, UsageError
 from ..registry import Registry
 from .base import Decoder, FrameIndex, Frames, SeekMode, VideoInfo
 from .probe import probe
@@ -125,18 +125,29 @@ class Video:
         size: tuple[int, int] | None = None,
         seek: SeekMode = "exact",
     ) -> Frames:
-        """Decode the given frames (clamped; duplicates allowed, order kept)."""
+        """Decode the given frames (clamped; duplicates allowed, order kept) into one
+        preallocated (N, H, W, 3) array, filled as frames arrive (no second copy)."""
         want = self.clamp(indices)
         if seek == "keyframe":
             want = self.snap_to_keyframes(want)
-        got = {i: (t, rgb) for i, t, rgb in self.iter_frames(want, size=size, seek=seek)}
-        if not got:
+        positions: dict[int, list[int]] = {}
+        for pos, i in enumerate(want.tolist()):
+            positions.setdefault(i, []).append(pos)
+        data: np.ndarray | None = None
+        times = np.zeros(len(want))
+        got = np.zeros(len(want), dtype=bool)
+        for i, t, rgb in self.iter_frames(want, size=size, seek=seek):
+            if data is None:
+                data = np.empty((len(want), *rgb.shape), dtype=np.uint8)
+            for pos in positions.get(i, ()):
+                data[pos] = rgb
+                times[pos] = t
+                got[pos] = True
+        if data is None:
             return Frames(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 0, 0, 3), np.uint8))
-        keys = np.fromiter(got, dtype=np.int64)
-        # keyframe mode may return a neighbouring keyframe: map each request to the nearest
-        pick = keys[np.abs(keys[None, :] - want[:, None]).argmin(axis=1)] if len(keys) else want
-        data = np.stack([got[int(i)][1] for i in pick])
-        return Frames(pick.astype(np.int64), np.array([got[int(i)][0] for i in pick]), data)
+        if not got.all():  # cannot happen with exact seeking; keep the contract anyway
+            raise NotAVideoError("some requested frames could not be decoded", self.path)
+        return Frames(want.astype(np.int64), times, data)
 
     def get_frames_at(self, times: Sequence[float] | np.ndarray, **kw) -> Frames:
         """Frames shown at the given times (s); each result carries its exact pts time."""
