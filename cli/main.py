@@ -208,6 +208,62 @@ def sample(
         out.print(f"wrote {len(records)} images and frames.json to {out_dir}")
 
 
+@app.command()
+def compress(
+    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    method: str = typer.Option("holitom", "--method", "-m",
+                               help="Compressor or comma-separated chain, e.g. dtd,holitom (see `vidtok methods`)."),
+    budget: str = typer.Option("0.1", "--budget", "-B",
+                               help="Tokens to keep: 500 (tokens), 0.1 or 10% (of the input), 64/frame."),
+    encoder: str = typer.Option("pixels", "--encoder", help="Token encoder (pixels: raw patches, no weights)."),
+    n: int = typer.Option(16, "-n", "--num-frames", help="Frames sampled uniformly."),
+    size: int = typer.Option(224, "--size", help="Frames are resized to SIZE x SIZE."),
+    patch: int = typer.Option(16, "--patch", help="Patch side in pixels (pixels encoder)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write merge maps of a few frames here."),
+    as_json: bool = JsonOpt,
+    backend: Optional[str] = BackendOpt,
+    timeout: float = TimeoutOpt,
+) -> None:
+    """Compress a video's visual tokens and measure what survives (PSNR, pixels encoder).
+
+    Examples:
+      [bold]vidtok compress clip.mp4 --method holitom --budget 0.1[/bold]
+      [bold]vidtok compress clip.mp4 -m dtd,tome -B 64/frame --out maps/ --json[/bold]
+    """
+    try:
+        from vidtok.pipeline import compress_video
+    except ImportError as e:
+        from vidtok.errors import MissingDependencyError
+
+        raise MissingDependencyError(f"compression needs torch: pip install 'vidtok[torch]' ({e})") from None
+    r = compress_video(video, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder,
+                       backend=backend, timeout=timeout)
+    result = r.summary()
+    if out_dir is not None:
+        from vidtok.encode.pixels import PixelsEncoder
+        from vidtok.report.merge_map import merge_map
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        T = r.grid[0]
+        picks = sorted({0, T // 3, (2 * T) // 3, T - 1})
+        recon = PixelsEncoder(patch).decode(r.compressed.unmerge())
+        files = []
+        for t, img in zip(picks, merge_map(r.frames, r.original, r.compressed, patch, picks, recon)):
+            name = f"merge_t{t:03d}_{r.frame_times[t]:.2f}s.png"
+            img.save(out_dir / name)
+            files.append(name)
+        result["images"] = files
+        (out_dir / "compress.json").write_text(json.dumps(result, indent=2))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    out.print(f"{escape(video)}: {'+'.join(r.methods)} kept {r.tokens_out} of {r.tokens_in} tokens "
+              f"({r.tokens_out / r.tokens_in:.1%}) in {r.seconds['compress'] * 1000:.0f} ms; "
+              f"PSNR {r.psnr:.2f} dB (pixels)", soft_wrap=True)
+    if out_dir is not None:
+        out.print(f"wrote {len(result['images'])} merge maps to {out_dir}")
+
+
 def _first_line(obj) -> str:
     doc = (getattr(obj, "__doc__", None) or "").strip()
     return doc.splitlines()[0] if doc else ""
@@ -215,7 +271,7 @@ def _first_line(obj) -> str:
 
 @app.command()
 def methods(as_json: bool = JsonOpt) -> None:
-    """List every registered component: decoders, samplers (more stages as they land)."""
+    """List every registered component: decoders, samplers, compressors, encoders."""
     from vidtok.decode import DECODERS
     from vidtok.select import SAMPLERS
 
@@ -226,6 +282,17 @@ def methods(as_json: bool = JsonOpt) -> None:
     for name, fn in SAMPLERS.items():
         rows.append({"kind": "sampler", "name": name, "available": True,
                      "description": _first_line(fn)})
+    try:
+        from vidtok.compress import COMPRESSORS
+        from vidtok.encode import ENCODERS
+
+        for name, fn in COMPRESSORS.items():
+            rows.append({"kind": "compressor", "name": name, "available": True, "description": _first_line(fn)})
+        for name, cls in ENCODERS.items():
+            rows.append({"kind": "encoder", "name": name, "available": True, "description": _first_line(cls)})
+    except ImportError:  # torch not installed
+        rows.append({"kind": "compressor", "name": "(all)", "available": False,
+                     "description": "pip install 'vidtok[torch]'"})
     if as_json:
         print(json.dumps(rows, indent=2))
         return

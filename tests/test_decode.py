@@ -62,7 +62,7 @@ def test_sparse_sampling_does_not_decode_everything(cuts_video):
     v.get_frames([5, 120])
     st = v.decoder.stats
     # walks only the GOPs that hold the targets, and decodes in full only the targets
-    assert st["seeks"] == 2
+    assert st["seeks"] == 1  # the first run starts at the top of the file: no seek
     assert st["packets"] < 0.5 * len(v)
     assert st["full"] <= 2 + 4  # the targets and the frames a seek lands on
 

@@ -42,6 +42,7 @@ class PyAVDecoder(Decoder):
         #: work done by the last call: packets sent to the decoder, of them decoded in
         #: full (not NONREF/NONKEY-skippable), and seeks
         self.stats = {"packets": 0, "full": 0, "seeks": 0}
+        self._known_pts = set(self.index.pts.tolist())
 
     def _open(self):
         container = av.open(self.path, metadata_errors="ignore")
@@ -74,6 +75,7 @@ class PyAVDecoder(Decoder):
             return
         self.stats = {"packets": 0, "full": 0, "seeks": 0}
         self._container, self._stream = self._open()
+        self._fresh = True
         try:
             if seek == "keyframe":
                 yield from self._iter_keyframes(indices, size)
@@ -92,9 +94,16 @@ class PyAVDecoder(Decoder):
         idx = self.index
         key_pts = int(idx.pts[key])
         ticks_per_s = 1.0 / idx.time_base
+        if key == int(idx.keyframe_indices[0]) and self._fresh:
+            # nothing read yet and the first keyframe wanted: no seek at all
+            self._fresh = False
+            yield from self._container.demux(self._stream)
+            return
+        self._fresh = False
         self.stats["seeks"] += 1
-        for back_s in (0.0, 1.0, 5.0, 30.0, None):
-            if back_s is None:  # reopen: decode from the very start
+        steps = (None,) if key == int(idx.keyframe_indices[0]) else (0.0, 1.0, 5.0, 30.0, None)
+        for back_s in steps:
+            if back_s is None:  # reopen: decode from the very start (exact on any container)
                 self._container.close()
                 self._container, self._stream = self._open()
                 packets = self._container.demux(self._stream)
@@ -198,6 +207,8 @@ class PyAVDecoder(Decoder):
             return None
         if fp in pending:
             return pending.pop(fp)
+        if fp in self._known_pts:  # an indexed frame that is not wanted
+            return None
         # decoder-adjusted pts: match to the nearest indexed frame
         pts_sorted = self.index.pts
         j = int(np.clip(np.searchsorted(pts_sorted, fp), 0, len(pts_sorted) - 1))

@@ -1,0 +1,41 @@
+"""The package installs as designed: vidtok.cli and vidtok.kernels, no top-level cli."""
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def listed_packages():
+    text = (ROOT / "pyproject.toml").read_text()
+    block = re.search(r"packages = \[(.*?)\]", text, re.S).group(1)
+    return set(re.findall(r'"([\w.]+)"', block))
+
+
+def test_every_subpackage_is_listed():
+    found = {"vidtok"} | {
+        "vidtok." + ".".join(p.parent.relative_to(ROOT / "vidtok").parts)
+        for p in (ROOT / "vidtok").rglob("__init__.py") if p.parent != ROOT / "vidtok"
+    }
+    found |= {"vidtok.cli", "vidtok.kernels"}
+    assert found == listed_packages()
+
+
+def test_wheel_maps_cli_and_kernels_under_vidtok(tmp_path):
+    try:
+        import setuptools  # noqa: F401
+    except ImportError:
+        pytest.skip("setuptools not installed in this environment")
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                        "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    wheel = next(tmp_path.glob("vidtok-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "vidtok/cli/main.py" in names and "vidtok/kernels/__init__.py" in names
+    assert not any(n.startswith("cli/") or n.startswith("kernels/") for n in names)
+    assert any(n.endswith("entry_points.txt") for n in names)

@@ -1,0 +1,126 @@
+"""Tensor building blocks shared by compressors (pure functions, no state)."""
+
+from __future__ import annotations
+
+import torch
+
+from .tokenset import TokenSet, cosine_normalize
+
+
+def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
+    """One ToMe step: inside each group, tokens alternate into sets A and B; every A
+    token's most similar B token is its edge; the ``r`` best edges over all groups are
+    merged (size-weighted). Removes exactly ``min(r, |A|)`` tokens."""
+    N = len(ts)
+    order = torch.argsort(groups * (N + 1) + torch.arange(N), stable=True)
+    g_sorted = groups[order]
+    # rank of each token inside its group
+    start = torch.zeros_like(g_sorted)
+    change = torch.ones(N, dtype=torch.bool)
+    change[1:] = g_sorted[1:] != g_sorted[:-1]
+    first_idx = torch.cummax(torch.where(change, torch.arange(N), torch.zeros(N, dtype=torch.long)), 0).values
+    rank = torch.arange(N) - first_idx
+    is_a = (rank % 2 == 0)
+    # a group of one token has no partner: keep it in B
+    gcount = torch.bincount(g_sorted)
+    is_a &= gcount[g_sorted] > 1
+    a_idx, b_idx = order[is_a], order[~is_a]
+    if len(a_idx) == 0 or r <= 0:
+        return ts
+    x = cosine_normalize(ts.feats)
+    best_sim = torch.full((len(a_idx),), -2.0)
+    best_b = torch.zeros(len(a_idx), dtype=torch.long)
+    ga, gb = groups[a_idx], groups[b_idx]
+    for g in torch.unique(ga).tolist():
+        ai = torch.nonzero(ga == g).squeeze(1)
+        bi = torch.nonzero(gb == g).squeeze(1)
+        if len(bi) == 0:
+            continue
+        sim = x[a_idx[ai]] @ x[b_idx[bi]].T
+        v, j = sim.max(1)
+        best_sim[ai] = v
+        best_b[ai] = bi[j]
+    valid = best_sim > -2.0
+    r = min(r, int(valid.sum()))
+    top = torch.topk(torch.where(valid, best_sim, torch.full_like(best_sim, -3.0)), r).indices
+    merged = torch.zeros(len(a_idx), dtype=torch.bool)
+    merged[top] = True
+    # new ids: B tokens first, then the A tokens that stay
+    assign = torch.empty(N, dtype=torch.long)
+    assign[b_idx] = torch.arange(len(b_idx))
+    stay = a_idx[~merged]
+    assign[stay] = len(b_idx) + torch.arange(len(stay))
+    assign[a_idx[merged]] = assign[b_idx[best_b[merged]]]
+    return ts.reduce(assign, len(b_idx) + len(stay))
+
+
+def merge_to(ts: TokenSet, k: int, groups: torch.Tensor | None = None) -> TokenSet:
+    """Repeat bipartite merging until exactly ``k`` tokens remain. ``groups`` (per
+    current token) restricts merging within groups; when no pair is left inside the
+    groups, merging continues over all tokens."""
+    while len(ts) > k:
+        g = groups if groups is not None else torch.zeros(len(ts), dtype=torch.long)
+        before = len(ts)
+        new = bipartite_merge(ts, before - k, g)
+        if len(new) == before:  # no pairs inside groups: go global
+            new = bipartite_merge(ts, before - k, torch.zeros(before, dtype=torch.long))
+        if groups is not None:
+            groups = _carry_groups(ts, new, groups)
+        ts = new
+    return ts
+
+
+def _carry_groups(old: TokenSet, new: TokenSet, groups: torch.Tensor) -> torch.Tensor:
+    """Group of each new token = group of the old token at its representative position."""
+    key = old.flat_pos()
+    lookup = torch.full((old.num_original,), -1, dtype=torch.long)
+    lookup[key] = groups
+    return lookup[new.flat_pos()]
+
+
+def largest_remainder(weights: torch.Tensor, total: int, caps: torch.Tensor) -> torch.Tensor:
+    """Integer allocation of ``total`` proportional to ``weights``, each at most its cap,
+    summing exactly to ``min(total, caps.sum())``."""
+    caps = caps.long()
+    total = int(min(total, int(caps.sum())))
+    alloc = torch.zeros_like(caps)
+    w = weights.double().clamp_min(0) + 1e-12
+    free = caps > 0
+    remaining = total
+    while remaining > 0 and bool(free.any()):
+        share = w * free / (w * free).sum() * remaining
+        add = torch.minimum(share.floor().long(), caps - alloc)
+        if int(add.sum()) == 0:
+            # hand out single tokens by largest remainder
+            frac = torch.where(free, share - share.floor(), torch.full_like(share, -1.0))
+            for i in torch.argsort(frac, descending=True).tolist():
+                if remaining == 0:
+                    break
+                if alloc[i] < caps[i]:
+                    alloc[i] += 1
+                    remaining -= 1
+            break
+        alloc += add
+        remaining -= int(add.sum())
+        free = alloc < caps
+    return alloc
+
+
+def frame_cuts(ts: TokenSet, threshold: float | None = None, num_segments: int | None = None) -> torch.Tensor:
+    """Segment id of every original frame: cuts where consecutive frames (mean of
+    their original tokens' unit features) are least similar. Either a similarity
+    ``threshold`` or a fixed ``num_segments``."""
+    T, H, W = ts.grid
+    x = cosine_normalize(ts.unmerge().reshape(T, H * W, -1)).mean(1)
+    x = cosine_normalize(x)
+    sim = (x[1:] * x[:-1]).sum(-1) if T > 1 else torch.zeros(0)
+    cut = torch.zeros(T, dtype=torch.long)
+    if T <= 1:
+        return cut
+    if num_segments is not None:
+        k = max(0, min(num_segments - 1, T - 1))
+        idx = torch.topk(-sim, k).indices + 1 if k else torch.zeros(0, dtype=torch.long)
+        cut[idx] = 1
+    else:
+        cut[1:] = (sim < threshold).long()
+    return torch.cumsum(cut, 0)

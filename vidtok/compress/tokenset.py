@@ -1,0 +1,194 @@
+"""``TokenSet``: the one data type between encode and answer.
+
+A set of visual tokens that never forgets where and when each token came from: its
+original (t, h, w) grid position, the seconds it covers, how many original tokens it
+stands for, and (``source``) which kept token every original token went to, so any
+compressed set can be unmerged back onto the original grid.
+
+Every compressor is built on one primitive, :meth:`TokenSet.reduce`: give each current
+token a group id, and groups become tokens (size-weighted mean of the members' features,
+or the representative's own feature for pruning), with sizes summed, spans widened to
+cover the members, and the source map composed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal, Optional
+
+import torch
+
+
+@dataclass
+class TokenSet:
+    feats: torch.Tensor  # (N, D) float
+    pos: torch.Tensor  # (N, 3) long: representative original (t, h, w)
+    span: torch.Tensor  # (N, 2) float64: first and last second covered
+    size: torch.Tensor  # (N,) float: original tokens represented
+    grid: tuple[int, int, int]  # (T, H, W) of the original tokens
+    frame_times: torch.Tensor  # (T,) float64: time of each original frame
+    frame_ends: torch.Tensor  # (T,) float64: end of each original frame's interval
+    source: Optional[torch.Tensor] = None  # (T*H*W,) long: original -> kept token
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_grid(
+        cls,
+        feats: torch.Tensor,
+        frame_times=None,
+        frame_ends=None,
+    ) -> "TokenSet":
+        """Tokens laid out on a (T, H, W, D) grid, frame ``t`` shown from
+        ``frame_times[t]`` until ``frame_ends[t]`` (default: the next frame's time; the
+        last frame lasts as long as the one before it)."""
+        if feats.ndim != 4:
+            raise ValueError(f"expected (T, H, W, D) features, got shape {tuple(feats.shape)}")
+        T, H, W, D = feats.shape
+        ft = torch.arange(T, dtype=torch.float64) if frame_times is None else \
+            torch.as_tensor(frame_times, dtype=torch.float64).reshape(T)
+        if frame_ends is None:
+            step = (ft[1:] - ft[:-1]) if T > 1 else torch.ones(1, dtype=torch.float64)
+            last = step[-1:] if T > 1 else step
+            fe = torch.cat([ft[1:], ft[-1:] + last])
+        else:
+            fe = torch.as_tensor(frame_ends, dtype=torch.float64).reshape(T)
+        t, h, w = torch.meshgrid(torch.arange(T), torch.arange(H), torch.arange(W), indexing="ij")
+        pos = torch.stack([t, h, w], -1).reshape(-1, 3)
+        span = torch.stack([ft[pos[:, 0]], fe[pos[:, 0]]], -1)
+        n = T * H * W
+        return cls(
+            feats=feats.reshape(n, D),
+            pos=pos,
+            span=span,
+            size=torch.ones(n, dtype=feats.dtype if feats.is_floating_point() else torch.float32),
+            grid=(T, H, W),
+            frame_times=ft,
+            frame_ends=fe,
+            source=torch.arange(n),
+        )
+
+    # -- basic facts ----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self.feats.shape[0])
+
+    @property
+    def num_original(self) -> int:
+        T, H, W = self.grid
+        return T * H * W
+
+    @property
+    def dim(self) -> int:
+        return int(self.feats.shape[1])
+
+    def flat_pos(self) -> torch.Tensor:
+        """Original flat index of each token's representative position."""
+        _, H, W = self.grid
+        return (self.pos[:, 0] * H + self.pos[:, 1]) * W + self.pos[:, 2]
+
+    def source_map(self) -> torch.Tensor:
+        """original token -> kept token (identity when nothing was merged)."""
+        return self.source if self.source is not None else torch.arange(len(self))
+
+    def frames_of(self) -> torch.Tensor:
+        return self.pos[:, 0]
+
+    def to(self, device) -> "TokenSet":
+        return replace(
+            self,
+            feats=self.feats.to(device), pos=self.pos.to(device), size=self.size.to(device),
+            source=None if self.source is None else self.source.to(device),
+        )
+
+    # -- the one primitive ----------------------------------------------------------------
+    def reduce(
+        self,
+        assign: torch.Tensor,
+        num_groups: int | None = None,
+        *,
+        rep: torch.Tensor | None = None,
+        how: Literal["mean", "rep"] = "mean",
+    ) -> "TokenSet":
+        """Collapse tokens into groups.
+
+        assign: (N,) group id of every current token, in [0, K).
+        rep: (K,) current-token index representing each group (its position; and its
+          feature when ``how='rep'``). Default: the member with the largest size, ties to
+          the earliest.
+        how: ``mean`` (merging: size-weighted mean of features) or ``rep`` (pruning:
+          the representative keeps its own feature; the others only add their size and
+          span, so they can be unmerged onto it).
+        """
+        assign = assign.long()
+        K = int(assign.max().item()) + 1 if num_groups is None else int(num_groups)
+        N, D = self.feats.shape
+        counts = torch.bincount(assign, minlength=K)
+        if bool((counts == 0).any()):
+            raise ValueError("every group must have at least one member")
+        size = torch.zeros(K, dtype=self.size.dtype).index_add_(0, assign, self.size)
+        if rep is None:
+            # member with the largest size; ties go to the earliest index
+            key = self.size.double() * (N + 1) - torch.arange(N, dtype=torch.float64)
+            best = torch.full((K,), -float("inf"), dtype=torch.float64).scatter_reduce(
+                0, assign, key, reduce="amax")
+            is_best = key == best[assign]
+            cand = torch.where(is_best, torch.arange(N), torch.full((N,), N))
+            rep = torch.full((K,), N, dtype=torch.long).scatter_reduce(0, assign, cand, reduce="amin")
+        if how == "mean":
+            w = self.size.to(self.feats.dtype).unsqueeze(1)
+            feats = torch.zeros(K, D, dtype=self.feats.dtype).index_add_(0, assign, self.feats * w)
+            feats = feats / size.to(self.feats.dtype).unsqueeze(1)
+        else:
+            feats = self.feats[rep].clone()
+        lo = torch.full((K,), float("inf"), dtype=torch.float64).scatter_reduce(0, assign, self.span[:, 0], "amin")
+        hi = torch.full((K,), -float("inf"), dtype=torch.float64).scatter_reduce(0, assign, self.span[:, 1], "amax")
+        return TokenSet(
+            feats=feats,
+            pos=self.pos[rep].clone(),
+            span=torch.stack([lo, hi], -1),
+            size=size,
+            grid=self.grid,
+            frame_times=self.frame_times,
+            frame_ends=self.frame_ends,
+            source=assign[self.source_map()],
+        )
+
+    def keep(self, idx: torch.Tensor, assign_rest: torch.Tensor | None = None, how="rep") -> "TokenSet":
+        """Prune: keep tokens ``idx``; every other token joins ``assign_rest`` (its
+        position in ``idx``), by default its most similar kept token."""
+        idx = idx.long()
+        N = len(self)
+        if assign_rest is None:
+            assign_rest = nearest(self.feats, self.feats[idx])
+        assign = assign_rest.clone()
+        assign[idx] = torch.arange(len(idx))
+        return self.reduce(assign, len(idx), rep=idx, how=how)
+
+    # -- back to the grid -----------------------------------------------------------------
+    def unmerge(self) -> torch.Tensor:
+        """(T, H, W, D): every original token replaced by the kept token it went to."""
+        T, H, W = self.grid
+        return self.feats[self.source_map()].reshape(T, H, W, self.dim)
+
+    def sorted(self) -> "TokenSet":
+        """Tokens in (t, h, w) order of their representatives (the order models read)."""
+        order = torch.argsort(self.flat_pos())
+        inv = torch.empty_like(order)
+        inv[order] = torch.arange(len(order))
+        return replace(
+            self, feats=self.feats[order], pos=self.pos[order], span=self.span[order],
+            size=self.size[order], source=inv[self.source_map()],
+        )
+
+
+def cosine_normalize(x: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.normalize(x.float(), dim=-1, eps=1e-8)
+
+
+def nearest(x: torch.Tensor, centers: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """Index of the most cosine-similar row of ``centers`` for each row of ``x``,
+    in chunks (never an N x N matrix)."""
+    xn, cn = cosine_normalize(x), cosine_normalize(centers)
+    out = torch.empty(len(x), dtype=torch.long)
+    for s in range(0, len(x), chunk):
+        out[s : s + chunk] = (xn[s : s + chunk] @ cn.T).argmax(1)
+    return out

@@ -1,0 +1,65 @@
+"""``vq``: a per-video k-means codebook; the token hash keeps every token's place.
+
+Training-free form of VQToken (Zhang et al., "Extreme Video Compression with Neural
+Discrete Tokens", 2025): cluster all tokens of the video into exactly ``budget`` codes
+(k-means++ initialisation, Lloyd iterations, empty clusters re-seeded with the worst-fit
+token). The output holds one token per code; the source map is VQToken's token hash: every
+original (t, h, w) still knows its code, so the model can be told where and when.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .tokenset import TokenSet
+
+
+def _sqdist(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    return (x * x).sum(1, keepdim=True) - 2 * x @ c.T + (c * c).sum(1).unsqueeze(0)
+
+
+def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0, chunk: int = 8192):
+    """Exactly ``k`` non-empty clusters of the rows of ``x``: (assignment, centroids)."""
+    n = len(x)
+    g = torch.Generator().manual_seed(seed)
+    x = x.float()
+    idx = [int(torch.randint(n, (1,), generator=g))]
+    d = _sqdist(x, x[idx]).squeeze(1).clamp_min(0)
+    for _ in range(1, k):  # k-means++
+        p = d / d.sum() if float(d.sum()) > 0 else torch.full_like(d, 1 / n)
+        j = int(torch.multinomial(p, 1, generator=g))
+        idx.append(j)
+        d = torch.minimum(d, _sqdist(x, x[j : j + 1]).squeeze(1).clamp_min(0))
+    c = x[idx].clone()
+    assign = torch.empty(n, dtype=torch.long)
+    for it in range(iters + 1):
+        dist_best = torch.empty(n)
+        for s in range(0, n, chunk):
+            dd = _sqdist(x[s : s + chunk], c)
+            v, a = dd.min(1)
+            assign[s : s + chunk], dist_best[s : s + chunk] = a, v
+        counts = torch.bincount(assign, minlength=k)
+        empty = torch.nonzero(counts == 0).squeeze(1)
+        # re-seed empty codes with the tokens that fit worst (from clusters with >1 member)
+        if len(empty):
+            order = torch.argsort(dist_best, descending=True)
+            for e in empty.tolist():
+                for j in order.tolist():
+                    if counts[assign[j]] > 1:
+                        counts[assign[j]] -= 1
+                        assign[j] = e
+                        counts[e] = 1
+                        dist_best[j] = -1
+                        break
+        if it == iters:
+            break
+        c = torch.zeros_like(c).index_add_(0, assign, x) / counts.clamp_min(1).unsqueeze(1).float()
+    return assign, c
+
+
+def vq(ts: TokenSet, budget: int, query=None, iters: int = 15, seed: int = 0) -> TokenSet:
+    """Per-video k-means codebook with a (t, h, w) token hash (training-free VQToken)."""
+    if budget >= len(ts):
+        return ts
+    assign, _ = kmeans(ts.feats, budget, iters=iters, seed=seed)
+    return ts.reduce(assign, budget)

@@ -1,0 +1,8 @@
+"""Encode stage: frames -> TokenSet. ``pixels`` needs no weights; model vision towers and
+image-text encoders register here as they land."""
+
+from ..registry import Registry
+
+ENCODERS = Registry("encoders", {"pixels": "vidtok.encode.pixels:PixelsEncoder"})
+
+__all__ = ["ENCODERS"]

@@ -1,0 +1,1 @@
+"""Pictures and pages people can look at: merge maps, contact sheets (reports land here)."""
