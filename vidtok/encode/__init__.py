@@ -3,6 +3,10 @@ image-text encoders register here as they land."""
 
 from ..registry import Registry
 
-ENCODERS = Registry("encoders", {"pixels": "vidtok.encode.pixels:PixelsEncoder"})
+ENCODERS = Registry("encoders", {
+    "pixels": "vidtok.encode.pixels:PixelsEncoder",
+    "open_clip": "vidtok.encode.clip:OpenClipEncoder",
+    "siglip": "vidtok.encode.siglip:SiglipEncoder",
+})
 
 __all__ = ["ENCODERS"]

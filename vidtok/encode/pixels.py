@@ -54,3 +54,24 @@ def psnr(reference: torch.Tensor, estimate: torch.Tensor, peak: float = 1.0) -> 
 def fidelity(original: TokenSet, compressed: TokenSet) -> float:
     """PSNR of the compressed set unmerged onto the grid against the original tokens."""
     return psnr(original.unmerge(), compressed.unmerge())
+
+
+class PixelFrameEncoder:
+    """Frame embeddings from downscaled raw pixels (no weights, no text)."""
+
+    name = "pixels"
+    supports_text = False
+
+    def __init__(self, side: int = 16):
+        self.side = side
+
+    def encode_images(self, frames: np.ndarray, batch_size: int = 256) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
+        x = torch.nn.functional.interpolate(x, size=(self.side, self.side), mode="area")
+        x = x.flatten(1)
+        return torch.nn.functional.normalize(x - x.mean(1, keepdim=True), dim=-1)
+
+    def encode_text(self, texts):
+        from ..errors import UsageError
+
+        raise UsageError("the 'pixels' encoder has no text tower; use open_clip or siglip for --query")

@@ -1,0 +1,93 @@
+"""``scenes``: cut detection on downscaled frames, one representative frame per scene.
+
+* ``content`` (default): a cut where the mean HSV change from the previous frame reaches
+  ``threshold`` (PySceneDetect's ContentDetector measure and default of 27);
+* ``adaptive``: a cut where the change is ``adaptive_threshold`` times the rolling average of
+  its ``window`` neighbours on each side and at least ``min_content`` (AdaptiveDetector);
+* ``fade``: cuts in the middle of dark stretches (fade to black and back);
+* ``all``: the union.
+
+Cuts closer than ``min_scene_len`` frames to the previous one (or to the start) are
+dropped. The representative of a scene is its most typical frame that is not dark, so
+fades never make a black frame stand for a scene.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from .analysis import FrameStats
+
+
+def content_cuts(content: np.ndarray, threshold: float = 27.0) -> np.ndarray:
+    return np.flatnonzero(content >= threshold)
+
+
+def adaptive_cuts(content: np.ndarray, adaptive_threshold: float = 3.0, window: int = 2,
+                  min_content: float = 15.0) -> np.ndarray:
+    n = len(content)
+    out = []
+    for k in range(1, n):
+        lo, hi = max(1, k - window), min(n, k + window + 1)
+        nb = [content[j] for j in range(lo, hi) if j != k]
+        avg = float(np.mean(nb)) if nb else 0.0
+        ratio = content[k] / avg if avg > 1e-6 else (255.0 if content[k] >= min_content else 0.0)
+        if ratio >= adaptive_threshold and content[k] >= min_content:
+            out.append(k)
+    return np.asarray(out, dtype=np.int64)
+
+
+def fade_cuts(brightness: np.ndarray, dark: float = 12.0) -> np.ndarray:
+    """The middle of every dark run that has light on both sides."""
+    is_dark = brightness < dark
+    out, k, n = [], 0, len(brightness)
+    while k < n:
+        if is_dark[k]:
+            j = k
+            while j < n and is_dark[j]:
+                j += 1
+            if k > 0 and j < n:
+                out.append((k + j) // 2)
+            k = j
+        else:
+            k += 1
+    return np.asarray(out, dtype=np.int64)
+
+
+def enforce_min_len(cuts: np.ndarray, min_len: int) -> np.ndarray:
+    keep, last = [], 0
+    for c in sorted(set(int(c) for c in cuts)):
+        if c - last >= min_len:
+            keep.append(c)
+            last = c
+    return np.asarray(keep, dtype=np.int64)
+
+
+def detect(stats: FrameStats, detector: Literal["content", "adaptive", "fade", "all"] = "content",
+           threshold: float = 27.0, adaptive_threshold: float = 3.0, min_scene_len: int = 15,
+           dark: float = 12.0) -> np.ndarray:
+    """Positions (into ``stats``) of the first frame of each new scene."""
+    parts = []
+    if detector in ("content", "all"):
+        parts.append(content_cuts(stats.content, threshold))
+    if detector in ("adaptive", "all"):
+        parts.append(adaptive_cuts(stats.content, adaptive_threshold))
+    if detector in ("fade", "all"):
+        parts.append(fade_cuts(stats.brightness, dark))
+    cuts = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    return enforce_min_len(cuts, min_scene_len)
+
+
+def representatives(stats: FrameStats, cuts: np.ndarray, dark: float = 12.0) -> list[int]:
+    """Per scene, the position of its most typical frame that is not dark."""
+    bounds = [0, *cuts.tolist(), len(stats.indices)]
+    reps = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        pos = np.arange(a, b)
+        light = pos[stats.brightness[a:b] >= dark]
+        cand = light if len(light) else pos
+        mean = stats.thumbs[cand].mean(0)
+        reps.append(int(cand[np.argmin(((stats.thumbs[cand] - mean) ** 2).sum(1))]))
+    return reps
