@@ -264,6 +264,76 @@ def compress(
         out.print(f"wrote {len(result['images'])} merge maps to {out_dir}")
 
 
+@app.command()
+def keyframes(
+    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    method: str = typer.Option("scenes", "--method", "-m",
+                               help="uniform, fps, scenes, redundancy, query, diverse, clips, search."),
+    query: Optional[str] = typer.Option(None, "--query", "-q", help="Text the frames should match (query, diverse, clips, search)."),
+    k: Optional[int] = typer.Option(None, "-k", help="Number of frames (clips: number of clips)."),
+    budget: Optional[int] = typer.Option(None, "--budget", help="clips: visual-token budget; search: frames to score."),
+    encoder: Optional[str] = typer.Option(None, "--encoder",
+                                          help="open_clip:MODEL/PRETRAINED, siglip:HUB_ID, random:clip-tiny, pixels."),
+    detector: Optional[str] = typer.Option(None, "--detector", help="scenes: content (default), adaptive, fade, all."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="scenes: content threshold (default 27)."),
+    min_scene_len: Optional[int] = typer.Option(None, "--min-scene-len", help="scenes: minimum frames per scene (15)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the chosen frames and a contact sheet here."),
+    as_json: bool = JsonOpt,
+    backend: Optional[str] = BackendOpt,
+    stream: Optional[int] = StreamOpt,
+    timeout: float = TimeoutOpt,
+) -> None:
+    """Pick the frames (or clips) that matter, with exact times.
+
+    Examples:
+      [bold]vidtok keyframes film.mp4 --method scenes --json[/bold]          cuts + one frame per scene
+      [bold]vidtok keyframes film.mp4 -m redundancy -k 8 --out kf/[/bold]     where content changes most
+      [bold]vidtok keyframes clip.mp4 -m query -q "a dog jumps" -k 16[/bold]  query-aware (needs open_clip weights)
+      [bold]vidtok keyframes clip.mp4 -m clips -q "goal" -k 4 --budget 4096[/bold]   F2C key clips
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from vidtok.select import select
+
+    v = _open(video, backend, stream, timeout, False)
+    show = not as_json and sys.stderr.isatty()
+    with Progress(TextColumn(f"[bold]{method}[/bold]"), BarColumn(), TimeElapsedColumn(), console=err,
+                  disable=not show, transient=True) as bar:
+        task = bar.add_task(method, total=None)
+        sel = select(v, method, k=k, query=query, encoder=encoder, budget=budget, detector=detector,
+                     threshold=threshold, min_scene_len=min_scene_len, progress=lambda: bar.advance(task))
+    result = {"video": video, **sel.model_dump()}
+    if out_dir is not None:
+        from PIL import Image
+
+        from vidtok.report.contact_sheet import contact_sheet, fmt_time
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        idx = sel.indices
+        fr = v.get_frames(idx) if idx else None
+        files = []
+        if fr is not None:
+            for i, t, rgb in zip(fr.indices, fr.times, fr.data):
+                name = f"frame_{int(i):06d}_{t:.3f}s.jpg"
+                Image.fromarray(rgb).save(out_dir / name, quality=90)
+                files.append(name)
+            sheet = contact_sheet(list(fr.data), [f"#{int(i)}  {fmt_time(float(t))}" for i, t in zip(fr.indices, fr.times)])
+            sheet.save(out_dir / "contact_sheet.jpg", quality=88)
+        result["files"] = files
+        (out_dir / "keyframes.json").write_text(json.dumps(result, indent=2))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    if sel.cuts:
+        out.print(f"{len(sel.cuts)} cuts at " + ", ".join(f"{c.time:.3f}s (#{c.index})" for c in sel.cuts))
+    for c in sel.clips:
+        out.print(f"clip {c.start:.2f}-{c.end:.2f}s  {len(c.frames)} frames at {c.size}px  {c.tokens} tokens  score {c.score:.3f}")
+    out.print(f"{len(sel.frames)} frames: " + ", ".join(f"{f.time:.2f}s" for f in sel.frames[:16])
+              + (" ..." if len(sel.frames) > 16 else ""))
+    if out_dir is not None:
+        out.print(f"wrote {len(result['files'])} frames and contact_sheet.jpg to {out_dir}")
+
+
 def _first_line(obj) -> str:
     doc = (getattr(obj, "__doc__", None) or "").strip()
     return doc.splitlines()[0] if doc else ""
@@ -271,7 +341,7 @@ def _first_line(obj) -> str:
 
 @app.command()
 def methods(as_json: bool = JsonOpt) -> None:
-    """List every registered component: decoders, samplers, compressors, encoders."""
+    """List every registered component: decoders, samplers, selectors, compressors, encoders."""
     from vidtok.decode import DECODERS
     from vidtok.select import SAMPLERS
 
@@ -282,6 +352,10 @@ def methods(as_json: bool = JsonOpt) -> None:
     for name, fn in SAMPLERS.items():
         rows.append({"kind": "sampler", "name": name, "available": True,
                      "description": _first_line(fn)})
+    from vidtok.select import SELECTORS
+
+    for name, fn in SELECTORS.items():
+        rows.append({"kind": "selector", "name": name, "available": True, "description": _first_line(fn)})
     try:
         from vidtok.compress import COMPRESSORS
         from vidtok.encode import ENCODERS

@@ -111,7 +111,7 @@ class _Stuck(Decoder):
     def available(cls):
         return True
 
-    def iter_frames(self, indices, *, size=None, seek="exact"):
+    def iter_frames(self, indices, *, size=None, seek="exact", fast_resize=False):
         import time
 
         time.sleep(30)

@@ -150,9 +150,11 @@ class Decoder(ABC):
         *,
         size: tuple[int, int] | None = None,
         seek: SeekMode = "exact",
+        fast_resize: bool = False,
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index, rgb)`` for each requested index, ascending. ``size`` is
-        (width, height) of the returned frames before rotation."""
+        (width, height) of the returned frames before rotation; ``fast_resize`` trades
+        resampling quality for speed (analysis passes, not model input)."""
 
     def close(self) -> None:  # pragma: no cover - trivial
         pass

@@ -26,7 +26,7 @@ class DecordDecoder(Decoder):
             return False
         return True
 
-    def iter_frames(self, indices, *, size=None, seek: SeekMode = "exact") -> Iterator[tuple[int, np.ndarray]]:
+    def iter_frames(self, indices, *, size=None, seek: SeekMode = "exact", fast_resize: bool = False) -> Iterator[tuple[int, np.ndarray]]:
         import decord
 
         kw = {}

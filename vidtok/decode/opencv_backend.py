@@ -29,7 +29,7 @@ class OpenCVDecoder(Decoder):
             return False
         return True
 
-    def iter_frames(self, indices, *, size=None, seek: SeekMode = "exact") -> Iterator[tuple[int, np.ndarray]]:
+    def iter_frames(self, indices, *, size=None, seek: SeekMode = "exact", fast_resize: bool = False) -> Iterator[tuple[int, np.ndarray]]:
         import cv2
 
         first_video = self.info.video_streams[0].index

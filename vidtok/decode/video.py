@@ -104,6 +104,7 @@ class Video:
         *,
         size: tuple[int, int] | None = None,
         seek: SeekMode = "exact",
+        fast_resize: bool = False,
     ) -> Iterator[tuple[int, float, np.ndarray]]:
         """Yield ``(index, time, rgb)`` in ascending index order, one per unique index,
         streaming (constant memory). ``seek='keyframe'`` snaps to keyframes first."""
@@ -114,7 +115,7 @@ class Video:
             raise UsageError(f"unknown seek mode '{seek}' (use exact or keyframe)")
         idx = np.unique(idx)
         times = self.index.times
-        gen = self.decoder.iter_frames(idx, size=size, seek=seek)
+        gen = self.decoder.iter_frames(idx, size=size, seek=seek, fast_resize=fast_resize)
         for i, rgb in _with_stall_timeout(gen, self.timeout, self.path, self.backend):
             yield i, float(times[i]), rgb
 

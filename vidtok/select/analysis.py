@@ -61,15 +61,25 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
     bright = np.zeros(len(idx), np.float32)
     thumbs = np.zeros((len(idx), 8 * 8 * 3), np.float32)
     times = np.zeros(len(idx))
+    try:
+        import cv2
+    except ImportError:
+        cv2 = None
     prev = None
-    for k, (i, t, rgb) in enumerate(video.iter_frames(idx, size=size)):
-        hsv = rgb_to_hsv(rgb).astype(np.int16)
-        if prev is not None:
-            content[k] = np.abs(hsv - prev).reshape(-1, 3).mean(0).mean()
+    for k, (i, t, rgb) in enumerate(video.iter_frames(idx, size=size, fast_resize=True)):
+        hsv = rgb_to_hsv(rgb)
+        if cv2 is not None:  # SIMD absdiff and mean: ~20x numpy on int16
+            if prev is not None:
+                content[k] = sum(cv2.mean(cv2.absdiff(hsv, prev))[:3]) / 3
+            bright[k] = cv2.mean(hsv)[2]
+            small = cv2.resize(rgb, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32)
+        else:
+            if prev is not None:
+                content[k] = np.abs(hsv.astype(np.int16) - prev.astype(np.int16)).mean()
+            bright[k] = hsv[..., 2].mean()
+            hh, ww = rgb.shape[0] // 8 * 8, rgb.shape[1] // 8 * 8
+            small = rgb[:hh, :ww].reshape(8, hh // 8, 8, ww // 8, 3).mean((1, 3))
         prev = hsv
-        bright[k] = hsv[..., 2].mean()
-        hh, ww = rgb.shape[0] // 8 * 8, rgb.shape[1] // 8 * 8
-        small = rgb[:hh, :ww].reshape(8, hh // 8, 8, ww // 8, 3).mean((1, 3))
         thumbs[k] = small.reshape(-1) / 255.0
         times[k] = t
         if progress:

@@ -2,9 +2,10 @@
 
 After DATE's TASS (temporal-aware similarity sampling): the video is split into
 ``coverage`` equal parts and each part first gets its most query-similar frame (so no part
-of the video is ignored), then frames are added greedily by similarity minus a penalty for
-lying within ``spread`` seconds of a frame already chosen (so the picks do not pile up on
-one moment).
+of the video is ignored), then frames are added greedily by similarity, never within ``spread`` seconds of a frame
+already chosen (so the picks do not pile up on
+one moment). Picks keep at least ``spread`` seconds apart (default: half the even
+spacing); the gap halves only when nothing is left that respects it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 
 def query_select(sim: np.ndarray, times: np.ndarray, k: int, coverage: int | None = None,
-                 spread: float | None = None, penalty: float = 1.0) -> np.ndarray:
+                 spread: float | None = None) -> np.ndarray:
     """Positions of ``k`` frames from similarities ``sim`` (higher = more relevant)."""
     n = len(sim)
     k = min(k, n)
@@ -30,10 +31,18 @@ def query_select(sim: np.ndarray, times: np.ndarray, k: int, coverage: int | Non
         if len(part):
             chosen.append(int(part[np.argmax(s[part])]))
     chosen = sorted(set(chosen))[:k]
+    gap = spread
     while len(chosen) < k:
         d = np.min(np.abs(times[:, None] - times[chosen][None, :]), axis=1)
-        pen = penalty * np.clip(1 - d / spread, 0, 1) if spread > 0 else np.zeros(n)
-        gain = s - pen
-        gain[chosen] = -np.inf
+        ok = d >= gap - 1e-9
+        ok[chosen] = False
+        if not ok.any():
+            gap /= 2
+            if gap < 1e-6:
+                ok = np.ones(n, bool)
+                ok[chosen] = False
+            else:
+                continue
+        gain = np.where(ok, s, -np.inf)
         chosen.append(int(np.argmax(gain)))
     return np.sort(np.asarray(chosen, dtype=np.int64))

@@ -1,0 +1,183 @@
+"""Selection: scene cuts against PySceneDetect's goldens and known synthetic cuts, and every
+selection algorithm on inputs whose right answer is known."""
+
+import json
+
+import numpy as np
+import pytest
+
+from vidtok import open_video
+from vidtok.cli.main import main
+from vidtok.select import select
+from vidtok.select.analysis import FrameStats, rgb_to_hsv
+from vidtok.select.clips import plan_clips, select_clips, tokens_for
+from vidtok.select.diverse import maxmin_select, mmr_select
+from vidtok.select.query import query_select
+from vidtok.select.redundancy import change_keyframes
+from vidtok.select.scenes import enforce_min_len, fade_cuts, representatives
+from vidtok.select.search import coarse_to_fine
+from .conftest import SHARED, needs_shared
+
+
+@needs_shared
+def test_scene_cuts_match_pyscenedetect_content_detector():
+    golden = json.loads((SHARED / "annotations/pyscenedetect_testvideo/testvideo.mp4.ContentDetector.default.json").read_text())
+    sel = select(open_video(SHARED / "scenecuts_pyscenedetect_testvideo_720p.mp4"), "scenes")
+    got = [c.index for c in sel.cuts]
+    assert len(got) == len(golden["cuts"])
+    assert all(abs(a - b) <= 1 for a, b in zip(got, golden["cuts"]))
+    assert len(sel.frames) == len(got) + 1  # one representative per scene
+
+
+@pytest.mark.parametrize("detector", ["content", "adaptive", "all"])
+def test_synthetic_cuts_exact(cuts_video, cuts_truth, detector):
+    sel = select(open_video(cuts_video), "scenes", detector=detector)
+    assert [c.index for c in sel.cuts] == cuts_truth["cut_frames"]
+    assert [c.time for c in sel.cuts] == pytest.approx(cuts_truth["cut_times"])
+    reps = [f.index for f in sel.frames]
+    for (a, b), r in zip(cuts_truth["scenes"], reps):
+        assert a <= r <= b
+    assert sel.scenes[0][0] == 0.0 and sel.scenes[-1][1] == pytest.approx(8.0)
+
+
+def test_hsv_matches_opencv_convention():
+    rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [128, 128, 128]]], np.uint8)
+    hsv = rgb_to_hsv(rgb)
+    assert hsv[0, :, 0].tolist() == [0, 60, 120, 0]
+    assert hsv[0, :3, 1].tolist() == [255, 255, 255] and hsv[0, 3, 1] == 0
+
+
+def test_fades_and_min_scene_length():
+    bright = np.array([100] * 10 + [3] * 6 + [100] * 10 + [2] * 3, float)
+    assert fade_cuts(bright).tolist() == [13]  # the trailing fade-out has no light after it
+    assert enforce_min_len(np.array([3, 20, 25, 40]), 15).tolist() == [20, 40]
+
+
+def test_representative_is_never_a_black_frame():
+    n = 30
+    thumbs = np.zeros((n, 192), np.float32)
+    thumbs[10:] = 0.8
+    bright = np.where(np.arange(n) < 10, 2.0, 120.0)  # a fade-in from black
+    st = FrameStats(np.arange(n), np.arange(n) / 25, np.zeros(n), bright, thumbs)
+    assert representatives(st, np.zeros(0, np.int64)) [0] >= 10
+
+
+def test_redundancy_takes_change_peaks_spread_out():
+    times = np.arange(100) / 10
+    score = np.zeros(100)
+    score[[20, 21, 50, 80]] = [9, 8.5, 7, 6]
+    pos = change_keyframes(score, times, 4)
+    assert pos.tolist() == [0, 20, 50, 80]  # 21 is too close to 20
+
+
+def test_query_selection_finds_peaks_with_coverage_and_spread():
+    times = np.arange(200) / 10.0  # 20 s
+    sim = np.zeros(200)
+    sim[40:46] = 1.0  # relevant moment at 4.0-4.5 s
+    sim[150] = 0.9  # another at 15 s
+    pos = query_select(sim, times, k=4, coverage=2, spread=2.0)
+    t = times[pos]
+    assert any(4.0 <= x <= 4.5 for x in t) and any(abs(x - 15.0) < 1e-9 for x in t)
+    assert np.all(np.diff(t) >= 0.5)  # no pile-up on the plateau
+    # coverage floor: each half of the video gets a frame even if irrelevant
+    pos = query_select(np.r_[np.zeros(100), np.ones(100)], times, k=3, coverage=2, spread=1.0)
+    assert (times[pos] < 10).any() and (times[pos] >= 10).any()
+
+
+def clustered(n_clusters=4, per=20, dim=16, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(n_clusters, dim))
+    x = np.repeat(centers, per, 0) + 0.01 * rng.normal(size=(n_clusters * per, dim))
+    return x / np.linalg.norm(x, axis=1, keepdims=True), np.repeat(np.arange(n_clusters), per)
+
+
+def test_maxmin_diversity_covers_every_cluster():
+    emb, label = clustered()
+    pos = maxmin_select(emb, 4)
+    assert sorted(label[pos].tolist()) == [0, 1, 2, 3]
+
+
+def test_mmr_starts_at_relevance_and_stays_diverse():
+    emb, label = clustered()
+    rel = (label == 2).astype(float)
+    pos = mmr_select(emb, rel, 3, lam=0.5)
+    assert 2 in label[pos] and len(set(label[pos].tolist())) == 3
+
+
+def test_clip_plans_cost_the_same_budget():
+    for anchors in (1, 2, 4, 8):
+        length, size = plan_clips(anchors, 4096)
+        cost = anchors * length * tokens_for(size)
+        assert cost <= 4096 and cost >= 0.5 * 4096
+    # fewer anchors -> longer clips at the same budget
+    assert plan_clips(1, 4096)[0] >= plan_clips(8, 4096)[0]
+
+
+def test_key_clips_grow_around_relevant_anchors():
+    emb, label = clustered(n_clusters=5, per=20)
+    rel = np.zeros(100)
+    rel[[30, 85]] = [1.0, 0.9]
+    idx = np.arange(100) * 3  # candidates every 3rd frame of a 300-frame video
+    chosen, length, size = select_clips(emb, rel, idx / 30.0, idx, 2, 2048, 3, 300)
+    anchors = sorted(a for a, _, _ in chosen)
+    assert 30 in anchors
+    for a, frames, _ in chosen:
+        assert frames and min(frames) <= idx[a] <= max(frames) + 3 * length
+    assert len({f for _, fr, _ in chosen for f in fr}) == sum(len(fr) for _, fr, _ in chosen)  # no overlap
+
+
+def test_coarse_to_fine_finds_a_narrow_peak():
+    n, peak = 3000, 1237
+
+    def score(i):
+        return np.exp(-((i - peak) / 15.0) ** 2)
+
+    idx, scores, used = coarse_to_fine(score, n, budget=80, k=4)
+    assert used <= 80
+    assert abs(idx[np.argmax(scores)] - peak) <= 3
+    uniform = np.linspace(0, n - 1, 80).round()
+    assert scores.max() > score(uniform).max()
+
+
+def test_encoders_random_and_pixels():
+    from vidtok.encode.base import load_encoder
+    from vidtok.errors import UsageError
+
+    frames = np.random.default_rng(0).integers(0, 256, (3, 48, 64, 3), dtype=np.uint8)
+    for spec in ("random:clip-tiny", "random:siglip-tiny"):
+        e = load_encoder(spec)
+        im, tx = e.encode_images(frames), e.encode_text(["a dog", "a cat"])
+        assert im.shape[0] == 3 and tx.shape[0] == 2 and im.shape[1] == tx.shape[1]
+        assert np.allclose(np.linalg.norm(im.numpy(), axis=1), 1, atol=1e-5)
+    assert load_encoder("pixels").encode_images(frames).shape[0] == 3
+    with pytest.raises(UsageError):
+        load_encoder("pixels").encode_text(["x"])
+    with pytest.raises(UsageError):
+        load_encoder("nonsense")
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+        raise SystemExit(0)
+    c = capsys.readouterr()
+    return e.value.code or 0, c.out, c.err
+
+
+def test_keyframes_cli(capsys, tmp_path, cuts_video, samples):
+    code, out, err = run(["keyframes", str(cuts_video), "--method", "scenes", "--json", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert [c["index"] for c in d["cuts"]] == [40, 95, 150]
+    assert (tmp_path / "contact_sheet.jpg").exists() and len(d["files"]) == 4
+    code, out, err = run(["keyframes", str(samples / "synthetic_object.mp4"), "-m", "query", "-q", "a red square",
+                          "--encoder", "random:clip-tiny", "-k", "5", "--json"], capsys)
+    assert code == 0, err
+    frames = json.loads(out)["frames"]
+    assert len(frames) == 5 and all(0 <= f["index"] < 150 for f in frames)
+    code, out, err = run(["keyframes", str(samples / "synthetic_object.mp4"), "-m", "clips", "-k", "2",
+                          "--budget", "1024", "--json"], capsys)
+    d = json.loads(out)
+    assert code == 0 and 0 < d["params"]["tokens"] <= 1024 and len(d["clips"]) == 2
+    assert run(["keyframes", str(cuts_video), "-m", "query"], capsys)[0] == 2  # needs --query
+    assert run(["keyframes", str(cuts_video), "-m", "query", "-q", "x", "--encoder", "pixels"], capsys)[0] == 2
