@@ -334,6 +334,180 @@ def keyframes(
         out.print(f"wrote {len(result['files'])} frames and contact_sheet.jpg to {out_dir}")
 
 
+ModelOpt = typer.Option(None, "--model", "-m",
+                        help="Hub id or local path (default Qwen/Qwen2.5-VL-3B-Instruct), or random:<family>-tiny.")
+
+
+def _model(spec: Optional[str], device: Optional[str]):
+    from vidtok.models.base import DEFAULT_MODEL, load_model
+
+    return load_model(spec or DEFAULT_MODEL, device=device)
+
+
+@app.command()
+def ask(
+    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    question: str = typer.Argument(..., help="The question.", show_default=False),
+    model: Optional[str] = ModelOpt,
+    method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain (default holitom when --budget is given)."),
+    budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual tokens to keep: 0.1, 10%, 500, 64/frame."),
+    max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Longest answer in tokens."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the visual-token cache."),
+    device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu (default: best available)."),
+    as_json: bool = JsonOpt,
+    backend: Optional[str] = BackendOpt,
+    timeout: float = TimeoutOpt,
+) -> None:
+    """Ask a video LLM a question about a video, optionally with compressed visual tokens.
+
+    Examples:
+      [bold]vidtok ask clip.mp4 "What is the person doing?"[/bold]
+      [bold]vidtok ask clip.mp4 "What happens?" --budget 0.1 --method dtd,holitom --json[/bold]
+      [bold]vidtok ask clip.mp4 "What happens?" -m random:qwen2_5_vl-tiny --json[/bold]   (no weights: a test model)
+    """
+    from vidtok.tasks.ask import ask as run_ask
+
+    m = _model(model, device)
+    r = run_ask(video, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
+                use_cache=not no_cache, backend=backend, timeout=timeout)
+    if as_json:
+        print(json.dumps(r, indent=2))
+        return
+    out.print(r["answer"] or "(empty answer)", soft_wrap=True, markup=False)
+    err.print(f"{r['frames_used']} frames, visual tokens {r['visual_tokens_before']} -> {r['visual_tokens_after']}"
+              f"{' (cached)' if r['cached_tokens'] else ''}, {r['seconds']['total']:.2f}s", highlight=False)
+
+
+@app.command()
+def ground(
+    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    query: str = typer.Argument(..., help="What to find, e.g. 'person opens the door'.", show_default=False),
+    model: Optional[str] = ModelOpt,
+    via: str = typer.Option("llm", "--via", help="llm (ask the video LLM) or embed (image-text similarity, no LLM)."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="--via embed: open_clip:MODEL/PRETRAINED, siglip:ID, random:clip-tiny."),
+    method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain for the LLM path."),
+    budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget for the LLM path."),
+    chunk_seconds: float = typer.Option(600.0, "--chunk-seconds", help="Longer videos are asked in chunks of this length."),
+    srt: bool = typer.Option(False, "--srt", help="Print the intervals as SRT subtitles."),
+    vtt: bool = typer.Option(False, "--vtt", help="Print the intervals as WebVTT."),
+    device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu."),
+    as_json: bool = JsonOpt,
+    backend: Optional[str] = BackendOpt,
+    timeout: float = TimeoutOpt,
+) -> None:
+    """Find when something happens: intervals in seconds with scores.
+
+    Examples:
+      [bold]vidtok ground clip.mp4 "person opens the door" --json[/bold]
+      [bold]vidtok ground clip.mp4 "a goal" --via embed --srt > goals.srt[/bold]
+    """
+    from vidtok.tasks.ground import ground_embed, ground_llm, to_srt, to_vtt
+
+    if via == "embed":
+        r = ground_embed(video, query, encoder=encoder or "open_clip:ViT-B-32/laion2b_s34b_b79k",
+                         backend=backend, timeout=timeout)
+    elif via == "llm":
+        r = ground_llm(video, query, _model(model, device), method=method, budget=budget,
+                       chunk_seconds=chunk_seconds, backend=backend, timeout=timeout)
+    else:
+        raise UsageError(f"--via must be llm or embed, got '{via}'")
+    if srt or vtt:
+        print((to_vtt if vtt else to_srt)(r["intervals"], query))
+        return
+    if as_json:
+        print(json.dumps(r, indent=2))
+        return
+    if not r["intervals"]:
+        out.print("no interval found" + (f" (model said: {r['answers'][0]!r})" if r.get("answers") else ""))
+    for iv in r["intervals"]:
+        out.print(f"{iv['start']:.2f}s - {iv['end']:.2f}s  score {iv['score']:.3f}")
+
+
+@app.command(name="eval")
+def evaluate(
+    annotations: str = typer.Argument(..., help="Charades-STA .txt (ground) or QA .jsonl file.", show_default=False),
+    task: str = typer.Option("ground", "--task", help="ground or qa."),
+    videos: Optional[Path] = typer.Option(None, "--videos", help="Folder with the videos (default: near the annotations)."),
+    model: Optional[str] = ModelOpt,
+    via: str = typer.Option("llm", "--via", help="ground: llm or embed."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="--via embed encoder."),
+    method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain."),
+    budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N items."),
+    device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Measure accuracy against token budget on grounding (R1@IoU, mIoU) or multiple-choice QA.
+
+    Example: [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1[/bold]
+    """
+    from vidtok.decode.probe import check_path
+    from vidtok.tasks.evaluate import eval_grounding, eval_qa
+
+    ann = check_path(annotations)
+    roots = [videos] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
+    m = None if (task == "ground" and via == "embed") else _model(model, device)
+    if task == "ground":
+        r = eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit)
+    elif task == "qa":
+        r = eval_qa(ann, m, roots, method=method, budget=budget, limit=limit)
+    else:
+        raise UsageError(f"--task must be ground or qa, got '{task}'")
+    if as_json:
+        print(json.dumps(r, indent=2))
+        return
+    t = Table("metric", "value")
+    for k, v in r["metrics"].items():
+        t.add_row(k, f"{v:.3f}")
+    t.add_row("items", str(r["items"]))
+    t.add_row("seconds/item", f"{r['seconds_per_item']:.2f}")
+    out.print(t)
+
+
+@app.command()
+def models(as_json: bool = JsonOpt) -> None:
+    """List the supported model families and the random test models."""
+    from vidtok.models.base import DEFAULT_MODEL, MODELS
+
+    rows = []
+    for name in MODELS.names():
+        cls = MODELS.get(name)
+        from importlib import import_module
+
+        sizes = list(getattr(import_module(cls.__module__), "SIZES", {}))
+        rows.append({"family": name, "description": _first_line(cls),
+                     "random": [f"random:{name}-{s}" for s in sizes]})
+    if as_json:
+        print(json.dumps({"default": DEFAULT_MODEL, "families": rows}, indent=2))
+        return
+    t = Table("family", "random test models", "description")
+    for r in rows:
+        t.add_row(r["family"], ", ".join(r["random"]), r["description"])
+    out.print(t)
+    out.print(f"default model: {DEFAULT_MODEL}")
+
+
+cache_app = typer.Typer(help="The visual-token cache (a second question on a video skips decoding).")
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("info")
+def cache_info(as_json: bool = JsonOpt) -> None:
+    """Where the cache is and how big."""
+    from vidtok import cache as c
+
+    d = c.info()
+    print(json.dumps(d, indent=2)) if as_json else out.print(f"{d['dir']}: {d['entries']} entries, {d['bytes'] / 1e6:.1f} MB")
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete every cached entry."""
+    from vidtok import cache as c
+
+    out.print(f"removed {c.clear()} entries")
+
+
 def _first_line(obj) -> str:
     doc = (getattr(obj, "__doc__", None) or "").strip()
     return doc.splitlines()[0] if doc else ""

@@ -13,7 +13,7 @@ cover the members, and the source map composed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal, Optional
 
 import torch
@@ -29,6 +29,9 @@ class TokenSet:
     frame_times: torch.Tensor  # (T,) float64: time of each original frame
     frame_ends: torch.Tensor  # (T,) float64: end of each original frame's interval
     source: Optional[torch.Tensor] = None  # (T*H*W,) long: original -> kept token
+    #: what the encoder knows that the model adapter needs back (e.g. Qwen's grid and
+    #: seconds per temporal patch); carried unchanged through every compressor
+    meta: dict = field(default_factory=dict)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -150,6 +153,7 @@ class TokenSet:
             frame_times=self.frame_times,
             frame_ends=self.frame_ends,
             source=assign[self.source_map()],
+            meta=self.meta,
         )
 
     def keep(self, idx: torch.Tensor, assign_rest: torch.Tensor | None = None, how="rep") -> "TokenSet":

@@ -1,0 +1,187 @@
+"""Video-LLM adapters on tiny random models built from real configs (CPU, no weights):
+vidtok's input path equals the model's own, compression cuts tokens, ask/ground/eval run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vidtok.cli.main import main
+from vidtok.compress import compress
+from vidtok.models.base import load_model
+from vidtok.tasks.parse import parse_intervals
+from .conftest import SHARED, needs_shared
+
+FAMILIES = ["qwen2_5_vl", "llava_onevision"]
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def model(request):
+    return load_model(f"random:{request.param}-tiny", device="cpu")
+
+
+def frames_for(model, T=4):
+    size = getattr(model, "frame_size", (84, 56))
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (T, size[1], size[0], 3), dtype=np.uint8), np.arange(T) / 2.0
+
+
+def test_logits_equal_the_models_own_path(model):
+    frames, times = frames_for(model)
+    ts = model.encode(frames, times, times + 0.5, 2.0)
+    ours, _ = model.prefill(model.build_inputs(ts, "What is happening?"))
+    kw = {"tokens": ts} if model.family == "llava_onevision" else {}
+    native = model.native_logits(frames, 2.0, "What is happening?", **kw)
+    assert ours.shape == native.shape
+    torch.testing.assert_close(ours, native, rtol=1e-4, atol=1e-4)
+
+
+def test_compressed_inputs_keep_original_positions(model):
+    frames, times = frames_for(model)
+    ts = model.encode(frames, times, times + 0.5, 2.0)
+    full = model.build_inputs(ts, "q")
+    small = compress(ts, "tome", max(1, len(ts) // 4))
+    inp = model.build_inputs(small, "q")
+    assert inp.num_visual == len(small) < full.num_visual
+    assert inp.inputs_embeds.shape[1] == full.inputs_embeds.shape[1] - (len(ts) - len(small))
+    if model.family == "qwen2_5_vl":
+        # each kept token's 3-D position is its original (t, h, w) position
+        start = len(model._prompt_ids("q")[0])
+        ordered = small.sorted()
+        full_cols = start + ordered.flat_pos()
+        torch.testing.assert_close(inp.position_ids[:, 0, start:start + len(small)], full.position_ids[:, 0, full_cols])
+    text, info = model.generate(inp, max_new_tokens=4)
+    assert isinstance(text, str) and info["new_tokens"] <= 4
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+        raise SystemExit(0)
+    c = capsys.readouterr()
+    return e.value.code or 0, c.out, c.err
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_ask_cli_reports_tokens_and_budget_cuts_90_percent(family, capsys, samples, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
+    video = str(samples / "film_bw_his_girl_friday_cc0.mp4")
+    code, out, err = run(["ask", video, "What is the person doing?", "-m", f"random:{family}-tiny", "--json",
+                          "--max-new-tokens", "4"], capsys)
+    assert code == 0, err
+    full = json.loads(out)
+    assert full["visual_tokens_before"] == full["visual_tokens_after"] > 0 and full["frames_used"] > 0
+    assert not full["cached_tokens"]
+    code, out, err = run(["ask", video, "And now?", "-m", f"random:{family}-tiny", "--json", "--budget", "0.1",
+                          "--max-new-tokens", "4"], capsys)
+    small = json.loads(out)
+    assert code == 0 and small["cached_tokens"]  # the second question reuses the visual tokens
+    assert small["visual_tokens_after"] <= 0.1 * small["visual_tokens_before"] + 1
+    assert "decode" not in small["seconds"] and "encode" not in small["seconds"]
+
+
+@needs_shared
+@pytest.mark.parametrize("family", FAMILIES)
+def test_ask_on_the_shared_cooking_video(family, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
+    code, out, err = run(["ask", str(SHARED / "cooking_flipping_pancake_h264_opus.mkv"), "What is the person doing?",
+                          "-m", f"random:{family}-tiny", "--json", "--budget", "0.1", "--max-new-tokens", "2"], capsys)
+    d = json.loads(out)
+    assert code == 0 and d["visual_tokens_after"] <= 0.1 * d["visual_tokens_before"] + 1
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_ground_cli_returns_intervals_inside_the_video(family, capsys, samples, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
+    video = samples / "synthetic_object.mp4"
+    code, out, err = run(["ground", str(video), "a red square", "-m", f"random:{family}-tiny", "--json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["intervals"] and all(0 <= iv["start"] < iv["end"] <= d["duration"] + 1e-6 for iv in d["intervals"])
+
+
+def test_ground_via_embed_and_subtitles(capsys, samples):
+    video = str(samples / "synthetic_object.mp4")
+    code, out, _ = run(["ground", video, "a red square", "--via", "embed", "--encoder", "random:clip-tiny", "--json"], capsys)
+    d = json.loads(out)
+    assert code == 0 and all(0 <= iv["start"] < iv["end"] <= 6.0 for iv in d["intervals"])
+    assert len(d["curve"]["times"]) == len(d["curve"]["similarity"]) == 12
+    code, out, _ = run(["ground", video, "a red square", "--via", "embed", "--encoder", "random:clip-tiny", "--vtt"], capsys)
+    assert code == 0 and out.startswith("WEBVTT") and "-->" in out
+
+
+def test_similarity_intervals_find_the_plateau():
+    from vidtok.tasks.ground import similarity_intervals
+
+    t = np.arange(100) / 10
+    sim = np.zeros(100)
+    sim[30:50] = 1.0
+    iv = similarity_intervals(t, sim, 10.0, smooth=1)
+    assert iv[0]["start"] == pytest.approx(3.0) and iv[0]["end"] == pytest.approx(5.0)
+
+
+@needs_shared
+def test_eval_on_charades(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
+    ann = SHARED / "annotations" / "charades" / "Y1HGC_charades_sta_test.txt"
+    code, out, err = run(["eval", str(ann), "--task", "ground", "-m", "random:qwen2_5_vl-tiny", "--budget", "0.1",
+                          "--json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["items"] == 1 and set(d["metrics"]) == {"R1@0.3", "R1@0.5", "R1@0.7", "mIoU"}
+    assert d["rows"][0]["truth"] == [0.2, 9.8]
+
+
+def test_models_cli_lists_families(capsys):
+    code, out, _ = run(["models", "--json"], capsys)
+    fams = {r["family"] for r in json.loads(out)["families"]}
+    assert code == 0 and set(FAMILIES) <= fams
+
+
+def test_unknown_random_family_is_a_usage_error(capsys, samples):
+    code, _, err = run(["ask", str(samples / "synthetic_static.mp4"), "q", "-m", "random:nope-tiny"], capsys)
+    assert code == 2 and "unknown model family" in err
+
+
+# -- answer parsing --------------------------------------------------------------------------
+
+def clock(t):
+    m, s = divmod(t, 60)
+    return f"{int(m):02d}:{s:05.2f}"
+
+
+FORMATS = [
+    lambda a, b: f"{a:.1f}-{b:.1f}s",
+    lambda a, b: f"The event happens from {a:.2f} to {b:.2f} seconds.",
+    lambda a, b: f"[{a:.2f}, {b:.2f}]",
+    lambda a, b: f"between {clock(a)} and {clock(b)}",
+    lambda a, b: f"from {clock(a)} to {clock(b)}",
+    lambda a, b: f"({a:.1f} - {b:.1f} sec)",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=st.floats(0, 500), length=st.floats(0.5, 100), fmt=st.sampled_from(range(len(FORMATS))),
+       swap=st.booleans())
+def test_parser_recovers_generated_answers(a, length, fmt, swap):
+    b = a + length
+    x, y = (b, a) if swap else (a, b)
+    got = parse_intervals(FORMATS[fmt](x, y), duration=1000.0)
+    assert got, FORMATS[fmt](x, y)
+    assert got[0][0] == pytest.approx(a, abs=0.06) and got[0][1] == pytest.approx(b, abs=0.06)
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=st.floats(0, 2000), b=st.floats(0, 2000), dur=st.floats(1, 1000))
+def test_parser_clamps_to_the_video(a, b, dur):
+    for s, e in parse_intervals(f"from {a:.2f} to {b:.2f}", dur):
+        assert 0 <= s < e <= dur
+
+
+def test_parser_relative_and_percent():
+    assert parse_intervals("20% to 40%", 50.0) == [(10.0, 20.0)]
+    assert parse_intervals("0.25 - 0.5", 40.0, relative=True) == [(10.0, 20.0)]
+    assert parse_intervals("no times here", 10.0) == []

@@ -1,0 +1,101 @@
+"""On-disk cache of visual tokens: a second question on the same video skips decoding and
+the vision tower. Keyed by the file's content (size + hash of its head and tail, cheap on
+big files) and everything that changes the tokens (model, sampler, frame size); stored as
+safetensors in the user cache directory, written atomically (temp file + rename)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .compress.tokenset import TokenSet
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("VIDTOK_CACHE_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("vidtok"))
+
+
+def file_key(path) -> str:
+    p = Path(path)
+    st = p.stat()
+    h = hashlib.sha256(str(st.st_size).encode())
+    with open(p, "rb") as f:
+        h.update(f.read(1 << 20))
+        if st.st_size > (2 << 20):
+            f.seek(-(1 << 20), os.SEEK_END)
+            h.update(f.read(1 << 20))
+    return h.hexdigest()[:24]
+
+
+def entry_key(path, **config) -> str:
+    cfg = json.dumps(config, sort_keys=True, default=str)
+    return file_key(path) + "-" + hashlib.sha256(cfg.encode()).hexdigest()[:16]
+
+
+def save(key: str, ts: TokenSet, extra: dict | None = None) -> Path:
+    from safetensors.torch import save_file
+
+    d = cache_dir() / "tokens"
+    d.mkdir(parents=True, exist_ok=True)
+    tensors = {"feats": ts.feats, "pos": ts.pos, "span": ts.span, "size": ts.size,
+               "frame_times": ts.frame_times, "frame_ends": ts.frame_ends}
+    if ts.source is not None:
+        tensors["source"] = ts.source
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+    meta_scalars = {}
+    for k, v in ts.meta.items():
+        if isinstance(v, torch.Tensor):
+            tensors["meta." + k] = v.detach().cpu().contiguous().clone()
+        else:
+            meta_scalars[k] = v
+    info = {"grid": list(ts.grid), "meta": meta_scalars, "extra": extra or {}}
+    fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+    os.close(fd)
+    save_file(tensors, tmp, metadata={"vidtok": json.dumps(info)})
+    final = d / f"{key}.safetensors"
+    os.replace(tmp, final)
+    return final
+
+
+def load(key: str) -> tuple[TokenSet, dict] | None:
+    from safetensors import safe_open
+
+    f = cache_dir() / "tokens" / f"{key}.safetensors"
+    if not f.exists():
+        return None
+    try:
+        with safe_open(str(f), framework="pt") as sf:
+            info = json.loads(sf.metadata()["vidtok"])
+            t = {k: sf.get_tensor(k) for k in sf.keys()}
+    except Exception:  # a damaged entry is a miss, never an error
+        return None
+    meta = dict(info["meta"])
+    meta.update({k[5:]: v for k, v in t.items() if k.startswith("meta.")})
+    ts = TokenSet(feats=t["feats"], pos=t["pos"], span=t["span"], size=t["size"], grid=tuple(info["grid"]),
+                  frame_times=t["frame_times"], frame_ends=t["frame_ends"], source=t.get("source"), meta=meta)
+    return ts, info["extra"]
+
+
+def info() -> dict:
+    d = cache_dir()
+    files = list((d / "tokens").glob("*.safetensors")) if (d / "tokens").exists() else []
+    return {"dir": str(d), "entries": len(files), "bytes": sum(f.stat().st_size for f in files)}
+
+
+def clear() -> int:
+    d = cache_dir() / "tokens"
+    n = 0
+    for f in d.glob("*.safetensors") if d.exists() else []:
+        f.unlink()
+        n += 1
+    return n

@@ -1,0 +1,178 @@
+"""Model adapters: one file per video-LLM family over Hugging Face transformers.
+
+An adapter (1) encodes frames with the model's own vision tower into a ``TokenSet`` whose
+grid is the LLM's token grid, and (2) builds the LLM input from any compressed
+``TokenSet``: kept embeddings in place of the video placeholder, position ids taken from
+each kept token's original (t, h, w) through the model's own position function, so time
+stays consistent with what was kept. Generation is a plain greedy loop over the model's KV
+cache, so no model internals are monkey-patched.
+
+Model strings (``-m``): a hub id or local path (family from its config), or
+``random:<family>-tiny`` / ``random:<family>-<size>`` for randomly initialised models built
+from real configs (tests; speed at real dimensions). ``trust_remote_code`` is never on.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import torch
+
+from ..compress.tokenset import TokenSet
+from ..errors import MissingDependencyError, UsageError
+from ..registry import Registry
+
+MODELS: Registry[type] = Registry(
+    "models",
+    {
+        "qwen2_5_vl": "vidtok.models.qwen2_5_vl:Qwen25VLAdapter",
+        "llava_onevision": "vidtok.models.llava_onevision:LlavaOneVisionAdapter",
+    },
+)
+
+#: hub model_type -> family
+MODEL_TYPES = {"qwen2_5_vl": "qwen2_5_vl", "llava_onevision": "llava_onevision"}
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
+
+
+class ByteTokenizer:
+    """Stand-in tokenizer for random models (no tokenizer files offline): UTF-8 bytes
+    mapped into the vocabulary above 256 reserved ids."""
+
+    def __init__(self, vocab_size: int, offset: int = 1000):
+        self.vocab_size = vocab_size
+        self.offset = min(offset, max(0, vocab_size - 300))
+
+    def encode(self, text: str) -> list[int]:
+        return [self.offset + b for b in text.encode("utf-8")]
+
+    def decode(self, ids) -> str:
+        """Bytes where ids are bytes; other ids (a random model says anything) as letters."""
+        out = []
+        for i in ids:
+            b = int(i) - self.offset
+            out.append(chr(b) if 32 <= b < 127 else chr(0x61 + int(i) % 26))
+        return "".join(out)
+
+
+@dataclass
+class LLMInput:
+    inputs_embeds: torch.Tensor  # (1, L, D)
+    position_ids: torch.Tensor  # family-specific shape
+    num_visual: int
+    num_text: int
+    next_position: object = None  # family-specific continuation state
+    extra: dict = field(default_factory=dict)
+
+
+class VideoLLM(ABC):
+    family: str = ""
+    default_sampler: str = "uniform"
+
+    def __init__(self, model, tokenizer, processor=None, device: str = "cpu", spec: str = ""):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.processor = processor
+        self.device = device
+        self.spec = spec
+
+    # -- building --------------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: str, device: str | None = None, dtype: torch.dtype | None = None):
+        raise NotImplementedError
+
+    # -- stages ----------------------------------------------------------------------------
+    @abstractmethod
+    def encode(self, frames: np.ndarray, times: np.ndarray, ends: np.ndarray, fps: float) -> TokenSet:
+        """(T, H, W, 3) uint8 frames at the sampler's size -> TokenSet on the LLM's grid."""
+
+    @abstractmethod
+    def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:
+        """LLM input from a (possibly compressed) TokenSet and a question."""
+
+    @abstractmethod
+    def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
+        """Position ids for the ``step``-th generated token (0-based)."""
+
+    def eos_ids(self) -> set[int]:
+        eos = self.model.generation_config.eos_token_id if self.model.generation_config else None
+        eos = eos if eos is not None else getattr(self.model.config, "eos_token_id", None)
+        if eos is None:
+            return set()
+        return set(eos if isinstance(eos, (list, tuple)) else [eos])
+
+    def decode_text(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids) if not hasattr(self.tokenizer, "batch_decode") else \
+            self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    @torch.inference_mode()
+    def prefill(self, inp: LLMInput):
+        out = self.model(inputs_embeds=inp.inputs_embeds, position_ids=inp.position_ids,
+                         attention_mask=torch.ones(inp.inputs_embeds.shape[:2], dtype=torch.long,
+                                                   device=inp.inputs_embeds.device),
+                         use_cache=True, **inp.extra)
+        return out.logits, out.past_key_values
+
+    @torch.inference_mode()
+    def generate(self, inp: LLMInput, max_new_tokens: int = 64) -> tuple[str, dict]:
+        """Greedy decoding over the KV cache. Returns text and timings (prefill, decode)."""
+        t0 = time.perf_counter()
+        logits, past = self.prefill(inp)
+        t_prefill = time.perf_counter() - t0
+        eos = self.eos_ids()
+        ids: list[int] = []
+        tok = int(logits[0, -1].argmax())
+        L = inp.inputs_embeds.shape[1]
+        t1 = time.perf_counter()
+        for step in range(max_new_tokens):
+            if tok in eos:
+                break
+            ids.append(tok)
+            if step == max_new_tokens - 1:
+                break
+            pos = self.step_positions(inp, step)
+            mask = torch.ones(1, L + step + 1, dtype=torch.long, device=inp.inputs_embeds.device)
+            out = self.model(input_ids=torch.tensor([[tok]], device=inp.inputs_embeds.device), position_ids=pos,
+                             past_key_values=past, attention_mask=mask, use_cache=True)
+            past = out.past_key_values
+            tok = int(out.logits[0, -1].argmax())
+        return self.decode_text(ids), {"prefill": t_prefill, "decode": time.perf_counter() - t1,
+                                       "new_tokens": len(ids)}
+
+
+def parse_spec(spec: str) -> tuple[str, Optional[str]]:
+    """('random', 'qwen2_5_vl-tiny') or ('hub', 'Qwen/...')."""
+    if spec.startswith("random:"):
+        return "random", spec[len("random:"):]
+    return "hub", spec
+
+
+def load_model(spec: str = DEFAULT_MODEL, device: str | None = None) -> VideoLLM:
+    """Build an adapter from a model string (see the module docstring)."""
+    from ..encode.base import pick_device
+
+    device = pick_device(device)
+    kind, rest = parse_spec(spec)
+    try:
+        if kind == "random":
+            family, _, size = rest.rpartition("-")
+            if family not in MODELS:
+                raise UsageError(f"unknown model family '{family}' in '{spec}'; families: {', '.join(MODELS.names())}")
+            return MODELS.get(family).random(size, device=device, spec=spec)
+        from transformers import AutoConfig
+
+        cfg = AutoConfig.from_pretrained(rest, trust_remote_code=False)
+        family = MODEL_TYPES.get(cfg.model_type)
+        if family is None:
+            raise UsageError(f"model type '{cfg.model_type}' of {rest} is not supported; "
+                             f"families: {', '.join(MODELS.names())}")
+        return MODELS.get(family).pretrained(rest, device=device, spec=spec)
+    except ImportError as e:
+        raise MissingDependencyError(f"models need pip install 'vidtok[llm]' ({e})") from None
+    except OSError as e:
+        raise UsageError(f"cannot load model '{spec}': {str(e).splitlines()[0]}") from None

@@ -1,0 +1,145 @@
+"""LLaVA-OneVision adapter (LLaVA-Video uses the same class).
+
+Frames at the tower's square size go through SigLIP and the projector, then 2x2 bilinear
+pooling (729 -> 196 tokens per frame at 384 px) and one trailing newline token. Positions
+are 1-D, so a compressed set is simply the kept tokens in (t, h, w) order. Time reaches the
+model as LLaVA-Video's time instruction, listing only the frames that still have a kept
+token, so the text never promises frames the model cannot see (vLLM #30847).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..compress.tokenset import TokenSet
+from .base import ByteTokenizer, LLMInput, VideoLLM
+
+TINY = {
+    "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64,
+                      "num_hidden_layers": 2, "num_attention_heads": 2, "image_size": 56, "patch_size": 14},
+    "text_config": {"model_type": "qwen2", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                    "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 152000,
+                    "max_position_embeddings": 4096},
+    "vision_feature_layer": -1,
+    "video_token_id": 151647, "image_token_id": 151646,
+}
+# Real dimensions of llava-onevision-qwen2-0.5b-ov-hf (config.json), for speed measurement.
+SIZES = {
+    "tiny": TINY,
+    "0.5b": {
+        "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 1152, "intermediate_size": 4304,
+                          "num_hidden_layers": 26, "num_attention_heads": 16, "image_size": 384, "patch_size": 14},
+        "text_config": {"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864,
+                        "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
+                        "vocab_size": 152000, "max_position_embeddings": 32768, "tie_word_embeddings": True},
+        "vision_feature_layer": -1,
+        "video_token_id": 151647, "image_token_id": 151646,
+    },
+}
+
+
+class LlavaOneVisionAdapter(VideoLLM):
+    """LLaVA-OneVision / LLaVA-Video: SigLIP tower, 2x2 pooling, 1-D positions, time instruction."""
+
+    family = "llava_onevision"
+    default_sampler = "llava_onevision"
+    time_instruction = True
+
+    @classmethod
+    def random(cls, size: str, device: str = "cpu", spec: str = ""):
+        from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
+
+        if size not in SIZES:
+            raise ValueError(f"sizes for llava_onevision: {', '.join(SIZES)}")
+        torch.manual_seed(0)
+        cfg = LlavaOnevisionConfig(**SIZES[size])
+        cfg._attn_implementation = "sdpa"
+        model = LlavaOnevisionForConditionalGeneration(cfg).to(device)
+        return cls(model, ByteTokenizer(cfg.text_config.vocab_size), None, device, spec)
+
+    @classmethod
+    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = ""):
+        from transformers import AutoProcessor, LlavaOnevisionForConditionalGeneration
+
+        model = LlavaOnevisionForConditionalGeneration.from_pretrained(
+            model_id, torch_dtype="auto", attn_implementation="sdpa").to(device)
+        proc = AutoProcessor.from_pretrained(model_id)
+        return cls(model, proc.tokenizer, proc, device, spec)
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        s = self.model.config.vision_config.image_size
+        return s, s
+
+    def pixel_inputs(self, frames: np.ndarray) -> torch.Tensor:
+        from transformers import LlavaOnevisionVideoProcessor
+
+        s = self.model.config.vision_config.image_size
+        vp = self.processor.video_processor if self.processor is not None else LlavaOnevisionVideoProcessor()
+        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+        out = vp(videos=[x], return_tensors="pt", size={"height": s, "width": s}, do_sample_frames=False)
+        return out["pixel_values_videos"]
+
+    @torch.inference_mode()
+    def encode(self, frames: np.ndarray, times: np.ndarray, ends: np.ndarray, fps: float) -> TokenSet:
+        cfg = self.model.config
+        pv = self.pixel_inputs(frames).to(self.device, self.model.dtype)
+        feats = self.model.model.get_video_features(
+            pv, vision_feature_layer=cfg.vision_feature_layer,
+            vision_feature_select_strategy=cfg.vision_feature_select_strategy).pooler_output[0]
+        newline = feats[-1].float().cpu()
+        T = len(frames)
+        side = int(round(((feats.shape[0] - 1) / T) ** 0.5))
+        ts = TokenSet.from_grid(feats[:-1].reshape(T, side, side, -1).float().cpu(), times, ends)
+        ts.meta = {"family": self.family, "newline": newline,
+                   "duration": float(ends[-1] - times[0]) if len(times) else 0.0}
+        return ts
+
+    def _question(self, tokens: TokenSet, question: str) -> str:
+        if not self.time_instruction:
+            return question
+        frames_kept = torch.unique(tokens.pos[:, 0]).tolist()
+        times = ", ".join(f"{float(tokens.frame_times[t]):.2f}s" for t in frames_kept)
+        dur = tokens.meta.get("duration", 0.0)
+        return (f"The video lasts for {dur:.2f} seconds, and {len(frames_kept)} frames are uniformly sampled "
+                f"from it. These frames are located at {times}. Please answer the following questions related "
+                f"to this video.\n{question}")
+
+    def _prompt_ids(self, question: str) -> tuple[list[int], list[int]]:
+        if self.processor is not None:
+            msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
+            text = self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+            before, _, after = text.partition("<video>")
+            enc = self.tokenizer
+            return enc.encode(before, add_special_tokens=False), enc.encode(after, add_special_tokens=False)
+        tok = self.tokenizer
+        return tok.encode("<|im_start|>user\n"), tok.encode("\n" + question + "<|im_end|>\n<|im_start|>assistant\n")
+
+    @torch.inference_mode()
+    def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:
+        before, after = self._prompt_ids(self._question(tokens, question))
+        ts = tokens.sorted()
+        emb = self.model.get_input_embeddings()
+        dtype = emb.weight.dtype
+        vid = torch.cat([ts.feats, tokens.meta["newline"][None]]).to(self.device, dtype)[None]
+        embeds = torch.cat([emb(torch.tensor([before], device=self.device)), vid,
+                            emb(torch.tensor([after], device=self.device))], 1)
+        L = embeds.shape[1]
+        return LLMInput(embeds, torch.arange(L, device=self.device)[None], num_visual=len(ts),
+                        num_text=len(before) + len(after), next_position=L)
+
+    def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
+        return torch.tensor([[inp.next_position + step]], device=self.device)
+
+    @torch.inference_mode()
+    def native_logits(self, frames: np.ndarray, fps: float, question: str, tokens: TokenSet | None = None):
+        cfg = self.model.config
+        pv = self.pixel_inputs(frames).to(self.device, self.model.dtype)
+        q = self._question(tokens, question) if tokens is not None else question
+        before, after = self._prompt_ids(q)
+        T = len(frames)
+        per = (cfg.vision_config.image_size // cfg.vision_config.patch_size + 1) // 2
+        n = T * per * per + 1
+        ids = torch.tensor([before + [cfg.video_token_id] * n + after], device=self.device)
+        return self.model(input_ids=ids, pixel_values_videos=pv, attention_mask=torch.ones_like(ids)).logits

@@ -1,0 +1,168 @@
+"""Qwen2.5-VL adapter.
+
+Frames (already at the sampler's 28-px multiples) go through the model's own video
+processor and vision tower (window attention + 2x2 patch merger): one token per merged
+2x2 patch per temporal pair of frames. Time reaches the LLM through M-RoPE: temporal
+position ids are absolute (``tokens_per_second * second_per_grid_t``), so a compressed set
+keeps the exact time ids of the tokens it kept. Positions are computed by the model's own
+``get_rope_index`` on the full grid and gathered at each kept token's original position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..compress.tokenset import TokenSet
+from .base import ByteTokenizer, LLMInput, VideoLLM
+
+TINY = {
+    "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+                    "num_key_value_heads": 2, "vocab_size": 152064, "max_position_embeddings": 4096,
+                    "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]}},
+    "vision_config": {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                      "fullatt_block_indexes": [1], "window_size": 112, "tokens_per_second": 2},
+}
+# Real dimensions of Qwen2.5-VL-3B-Instruct (config.json), for speed measurement.
+SIZES = {
+    "tiny": TINY,
+    "3b": {
+        "text_config": {"hidden_size": 2048, "intermediate_size": 11008, "num_hidden_layers": 36,
+                        "num_attention_heads": 16, "num_key_value_heads": 2, "vocab_size": 151936,
+                        "max_position_embeddings": 128000, "tie_word_embeddings": True,
+                        "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}},
+        "vision_config": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
+                          "out_hidden_size": 2048, "fullatt_block_indexes": [7, 15, 23, 31], "window_size": 112,
+                          "tokens_per_second": 2},
+    },
+}
+
+
+class Qwen25VLAdapter(VideoLLM):
+    """Qwen2.5-VL: own vision tower, M-RoPE with absolute time ids."""
+
+    family = "qwen2_5_vl"
+    default_sampler = "qwen2_5_vl"
+
+    @classmethod
+    def random(cls, size: str, device: str = "cpu", spec: str = ""):
+        from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+        if size not in SIZES:
+            raise ValueError(f"sizes for qwen2_5_vl: {', '.join(SIZES)}")
+        torch.manual_seed(0)
+        cfg = Qwen2_5_VLConfig(**SIZES[size])
+        cfg._attn_implementation = "sdpa"
+        model = Qwen2_5_VLForConditionalGeneration(cfg).to(device)
+        return cls(model, ByteTokenizer(cfg.text_config.vocab_size), None, device, spec)
+
+    @classmethod
+    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = ""):
+        from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+
+        model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+            model_id, torch_dtype="auto", attn_implementation="sdpa").to(device)
+        proc = AutoProcessor.from_pretrained(model_id)
+        return cls(model, proc.tokenizer, proc, device, spec)
+
+    # -- vision ----------------------------------------------------------------------------
+    def _video_processor(self):
+        if self.processor is not None and getattr(self.processor, "video_processor", None) is not None:
+            return self.processor.video_processor
+        from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+        return Qwen2VLVideoProcessor()
+
+    def pixel_inputs(self, frames: np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+        if len(x) % 2:  # the temporal patch takes frames in pairs: repeat the last one
+            x = torch.cat([x, x[-1:]])
+        vp = self._video_processor()
+        kw = dict(return_tensors="pt", do_resize=False, do_sample_frames=False)
+        try:  # frames are already sized by vidtok's sampler: the per-frame cap is moot
+            out = vp(videos=[x], cap_pixels_per_frame=False, **kw)
+        except (TypeError, ValueError):
+            out = vp(videos=[x], **kw)
+        return out["pixel_values_videos"], out["video_grid_thw"]
+
+    @torch.inference_mode()
+    def encode(self, frames: np.ndarray, times: np.ndarray, ends: np.ndarray, fps: float) -> TokenSet:
+        pv, grid = self.pixel_inputs(frames)
+        m = self.model.model
+        feats = m.get_video_features(pv.to(self.device), grid.to(self.device)).pooler_output[0]
+        merge = self.model.config.vision_config.spatial_merge_size
+        T, H, W = int(grid[0, 0]), int(grid[0, 1]) // merge, int(grid[0, 2]) // merge
+        t = np.asarray(times, dtype=np.float64)
+        e = np.asarray(ends, dtype=np.float64)
+        if len(t) % 2:
+            t, e = np.append(t, t[-1]), np.append(e, e[-1])
+        ts = TokenSet.from_grid(feats.reshape(T, H, W, -1).float().cpu(), t[0::2], e[1::2])
+        tps = self.model.config.vision_config.temporal_patch_size
+        ts.meta = {"family": self.family, "grid_thw": grid, "second_per_grid_t": tps / max(fps, 1e-6)}
+        return ts
+
+    # -- language --------------------------------------------------------------------------
+    def _prompt_ids(self, question: str) -> tuple[list[int], list[int]]:
+        cfg = self.model.config
+        if self.processor is not None:
+            msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
+            text = self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+            pad = "<|video_pad|>"
+            before, _, after = text.partition(pad)
+            enc = self.tokenizer
+            return enc.encode(before, add_special_tokens=False), enc.encode(after, add_special_tokens=False)
+        tok = self.tokenizer
+        before = tok.encode("<|im_start|>user\n") + [cfg.vision_start_token_id]
+        after = [cfg.vision_end_token_id] + tok.encode(question + "<|im_end|>\n<|im_start|>assistant\n")
+        return before, after
+
+    def full_position_ids(self, before, after, meta, n_video: int) -> torch.Tensor:
+        cfg = self.model.config
+        ids = torch.tensor([before + [cfg.video_token_id] * n_video + after], device=self.device)
+        types = torch.zeros_like(ids, dtype=torch.int32)
+        types[0, len(before): len(before) + n_video] = 2
+        pos, _ = self.model.model.get_rope_index(
+            ids, mm_token_type_ids=types, video_grid_thw=meta["grid_thw"].to(self.device),
+            second_per_grid_ts=torch.tensor([meta["second_per_grid_t"]], device=self.device))
+        return pos, ids
+
+    @torch.inference_mode()
+    def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:
+        meta = tokens.meta
+        before, after = self._prompt_ids(question)
+        n_full = tokens.num_original
+        pos_full, ids_full = self.full_position_ids(before, after, meta, n_full)
+        ts = tokens.sorted()  # the model reads tokens in (t, h, w) order
+        keep_video = len(before) + ts.flat_pos().to(self.device)
+        cols = torch.cat([torch.arange(len(before), device=self.device), keep_video,
+                          torch.arange(len(before) + n_full, ids_full.shape[1], device=self.device)])
+        emb_layer = self.model.get_input_embeddings()
+        dtype = emb_layer.weight.dtype
+        text_before = emb_layer(torch.tensor([before], device=self.device))
+        text_after = emb_layer(torch.tensor([after], device=self.device))
+        vid = ts.feats.to(self.device, dtype).unsqueeze(0)
+        embeds = torch.cat([text_before, vid, text_after], 1)
+        position_ids = pos_full[:, :, cols]
+        return LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(before) + len(after),
+                        next_position=int(pos_full.max()) + 1)
+
+    def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
+        return torch.full((3, 1, 1), inp.next_position + step, dtype=torch.long, device=self.device)
+
+    # -- the model's own path, for equivalence tests ----------------------------------------
+    @torch.inference_mode()
+    def native_logits(self, frames: np.ndarray, fps: float, question: str) -> torch.Tensor:
+        pv, grid = self.pixel_inputs(frames)
+        before, after = self._prompt_ids(question)
+        merge = self.model.config.vision_config.spatial_merge_size
+        n = int(grid.prod()) // merge**2
+        cfg = self.model.config
+        ids = torch.tensor([before + [cfg.video_token_id] * n + after], device=self.device)
+        types = torch.zeros_like(ids, dtype=torch.int32)
+        types[0, len(before): len(before) + n] = 2
+        tps = cfg.vision_config.temporal_patch_size
+        self.model.model.rope_deltas = None
+        out = self.model(input_ids=ids, pixel_values_videos=pv.to(self.device), video_grid_thw=grid.to(self.device),
+                         mm_token_type_ids=types, second_per_grid_ts=torch.tensor([tps / fps], device=self.device),
+                         attention_mask=torch.ones_like(ids))
+        return out.logits

@@ -1,0 +1,35 @@
+"""Long videos in chunks: each chunk is sampled and asked on its own, and its answer's
+times are offset by the chunk's start (so they never shrink towards 0)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..decode import open_video
+
+
+def ask_chunks(video_path, prompt, model, chunk_seconds, *, method=None, budget=None, max_new_tokens=48,
+               backend=None, timeout=60.0, frames_per_chunk: int = 16):
+    from ..compress import compress
+
+    v = open_video(video_path, backend=backend, timeout=timeout)
+    start, end = v.info.start_time, v.info.end_time
+    edges = np.arange(start, end, chunk_seconds).tolist() + [end]
+    size = getattr(model, "frame_size", None)
+    for a, b in zip(edges[:-1], edges[1:]):
+        t = np.linspace(a, b, frames_per_chunk, endpoint=False)
+        idx = np.unique(v.indices_at(t))
+        if len(idx) % 2:
+            idx = idx[:-1] if len(idx) > 1 else idx
+        if size is None:
+            from ..select.samplers import smart_resize
+
+            w, h = v.info.display_size
+            size = smart_resize(w, h, 28, 128 * 28 * 28, 768 * 28 * 28)
+        fr = v.get_frames(idx, size=size)
+        ends = np.append(fr.times[1:], b)
+        ts = model.encode(fr.data, fr.times, ends, len(idx) / max(b - a, 1e-6))
+        if method or budget is not None:
+            ts = compress(ts, method or "holitom", budget if budget is not None else "0.1")
+        answer, _ = model.generate(model.build_inputs(ts, prompt), max_new_tokens=max_new_tokens)
+        yield a, answer, b - a

@@ -1,0 +1,119 @@
+"""``ground``: when does something happen? Intervals in seconds with scores.
+
+* through the video LLM: the model is asked for start and end times; the answer is parsed
+  robustly (``parse.py``) and clamped to the video. When the answer names no time
+  (``parsed: false``), the whole video is returned with score 0. Long videos are asked in chunks of
+  ``chunk_seconds`` whose answers are offset by the chunk's start, so timestamps never
+  shrink towards the start (TimeChat #38).
+* ``via="embed"``: zero-shot, no LLM: image-text similarity over frames sampled at
+  ``fps``, smoothed, and cut into intervals where it stays above mean + ``k`` std.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import numpy as np
+
+from .parse import parse_intervals
+
+PROMPT = ("When does the following happen in the video: \"{query}\"? Answer with the start and end time "
+          "in seconds, in the form 'from <start> to <end>'.")
+
+
+def similarity_intervals(times: np.ndarray, sim: np.ndarray, end: float, smooth: int = 3, k: float = 0.5,
+                         min_len: float = 0.0) -> list[dict]:
+    """Intervals where the smoothed similarity stays above mean + k * std; scored by
+    their mean similarity. The best interval comes first."""
+    if len(sim) == 0:
+        return []
+    w = max(1, smooth)
+    pad = np.pad(sim, (w // 2, w - 1 - w // 2), mode="edge")
+    s = np.convolve(pad, np.ones(w) / w, mode="valid")
+    thr = s.mean() + k * s.std()
+    above = s > thr if s.std() > 1e-9 else np.ones_like(s, bool)
+    out, i, n = [], 0, len(s)
+    while i < n:
+        if above[i]:
+            j = i
+            while j < n and above[j]:
+                j += 1
+            start = float(times[i])
+            stop = float(times[j]) if j < n else end
+            if stop - start >= min_len:
+                out.append({"start": round(start, 3), "end": round(stop, 3), "score": float(s[i:j].mean())})
+            i = j
+        else:
+            i += 1
+    return sorted(out, key=lambda r: -r["score"])
+
+
+def ground_embed(video_path, query: str, encoder="open_clip:ViT-B-32/laion2b_s34b_b79k", fps: float = 2.0,
+                 backend=None, timeout=60.0) -> dict:
+    from ..decode import open_video
+    from ..encode.base import load_encoder
+    from ..select.selectors import candidates, embed_frames
+
+    t0 = time.perf_counter()
+    v = open_video(video_path, backend=backend, timeout=timeout)
+    enc = load_encoder(encoder) if isinstance(encoder, str) else encoder
+    idx = candidates(v, fps, max_frames=4096)
+    emb = embed_frames(v, idx, enc)
+    txt = enc.encode_text([query]).numpy()[0]
+    sim = emb @ txt
+    intervals = similarity_intervals(v.index.times[idx], sim, v.info.end_time)
+    return {"video": str(video_path), "query": query, "via": "embed", "intervals": intervals,
+            "duration": v.info.duration, "frames_scored": len(idx),
+            "curve": {"times": [round(float(t), 3) for t in v.index.times[idx]], "similarity": sim.round(5).tolist()},
+            "seconds": {"total": round(time.perf_counter() - t0, 4)}}
+
+
+def ground_llm(video_path, query: str, model, *, method: Optional[str] = None, budget=None,
+               chunk_seconds: float = 600.0, max_new_tokens: int = 48, use_cache: bool = True,
+               backend=None, timeout=60.0) -> dict:
+    """Ask the model for the interval; chunk long videos with offsets."""
+    from ..decode import probe
+    from .ask import ask
+
+    info, _ = probe(video_path)
+    t0 = time.perf_counter()
+    answers, intervals = [], []
+    if info.duration <= chunk_seconds:
+        r = ask(video_path, PROMPT.format(query=query), model, method=method, budget=budget,
+                max_new_tokens=max_new_tokens, use_cache=use_cache, backend=backend, timeout=timeout)
+        answers.append(r["answer"])
+        for a, b in parse_intervals(r["answer"], info.duration):
+            intervals.append({"start": round(info.start_time + a, 3), "end": round(info.start_time + b, 3),
+                              "score": 1.0})
+    else:
+        from .chunks import ask_chunks
+
+        for off, ans, dur in ask_chunks(video_path, PROMPT.format(query=query), model, chunk_seconds,
+                                        method=method, budget=budget, max_new_tokens=max_new_tokens,
+                                        backend=backend, timeout=timeout):
+            answers.append(ans)
+            for a, b in parse_intervals(ans, dur):
+                intervals.append({"start": round(off + a, 3), "end": round(off + b, 3), "score": 1.0})
+    parsed = bool(intervals)
+    if not parsed:  # the model named no time: say so, and fall back to the whole video
+        intervals = [{"start": round(info.start_time, 3), "end": round(info.end_time, 3), "score": 0.0}]
+    return {"video": str(video_path), "query": query, "via": "llm", "model": model.spec, "parsed": parsed,
+            "intervals": intervals, "answers": answers, "duration": info.duration,
+            "seconds": {"total": round(time.perf_counter() - t0, 4)}}
+
+
+def to_srt(intervals: list[dict], label: str) -> str:
+    def ts(t):
+        ms = int(round(t * 1000))
+        h, ms = divmod(ms, 3600_000)
+        m, ms = divmod(ms, 60_000)
+        s, ms = divmod(ms, 1000)
+        return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
+
+    return "\n".join(f"{i}\n{ts(r['start'])} --> {ts(r['end'])}\n{label} ({r['score']:.2f})\n"
+                     for i, r in enumerate(sorted(intervals, key=lambda r: r["start"]), 1))
+
+
+def to_vtt(intervals: list[dict], label: str) -> str:
+    return "WEBVTT\n\n" + to_srt(intervals, label).replace(",", ".")
