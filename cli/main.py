@@ -487,6 +487,114 @@ def models(as_json: bool = JsonOpt) -> None:
     out.print(f"default model: {DEFAULT_MODEL}")
 
 
+@app.command()
+def batch(
+    folder: str = typer.Argument(..., help="Folder of videos (or one video).", show_default=False),
+    task: str = typer.Option("keyframes", "--task", "-t", help="ask, ground, keyframes or compress."),
+    query: Optional[str] = typer.Option(None, "--query", "-q", help="One query for every video."),
+    queries: Optional[Path] = typer.Option(None, "--queries", help="File with one query per line."),
+    out_path: Path = typer.Option(Path("results.jsonl"), "--out", "-o", help="Results, one JSON line per (video, query)."),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Look into subfolders."),
+    glob: Optional[str] = typer.Option(None, "--glob", help="Only files matching this pattern, e.g. '*.mp4'."),
+    workers: int = typer.Option(2, "--workers", "-w", help="Threads that decode ahead of model work."),
+    engine: str = typer.Option("local", "--engine", help="local (threads) or ray (a Ray cluster or a local Ray)."),
+    recipe: Optional[str] = typer.Option(None, "--recipe", help="A preset from recipes/ (see `vidtok recipes`)."),
+    model: Optional[str] = ModelOpt,
+    method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain."),
+    budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget."),
+    selector: Optional[str] = typer.Option(None, "--selector", help="keyframes task: selector (default scenes)."),
+    k: Optional[int] = typer.Option(None, "-k", help="keyframes task: frames to select."),
+    via: Optional[str] = typer.Option(None, "--via", help="ground task: llm or embed."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Image-text encoder for query-aware steps."),
+    restart: bool = typer.Option(False, "--restart", help="Start over instead of resuming an existing --out."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run a task over a folder: one JSON line per (video, query), resumable.
+
+    Rerunning the same command skips what is done; a killed run resumes where it stopped.
+    A broken video gets an error record and the rest go on. Exit code 0 when every item
+    succeeded, 7 when any failed (all others are written).
+
+    Examples:
+      [bold]vidtok batch videos/ --task keyframes --out kf.jsonl[/bold]
+      [bold]vidtok batch videos/ --task ground --query "a goal" --recipe grounding --out goals.jsonl[/bold]
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from vidtok.batch.runner import find_videos, make_jobs, run_batch
+    from vidtok.batch.tasks import build_task
+    from vidtok.config import resolve
+
+    cfg = resolve(recipe, model=model, method=method, budget=budget, selector=selector, k=k, via=via, encoder=encoder)
+    qs: list[Optional[str]] = [query] if query else [None]
+    if queries is not None:
+        if not queries.is_file():
+            raise UsageError("--queries file not found", queries)
+        qs = [line.strip() for line in queries.read_text().splitlines() if line.strip()]
+    videos = find_videos(Path(folder), recursive=recursive, pattern=glob)
+    if not videos:
+        raise UsageError("no video files found", folder)
+    config = cfg.model_dump()
+    jobs = make_jobs(videos, qs, task, config)
+    if engine == "ray":
+        from vidtok.batch.ray_engine import run_batch_ray as runner
+    elif engine == "local":
+        runner = run_batch
+    else:
+        raise UsageError(f"--engine must be local or ray, got '{engine}'")
+
+    def loader(spec):
+        from vidtok.models.base import DEFAULT_MODEL, load_model
+
+        return load_model(spec or DEFAULT_MODEL)
+
+    prepare, run_fn = build_task(task, cfg, loader)
+    show = not as_json and sys.stderr.isatty()
+    with Progress(TextColumn("[bold]{task.description}[/bold]"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(), console=err,
+                  disable=not show) as bar:
+        t = bar.add_task(task, total=len(jobs), failed=0)
+        done_before = len(jobs)
+
+        def on_done(job, rec):
+            bar.update(t, advance=1, failed=bar.tasks[0].fields["failed"] + (rec["status"] == "error"))
+
+        if engine == "ray":
+            summary = runner(jobs, task, cfg, out_path, resume=not restart, progress=on_done)
+        else:
+            summary = runner(jobs, task, prepare, run_fn, out_path, workers=workers, resume=not restart,
+                             progress=on_done)
+        bar.update(t, completed=done_before)
+    result = {"out": str(out_path), "total": summary.total, "skipped_done": summary.skipped, "ok": summary.ok,
+              "failed": summary.failed, "seconds": round(summary.seconds, 3), "errors": summary.errors[:20]}
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        tbl = Table("total", "already done", "ok", "failed", "seconds", title=f"batch {task} -> {out_path}")
+        tbl.add_row(str(summary.total), str(summary.skipped), str(summary.ok), str(summary.failed),
+                    f"{summary.seconds:.1f}")
+        out.print(tbl)
+        for e in summary.errors[:10]:
+            err.print(f"failed: {e}", markup=False, highlight=False)
+    if summary.failed:
+        raise typer.Exit(7)
+
+
+@app.command()
+def recipes(as_json: bool = JsonOpt) -> None:
+    """List the named presets usable with --recipe."""
+    from vidtok.config import list_recipes, load_recipe
+
+    rows = [{"name": n, **load_recipe(n).model_dump(exclude_defaults=True)} for n in list_recipes()]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    t = Table("recipe", "model", "method", "budget", "description")
+    for r in rows:
+        t.add_row(r["name"], r.get("model", ""), r.get("method", ""), str(r.get("budget", "")), r.get("description", ""))
+    out.print(t)
+
+
 cache_app = typer.Typer(help="The visual-token cache (a second question on a video skips decoding).")
 app.add_typer(cache_app, name="cache")
 

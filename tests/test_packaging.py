@@ -22,7 +22,7 @@ def test_every_subpackage_is_listed():
         "vidtok." + ".".join(p.parent.relative_to(ROOT / "vidtok").parts)
         for p in (ROOT / "vidtok").rglob("__init__.py") if p.parent != ROOT / "vidtok"
     }
-    found |= {"vidtok.cli", "vidtok.kernels"}
+    found |= {"vidtok.cli", "vidtok.kernels", "vidtok.recipes"}
     assert found == listed_packages()
 
 

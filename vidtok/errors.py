@@ -60,4 +60,5 @@ EXIT_CODES = {
     4: "not a decodable video (empty, not a video, audio only, truncated, no frames)",
     5: "decoder timed out (made no progress)",
     6: "an optional dependency is missing",
+    7: "batch: some items failed (their error records are in the output; the rest succeeded)",
 }

@@ -1,0 +1,1 @@
+"""Batch runs over folders: one JSON line per (video, query), resumable, error-isolated."""

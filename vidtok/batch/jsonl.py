@@ -1,0 +1,71 @@
+"""Append-only JSONL results that survive being killed at any moment.
+
+Each record is written with one ``write`` of the whole line on an ``O_APPEND`` descriptor
+and flushed to disk, so a reader never sees half a record except possibly the very last
+line of a killed run; ``open_for_resume`` cuts such a tail off and returns the ids already
+done, so a rerun does each (video, query) exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def read_done(path: Path) -> tuple[dict[str, dict], int]:
+    """Records by id from complete lines, and the byte length of the complete part."""
+    done: dict[str, dict] = {}
+    if not path.exists():
+        return done, 0
+    good = 0
+    with open(path, "rb") as f:
+        data = f.read()
+    pos = 0
+    while True:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            break
+        line = data[pos:nl]
+        try:
+            rec = json.loads(line)
+            if isinstance(rec, dict) and "id" in rec:
+                done[rec["id"]] = rec
+        except ValueError:
+            break  # a damaged line: everything from here is redone
+        pos = nl + 1
+        good = pos
+    return done, good
+
+
+class JsonlWriter:
+    """Results file. On resume, successful records count as done; failed ones are
+    retried, and their old error lines are removed first (atomic rewrite), so the file
+    ends with exactly one record per job."""
+
+    def __init__(self, path: Path, resume: bool = True):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        records, good = read_done(self.path) if resume else ({}, 0)
+        self.done = {k: r for k, r in records.items() if r.get("status") == "ok"}
+        if resume and self.path.exists():
+            if len(self.done) != len(records):
+                tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+                with open(tmp, "w", encoding="utf-8") as f:
+                    for r in self.done.values():
+                        f.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)
+            elif self.path.stat().st_size != good:
+                os.truncate(self.path, good)  # drop a partial last line from a killed run
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (0 if resume else os.O_TRUNC)
+        self.fd = os.open(self.path, flags, 0o644)
+
+    def write(self, record: dict) -> None:
+        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        os.write(self.fd, line)
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        os.close(self.fd)

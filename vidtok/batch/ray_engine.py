@@ -1,0 +1,70 @@
+"""``--engine ray``: the same batch on a Ray cluster (``ray.init()`` starts a local one when
+no address is set; ``RAY_ADDRESS`` joins a cluster). A pool of actors each builds the task
+once (one model load per actor; an actor asks for a GPU when the machine has one) and
+processes jobs; the driver alone writes the results file, so resume and exactly-once
+semantics are the local engine's."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+from ..config import PipelineConfig
+from ..errors import MissingDependencyError
+from .jsonl import JsonlWriter
+from .runner import BatchSummary, Job, error_record
+
+
+def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resume: bool = True,
+                  progress: Optional[Callable] = None, num_actors: Optional[int] = None) -> BatchSummary:
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependencyError("--engine ray needs pip install 'vidtok[ray]'") from None
+
+    if not ray.is_initialized():
+        ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 and task in ("ask", "ground") else 0
+
+    @ray.remote(num_gpus=gpus)
+    class Worker:
+        def __init__(self, task, cfg_dict):
+            from ..batch.tasks import build_task
+            from ..config import PipelineConfig
+            from ..models.base import DEFAULT_MODEL, load_model
+
+            self.prepare, self.run = build_task(task, PipelineConfig(**cfg_dict),
+                                                lambda spec: load_model(spec or DEFAULT_MODEL))
+
+        def process(self, job_dict):
+            job = Job(**job_dict)
+            t0 = time.perf_counter()
+            try:
+                result = self.run(job, self.prepare(job))
+                return {"id": job.id, "video": job.video, "query": job.query, "task": task, "status": "ok",
+                        "result": result, "seconds": round(time.perf_counter() - t0, 4)}
+            except Exception as e:
+                return error_record(job, task, e, time.perf_counter() - t0)
+
+    writer = JsonlWriter(out, resume=resume)
+    summary = BatchSummary(total=len(jobs))
+    todo = [j for j in jobs if j.id not in writer.done]
+    summary.skipped = len(jobs) - len(todo)
+    t_start = time.perf_counter()
+    try:
+        n = num_actors or max(1, int(ray.available_resources().get("CPU", 1)))
+        actors = [Worker.remote(task, cfg.model_dump()) for _ in range(min(n, max(1, len(todo))))]
+        pool = ray.util.ActorPool(actors)
+        for rec in pool.map_unordered(lambda a, j: a.process.remote(j.__dict__), todo):
+            if rec["status"] == "ok":
+                summary.ok += 1
+            else:
+                summary.failed += 1
+                summary.errors.append(rec["error"]["message"])
+            writer.write(rec)
+            if progress:
+                progress(None, rec)
+    finally:
+        writer.close()
+    summary.seconds = time.perf_counter() - t_start
+    return summary

@@ -1,0 +1,81 @@
+"""The four batch tasks as (prepare, run) pairs. ``prepare`` does the I/O-bound part
+(probe, decode, or the token cache) in worker threads; ``run`` does model work."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..config import PipelineConfig
+from ..errors import UsageError
+
+
+def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = None):
+    if task == "keyframes":
+        from ..decode import open_video
+        from ..select import select
+
+        def prepare(job):
+            return open_video(job.video)
+
+        def run(job, video):
+            sel = select(video, cfg.selector, k=cfg.k, query=job.query, encoder=cfg.encoder)
+            return sel.model_dump()
+
+        return prepare, run
+
+    if task == "compress":
+        from ..pipeline import compress_video
+
+        def prepare(job):
+            return None
+
+        def run(job, _):
+            r = compress_video(job.video, cfg.method or "holitom", cfg.budget or "0.1", num_frames=cfg.num_frames)
+            return r.summary()
+
+        return prepare, run
+
+    if task in ("ask", "ground"):
+        if task == "ask" and cfg.via == "embed":
+            raise UsageError("--via embed applies to --task ground")
+        need_model = not (task == "ground" and cfg.via == "embed")
+        model = model_loader(cfg.model) if need_model else None
+
+        if task == "ask":
+            from ..tasks.ask import ask, visual_tokens
+
+            def prepare(job):
+                # decode + vision tower land in the token cache; the question reuses them
+                visual_tokens(job.video, model)
+                return None
+
+            def run(job, _):
+                if not job.query:
+                    raise UsageError("--task ask needs --query or --queries")
+                r = ask(job.video, job.query, model, method=cfg.method, budget=cfg.budget,
+                        max_new_tokens=cfg.max_new_tokens)
+                r.pop("frame_times", None)
+                return r
+
+            return prepare, run
+
+        from ..tasks.ground import ground_embed, ground_llm
+
+        def prepare(job):
+            from ..decode import probe
+
+            return probe(job.video)  # fail fast on bad files, off the model thread
+
+        def run(job, _):
+            if not job.query:
+                raise UsageError("--task ground needs --query or --queries")
+            if cfg.via == "embed":
+                r = ground_embed(job.video, job.query, encoder=cfg.encoder or "open_clip:ViT-B-32/laion2b_s34b_b79k")
+                r.pop("curve", None)
+                return r
+            return ground_llm(job.video, job.query, model, method=cfg.method, budget=cfg.budget,
+                              chunk_seconds=cfg.chunk_seconds)
+
+        return prepare, run
+
+    raise UsageError(f"unknown task '{task}': ask, ground, keyframes or compress")

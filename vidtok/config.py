@@ -1,0 +1,55 @@
+"""One pipeline config model: the single source of truth for CLI flags, YAML recipes and
+defaults. A recipe (``recipes/<name>.yaml`` or any YAML path) sets fields; flags given on
+the command line override them; what neither sets takes the defaults below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import UsageError
+
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+if not RECIPES_DIR.exists():  # source checkout: recipes/ sits beside vidtok/
+    RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+
+
+class PipelineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    model: Optional[str] = Field(None, description="hub id, local path or random:<family>-<size>")
+    method: Optional[str] = Field(None, description="compressor or chain, e.g. dtd,holitom")
+    budget: Optional[str] = Field(None, description="visual tokens to keep: 0.1, 10%, 500, 64/frame")
+    selector: str = Field("scenes", description="keyframes method")
+    k: Optional[int] = Field(None, description="frames (or clips) to select")
+    encoder: Optional[str] = Field(None, description="image-text encoder for query-aware steps")
+    via: str = Field("llm", description="grounding path: llm or embed")
+    max_new_tokens: int = 64
+    num_frames: int = Field(16, description="compress task: frames sampled")
+    chunk_seconds: float = 600.0
+
+
+def list_recipes() -> list[str]:
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+
+
+def load_recipe(name_or_path: str) -> PipelineConfig:
+    p = Path(name_or_path)
+    if not p.suffix:
+        p = RECIPES_DIR / f"{name_or_path}.yaml"
+    if not p.exists():
+        raise UsageError(f"unknown recipe '{name_or_path}'; recipes: {', '.join(list_recipes())}")
+    try:
+        return PipelineConfig(**(yaml.safe_load(p.read_text()) or {}))
+    except (ValidationError, yaml.YAMLError) as e:
+        raise UsageError(f"bad recipe: {str(e).splitlines()[0]}", p) from None
+
+
+def resolve(recipe: Optional[str], **flags) -> PipelineConfig:
+    """Recipe values overridden by every flag that was given (not None)."""
+    base = load_recipe(recipe) if recipe else PipelineConfig()
+    return base.model_copy(update={k: v for k, v in flags.items() if v is not None})
