@@ -126,3 +126,22 @@ def test_batch_over_the_shared_videos_plus_a_corrupt_file(tmp_path, capsys):
     recs = lines(out)
     assert code == 7 and len(recs) == 16
     assert [r["video"].endswith("corrupt.mp4") for r in recs if r["status"] == "error"] == [True]
+
+
+def test_ray_engine_gives_the_local_results(tmp_path, capsys):
+    ray = pytest.importorskip("ray", reason="pip install 'vidtok[ray]'")
+    d = folder(tmp_path)
+    local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    assert run(["batch", str(d), "--task", "keyframes", "--out", str(local), "--json"], capsys)[0] == 7
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    try:
+        code, out, err = run(["batch", str(d), "--task", "keyframes", "--engine", "ray", "--out", str(remote),
+                              "--json"], capsys)
+    finally:
+        ray.shutdown()
+    assert code == 7, err
+    a = {r["id"]: r for r in lines(local)}
+    b = {r["id"]: r for r in lines(remote)}
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k]["status"] == b[k]["status"] and a[k].get("result") == b[k].get("result")
