@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-from fractions import Fraction
 
 import av
 import numpy as np

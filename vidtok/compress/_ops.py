@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..kernels import rowmax
 from .tokenset import TokenSet, cosine_normalize
 
 
@@ -15,7 +16,6 @@ def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
     order = torch.argsort(groups * (N + 1) + torch.arange(N), stable=True)
     g_sorted = groups[order]
     # rank of each token inside its group
-    start = torch.zeros_like(g_sorted)
     change = torch.ones(N, dtype=torch.bool)
     change[1:] = g_sorted[1:] != g_sorted[:-1]
     first_idx = torch.cummax(torch.where(change, torch.arange(N), torch.zeros(N, dtype=torch.long)), 0).values
@@ -36,8 +36,7 @@ def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
         bi = torch.nonzero(gb == g).squeeze(1)
         if len(bi) == 0:
             continue
-        sim = x[a_idx[ai]] @ x[b_idx[bi]].T
-        v, j = sim.max(1)
+        v, j = rowmax(x[a_idx[ai]], x[b_idx[bi]])
         best_sim[ai] = v
         best_b[ai] = bi[j]
     valid = best_sim > -2.0

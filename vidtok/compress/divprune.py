@@ -15,21 +15,13 @@ from .tokenset import TokenSet, cosine_normalize
 
 
 def max_min_select(x: torch.Tensor, k: int, first: int | None = None) -> torch.Tensor:
-    """Greedy max-min (farthest point) selection of ``k`` rows of unit vectors ``x``."""
-    n = len(x)
-    k = min(k, n)
+    """Greedy max-min (farthest point) selection of ``k`` rows of unit vectors ``x``
+    (the ``maxmin`` kernel: running minimum distances stay on the device)."""
+    from ..kernels import maxmin
+
     if first is None:
         first = int(((x @ cosine_normalize(x.mean(0, keepdim=True)).T).squeeze(1)).argmin())
-    chosen = torch.empty(k, dtype=torch.long)
-    chosen[0] = first
-    mind = 1 - x @ x[first]
-    mind[first] = -1
-    for i in range(1, k):
-        j = int(mind.argmax())
-        chosen[i] = j
-        mind = torch.minimum(mind, 1 - x @ x[j])
-        mind[chosen[: i + 1]] = -1
-    return chosen
+    return maxmin(x, k, first)
 
 
 def divprune(ts: TokenSet, budget: int, query=None) -> TokenSet:

@@ -18,14 +18,15 @@ from __future__ import annotations
 import torch
 
 from ._ops import merge_to
-from .tokenset import TokenSet, cosine_normalize
+from .tokenset import TokenSet
 
 
 def _static_scores(ts: TokenSet):
     """(T-1, H*W) similarity of each patch with itself in the next frame (original grid)."""
+    from ..kernels import consecutive_sim
+
     T, H, W = ts.grid
-    g = cosine_normalize(ts.unmerge().reshape(T, H * W, -1))
-    return (g[1:] * g[:-1]).sum(-1) if T > 1 else torch.zeros(0, H * W)
+    return consecutive_sim(ts.unmerge().reshape(T, H * W, -1), 0.0)[0] if T > 1 else torch.zeros(0, H * W)
 
 
 def segment_frames(sim: torch.Tensor, T: int, tau: float, max_len: int) -> list[tuple[int, int]]:

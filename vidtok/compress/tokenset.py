@@ -137,9 +137,9 @@ class TokenSet:
             cand = torch.where(is_best, torch.arange(N), torch.full((N,), N))
             rep = torch.full((K,), N, dtype=torch.long).scatter_reduce(0, assign, cand, reduce="amin")
         if how == "mean":
-            w = self.size.to(self.feats.dtype).unsqueeze(1)
-            feats = torch.zeros(K, D, dtype=self.feats.dtype).index_add_(0, assign, self.feats * w)
-            feats = feats / size.to(self.feats.dtype).unsqueeze(1)
+            from ..kernels import scatter_mean
+
+            feats = scatter_mean(self.feats, self.size, assign, K)[0].to(self.feats.dtype)
         else:
             feats = self.feats[rep].clone()
         lo = torch.full((K,), float("inf"), dtype=torch.float64).scatter_reduce(0, assign, self.span[:, 0], "amin")
@@ -160,7 +160,6 @@ class TokenSet:
         """Prune: keep tokens ``idx``; every other token joins ``assign_rest`` (its
         position in ``idx``), by default its most similar kept token."""
         idx = idx.long()
-        N = len(self)
         if assign_rest is None:
             assign_rest = nearest(self.feats, self.feats[idx])
         assign = assign_rest.clone()
@@ -191,8 +190,6 @@ def cosine_normalize(x: torch.Tensor) -> torch.Tensor:
 def nearest(x: torch.Tensor, centers: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     """Index of the most cosine-similar row of ``centers`` for each row of ``x``,
     in chunks (never an N x N matrix)."""
-    xn, cn = cosine_normalize(x), cosine_normalize(centers)
-    out = torch.empty(len(x), dtype=torch.long)
-    for s in range(0, len(x), chunk):
-        out[s : s + chunk] = (xn[s : s + chunk] @ cn.T).argmax(1)
-    return out
+    from ..kernels import rowmax
+
+    return rowmax(cosine_normalize(x), cosine_normalize(centers))[1]

@@ -32,12 +32,13 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0, chunk: int =
         d = torch.minimum(d, _sqdist(x, x[j : j + 1]).squeeze(1).clamp_min(0))
     c = x[idx].clone()
     assign = torch.empty(n, dtype=torch.long)
+    from ..kernels import rowmax, scatter_mean
+
+    xx = (x * x).sum(1)
     for it in range(iters + 1):
-        dist_best = torch.empty(n)
-        for s in range(0, n, chunk):
-            dd = _sqdist(x[s : s + chunk], c)
-            v, a = dd.min(1)
-            assign[s : s + chunk], dist_best[s : s + chunk] = a, v
+        # nearest centroid = argmax of x.c - |c|^2 / 2 (the rowmax kernel with a column bias)
+        v, assign = rowmax(x, c, -0.5 * (c * c).sum(1))
+        dist_best = (xx - 2 * v).clamp_min(0)
         counts = torch.bincount(assign, minlength=k)
         empty = torch.nonzero(counts == 0).squeeze(1)
         # re-seed empty codes with the tokens that fit worst (from clusters with >1 member)
@@ -53,7 +54,7 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0, chunk: int =
                         break
         if it == iters:
             break
-        c = torch.zeros_like(c).index_add_(0, assign, x) / counts.clamp_min(1).unsqueeze(1).float()
+        c = scatter_mean(x, torch.ones(n), assign, k)[0]
     return assign, c
 
 

@@ -1,0 +1,122 @@
+"""End-to-end benchmark: full visual tokens vs a compressed budget, same model, same run.
+
+    python benchmarks/e2e.py [--model random:llava_onevision-0.5b] [--frames 8] [--budget 0.1]
+                             [--method holitom] [--video PATH] [--new-tokens 16]
+
+Random models at real dimensions (weights change no timing). For each setting: visual
+tokens, vision-encoding time, prefill time, time to first token (decode + encode +
+compress + prefill), end-to-end time (plus generating ``--new-tokens`` tokens), and peak
+memory (RSS high-water mark of this process, and CUDA peak when on a GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vidtok import open_video  # noqa: E402
+from vidtok.compress import compress  # noqa: E402
+from vidtok.models.base import load_model  # noqa: E402
+from vidtok.select import sample  # noqa: E402
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one(model, video, frames, budget, method, new_tokens, question="What is happening in this video?"):
+    t_all = time.perf_counter()
+    v = open_video(video)
+    params = {"n": frames} if model.family == "llava_onevision" else {"fps": None}
+    s = sample(v, model.default_sampler, **params)
+    idx = s.indices
+    if model.family != "llava_onevision" and len(idx) > frames:  # cap frames for CPU runs
+        idx = list(np.asarray(idx)[np.linspace(0, len(idx) - 1, frames).round().astype(int)])
+    size = getattr(model, "frame_size", None) or (tuple(s.frame_size) if s.frame_size else None)
+    fr = v.get_frames(idx, size=size)
+    t_decode = time.perf_counter() - t_all
+    t0 = time.perf_counter()
+    ts = model.encode(fr.data, fr.times, np.append(fr.times[1:], v.info.end_time), s.fps)
+    t_encode = time.perf_counter() - t0
+    n_full = len(ts)
+    t0 = time.perf_counter()
+    if budget is not None:
+        ts = compress(ts, method, budget)
+    t_compress = time.perf_counter() - t0
+    inp = model.build_inputs(ts, question)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    logits, _ = model.prefill(inp)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    t_prefill = time.perf_counter() - t0
+    ttft = time.perf_counter() - t_all
+    _, gen = model.generate(inp, max_new_tokens=new_tokens)
+    e2e = time.perf_counter() - t_all - gen["prefill"]  # generate() re-runs prefill: count it once
+    return {
+        "budget": "full" if budget is None else str(budget), "visual_tokens_in": n_full, "visual_tokens": len(ts),
+        "sequence": int(inp.inputs_embeds.shape[1]), "decode_s": t_decode, "encode_s": t_encode,
+        "compress_s": t_compress, "prefill_s": t_prefill, "ttft_s": ttft, "e2e_s": e2e,
+        "peak_rss_mb": peak_rss_mb(),
+        "cuda_peak_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="random:llava_onevision-0.5b")
+    ap.add_argument("--video", default=str(ROOT.parent / "shared" / "videos" / "cooking_flipping_pancake_h264_opus.mkv"))
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--budget", default="0.1")
+    ap.add_argument("--method", default="holitom")
+    ap.add_argument("--new-tokens", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    model = load_model(args.model)
+    load_s = time.perf_counter() - t0
+    one(model, args.video, 2, None, args.method, 1)  # warm-up (allocator, kernels)
+    rows = [one(model, args.video, args.frames, None, args.method, args.new_tokens),
+            one(model, args.video, args.frames, args.budget, args.method, args.new_tokens)]
+    full, small = rows
+    ratios = {k: full[k] / max(small[k], 1e-9) for k in ("prefill_s", "ttft_s", "e2e_s")}
+    dev = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    lines = [
+        f"Model `{args.model}` (random weights at real dimensions, loaded in {load_s:.1f} s), "
+        f"{Path(args.video).name}, {args.frames} frames, {args.new_tokens} new tokens, {dev}, "
+        f"torch {torch.__version__}. Compression: `{args.method}` at {args.budget}.",
+        "",
+        "| setting | visual tokens | sequence | decode s | vision s | compress s | prefill s | TTFT s | end-to-end s | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['budget']} | {r['visual_tokens']} / {r['visual_tokens_in']} | {r['sequence']} | "
+                     f"{r['decode_s']:.2f} | {r['encode_s']:.2f} | {r['compress_s']:.3f} | {r['prefill_s']:.2f} | "
+                     f"{r['ttft_s']:.2f} | {r['e2e_s']:.2f} | {r['peak_rss_mb']:.0f} |")
+    lines += ["", f"Speed-up at {args.budget}: prefill {ratios['prefill_s']:.1f}x, time to first token "
+              f"{ratios['ttft_s']:.1f}x, end-to-end {ratios['e2e_s']:.1f}x."]
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        Path(args.out).write_text(table + "\n")
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
