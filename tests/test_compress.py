@@ -11,6 +11,8 @@ from vidtok.compress import COMPRESSORS, Budget, TokenSet, compress
 from vidtok.encode.pixels import PixelsEncoder, fidelity, psnr
 from vidtok.errors import UsageError
 
+from .conftest import needs_shared as needs_shared_videos
+
 METHODS = COMPRESSORS.names()
 
 
@@ -158,3 +160,37 @@ def test_keep_top_hook_for_attention_scores():
     out = keep_top(ts, 4, scores=scores)
     check_invariants(ts, out, 4)
     assert sorted(out.flat_pos().tolist()) == list(range(len(ts) - 4, len(ts)))
+
+
+@needs_shared_videos
+def test_every_method_runs_on_every_shared_video(shared):
+    from vidtok import open_video
+    from vidtok.select import sample
+
+    enc = PixelsEncoder(16)
+    names = sorted(p for p in shared.iterdir() if p.is_file() and p.suffix != ".md")
+    assert len(names) == 15
+    for path in names:
+        v = open_video(path)
+        fr = v.get_frames(sample(v, "uniform", n=8).indices, size=(112, 112))
+        ts = enc.encode(fr.data, fr.times)
+        for m in METHODS:
+            out = compress(ts, m, "0.1")
+            assert len(out) == round(0.1 * len(ts)), (path.name, m)
+            assert fidelity(ts, out) > 0
+
+
+def test_compress_cli_json_and_merge_maps(tmp_path, capsys, samples):
+    import json
+
+    from vidtok.cli.main import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["compress", str(samples / "synthetic_cuts.mp4"), "--method", "dtd,tome", "--budget", "64/frame",
+              "--out", str(tmp_path), "--json"])
+        raise SystemExit(0)
+    out = capsys.readouterr().out
+    assert (e.value.code or 0) == 0
+    d = json.loads(out)
+    assert d["tokens_in"] == 16 * 196 and d["tokens_out"] == 16 * 64 and d["psnr_db"] > 10
+    assert len(d["images"]) == 4 and all((tmp_path / f).exists() for f in d["images"])
