@@ -58,6 +58,29 @@ JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on std
 TruncOpt = typer.Option(False, "--allow-truncated", help="Use the frames a truncated file has instead of failing.")
 
 
+ReportOpt = typer.Option(None, "--report", help="Also write a self-contained HTML report here.")
+
+
+def _thumbs(video: str, indices) -> list:
+    from vidtok.decode import open_video
+
+    if not indices:
+        return []
+    v = open_video(video)
+    w, h = v.info.display_size
+    size = (320, max(2, round(h * 320 / w) // 2 * 2))
+    f = v.get_frames(sorted(set(int(i) for i in indices)), size=size)
+    return list(zip(f.indices.tolist(), f.times.tolist(), f.data))
+
+
+def _write_report(path: Path, title: str, video: str, **kw) -> None:
+    from vidtok.report.html import render
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(title, video, **kw), encoding="utf-8")
+    err.print(f"report: {path}", highlight=False, markup=False)
+
+
 def _open(video: Path, backend, stream, timeout, allow_truncated):
     from vidtok.decode import open_video
 
@@ -278,6 +301,7 @@ def keyframes(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="scenes: content threshold (default 27)."),
     min_scene_len: Optional[int] = typer.Option(None, "--min-scene-len", help="scenes: minimum frames per scene (15)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the chosen frames and a contact sheet here."),
+    report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
     backend: Optional[str] = BackendOpt,
     stream: Optional[int] = StreamOpt,
@@ -303,6 +327,13 @@ def keyframes(
         sel = select(v, method, k=k, query=query, encoder=encoder, budget=budget, detector=detector,
                      threshold=threshold, min_scene_len=min_scene_len, progress=lambda: bar.advance(task))
     result = {"video": video, **sel.model_dump()}
+    if report is not None:
+        relevance = method in ("query", "search", "diverse", "redundancy")
+        curve = ([f.time for f in sel.frames], [f.score for f in sel.frames]) if relevance and len(sel.frames) > 1 else None
+        spans = [{"start": c.start, "end": c.end, "score": c.score} for c in sel.clips]
+        _write_report(report, f"vidtok keyframes ({method})", video, frames=_thumbs(video, sel.indices),
+                      duration=v.info.end_time, intervals=spans, curve=curve,
+                      extra={"cuts": ", ".join(f"{c.time:.3f}s" for c in sel.cuts) or "-", **sel.params})
     if out_dir is not None:
         from PIL import Image
 
@@ -354,6 +385,7 @@ def ask(
     max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Longest answer in tokens."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the visual-token cache."),
     device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu (default: best available)."),
+    report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
     backend: Optional[str] = BackendOpt,
     timeout: float = TimeoutOpt,
@@ -370,6 +402,16 @@ def ask(
     m = _model(model, device)
     r = run_ask(video, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
                 use_cache=not no_cache, backend=backend, timeout=timeout)
+    if report is not None:
+        from vidtok.decode import probe
+
+        info, index = probe(video)
+        idx = index.index_of_time(r["frame_times"]).tolist()
+        _write_report(report, "vidtok ask", video, question=question, answer=r["answer"], frames=_thumbs(video, idx),
+                      duration=info.end_time, tokens={"vision tower": r["visual_tokens_before"],
+                                                      "after compression": r["visual_tokens_after"],
+                                                      "text": r["text_tokens"]},
+                      extra={"model": r["model"], "seconds": r["seconds"]})
     if as_json:
         print(json.dumps(r, indent=2))
         return
@@ -388,6 +430,7 @@ def ground(
     method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain for the LLM path."),
     budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget for the LLM path."),
     chunk_seconds: float = typer.Option(600.0, "--chunk-seconds", help="Longer videos are asked in chunks of this length."),
+    report: Optional[Path] = ReportOpt,
     srt: bool = typer.Option(False, "--srt", help="Print the intervals as SRT subtitles."),
     vtt: bool = typer.Option(False, "--vtt", help="Print the intervals as WebVTT."),
     device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu."),
@@ -411,6 +454,15 @@ def ground(
                        chunk_seconds=chunk_seconds, backend=backend, timeout=timeout)
     else:
         raise UsageError(f"--via must be llm or embed, got '{via}'")
+    if report is not None:
+        from vidtok.decode import probe
+
+        info, index = probe(video)
+        curve = (r["curve"]["times"], r["curve"]["similarity"]) if "curve" in r else None
+        mids = [index.index_of_time((i["start"] + i["end"]) / 2) for i in r["intervals"][:8]]
+        _write_report(report, f"vidtok ground: {query}", video, question=query,
+                      answer="; ".join(r.get("answers", [])) or None, intervals=r["intervals"], curve=curve,
+                      duration=info.end_time, frames=_thumbs(video, [int(i) for i in mids]))
     if srt or vtt:
         print((to_vtt if vtt else to_srt)(r["intervals"], query))
         return
@@ -507,6 +559,7 @@ def batch(
     via: Optional[str] = typer.Option(None, "--via", help="ground task: llm or embed."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Image-text encoder for query-aware steps."),
     restart: bool = typer.Option(False, "--restart", help="Start over instead of resuming an existing --out."),
+    report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Run a task over a folder: one JSON line per (video, query), resumable.
@@ -565,6 +618,11 @@ def batch(
             summary = runner(jobs, task, prepare, run_fn, out_path, workers=workers, resume=not restart,
                              progress=on_done)
         bar.update(t, completed=done_before)
+    if report is not None:
+        from vidtok.batch.jsonl import read_done
+
+        _write_report(report, f"vidtok batch {task}", folder, rows=list(read_done(out_path)[0].values()),
+                      extra={"total": summary.total, "ok": summary.ok + summary.skipped, "failed": summary.failed})
     result = {"out": str(out_path), "total": summary.total, "skipped_done": summary.skipped, "ok": summary.ok,
               "failed": summary.failed, "seconds": round(summary.seconds, 3), "errors": summary.errors[:20]}
     if as_json:

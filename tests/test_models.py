@@ -185,3 +185,14 @@ def test_parser_relative_and_percent():
     assert parse_intervals("20% to 40%", 50.0) == [(10.0, 20.0)]
     assert parse_intervals("0.25 - 0.5", 40.0, relative=True) == [(10.0, 20.0)]
     assert parse_intervals("no times here", 10.0) == []
+
+
+def test_prefix_kv_cache_gives_the_same_logits(model):
+    frames, times = frames_for(model)
+    ts = model.encode(frames, times, times + 0.5, 2.0)
+    inp = model.build_inputs(ts, "What is happening?")
+    once, _ = model.prefill(inp)
+    model.prefill(model.build_inputs(ts, "Another question first"), reuse_prefix=True)
+    again, _ = model.prefill(inp, reuse_prefix=True)
+    assert model.last_prefix_hit  # the template + video part came from the cache
+    torch.testing.assert_close(again[0, -1], once[0, -1], rtol=1e-4, atol=1e-4)

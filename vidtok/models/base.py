@@ -63,11 +63,21 @@ class ByteTokenizer:
 @dataclass
 class LLMInput:
     inputs_embeds: torch.Tensor  # (1, L, D)
-    position_ids: torch.Tensor  # family-specific shape
+    position_ids: torch.Tensor  # family-specific shape, sequence on the last axis
     num_visual: int
     num_text: int
     next_position: object = None  # family-specific continuation state
     extra: dict = field(default_factory=dict)
+    #: tokens before the question (template + video): their KV cache is reusable
+    prefix_len: int = 0
+
+    def prefix_key(self) -> str:
+        import hashlib
+
+        h = hashlib.sha1()
+        h.update(self.inputs_embeds[:, : self.prefix_len].detach().float().cpu().numpy().tobytes())
+        h.update(self.position_ids[..., : self.prefix_len].cpu().numpy().tobytes())
+        return h.hexdigest()
 
 
 class VideoLLM(ABC):
@@ -80,6 +90,10 @@ class VideoLLM(ABC):
         self.processor = processor
         self.device = device
         self.spec = spec
+        #: prompt-prefix KV caches (template + video tokens), most recent last; a second
+        #: question on the same tokens prefills only the question
+        self._prefix_cache: dict[str, tuple] = {}
+        self.max_prefix_entries = 2
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -110,19 +124,41 @@ class VideoLLM(ABC):
         return self.tokenizer.decode(ids) if not hasattr(self.tokenizer, "batch_decode") else \
             self.tokenizer.decode(ids, skip_special_tokens=True)
 
-    @torch.inference_mode()
-    def prefill(self, inp: LLMInput):
-        out = self.model(inputs_embeds=inp.inputs_embeds, position_ids=inp.position_ids,
-                         attention_mask=torch.ones(inp.inputs_embeds.shape[:2], dtype=torch.long,
-                                                   device=inp.inputs_embeds.device),
-                         use_cache=True, **inp.extra)
+    def _forward(self, embeds, positions, past=None, start: int = 0):
+        mask = torch.ones(1, start + embeds.shape[1], dtype=torch.long, device=embeds.device)
+        out = self.model(inputs_embeds=embeds, position_ids=positions, attention_mask=mask,
+                         past_key_values=past, use_cache=True)
         return out.logits, out.past_key_values
 
     @torch.inference_mode()
-    def generate(self, inp: LLMInput, max_new_tokens: int = 64) -> tuple[str, dict]:
+    def prefill(self, inp: LLMInput, reuse_prefix: bool = False):
+        """Logits of the whole input and the KV cache. With ``reuse_prefix`` the KV of the
+        template + video part is taken from (or stored in) the prefix cache, so only the
+        question is computed on a second call."""
+        if not reuse_prefix or inp.prefix_len <= 0 or inp.prefix_len >= inp.inputs_embeds.shape[1]:
+            self.last_prefix_hit = False
+            return self._forward(inp.inputs_embeds, inp.position_ids)
+        P = inp.prefix_len
+        key = inp.prefix_key()
+        hit = self._prefix_cache.pop(key, None)
+        self.last_prefix_hit = hit is not None
+        if hit is None:
+            _, past = self._forward(inp.inputs_embeds[:, :P], inp.position_ids[..., :P])
+        else:
+            past = hit
+            extra = past.get_seq_length() - P
+            if extra > 0:
+                past.crop(-extra)  # drop what the previous question appended
+        self._prefix_cache[key] = past
+        while len(self._prefix_cache) > self.max_prefix_entries:
+            self._prefix_cache.pop(next(iter(self._prefix_cache)))
+        return self._forward(inp.inputs_embeds[:, P:], inp.position_ids[..., P:], past, start=P)
+
+    @torch.inference_mode()
+    def generate(self, inp: LLMInput, max_new_tokens: int = 64, reuse_prefix: bool = True) -> tuple[str, dict]:
         """Greedy decoding over the KV cache. Returns text and timings (prefill, decode)."""
         t0 = time.perf_counter()
-        logits, past = self.prefill(inp)
+        logits, past = self.prefill(inp, reuse_prefix=reuse_prefix)
         t_prefill = time.perf_counter() - t0
         eos = self.eos_ids()
         ids: list[int] = []
@@ -142,7 +178,7 @@ class VideoLLM(ABC):
             past = out.past_key_values
             tok = int(out.logits[0, -1].argmax())
         return self.decode_text(ids), {"prefill": t_prefill, "decode": time.perf_counter() - t1,
-                                       "new_tokens": len(ids)}
+                                       "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit}
 
 
 def parse_spec(spec: str) -> tuple[str, Optional[str]]:

@@ -127,7 +127,7 @@ class LlavaOneVisionAdapter(VideoLLM):
                             emb(torch.tensor([after], device=self.device))], 1)
         L = embeds.shape[1]
         return LLMInput(embeds, torch.arange(L, device=self.device)[None], num_visual=len(ts),
-                        num_text=len(before) + len(after), next_position=L)
+                        num_text=len(before) + len(after), next_position=L, prefix_len=len(before) + len(ts) + 1)
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.tensor([[inp.next_position + step]], device=self.device)

@@ -144,7 +144,7 @@ class Qwen25VLAdapter(VideoLLM):
         embeds = torch.cat([text_before, vid, text_after], 1)
         position_ids = pos_full[:, :, cols]
         return LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(before) + len(after),
-                        next_position=int(pos_full.max()) + 1)
+                        next_position=int(pos_full.max()) + 1, prefix_len=len(before) + len(ts) + 1)
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.full((3, 1, 1), inp.next_position + step, dtype=torch.long, device=self.device)

@@ -74,6 +74,6 @@ def ask(video_path, question: str, model, *, method: Optional[str] = None, budge
         "visual_tokens_before": n_before, "visual_tokens_after": len(ts),
         "text_tokens": inp.num_text, "compression": {"method": method or ("holitom" if budget is not None else None),
                                                       "budget": None if budget is None else str(budget)},
-        "cached_tokens": cached, "new_tokens": gen["new_tokens"],
+        "cached_tokens": cached, "cached_prefix_kv": gen.get("prefix_cached", False), "new_tokens": gen["new_tokens"],
         "seconds": {k: round(v, 4) for k, v in times.items()},
     }

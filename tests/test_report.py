@@ -1,0 +1,63 @@
+"""HTML reports: user text escaped, and the page renders in headless Chromium."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from vidtok.cli.main import main
+from vidtok.report.html import render
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+        raise SystemExit(0)
+    c = capsys.readouterr()
+    return e.value.code or 0, c.out, c.err
+
+
+def test_user_text_is_escaped():
+    evil = "<script>alert('x')</script> & \"q\""
+    page = render(evil, evil, question=evil, answer=evil, duration=10.0,
+                  intervals=[{"start": 1.0, "end": 2.0, "score": 0.5}],
+                  frames=[(0, 0.0, np.zeros((8, 8, 3), np.uint8))],
+                  rows=[{"video": evil, "query": evil, "status": "error", "error": {"message": evil}}])
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")
+def test_ground_report_renders_in_headless_chromium(tmp_path, capsys, samples):
+    html = tmp_path / "ground.html"
+    code, out, err = run(["ground", str(samples / "synthetic_object.mp4"), "a red square", "--via", "embed",
+                          "--encoder", "random:clip-tiny", "--report", str(html), "--json"], capsys)
+    assert code == 0 and html.exists()
+    assert json.loads(out)["intervals"]
+    png = tmp_path / "shot.png"
+    r = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,800",
+                        f"--screenshot={png}", html.as_uri()], capture_output=True, text=True, timeout=120)
+    assert png.exists(), r.stderr[-2000:]
+    from PIL import Image
+
+    im = np.asarray(Image.open(png).convert("RGB"))
+    assert im.shape[0] >= 700 and im.shape[1] >= 900
+    # the page drew something: not a blank screenshot
+    assert (im.std(axis=(0, 1)) > 10).all()
+
+
+def test_batch_report(tmp_path, capsys, samples):
+    d = tmp_path / "v"
+    d.mkdir()
+    shutil.copy(samples / "synthetic_cuts.mp4", d)
+    (d / "bad.mp4").write_text("<b>not</b> a video")
+    html = tmp_path / "batch.html"
+    code, _, _ = run(["batch", str(d), "--task", "keyframes", "--out", str(tmp_path / "r.jsonl"),
+                      "--report", str(html), "--json"], capsys)
+    page = html.read_text()
+    assert code == 7 and "synthetic_cuts.mp4" in page and "3 cuts" in page and "<b>not" not in page
