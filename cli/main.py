@@ -639,6 +639,48 @@ def batch(
 
 
 @app.command()
+def search(
+    folder: str = typer.Argument(..., help="Folder of videos.", show_default=False),
+    query: str = typer.Argument(..., help="What to find.", show_default=False),
+    k: int = typer.Option(10, "-k", help="Moments to return."),
+    encoder: str = typer.Option("open_clip:ViT-B-32/laion2b_s34b_b79k", "--encoder",
+                                help="Image-text encoder (random:clip-tiny for a weight-free try)."),
+    fps: float = typer.Option(1.0, "--fps", help="Frames per second embedded into the index."),
+    index: Optional[Path] = typer.Option(None, "--index", help="SQLite index file (default: in the user cache)."),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Look into subfolders."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Find moments across a whole collection: top-k (video, start, end, score).
+
+    The first search embeds every video into an index; later searches embed only new or
+    changed videos. Example: [bold]vidtok search videos/ "a dog catches a frisbee" -k 5[/bold]
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from vidtok.batch.runner import find_videos
+    from vidtok.encode.base import load_encoder
+    from vidtok.tasks.search import SearchIndex, default_index
+
+    videos = find_videos(Path(folder), recursive=recursive)
+    idx = SearchIndex(index or default_index(Path(folder)))
+    enc = load_encoder(encoder)
+    show = not as_json and sys.stderr.isatty()
+    with Progress(TextColumn("[bold]indexing[/bold]"), BarColumn(), MofNCompleteColumn(), console=err,
+                  disable=not show, transient=True) as bar:
+        t = bar.add_task("index", total=len(videos))
+        st = idx.update(videos, enc, encoder, fps, progress=lambda p, s: bar.advance(t))
+    hits = idx.search(enc.encode_text([query]).numpy()[0], k=k)
+    result = {"query": query, "moments": hits, "index": {**idx.stats(), **{k2: v for k2, v in st.items()}}}
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    for h in hits:
+        out.print(f"{h['score']:.3f}  {h['start']:8.2f}s - {h['end']:8.2f}s  {escape(h['video'])}", soft_wrap=True)
+    for f in st["failed"]:
+        err.print(f"skipped: {f}", markup=False, highlight=False)
+
+
+@app.command()
 def recipes(as_json: bool = JsonOpt) -> None:
     """List the named presets usable with --recipe."""
     from vidtok.config import list_recipes, load_recipe

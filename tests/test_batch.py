@@ -145,3 +145,26 @@ def test_ray_engine_gives_the_local_results(tmp_path, capsys):
     assert a.keys() == b.keys()
     for k in a:
         assert a[k]["status"] == b[k]["status"] and a[k].get("result") == b[k].get("result")
+
+
+def test_search_index_updates_incrementally(tmp_path, capsys):
+    d = folder(tmp_path)  # 3 videos + a broken one
+    idx = tmp_path / "idx.sqlite"
+    args = ["search", str(d), "a red square", "--encoder", "random:clip-tiny", "--index", str(idx), "-k", "3", "--json"]
+    code, out, err = run(args, capsys)
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["index"]["added"] == 3 and len(r["index"]["failed"]) == 1 and r["index"]["videos"] == 3
+    assert len(r["moments"]) == 3
+    for m in r["moments"]:
+        assert 0 <= m["start"] < m["end"] <= 8.0 + 1e-6 and m["video"].endswith(".mp4")
+    # a second search embeds nothing new; adding a video embeds only that one
+    code, out, _ = run(args, capsys)
+    assert json.loads(out)["index"]["added"] == 0 and json.loads(out)["index"]["unchanged"] == 3
+    shutil.copy(SAMPLES / "synthetic_cuts.mp4", d / "new.mp4")
+    code, out, _ = run(args, capsys)
+    r = json.loads(out)
+    assert r["index"]["added"] == 1 and r["index"]["videos"] == 4
+    (d / "new.mp4").unlink()
+    code, out, _ = run(args, capsys)
+    assert json.loads(out)["index"]["removed"] == 1

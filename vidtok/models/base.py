@@ -31,11 +31,12 @@ MODELS: Registry[type] = Registry(
     {
         "qwen2_5_vl": "vidtok.models.qwen2_5_vl:Qwen25VLAdapter",
         "llava_onevision": "vidtok.models.llava_onevision:LlavaOneVisionAdapter",
+        "qwen3_vl": "vidtok.models.qwen3_vl:Qwen3VLAdapter",
     },
 )
 
 #: hub model_type -> family
-MODEL_TYPES = {"qwen2_5_vl": "qwen2_5_vl", "llava_onevision": "llava_onevision"}
+MODEL_TYPES = {"qwen2_5_vl": "qwen2_5_vl", "llava_onevision": "llava_onevision", "qwen3_vl": "qwen3_vl"}
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
 
@@ -124,7 +125,7 @@ class VideoLLM(ABC):
         return self.tokenizer.decode(ids) if not hasattr(self.tokenizer, "batch_decode") else \
             self.tokenizer.decode(ids, skip_special_tokens=True)
 
-    def _forward(self, embeds, positions, past=None, start: int = 0):
+    def _forward(self, embeds, positions, past=None, start: int = 0, inp: "LLMInput | None" = None):
         mask = torch.ones(1, start + embeds.shape[1], dtype=torch.long, device=embeds.device)
         out = self.model(inputs_embeds=embeds, position_ids=positions, attention_mask=mask,
                          past_key_values=past, use_cache=True)
@@ -137,13 +138,13 @@ class VideoLLM(ABC):
         question is computed on a second call."""
         if not reuse_prefix or inp.prefix_len <= 0 or inp.prefix_len >= inp.inputs_embeds.shape[1]:
             self.last_prefix_hit = False
-            return self._forward(inp.inputs_embeds, inp.position_ids)
+            return self._forward(inp.inputs_embeds, inp.position_ids, inp=inp)
         P = inp.prefix_len
         key = inp.prefix_key()
         hit = self._prefix_cache.pop(key, None)
         self.last_prefix_hit = hit is not None
         if hit is None:
-            _, past = self._forward(inp.inputs_embeds[:, :P], inp.position_ids[..., :P])
+            _, past = self._forward(inp.inputs_embeds[:, :P], inp.position_ids[..., :P], inp=inp)
         else:
             past = hit
             extra = past.get_seq_length() - P
@@ -152,7 +153,7 @@ class VideoLLM(ABC):
         self._prefix_cache[key] = past
         while len(self._prefix_cache) > self.max_prefix_entries:
             self._prefix_cache.pop(next(iter(self._prefix_cache)))
-        return self._forward(inp.inputs_embeds[:, P:], inp.position_ids[..., P:], past, start=P)
+        return self._forward(inp.inputs_embeds[:, P:], inp.position_ids[..., P:], past, start=P, inp=inp)
 
     @torch.inference_mode()
     def generate(self, inp: LLMInput, max_new_tokens: int = 64, reuse_prefix: bool = True) -> tuple[str, dict]:

@@ -1,0 +1,189 @@
+"""Qwen3-VL adapter.
+
+Differences from Qwen2.5-VL that matter for compression:
+
+* **Textual timestamps.** Each temporal patch (two frames) is preceded by ``<t seconds>``
+  text (the mean time of its two frames, as the processor writes it). A compressed set
+  keeps the timestamp of every temporal patch that still has a kept token and drops the
+  rest, so the prompt never names a moment the model cannot see.
+* **DeepStack.** Features from several vision layers are added to the first LLM layers at
+  the visual positions. vidtok carries them inside the TokenSet (concatenated after the
+  main features), so every compressor merges or drops them exactly like the main ones.
+* Positions: the model's own ``get_rope_index`` on the full layout, gathered at each kept
+  token's original position (text between frames keeps its positions too).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..compress.tokenset import TokenSet
+from .base import ByteTokenizer, LLMInput, VideoLLM
+
+TINY = {
+    "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
+                    "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 151936, "max_position_embeddings": 4096,
+                    "rope_scaling": {"rope_type": "default", "mrope_section": [2, 3, 3], "mrope_interleaved": True}},
+    "vision_config": {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                      "patch_size": 16, "deepstack_visual_indexes": [0, 1], "num_position_embeddings": 256},
+}
+SIZES = {"tiny": TINY}
+
+
+class Qwen3VLAdapter(VideoLLM):
+    """Qwen3-VL: own vision tower with DeepStack, textual timestamps per temporal patch, interleaved M-RoPE."""
+
+    family = "qwen3_vl"
+    default_sampler = "qwen3_vl"
+
+    @classmethod
+    def random(cls, size: str, device: str = "cpu", spec: str = ""):
+        from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+        if size not in SIZES:
+            raise ValueError(f"sizes for qwen3_vl: {', '.join(SIZES)}")
+        torch.manual_seed(0)
+        cfg = Qwen3VLConfig(**SIZES[size])
+        cfg._attn_implementation = "sdpa"
+        return cls(Qwen3VLForConditionalGeneration(cfg).to(device), ByteTokenizer(cfg.text_config.vocab_size),
+                   None, device, spec)
+
+    @classmethod
+    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = ""):
+        from transformers import AutoProcessor, Qwen3VLForConditionalGeneration
+
+        model = Qwen3VLForConditionalGeneration.from_pretrained(model_id, torch_dtype="auto",
+                                                                attn_implementation="sdpa").to(device)
+        proc = AutoProcessor.from_pretrained(model_id)
+        return cls(model, proc.tokenizer, proc, device, spec)
+
+    def pixel_inputs(self, frames: np.ndarray):
+        from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
+
+        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+        if len(x) % 2:
+            x = torch.cat([x, x[-1:]])
+        vp = self.processor.video_processor if self.processor is not None else Qwen3VLVideoProcessor()
+        out = vp(videos=[x], return_tensors="pt", do_resize=False, do_sample_frames=False)
+        return out["pixel_values_videos"], out["video_grid_thw"]
+
+    @torch.inference_mode()
+    def encode(self, frames, times, ends, fps) -> TokenSet:
+        pv, grid = self.pixel_inputs(frames)
+        o = self.model.model.get_video_features(pv.to(self.device), grid.to(self.device))
+        main = o.pooler_output[0]
+        deep = [d[0] for d in o.deepstack_features]
+        merge = self.model.config.vision_config.spatial_merge_size
+        T, H, W = int(grid[0, 0]), int(grid[0, 1]) // merge, int(grid[0, 2]) // merge
+        feats = torch.cat([main, *deep], -1).float().cpu()
+        t = np.asarray(times, np.float64)
+        e = np.asarray(ends, np.float64)
+        if len(t) % 2:
+            t, e = np.append(t, t[-1]), np.append(e, e[-1])
+        ts = TokenSet.from_grid(feats.reshape(T, H, W, -1), t[0::2], e[1::2])
+        ts.meta = {"family": self.family, "grid_thw": grid, "dim": int(main.shape[-1]), "deepstack": len(deep),
+                   "patch_times": torch.tensor((t[0::2] + t[1::2]) / 2)}
+        return ts
+
+    # -- prompt --------------------------------------------------------------------------------
+    def _template(self, question: str) -> tuple[list[int], list[int]]:
+        if self.processor is not None:
+            msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
+            text = self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+            before, _, after = text.partition("<|vision_start|><|video_pad|><|vision_end|>")
+            enc = self.tokenizer
+            return enc.encode(before, add_special_tokens=False), enc.encode(after, add_special_tokens=False)
+        tok = self.tokenizer
+        return tok.encode("<|im_start|>user\n"), tok.encode(question + "<|im_end|>\n<|im_start|>assistant\n")
+
+    def _stamp(self, t: float) -> list[int]:
+        text = f"<{t:.1f} seconds>"
+        return self.tokenizer.encode(text, add_special_tokens=False) if self.processor is not None else \
+            self.tokenizer.encode(text)
+
+    def _layout(self, meta, members: list[list[int]], question: str):
+        """ids, mm types and a key per column for: before, per temporal patch with kept
+        tokens [stamp, vision_start, its tokens, vision_end], after. Keys name a column
+        independently of what was dropped, so compressed columns find their full ones."""
+        cfg = self.model.config
+        before, after = self._template(question)
+        ids, types = list(before), [0] * len(before)
+        keys = [("before", j) for j in range(len(before))]
+        for t, mem in enumerate(members):
+            if not mem:
+                continue
+            st = self._stamp(float(meta["patch_times"][t])) + [cfg.vision_start_token_id]
+            ids += st + [cfg.video_token_id] * len(mem) + [cfg.vision_end_token_id]
+            types += [0] * len(st) + [2] * len(mem) + [0]
+            keys += [("stamp", t, j) for j in range(len(st))] + [("tok", t, m) for m in mem] + [("end", t)]
+        ids += after
+        types += [0] * len(after)
+        keys += [("after", j) for j in range(len(after))]
+        return ids, types, keys
+
+    def _positions(self, ids, types, grid):
+        t = torch.tensor([ids], device=self.device)
+        ty = torch.tensor([types], device=self.device, dtype=torch.int32)
+        pos, _ = self.model.model.get_rope_index(t, mm_token_type_ids=ty, video_grid_thw=grid.to(self.device))
+        return pos
+
+    @torch.inference_mode()
+    def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:
+        meta = tokens.meta
+        T, H, W = tokens.grid
+        ids_f, types_f, keys_f = self._layout(meta, [list(range(H * W))] * T, question)
+        pos_f = self._positions(ids_f, types_f, meta["grid_thw"])
+        ts = tokens.sorted()
+        flat = ts.flat_pos()
+        members = [[] for _ in range(T)]
+        for f in flat.tolist():
+            members[f // (H * W)].append(f % (H * W))
+        ids, types, keys = self._layout(meta, members, question)
+        where = {k: i for i, k in enumerate(keys_f)}
+        cols = torch.tensor([where[k] for k in keys], device=self.device)
+        position_ids = pos_f[:, :, cols]
+        emb = self.model.get_input_embeddings()
+        dtype = emb.weight.dtype
+        embeds = emb(torch.tensor([ids], device=self.device))
+        D = meta["dim"]
+        vis_mask = torch.tensor([types], device=self.device) == 2
+        feats = ts.feats.to(self.device, dtype)
+        embeds[vis_mask] = feats[:, :D]
+        deep = [feats[:, D * (i + 1): D * (i + 2)] for i in range(meta["deepstack"])]
+        last_vis = int(torch.nonzero(vis_mask[0]).max()) if bool(vis_mask.any()) else 0
+        return LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(ids) - len(ts),
+                        next_position=int(pos_f.max()) + 1, prefix_len=last_vis + 2,
+                        extra={"visual_pos_masks": vis_mask, "deepstack_visual_embeds": deep})
+
+    def _forward(self, embeds, positions, past=None, start: int = 0, inp: LLMInput | None = None):
+        L = embeds.shape[1]
+        mask = torch.ones(1, start + L, dtype=torch.long, device=embeds.device)
+        vis = deep = None
+        if inp is not None and "visual_pos_masks" in inp.extra:
+            full = inp.extra["visual_pos_masks"]
+            vis = full[:, start: start + L]
+            if bool(vis.any()):
+                before = int(full[:, :start].sum())
+                n = int(vis.sum())
+                deep = [d[before: before + n] for d in inp.extra["deepstack_visual_embeds"]]
+            else:
+                vis = None
+        out = self.model.model.language_model(inputs_embeds=embeds, position_ids=positions, attention_mask=mask,
+                                              past_key_values=past, use_cache=True, visual_pos_masks=vis,
+                                              deepstack_visual_embeds=deep)
+        return self.model.lm_head(out.last_hidden_state), out.past_key_values
+
+    def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
+        return torch.full((3, 1, 1), inp.next_position + step, dtype=torch.long, device=self.device)
+
+    @torch.inference_mode()
+    def native_logits(self, frames, fps, question, tokens: TokenSet) -> torch.Tensor:
+        pv, grid = self.pixel_inputs(frames)
+        T, H, W = tokens.grid
+        ids, types, _ = self._layout(tokens.meta, [list(range(H * W))] * T, question)
+        t = torch.tensor([ids], device=self.device)
+        self.model.model.rope_deltas = None
+        return self.model(input_ids=t, pixel_values_videos=pv.to(self.device), video_grid_thw=grid.to(self.device),
+                          mm_token_type_ids=torch.tensor([types], device=self.device, dtype=torch.int32),
+                          attention_mask=torch.ones_like(t)).logits
