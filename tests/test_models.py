@@ -15,7 +15,7 @@ from vidtok.models.base import load_model
 from vidtok.tasks.parse import parse_intervals
 from .conftest import SHARED, needs_shared
 
-FAMILIES = ["qwen2_5_vl", "qwen3_vl", "llava_onevision"]
+FAMILIES = ["qwen2_5_vl", "qwen3_vl", "llava_onevision", "smolvlm2"]
 
 
 @pytest.fixture(scope="module", params=FAMILIES)
@@ -33,7 +33,7 @@ def test_logits_equal_the_models_own_path(model):
     frames, times = frames_for(model)
     ts = model.encode(frames, times, times + 0.5, 2.0)
     ours, _ = model.prefill(model.build_inputs(ts, "What is happening?"))
-    kw = {"tokens": ts} if model.family in ("llava_onevision", "qwen3_vl") else {}
+    kw = {"tokens": ts} if model.family in ("llava_onevision", "qwen3_vl", "smolvlm2") else {}
     native = model.native_logits(frames, 2.0, "What is happening?", **kw)
     assert ours.shape == native.shape
     torch.testing.assert_close(ours, native, rtol=1e-4, atol=1e-4)

@@ -32,11 +32,13 @@ MODELS: Registry[type] = Registry(
         "qwen2_5_vl": "vidtok.models.qwen2_5_vl:Qwen25VLAdapter",
         "llava_onevision": "vidtok.models.llava_onevision:LlavaOneVisionAdapter",
         "qwen3_vl": "vidtok.models.qwen3_vl:Qwen3VLAdapter",
+        "smolvlm2": "vidtok.models.smolvlm2:SmolVLM2Adapter",
     },
 )
 
 #: hub model_type -> family
-MODEL_TYPES = {"qwen2_5_vl": "qwen2_5_vl", "llava_onevision": "llava_onevision", "qwen3_vl": "qwen3_vl"}
+MODEL_TYPES = {"qwen2_5_vl": "qwen2_5_vl", "llava_onevision": "llava_onevision", "qwen3_vl": "qwen3_vl",
+               "smolvlm": "smolvlm2"}
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
 

@@ -1,0 +1,140 @@
+"""SmolVLM2 adapter (Idefics3 architecture).
+
+Each frame is an image: SigLIP, then pixel shuffle (``scale_factor``^2 patches per token) and
+the connector; in the prompt every frame is introduced by ``Frame from MM:SS:`` and wrapped
+in ``<fake_token_around_image><global-img> ... <fake_token_around_image>`` as SmolVLM2's
+processor writes videos. Positions are 1-D. A compressed set keeps the timestamp line of
+every frame that still has a kept token and drops the others.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..compress.tokenset import TokenSet
+from .base import ByteTokenizer, LLMInput, VideoLLM
+
+TINY = {
+    "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                      "image_size": 64, "patch_size": 16},
+    "text_config": {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                    "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 128300,
+                    "max_position_embeddings": 8192},
+    "scale_factor": 2,
+    "image_token_id": 128257,
+}
+SIZES = {"tiny": TINY}
+
+
+def _clock(t: float) -> str:
+    m, s = divmod(int(t), 60)
+    return f"{m:02d}:{s:02d}"
+
+
+class SmolVLM2Adapter(VideoLLM):
+    """SmolVLM2: SigLIP + pixel shuffle per frame, 'Frame from MM:SS' timestamps, 1-D positions."""
+
+    family = "smolvlm2"
+    default_sampler = "smolvlm2"
+
+    @classmethod
+    def random(cls, size: str, device: str = "cpu", spec: str = ""):
+        from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration
+
+        if size not in SIZES:
+            raise ValueError(f"sizes for smolvlm2: {', '.join(SIZES)}")
+        torch.manual_seed(0)
+        cfg = SmolVLMConfig(**SIZES[size])
+        cfg._attn_implementation = "sdpa"
+        model = SmolVLMForConditionalGeneration(cfg).to(device)
+        return cls(model, ByteTokenizer(cfg.text_config.vocab_size), None, device, spec)
+
+    @classmethod
+    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = ""):
+        from transformers import AutoProcessor, SmolVLMForConditionalGeneration
+
+        model = SmolVLMForConditionalGeneration.from_pretrained(model_id, torch_dtype="auto",
+                                                                attn_implementation="sdpa").to(device)
+        proc = AutoProcessor.from_pretrained(model_id)
+        return cls(model, proc.tokenizer, proc, device, spec)
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        s = self.model.config.vision_config.image_size
+        return s, s
+
+    def pixel_inputs(self, frames: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
+        s = self.model.config.vision_config.image_size
+        if x.shape[-2:] != (s, s):
+            x = torch.nn.functional.interpolate(x, size=(s, s), mode="bilinear", antialias=True, align_corners=False)
+        return ((x - 0.5) / 0.5)[None]  # SigLIP normalisation; (1, N, 3, s, s)
+
+    @torch.inference_mode()
+    def encode(self, frames, times, ends, fps) -> TokenSet:
+        pv = self.pixel_inputs(frames).to(self.device, self.model.dtype)
+        feats = self.model.model.get_image_features(pv).pooler_output[0]
+        T = len(frames)
+        per = feats.shape[0] // T
+        side = int(round(per ** 0.5))
+        ts = TokenSet.from_grid(feats.reshape(T, side, side, -1).float().cpu(), times, ends)
+        ts.meta = {"family": self.family, "duration": float(ends[-1] - times[0]) if len(times) else 0.0}
+        return ts
+
+    def _text(self, s: str) -> list[int]:
+        return self.tokenizer.encode(s, add_special_tokens=False) if self.processor is not None else \
+            self.tokenizer.encode(s)
+
+    def _specials(self) -> tuple[list[int], list[int]]:
+        if self.processor is not None:
+            tok = self.tokenizer
+            fake = tok.convert_tokens_to_ids(getattr(self.processor, "fake_image_token", "<fake_token_around_image>"))
+            glob = tok.convert_tokens_to_ids(getattr(self.processor, "global_image_token", "<global-img>"))
+            return [fake, glob], [fake]
+        return self._text("<fake><global-img>"), self._text("<fake>")
+
+    def _layout(self, tokens: TokenSet, members: list[int], question: str):
+        """ids and a visual mask: user turn, intro, per frame with kept tokens
+        [timestamp, wrappers, image tokens], outro, question, assistant turn."""
+        cfg = self.model.config
+        dur = tokens.meta.get("duration", 0.0)
+        kept = [t for t, n in enumerate(members) if n]
+        head = self._text("<|im_start|>User: " + f"You are provided the following series of {len(kept)} frames "
+                          f"from a 0:{_clock(dur)} [H:MM:SS] video.\n")
+        open_ids, close_ids = self._specials()
+        ids, vis = list(head), [False] * len(head)
+        for t in kept:
+            stamp = self._text(f"\nFrame from {_clock(float(tokens.frame_times[t]))}:") + open_ids
+            ids += stamp + [cfg.image_token_id] * members[t] + close_ids
+            vis += [False] * len(stamp) + [True] * members[t] + [False] * len(close_ids)
+        tail = self._text("\n\n" + question + "<end_of_utterance>\nAssistant:")
+        ids += tail
+        vis += [False] * len(tail)
+        return ids, vis
+
+    @torch.inference_mode()
+    def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:
+        ts = tokens.sorted()
+        T = tokens.grid[0]
+        members = torch.bincount(ts.pos[:, 0], minlength=T).tolist()
+        ids, vis = self._layout(tokens, members, question)
+        emb = self.model.get_input_embeddings()
+        embeds = emb(torch.tensor([ids], device=self.device))
+        mask = torch.tensor([vis], device=self.device)
+        embeds[mask] = ts.feats.to(self.device, embeds.dtype)
+        L = len(ids)
+        last_vis = int(torch.nonzero(mask[0]).max()) if bool(mask.any()) else 0
+        return LLMInput(embeds, torch.arange(L, device=self.device)[None], num_visual=len(ts), num_text=L - len(ts),
+                        next_position=L, prefix_len=last_vis + 2)
+
+    def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
+        return torch.tensor([[inp.next_position + step]], device=self.device)
+
+    @torch.inference_mode()
+    def native_logits(self, frames, fps, question, tokens: TokenSet) -> torch.Tensor:
+        T, H, W = tokens.grid
+        ids, _ = self._layout(tokens, [H * W] * T, question)
+        t = torch.tensor([ids], device=self.device)
+        pv = self.pixel_inputs(frames).to(self.device, self.model.dtype)
+        return self.model(input_ids=t, pixel_values=pv, attention_mask=torch.ones_like(t)).logits
