@@ -74,6 +74,8 @@ class FrameIndex:
     frame_duration: float  # duration of the last frame (s)
     #: timestamps are decode-order counters (AVI): frames are matched by counting
     by_dts: bool = False
+    #: decode order differs from presentation order (B-frames): some frames are skippable
+    reordered: bool = False
 
     @cached_property
     def times(self) -> np.ndarray:

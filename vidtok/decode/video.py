@@ -119,6 +119,20 @@ class Video:
         for i, rgb in _with_stall_timeout(gen, self.timeout, self.path, self.backend):
             yield i, float(times[i]), rgb
 
+    def iter_reference_frames(self, size: tuple[int, int] | None = None):
+        """(index, time, rgb) of the frames other frames reference, in one pass, or None
+        when the backend cannot skip (only PyAV can)."""
+        fn = getattr(self.decoder, "iter_reference_frames", None)
+        if fn is None or self.index.by_dts:
+            return None
+        times = self.index.times
+
+        def gen():
+            for i, rgb in _with_stall_timeout(fn(size=size), self.timeout, self.path, self.backend):
+                yield i, float(times[i]), rgb
+
+        return gen()
+
     def get_frames(
         self,
         indices: Sequence[int] | np.ndarray,

@@ -52,36 +52,100 @@ def analysis_size(info, width: int = 256) -> tuple[int, int]:
     return max(2, (w // factor) // 2 * 2), max(2, (h // factor) // 2 * 2)
 
 
+class _Measure:
+    """HSV change, brightness and an 8x8 thumbnail of one small RGB frame."""
+
+    def __init__(self):
+        try:
+            import cv2
+        except ImportError:
+            cv2 = None
+        self.cv2 = cv2
+
+    def hsv(self, rgb):
+        return rgb_to_hsv(rgb)
+
+    def change(self, a, b) -> float:
+        if self.cv2 is not None:  # SIMD absdiff and mean: ~20x numpy on int16
+            return sum(self.cv2.mean(self.cv2.absdiff(a, b))[:3]) / 3
+        return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+    def brightness(self, hsv) -> float:
+        return self.cv2.mean(hsv)[2] if self.cv2 is not None else float(hsv[..., 2].mean())
+
+    def thumb(self, rgb) -> np.ndarray:
+        if self.cv2 is not None:
+            small = self.cv2.resize(rgb, (8, 8), interpolation=self.cv2.INTER_AREA).astype(np.float32)
+        else:
+            hh, ww = rgb.shape[0] // 8 * 8, rgb.shape[1] // 8 * 8
+            small = rgb[:hh, :ww].reshape(8, hh // 8, 8, ww // 8, 3).mean((1, 3))
+        return small.reshape(-1) / 255.0
+
+
 def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256,
             progress=None) -> FrameStats:
     """Content change per frame over ``indices`` (default: every frame)."""
     idx = np.arange(len(video)) if indices is None else np.unique(np.asarray(indices, dtype=np.int64))
     size = analysis_size(video.info, width)
+    m = _Measure()
     content = np.zeros(len(idx), np.float32)
     bright = np.zeros(len(idx), np.float32)
     thumbs = np.zeros((len(idx), 8 * 8 * 3), np.float32)
     times = np.zeros(len(idx))
-    try:
-        import cv2
-    except ImportError:
-        cv2 = None
     prev = None
     for k, (i, t, rgb) in enumerate(video.iter_frames(idx, size=size, fast_resize=True)):
-        hsv = rgb_to_hsv(rgb)
-        if cv2 is not None:  # SIMD absdiff and mean: ~20x numpy on int16
-            if prev is not None:
-                content[k] = sum(cv2.mean(cv2.absdiff(hsv, prev))[:3]) / 3
-            bright[k] = cv2.mean(hsv)[2]
-            small = cv2.resize(rgb, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32)
-        else:
-            if prev is not None:
-                content[k] = np.abs(hsv.astype(np.int16) - prev.astype(np.int16)).mean()
-            bright[k] = hsv[..., 2].mean()
-            hh, ww = rgb.shape[0] // 8 * 8, rgb.shape[1] // 8 * 8
-            small = rgb[:hh, :ww].reshape(8, hh // 8, 8, ww // 8, 3).mean((1, 3))
+        hsv = m.hsv(rgb)
+        if prev is not None:
+            content[k] = m.change(hsv, prev)
         prev = hsv
-        thumbs[k] = small.reshape(-1) / 255.0
+        bright[k] = m.brightness(hsv)
+        thumbs[k] = m.thumb(rgb)
         times[k] = t
         if progress:
             progress()
     return FrameStats(idx, times, content, bright, thumbs)
+
+
+def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=None) -> FrameStats:
+    """Every cut the full analysis would find, decoding much less on B-frame video.
+
+    Pass 1 decodes only reference frames (NONREF skipping) and measures the change across
+    each gap between consecutive ones. A cut inside a gap shows as a change across the gap,
+    so only gaps whose change reaches half the threshold are decoded again, exactly and
+    frame by frame (pass 2). Frames elsewhere keep their gap's change (below the
+    threshold): cut positions are exact; the rest is a sparser but faithful summary.
+    Falls back to the full analysis where nothing can be skipped."""
+    ref = video.iter_reference_frames(size=analysis_size(video.info, width)) if video.index.reordered else None
+    if ref is None:
+        return analyse(video, width=width, progress=progress)
+    m = _Measure()
+    rec: dict[int, list] = {}  # index -> [time, content vs previous analysed, brightness, thumb]
+    gaps = []
+    prev_i, prev_hsv = None, None
+    for i, t, rgb in ref:
+        hsv = m.hsv(rgb)
+        c = m.change(hsv, prev_hsv) if prev_hsv is not None else 0.0
+        rec[i] = [t, c, m.brightness(hsv), m.thumb(rgb)]
+        if prev_i is not None and c >= 0.5 * threshold and i - prev_i > 1:
+            gaps.append((prev_i, i))
+        prev_i, prev_hsv = i, hsv
+        if progress:
+            progress()
+    if not rec:
+        return analyse(video, width=width, progress=progress)
+    refine = sorted({j for a, b in gaps for j in range(a, b + 1)})
+    prev_j, prev_hsv = None, None
+    size = analysis_size(video.info, width)
+    for j, t, rgb in (video.iter_frames(refine, size=size, fast_resize=True) if refine else []):
+        hsv = m.hsv(rgb)
+        exact = m.change(hsv, prev_hsv) if prev_j == j - 1 else None
+        old = rec.get(j)
+        c = exact if exact is not None else (old[1] if old else 0.0)
+        rec[j] = [t, c, m.brightness(hsv), m.thumb(rgb)]
+        prev_j, prev_hsv = j, hsv
+        if progress:
+            progress()
+    idx = np.array(sorted(rec), dtype=np.int64)
+    vals = [rec[i] for i in idx.tolist()]
+    return FrameStats(idx, np.array([v[0] for v in vals]), np.array([v[1] for v in vals], np.float32),
+                      np.array([v[2] for v in vals], np.float32), np.stack([v[3] for v in vals]))

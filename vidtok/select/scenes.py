@@ -56,12 +56,15 @@ def fade_cuts(brightness: np.ndarray, dark: float = 12.0) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def enforce_min_len(cuts: np.ndarray, min_len: int) -> np.ndarray:
+def enforce_min_len(cuts: np.ndarray, min_len: int, frame_of=None) -> np.ndarray:
+    """Drop cuts closer than ``min_len`` frames to the previous kept cut (or the start).
+    ``frame_of`` maps positions to frame indices when the analysed frames are sparse."""
     keep, last = [], 0
     for c in sorted(set(int(c) for c in cuts)):
-        if c - last >= min_len:
+        f = int(frame_of[c]) if frame_of is not None else c
+        if f - last >= min_len:
             keep.append(c)
-            last = c
+            last = f
     return np.asarray(keep, dtype=np.int64)
 
 
@@ -77,7 +80,7 @@ def detect(stats: FrameStats, detector: Literal["content", "adaptive", "fade", "
     if detector in ("fade", "all"):
         parts.append(fade_cuts(stats.brightness, dark))
     cuts = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    return enforce_min_len(cuts, min_scene_len)
+    return enforce_min_len(cuts, min_scene_len, stats.indices - stats.indices[0])
 
 
 def representatives(stats: FrameStats, cuts: np.ndarray, dark: float = 12.0) -> list[int]:

@@ -99,12 +99,15 @@ def fps(video: Video, *, fps: float = 1.0, k: Optional[int] = None, **_) -> Sele
 def scenes(video: Video, *, k: Optional[int] = None, detector: str = "content", threshold: float = 27.0,
            min_scene_len: int = 15, progress=None, **_) -> Selection:
     """Scene cuts (content / adaptive / fade) and one representative frame per scene."""
-    from .analysis import analyse
+    from .analysis import analyse, analyse_for_cuts
     from .scenes import detect, representatives
 
     if detector not in ("content", "adaptive", "fade", "all"):
         raise UsageError(f"unknown detector '{detector}' (content, adaptive, fade, all)")
-    st = analyse(video, progress=progress)
+    # the two-pass analysis is exact for threshold cuts; the adaptive and fade
+    # detectors read every frame's statistics, so they get the full pass
+    st = analyse_for_cuts(video, threshold, progress=progress) if detector == "content" else \
+        analyse(video, progress=progress)
     cuts = detect(st, detector, threshold=threshold, min_scene_len=min_scene_len)
     reps = representatives(st, cuts)
     bounds = [0, *cuts.tolist(), len(st.indices)]
