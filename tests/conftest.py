@@ -37,3 +37,14 @@ def cuts_video() -> Path:
 @pytest.fixture
 def cuts_truth() -> dict:
     return json.loads((SAMPLES / "synthetic_cuts.json").read_text())
+
+
+def run_cli(argv, capsys):
+    """Run the vidtok CLI in-process: (exit code, stdout, stderr)."""
+    from vidtok.cli.main import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+        raise SystemExit(0)
+    cap = capsys.readouterr()
+    return e.value.code or 0, cap.out, cap.err

@@ -12,16 +12,11 @@ import time
 import pytest
 
 from vidtok.batch.jsonl import JsonlWriter, read_done
-from vidtok.cli.main import main
-from .conftest import SAMPLES, SHARED, needs_shared
+from .conftest import run_cli, SAMPLES, SHARED, needs_shared
 
 
 def run(argv, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-        raise SystemExit(0)
-    c = capsys.readouterr()
-    return e.value.code or 0, c.out, c.err
+    return run_cli(argv, capsys)
 
 
 def folder(tmp_path, copies=1, broken=True):

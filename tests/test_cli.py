@@ -10,16 +10,11 @@ import av
 import numpy as np
 import pytest
 
-from vidtok.cli.main import main
-from .conftest import SAMPLES
+from .conftest import run_cli, SAMPLES
 
 
 def run(argv, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-        raise SystemExit(0)
-    cap = capsys.readouterr()
-    return e.value.code or 0, cap.out, cap.err
+    return run_cli(argv, capsys)
 
 
 def test_info_json(capsys, cuts_video, cuts_truth):

@@ -9,11 +9,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vidtok.cli.main import main
 from vidtok.compress import compress
 from vidtok.models.base import load_model
 from vidtok.tasks.parse import parse_intervals
-from .conftest import SHARED, needs_shared
+from .conftest import run_cli, SHARED, needs_shared
 
 FAMILIES = ["qwen2_5_vl", "qwen3_vl", "llava_onevision", "smolvlm2"]
 
@@ -58,11 +57,7 @@ def test_compressed_inputs_keep_original_positions(model):
 
 
 def run(argv, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-        raise SystemExit(0)
-    c = capsys.readouterr()
-    return e.value.code or 0, c.out, c.err
+    return run_cli(argv, capsys)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -7,18 +7,15 @@ import subprocess
 import numpy as np
 import pytest
 
-from vidtok.cli.main import main
+from .conftest import run_cli
+
 from vidtok.report.html import render
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
 def run(argv, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-        raise SystemExit(0)
-    c = capsys.readouterr()
-    return e.value.code or 0, c.out, c.err
+    return run_cli(argv, capsys)
 
 
 def test_user_text_is_escaped():

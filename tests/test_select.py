@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from vidtok import open_video
-from vidtok.cli.main import main
 from vidtok.select import select
 from vidtok.select.analysis import FrameStats, rgb_to_hsv
 from vidtok.select.clips import plan_clips, select_clips, tokens_for
@@ -16,7 +15,7 @@ from vidtok.select.query import query_select
 from vidtok.select.redundancy import change_keyframes
 from vidtok.select.scenes import enforce_min_len, fade_cuts, representatives
 from vidtok.select.search import coarse_to_fine
-from .conftest import SHARED, needs_shared
+from .conftest import run_cli, SHARED, needs_shared
 
 
 @needs_shared
@@ -157,11 +156,7 @@ def test_encoders_random_and_pixels():
 
 
 def run(argv, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-        raise SystemExit(0)
-    c = capsys.readouterr()
-    return e.value.code or 0, c.out, c.err
+    return run_cli(argv, capsys)
 
 
 def test_keyframes_cli(capsys, tmp_path, cuts_video, samples):

@@ -12,7 +12,7 @@ from typing import Callable, Optional
 from ..config import PipelineConfig
 from ..errors import MissingDependencyError
 from .jsonl import JsonlWriter
-from .runner import BatchSummary, Job, error_record
+from .runner import BatchSummary, Job, error_record, ok_record
 
 
 def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resume: bool = True,
@@ -40,9 +40,7 @@ def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resum
             job = Job(**job_dict)
             t0 = time.perf_counter()
             try:
-                result = self.run(job, self.prepare(job))
-                return {"id": job.id, "video": job.video, "query": job.query, "task": task, "status": "ok",
-                        "result": result, "seconds": round(time.perf_counter() - t0, 4)}
+                return ok_record(job, task, self.run(job, self.prepare(job)), time.perf_counter() - t0)
             except Exception as e:
                 return error_record(job, task, e, time.perf_counter() - t0)
 

@@ -61,6 +61,11 @@ def make_jobs(videos: Iterable[Path], queries: list[Optional[str]], task: str, c
     return jobs
 
 
+def ok_record(job: Job, task: str, result: dict, seconds: float) -> dict:
+    return {"id": job.id, "video": job.video, "query": job.query, "task": task, "status": "ok",
+            "result": result, "seconds": round(seconds, 4)}
+
+
 def error_record(job: Job, task: str, e: BaseException, seconds: float) -> dict:
     if isinstance(e, VidtokError):
         err = {"type": type(e).__name__, "message": e.one_line(), "exit_code": e.exit_code}
@@ -106,10 +111,7 @@ def run_batch(jobs: list[Job], task: str, prepare: Callable, run: Callable, out:
                 t0 = time.perf_counter()
                 if err is None:
                     try:
-                        result = run(job, payload)
-                        rec = {"id": job.id, "video": job.video, "query": job.query, "task": task,
-                               "status": "ok", "result": result,
-                               "seconds": round(t_prep + time.perf_counter() - t0, 4)}
+                        rec = ok_record(job, task, run(job, payload), t_prep + time.perf_counter() - t0)
                         summary.ok += 1
                     except BaseException as e:
                         if isinstance(e, KeyboardInterrupt):

@@ -21,8 +21,7 @@ def dtd(ts: TokenSet, budget: int, query=None) -> TokenSet:
     x = cosine_normalize(ts.feats)
     # the same (h, w) in the previous original frame, when that token is present
     key = ts.flat_pos()
-    where = torch.full((ts.num_original,), -1, dtype=torch.long)
-    where[key] = torch.arange(N)
+    where = ts.position_lookup()
     prev_key = key - H * W
     has_prev = (ts.pos[:, 0] > 0) & (where[prev_key.clamp_min(0)] >= 0)
     prev = where[prev_key.clamp_min(0)]

@@ -62,9 +62,7 @@ def holitom(ts: TokenSet, budget: int, query=None, tau: float = 0.8, max_segment
         seg_of_frame[a : b + 1] = i
     N = len(ts)
     # Temporal merging applies to the original grid tokens still present.
-    key = ts.flat_pos()
-    where = torch.full((ts.num_original,), -1, dtype=torch.long)
-    where[key] = torch.arange(N)
+    where = ts.position_lookup()
     assign = torch.arange(N)
     count = N
     cands = []  # (staticness, segment, hw)

@@ -88,6 +88,13 @@ class TokenSet:
         _, H, W = self.grid
         return (self.pos[:, 0] * H + self.pos[:, 1]) * W + self.pos[:, 2]
 
+    def position_lookup(self) -> torch.Tensor:
+        """(T*H*W,) current token whose representative sits at each original position,
+        -1 where none does (to find a token's neighbours in space and time)."""
+        where = torch.full((self.num_original,), -1, dtype=torch.long)
+        where[self.flat_pos()] = torch.arange(len(self))
+        return where
+
     def source_map(self) -> torch.Tensor:
         """original token -> kept token (identity when nothing was merged)."""
         return self.source if self.source is not None else torch.arange(len(self))

@@ -21,9 +21,7 @@ def traj(ts: TokenSet, budget: int, query=None, radius: int = 1) -> TokenSet:
     T, H, W = ts.grid
     N = len(ts)
     x = cosine_normalize(ts.feats)
-    key = ts.flat_pos()
-    where = torch.full((ts.num_original,), -1, dtype=torch.long)
-    where[key] = torch.arange(N)
+    where = ts.position_lookup()
     t, h, w = ts.pos[:, 0], ts.pos[:, 1], ts.pos[:, 2]
     best_sim = torch.full((N,), -2.0)
     best_prev = torch.full((N,), -1, dtype=torch.long)

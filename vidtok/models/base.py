@@ -99,9 +99,33 @@ class VideoLLM(ABC):
         self.max_prefix_entries = 2
 
     # -- building --------------------------------------------------------------------------
+    #: transformers class names of the family, and the configs ``random:`` builds
+    hf_config: str = ""
+    hf_model: str = ""
+    sizes: dict = {}
+
     @classmethod
-    def from_spec(cls, spec: str, device: str | None = None, dtype: torch.dtype | None = None):
-        raise NotImplementedError
+    def random(cls, size: str, device: str = "cpu", spec: str = ""):
+        """Randomly initialised model from a real config (tests; timing at real size)."""
+        import transformers
+
+        if size not in cls.sizes:
+            raise UsageError(f"sizes for {cls.family}: {', '.join(cls.sizes)}")
+        torch.manual_seed(0)
+        cfg = getattr(transformers, cls.hf_config)(**cls.sizes[size])
+        cfg._attn_implementation = "sdpa"
+        model = getattr(transformers, cls.hf_model)(cfg).to(device)
+        return cls(model, ByteTokenizer(cfg.text_config.vocab_size), None, device, spec)
+
+    @classmethod
+    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = ""):
+        """Weights and processor from the hub or a local path (SDPA attention, no remote code)."""
+        import transformers
+
+        model = getattr(transformers, cls.hf_model).from_pretrained(
+            model_id, torch_dtype="auto", attn_implementation="sdpa").to(device)
+        proc = transformers.AutoProcessor.from_pretrained(model_id)
+        return cls(model, proc.tokenizer, proc, device, spec)
 
     # -- stages ----------------------------------------------------------------------------
     @abstractmethod

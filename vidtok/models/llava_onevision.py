@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import ByteTokenizer, LLMInput, VideoLLM
+from .base import LLMInput, VideoLLM
 
 TINY = {
     "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64,
@@ -46,26 +46,9 @@ class LlavaOneVisionAdapter(VideoLLM):
     default_sampler = "llava_onevision"
     time_instruction = True
 
-    @classmethod
-    def random(cls, size: str, device: str = "cpu", spec: str = ""):
-        from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
-
-        if size not in SIZES:
-            raise ValueError(f"sizes for llava_onevision: {', '.join(SIZES)}")
-        torch.manual_seed(0)
-        cfg = LlavaOnevisionConfig(**SIZES[size])
-        cfg._attn_implementation = "sdpa"
-        model = LlavaOnevisionForConditionalGeneration(cfg).to(device)
-        return cls(model, ByteTokenizer(cfg.text_config.vocab_size), None, device, spec)
-
-    @classmethod
-    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = ""):
-        from transformers import AutoProcessor, LlavaOnevisionForConditionalGeneration
-
-        model = LlavaOnevisionForConditionalGeneration.from_pretrained(
-            model_id, torch_dtype="auto", attn_implementation="sdpa").to(device)
-        proc = AutoProcessor.from_pretrained(model_id)
-        return cls(model, proc.tokenizer, proc, device, spec)
+    hf_config = "LlavaOnevisionConfig"
+    hf_model = "LlavaOnevisionForConditionalGeneration"
+    sizes = SIZES
 
     @property
     def frame_size(self) -> tuple[int, int]:

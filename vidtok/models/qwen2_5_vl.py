@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import ByteTokenizer, LLMInput, VideoLLM
+from .base import LLMInput, VideoLLM
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -44,26 +44,9 @@ class Qwen25VLAdapter(VideoLLM):
     family = "qwen2_5_vl"
     default_sampler = "qwen2_5_vl"
 
-    @classmethod
-    def random(cls, size: str, device: str = "cpu", spec: str = ""):
-        from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
-
-        if size not in SIZES:
-            raise ValueError(f"sizes for qwen2_5_vl: {', '.join(SIZES)}")
-        torch.manual_seed(0)
-        cfg = Qwen2_5_VLConfig(**SIZES[size])
-        cfg._attn_implementation = "sdpa"
-        model = Qwen2_5_VLForConditionalGeneration(cfg).to(device)
-        return cls(model, ByteTokenizer(cfg.text_config.vocab_size), None, device, spec)
-
-    @classmethod
-    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = ""):
-        from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
-
-        model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-            model_id, torch_dtype="auto", attn_implementation="sdpa").to(device)
-        proc = AutoProcessor.from_pretrained(model_id)
-        return cls(model, proc.tokenizer, proc, device, spec)
+    hf_config = "Qwen2_5_VLConfig"
+    hf_model = "Qwen2_5_VLForConditionalGeneration"
+    sizes = SIZES
 
     # -- vision ----------------------------------------------------------------------------
     def _video_processor(self):

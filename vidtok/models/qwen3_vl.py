@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import ByteTokenizer, LLMInput, VideoLLM
+from .base import LLMInput, VideoLLM
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
@@ -37,26 +37,9 @@ class Qwen3VLAdapter(VideoLLM):
     family = "qwen3_vl"
     default_sampler = "qwen3_vl"
 
-    @classmethod
-    def random(cls, size: str, device: str = "cpu", spec: str = ""):
-        from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
-
-        if size not in SIZES:
-            raise ValueError(f"sizes for qwen3_vl: {', '.join(SIZES)}")
-        torch.manual_seed(0)
-        cfg = Qwen3VLConfig(**SIZES[size])
-        cfg._attn_implementation = "sdpa"
-        return cls(Qwen3VLForConditionalGeneration(cfg).to(device), ByteTokenizer(cfg.text_config.vocab_size),
-                   None, device, spec)
-
-    @classmethod
-    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = ""):
-        from transformers import AutoProcessor, Qwen3VLForConditionalGeneration
-
-        model = Qwen3VLForConditionalGeneration.from_pretrained(model_id, torch_dtype="auto",
-                                                                attn_implementation="sdpa").to(device)
-        proc = AutoProcessor.from_pretrained(model_id)
-        return cls(model, proc.tokenizer, proc, device, spec)
+    hf_config = "Qwen3VLConfig"
+    hf_model = "Qwen3VLForConditionalGeneration"
+    sizes = SIZES
 
     def pixel_inputs(self, frames: np.ndarray):
         from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import ByteTokenizer, LLMInput, VideoLLM
+from .base import LLMInput, VideoLLM
 
 TINY = {
     "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
@@ -38,26 +38,9 @@ class SmolVLM2Adapter(VideoLLM):
     family = "smolvlm2"
     default_sampler = "smolvlm2"
 
-    @classmethod
-    def random(cls, size: str, device: str = "cpu", spec: str = ""):
-        from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration
-
-        if size not in SIZES:
-            raise ValueError(f"sizes for smolvlm2: {', '.join(SIZES)}")
-        torch.manual_seed(0)
-        cfg = SmolVLMConfig(**SIZES[size])
-        cfg._attn_implementation = "sdpa"
-        model = SmolVLMForConditionalGeneration(cfg).to(device)
-        return cls(model, ByteTokenizer(cfg.text_config.vocab_size), None, device, spec)
-
-    @classmethod
-    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = ""):
-        from transformers import AutoProcessor, SmolVLMForConditionalGeneration
-
-        model = SmolVLMForConditionalGeneration.from_pretrained(model_id, torch_dtype="auto",
-                                                                attn_implementation="sdpa").to(device)
-        proc = AutoProcessor.from_pretrained(model_id)
-        return cls(model, proc.tokenizer, proc, device, spec)
+    hf_config = "SmolVLMConfig"
+    hf_model = "SmolVLMForConditionalGeneration"
+    sizes = SIZES
 
     @property
     def frame_size(self) -> tuple[int, int]:
