@@ -302,6 +302,7 @@ def keyframes(
     min_scene_len: Optional[int] = typer.Option(None, "--min-scene-len", help="scenes: minimum frames per scene (15)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the chosen frames and a contact sheet here."),
     report: Optional[Path] = ReportOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the selection cache."),
     as_json: bool = JsonOpt,
     backend: Optional[str] = BackendOpt,
     stream: Optional[int] = StreamOpt,
@@ -324,7 +325,8 @@ def keyframes(
     with Progress(TextColumn(f"[bold]{method}[/bold]"), BarColumn(), TimeElapsedColumn(), console=err,
                   disable=not show, transient=True) as bar:
         task = bar.add_task(method, total=None)
-        sel = select(v, method, k=k, query=query, encoder=encoder, budget=budget, detector=detector,
+        sel = select(v, method, use_cache=not no_cache, k=k, query=query, encoder=encoder, budget=budget,
+                     detector=detector,
                      threshold=threshold, min_scene_len=min_scene_len, progress=lambda: bar.advance(task))
     result = {"video": video, **sel.model_dump()}
     if report is not None:

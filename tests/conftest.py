@@ -1,10 +1,15 @@
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every test run gets its own empty cache: results cached by an earlier run (or by older
+# code) must never decide a test.
+os.environ["VIDTOK_CACHE_DIR"] = tempfile.mkdtemp(prefix="vidtok-test-cache-")
 SAMPLES = ROOT / "sample_videos"
 SHARED = Path(os.environ.get("VIDTOK_SHARED_VIDEOS", ROOT.parent / "shared" / "videos"))
 

@@ -176,3 +176,21 @@ def test_keyframes_cli(capsys, tmp_path, cuts_video, samples):
     assert code == 0 and 0 < d["params"]["tokens"] <= 1024 and len(d["clips"]) == 2
     assert run(["keyframes", str(cuts_video), "-m", "query"], capsys)[0] == 2  # needs --query
     assert run(["keyframes", str(cuts_video), "-m", "query", "-q", "x", "--encoder", "pixels"], capsys)[0] == 2
+
+
+def test_selections_are_cached_by_content_and_options(cuts_video, tmp_path, monkeypatch):
+    import shutil
+
+    from vidtok import cache
+
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "c"))
+    v = open_video(cuts_video)
+    first = select(v, "scenes")
+    assert cache.info()["entries"] == 1
+    calls = []
+    monkeypatch.setattr("vidtok.select.analysis.analyse_for_cuts", lambda *a, **k: calls.append(1))
+    assert select(v, "scenes") == first and not calls  # served from the cache
+    copy = tmp_path / "copy.mp4"
+    shutil.copy(cuts_video, copy)
+    assert select(open_video(copy), "scenes") == first and not calls  # same content, same key
+    assert cache.clear() == 1 and cache.info()["entries"] == 0

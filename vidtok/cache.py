@@ -1,5 +1,5 @@
-"""On-disk cache of visual tokens: a second question on the same video skips decoding and
-the vision tower. Keyed by the file's content (size + hash of its head and tail, cheap on
+"""On-disk cache of visual tokens (a second question on the same video skips decoding and
+the vision tower) and of selections (keyframes, cuts). Keyed by the file's content (size + hash of its head and tail, cheap on
 big files) and everything that changes the tokens (model, sampler, frame size); stored as
 safetensors in the user cache directory, written atomically (temp file + rename)."""
 
@@ -86,16 +86,40 @@ def load(key: str) -> tuple[TokenSet, dict] | None:
     return ts, info["extra"]
 
 
+KINDS = {"tokens": "*.safetensors", "selections": "*.json"}
+
+
 def info() -> dict:
     d = cache_dir()
-    files = list((d / "tokens").glob("*.safetensors")) if (d / "tokens").exists() else []
+    files = [f for k, pat in KINDS.items() if (d / k).exists() for f in (d / k).glob(pat)]
     return {"dir": str(d), "entries": len(files), "bytes": sum(f.stat().st_size for f in files)}
 
 
 def clear() -> int:
-    d = cache_dir() / "tokens"
+    d = cache_dir()
     n = 0
-    for f in d.glob("*.safetensors") if d.exists() else []:
-        f.unlink()
-        n += 1
+    for k, pat in KINDS.items():
+        for f in (d / k).glob(pat) if (d / k).exists() else []:
+            f.unlink()
+            n += 1
     return n
+
+
+def save_json(kind: str, key: str, data: dict) -> Path:
+    """Small results (selections) as JSON, written atomically."""
+    d = cache_dir() / kind
+    d.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    final = d / f"{key}.json"
+    os.replace(tmp, final)
+    return final
+
+
+def load_json(kind: str, key: str) -> dict | None:
+    f = cache_dir() / kind / f"{key}.json"
+    try:
+        return json.loads(f.read_text(encoding="utf-8")) if f.exists() else None
+    except (OSError, ValueError):  # a damaged entry is a miss
+        return None

@@ -209,7 +209,22 @@ def search(video: Video, *, k: int = 16, budget: int = 128, query: Optional[str]
     return Selection(method="search", frames=_frames(video, idx, scores), params={"frames_scored": used})
 
 
-def select(video: Video, method: str = "uniform", **kw) -> Selection:
-    """Run selector ``method`` (None-valued options are dropped)."""
+def select(video: Video, method: str = "uniform", use_cache: bool = True, **kw) -> Selection:
+    """Run selector ``method`` (None-valued options are dropped). Results are cached on
+    disk by file content, method and options (not when an encoder object is passed)."""
+    from .. import cache
+
     fn = SELECTORS.get(method)
-    return fn(video, **{k: v for k, v in kw.items() if v is not None})
+    kw = {k: v for k, v in kw.items() if v is not None}
+    cacheable = use_cache and all(isinstance(v, (str, int, float, bool)) for k, v in kw.items() if k != "progress")
+    key = None
+    if cacheable:
+        opts = {k: v for k, v in kw.items() if k != "progress"}
+        key = cache.entry_key(video.path, kind="selection", method=method, stream=video.info.stream_index, **opts)
+        hit = cache.load_json("selections", key)
+        if hit is not None:
+            return Selection(**hit)
+    sel = fn(video, **kw)
+    if key is not None:
+        cache.save_json("selections", key, sel.model_dump())
+    return sel
