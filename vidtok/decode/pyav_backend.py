@@ -273,6 +273,10 @@ class PyAVDecoder(Decoder):
                 yield j, self._rotate(self._convert(frame, size))
 
 
+_LIMITED_Y = np.clip((np.arange(256) - 16) * 255.0 / 219.0, 0, 255).round().astype(np.uint8)
+_LIMITED_C = np.clip((np.arange(256) - 128) * 255.0 / 224.0 + 128, 0, 255).round().astype(np.uint8)
+
+
 def _sample_yuv420(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray | None:
     """A small RGB frame by point-sampling the Y, U and V planes in place (no full-size
     conversion): for analysis (cut detection, thumbnails), not for model input. None for
@@ -288,6 +292,18 @@ def _sample_yuv420(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray | 
     y = np.frombuffer(p[0], np.uint8).reshape(-1, p[0].line_size)[rows][:, cols]
     u = np.frombuffer(p[1], np.uint8).reshape(-1, p[1].line_size)[rows // 2][:, cols // 2]
     v = np.frombuffer(p[2], np.uint8).reshape(-1, p[2].line_size)[rows // 2][:, cols // 2]
+    try:
+        import cv2
+
+        yuv = cv2.merge([y, u, v])
+        if fmt == "yuv420p":  # limited range: stretch luma and chroma to full range
+            yuv = cv2.convertScaleAbs(yuv, alpha=1.0)  # contiguous copy for the LUTs below
+            yuv[..., 0] = _LIMITED_Y[yuv[..., 0]]
+            yuv[..., 1] = _LIMITED_C[yuv[..., 1]]
+            yuv[..., 2] = _LIMITED_C[yuv[..., 2]]
+        return cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB)
+    except ImportError:
+        pass
     yf = y.astype(np.float32)
     if fmt == "yuv420p":  # limited range (BT.601)
         yf = (yf - 16.0) * (255.0 / 219.0)

@@ -46,10 +46,12 @@ class FrameStats:
 
 
 def analysis_size(info, width: int = 256) -> tuple[int, int]:
-    """PySceneDetect-like downscale: width about 256 px (never upscaled), even sides."""
+    """About ``width`` pixels wide (never upscaled), even sides, aspect kept: the
+    resolution PySceneDetect analyses 720p at, and enough to see a cut."""
     w, h = info.width, info.height
-    factor = max(1, w // width)
-    return max(2, (w // factor) // 2 * 2), max(2, (h // factor) // 2 * 2)
+    if w <= width:
+        return max(2, w // 2 * 2), max(2, h // 2 * 2)
+    return width // 2 * 2, max(2, round(h * width / w) // 2 * 2)
 
 
 class _Measure:
