@@ -52,7 +52,7 @@ def f1(pred, truth, tol):
 
 
 def run_vidtok(path):
-    return [c.index for c in select(open_video(path), "scenes").cuts]
+    return [c.index for c in select(open_video(path), "scenes", use_cache=False).cuts]
 
 
 def run_pyscenedetect(path):
