@@ -54,11 +54,7 @@ def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resum
         actors = [Worker.remote(task, cfg.model_dump()) for _ in range(min(n, max(1, len(todo))))]
         pool = ray.util.ActorPool(actors)
         for rec in pool.map_unordered(lambda a, j: a.process.remote(j.__dict__), todo):
-            if rec["status"] == "ok":
-                summary.ok += 1
-            else:
-                summary.failed += 1
-                summary.errors.append(rec["error"]["message"])
+            summary.count(rec)
             writer.write(rec)
             if progress:
                 progress(None, rec)

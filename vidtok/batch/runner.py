@@ -39,6 +39,13 @@ class BatchSummary:
     seconds: float = 0.0
     errors: list = field(default_factory=list)
 
+    def count(self, rec: dict) -> None:
+        if rec["status"] == "ok":
+            self.ok += 1
+        else:
+            self.failed += 1
+            self.errors.append(rec["error"]["message"])
+
 
 def find_videos(root: Path, recursive: bool = False, pattern: Optional[str] = None) -> list[Path]:
     root = Path(root)
@@ -112,7 +119,6 @@ def run_batch(jobs: list[Job], task: str, prepare: Callable, run: Callable, out:
                 if err is None:
                     try:
                         rec = ok_record(job, task, run(job, payload), t_prep + time.perf_counter() - t0)
-                        summary.ok += 1
                     except BaseException as e:
                         if isinstance(e, KeyboardInterrupt):
                             raise
@@ -122,9 +128,7 @@ def run_batch(jobs: list[Job], task: str, prepare: Callable, run: Callable, out:
                         raise err
                     rec = error_record(job, task, err, t_prep)
                 del payload
-                if rec["status"] == "error":
-                    summary.failed += 1
-                    summary.errors.append(rec["error"]["message"])
+                summary.count(rec)
                 writer.write(rec)
                 if progress:
                     progress(job, rec)
