@@ -259,8 +259,9 @@ def compress(
         from vidtok.errors import MissingDependencyError
 
         raise MissingDependencyError(f"compression needs torch: pip install 'vidtok[torch]' ({e})") from None
-    r = compress_video(video, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder,
-                       backend=backend, timeout=timeout)
+    with _busy("decoding and compressing", as_json):
+        r = compress_video(video, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder,
+                           backend=backend, timeout=timeout)
     result = r.summary()
     if out_dir is not None:
         from vidtok.encode.pixels import PixelsEncoder
@@ -371,10 +372,21 @@ ModelOpt = typer.Option(None, "--model", "-m",
                         help="Hub id or local path (default Qwen/Qwen2.5-VL-3B-Instruct), or random:<family>-tiny.")
 
 
-def _model(spec: Optional[str], device: Optional[str]):
+def _busy(message: str, quiet: bool = False):
+    """A spinner on stderr for slow steps (model loading, generation); silent for --json
+    or when stderr is not a terminal."""
+    import contextlib
+
+    if quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    return err.status(message)
+
+
+def _model(spec: Optional[str], device: Optional[str], quiet: bool = False):
     from vidtok.models.base import DEFAULT_MODEL, load_model
 
-    return load_model(spec or DEFAULT_MODEL, device=device)
+    with _busy(f"loading {spec or DEFAULT_MODEL}", quiet):
+        return load_model(spec or DEFAULT_MODEL, device=device)
 
 
 @app.command()
@@ -401,9 +413,10 @@ def ask(
     """
     from vidtok.tasks.ask import ask as run_ask
 
-    m = _model(model, device)
-    r = run_ask(video, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                use_cache=not no_cache, backend=backend, timeout=timeout)
+    m = _model(model, device, as_json)
+    with _busy("decoding, encoding and answering", as_json):
+        r = run_ask(video, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
+                    use_cache=not no_cache, backend=backend, timeout=timeout)
     if report is not None:
         from vidtok.decode import probe
 
@@ -448,12 +461,16 @@ def ground(
     """
     from vidtok.tasks.ground import ground_embed, ground_llm, to_srt, to_vtt
 
+    quiet = as_json or srt or vtt
     if via == "embed":
-        r = ground_embed(video, query, encoder=encoder or "open_clip:ViT-B-32/laion2b_s34b_b79k",
-                         backend=backend, timeout=timeout)
+        with _busy("scoring frames against the query", quiet):
+            r = ground_embed(video, query, encoder=encoder or "open_clip:ViT-B-32/laion2b_s34b_b79k",
+                             backend=backend, timeout=timeout)
     elif via == "llm":
-        r = ground_llm(video, query, _model(model, device), method=method, budget=budget,
-                       chunk_seconds=chunk_seconds, backend=backend, timeout=timeout)
+        m = _model(model, device, quiet)
+        with _busy("asking the model", quiet):
+            r = ground_llm(video, query, m, method=method, budget=budget,
+                           chunk_seconds=chunk_seconds, backend=backend, timeout=timeout)
     else:
         raise UsageError(f"--via must be llm or embed, got '{via}'")
     if report is not None:
