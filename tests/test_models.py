@@ -191,3 +191,18 @@ def test_prefix_kv_cache_gives_the_same_logits(model):
     again, _ = model.prefill(inp, reuse_prefix=True)
     assert model.last_prefix_hit  # the template + video part came from the cache
     torch.testing.assert_close(again[0, -1], once[0, -1], rtol=1e-4, atol=1e-4)
+
+
+def test_visionzip_keeps_the_tokens_the_tower_attends_to():
+    m = load_model("random:llava_onevision-tiny")
+    frames, times = frames_for(m)
+    ts = m.encode(frames, times, times + 0.5, 2.0)
+    attn = ts.meta["attn"]
+    assert attn.shape == (len(ts),) and bool((attn >= 0).all())
+    k = 8
+    out = compress(ts, "visionzip", k)
+    k_dom = round(0.85 * k)
+    top = set(torch.argsort(attn, descending=True, stable=True)[:k_dom].tolist())
+    assert top <= set(out.flat_pos().tolist())  # the dominant tokens are kept as themselves
+    text, _ = m.generate(m.build_inputs(out, "q"), max_new_tokens=2)
+    assert isinstance(text, str)

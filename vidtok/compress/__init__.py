@@ -34,6 +34,7 @@ COMPRESSORS: Registry[CompressorFn] = Registry(
         "divprune": "vidtok.compress.divprune:divprune",
         "vq": "vidtok.compress.vq:vq",
         "traj": "vidtok.compress.traj:traj",
+        "visionzip": "vidtok.compress.visionzip:visionzip",
         "uniform": "vidtok.compress.baselines:uniform",
         "pool": "vidtok.compress.baselines:pool",
     },

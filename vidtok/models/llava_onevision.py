@@ -68,16 +68,41 @@ class LlavaOneVisionAdapter(VideoLLM):
     def encode(self, frames: np.ndarray, times: np.ndarray, ends: np.ndarray, fps: float) -> TokenSet:
         cfg = self.model.config
         pv = self.pixel_inputs(frames).to(self.device, self.model.dtype)
-        feats = self.model.model.get_video_features(
+        out = self.model.model.get_video_features(
             pv, vision_feature_layer=cfg.vision_feature_layer,
-            vision_feature_select_strategy=cfg.vision_feature_select_strategy).pooler_output[0]
+            vision_feature_select_strategy=cfg.vision_feature_select_strategy, output_hidden_states=True)
+        feats = out.pooler_output[0]
         newline = feats[-1].float().cpu()
         T = len(frames)
         side = int(round(((feats.shape[0] - 1) / T) ** 0.5))
         ts = TokenSet.from_grid(feats[:-1].reshape(T, side, side, -1).float().cpu(), times, ends)
         ts.meta = {"family": self.family, "newline": newline,
-                   "duration": float(ends[-1] - times[0]) if len(times) else 0.0}
+                   "duration": float(ends[-1] - times[0]) if len(times) else 0.0,
+                   "attn": self._attention_received(out.hidden_states, side).float().cpu()}
         return ts
+
+    def _attention_received(self, hidden_states, side: int) -> torch.Tensor:
+        """Mean attention each patch receives in the layer that produced the selected
+        features, computed eagerly for that one layer (the tower itself ran with SDPA),
+        then pooled like the features: one score per LLM token (VisionZip's signal)."""
+        cfg = self.model.config
+        f = cfg.vision_feature_layer if isinstance(cfg.vision_feature_layer, int) else cfg.vision_feature_layer[-1]
+        tower = self.model.model.vision_tower
+        layers = (tower.vision_model if hasattr(tower, "vision_model") else tower).encoder.layers
+        li = (len(hidden_states) + f - 1) if f < 0 else f - 1
+        layer = layers[li]
+        x = layer.layer_norm1(hidden_states[li])
+        att = layer.self_attn
+        B, L, _ = x.shape
+        q = att.q_proj(x).view(B, L, att.num_heads, att.head_dim).transpose(1, 2)
+        k = att.k_proj(x).view(B, L, att.num_heads, att.head_dim).transpose(1, 2)
+        probs = torch.softmax((q @ k.transpose(-1, -2)) * att.scale, dim=-1)
+        recv = probs.mean(1).mean(1)  # (frames, patches): attention received
+        if cfg.vision_feature_select_strategy == "default":
+            recv = recv[:, 1:]
+        g = int(round(recv.shape[1] ** 0.5))
+        pooled = torch.nn.functional.interpolate(recv.view(B, 1, g, g), size=(side, side), mode="bilinear")
+        return pooled.reshape(-1)
 
     def _question(self, tokens: TokenSet, question: str) -> str:
         if not self.time_instruction:
