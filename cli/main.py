@@ -204,8 +204,7 @@ def sample(
             rec = {"index": i, "time": round(t, 6)}
             if out_dir is not None:
                 name = f"frame_{i:06d}.{image_format}"
-                Image.fromarray(rgb).save(out_dir / name, quality=92) if image_format == "jpg" else \
-                    Image.fromarray(rgb).save(out_dir / name)
+                Image.fromarray(rgb).save(out_dir / name, **({"quality": 92} if image_format == "jpg" else {}))
                 rec["file"] = name
             records.append(rec)
             bar.advance(task)

@@ -194,9 +194,9 @@ def cosine_normalize(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(x.float(), dim=-1, eps=1e-8)
 
 
-def nearest(x: torch.Tensor, centers: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    """Index of the most cosine-similar row of ``centers`` for each row of ``x``,
-    in chunks (never an N x N matrix)."""
+def nearest(x: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """Index of the most cosine-similar row of ``centers`` for each row of ``x``
+    (the ``rowmax`` kernel: never an N x N matrix)."""
     from ..kernels import rowmax
 
     return rowmax(cosine_normalize(x), cosine_normalize(centers))[1]

@@ -18,7 +18,7 @@ def _sqdist(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     return (x * x).sum(1, keepdim=True) - 2 * x @ c.T + (c * c).sum(1).unsqueeze(0)
 
 
-def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0, chunk: int = 8192):
+def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0):
     """Exactly ``k`` non-empty clusters of the rows of ``x``: (assignment, centroids)."""
     n = len(x)
     g = torch.Generator().manual_seed(seed)

@@ -140,6 +140,20 @@ class VideoLLM(ABC):
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         """Position ids for the ``step``-th generated token (0-based)."""
 
+    def _encode(self, text: str) -> list[int]:
+        """Token ids of plain text (no special tokens added by a real tokenizer)."""
+        if self.processor is not None:
+            return self.tokenizer.encode(text, add_special_tokens=False)
+        return self.tokenizer.encode(text)
+
+    def _chat_template_ids(self, question: str, placeholder: str) -> tuple[list[int], list[int]]:
+        """The model's own chat template for one video and a question, split at the
+        video placeholder the processor would expand: (ids before, ids after)."""
+        msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
+        text = self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+        before, _, after = text.partition(placeholder)
+        return self._encode(before), self._encode(after)
+
     def eos_ids(self) -> set[int]:
         eos = self.model.generation_config.eos_token_id if self.model.generation_config else None
         eos = eos if eos is not None else getattr(self.model.config, "eos_token_id", None)
@@ -206,6 +220,15 @@ class VideoLLM(ABC):
             tok = int(out.logits[0, -1].argmax())
         return self.decode_text(ids), {"prefill": t_prefill, "decode": time.perf_counter() - t1,
                                        "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit}
+
+
+class SquareFrameInput:
+    """For towers that read square frames at their configured image size."""
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        s = self.model.config.vision_config.image_size
+        return s, s
 
 
 def parse_spec(spec: str) -> tuple[str, Optional[str]]:

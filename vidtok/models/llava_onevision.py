@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, VideoLLM
+from .base import LLMInput, SquareFrameInput, VideoLLM
 
 TINY = {
     "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64,
@@ -39,7 +39,7 @@ SIZES = {
 }
 
 
-class LlavaOneVisionAdapter(VideoLLM):
+class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
     """LLaVA-OneVision / LLaVA-Video: SigLIP tower, 2x2 pooling, 1-D positions, time instruction."""
 
     family = "llava_onevision"
@@ -49,11 +49,6 @@ class LlavaOneVisionAdapter(VideoLLM):
     hf_config = "LlavaOnevisionConfig"
     hf_model = "LlavaOnevisionForConditionalGeneration"
     sizes = SIZES
-
-    @property
-    def frame_size(self) -> tuple[int, int]:
-        s = self.model.config.vision_config.image_size
-        return s, s
 
     def pixel_inputs(self, frames: np.ndarray) -> torch.Tensor:
         from transformers import LlavaOnevisionVideoProcessor
@@ -116,13 +111,8 @@ class LlavaOneVisionAdapter(VideoLLM):
 
     def _prompt_ids(self, question: str) -> tuple[list[int], list[int]]:
         if self.processor is not None:
-            msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
-            text = self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
-            before, _, after = text.partition("<video>")
-            enc = self.tokenizer
-            return enc.encode(before, add_special_tokens=False), enc.encode(after, add_special_tokens=False)
-        tok = self.tokenizer
-        return tok.encode("<|im_start|>user\n"), tok.encode("\n" + question + "<|im_end|>\n<|im_start|>assistant\n")
+            return self._chat_template_ids(question, "<video>")
+        return self._encode("<|im_start|>user\n"), self._encode("\n" + question + "<|im_end|>\n<|im_start|>assistant\n")
 
     @torch.inference_mode()
     def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:

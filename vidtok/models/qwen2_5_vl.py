@@ -88,15 +88,9 @@ class Qwen25VLAdapter(VideoLLM):
     def _prompt_ids(self, question: str) -> tuple[list[int], list[int]]:
         cfg = self.model.config
         if self.processor is not None:
-            msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
-            text = self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
-            pad = "<|video_pad|>"
-            before, _, after = text.partition(pad)
-            enc = self.tokenizer
-            return enc.encode(before, add_special_tokens=False), enc.encode(after, add_special_tokens=False)
-        tok = self.tokenizer
-        before = tok.encode("<|im_start|>user\n") + [cfg.vision_start_token_id]
-        after = [cfg.vision_end_token_id] + tok.encode(question + "<|im_end|>\n<|im_start|>assistant\n")
+            return self._chat_template_ids(question, "<|video_pad|>")
+        before = self._encode("<|im_start|>user\n") + [cfg.vision_start_token_id]
+        after = [cfg.vision_end_token_id] + self._encode(question + "<|im_end|>\n<|im_start|>assistant\n")
         return before, after
 
     def full_position_ids(self, before, after, meta, n_video: int) -> torch.Tensor:

@@ -72,18 +72,11 @@ class Qwen3VLAdapter(VideoLLM):
     # -- prompt --------------------------------------------------------------------------------
     def _template(self, question: str) -> tuple[list[int], list[int]]:
         if self.processor is not None:
-            msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
-            text = self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
-            before, _, after = text.partition("<|vision_start|><|video_pad|><|vision_end|>")
-            enc = self.tokenizer
-            return enc.encode(before, add_special_tokens=False), enc.encode(after, add_special_tokens=False)
-        tok = self.tokenizer
-        return tok.encode("<|im_start|>user\n"), tok.encode(question + "<|im_end|>\n<|im_start|>assistant\n")
+            return self._chat_template_ids(question, "<|vision_start|><|video_pad|><|vision_end|>")
+        return self._encode("<|im_start|>user\n"), self._encode(question + "<|im_end|>\n<|im_start|>assistant\n")
 
     def _stamp(self, t: float) -> list[int]:
-        text = f"<{t:.1f} seconds>"
-        return self.tokenizer.encode(text, add_special_tokens=False) if self.processor is not None else \
-            self.tokenizer.encode(text)
+        return self._encode(f"<{t:.1f} seconds>")
 
     def _layout(self, meta, members: list[list[int]], question: str):
         """ids, mm types and a key per column for: before, per temporal patch with kept

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, VideoLLM
+from .base import LLMInput, SquareFrameInput, VideoLLM
 
 TINY = {
     "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
@@ -32,7 +32,7 @@ def _clock(t: float) -> str:
     return f"{m:02d}:{s:02d}"
 
 
-class SmolVLM2Adapter(VideoLLM):
+class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
     """SmolVLM2: SigLIP + pixel shuffle per frame, 'Frame from MM:SS' timestamps, 1-D positions."""
 
     family = "smolvlm2"
@@ -41,11 +41,6 @@ class SmolVLM2Adapter(VideoLLM):
     hf_config = "SmolVLMConfig"
     hf_model = "SmolVLMForConditionalGeneration"
     sizes = SIZES
-
-    @property
-    def frame_size(self) -> tuple[int, int]:
-        s = self.model.config.vision_config.image_size
-        return s, s
 
     def pixel_inputs(self, frames: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
@@ -65,17 +60,13 @@ class SmolVLM2Adapter(VideoLLM):
         ts.meta = {"family": self.family, "duration": float(ends[-1] - times[0]) if len(times) else 0.0}
         return ts
 
-    def _text(self, s: str) -> list[int]:
-        return self.tokenizer.encode(s, add_special_tokens=False) if self.processor is not None else \
-            self.tokenizer.encode(s)
-
     def _specials(self) -> tuple[list[int], list[int]]:
         if self.processor is not None:
             tok = self.tokenizer
             fake = tok.convert_tokens_to_ids(getattr(self.processor, "fake_image_token", "<fake_token_around_image>"))
             glob = tok.convert_tokens_to_ids(getattr(self.processor, "global_image_token", "<global-img>"))
             return [fake, glob], [fake]
-        return self._text("<fake><global-img>"), self._text("<fake>")
+        return self._encode("<fake><global-img>"), self._encode("<fake>")
 
     def _layout(self, tokens: TokenSet, members: list[int], question: str):
         """ids and a visual mask: user turn, intro, per frame with kept tokens
@@ -83,15 +74,15 @@ class SmolVLM2Adapter(VideoLLM):
         cfg = self.model.config
         dur = tokens.meta.get("duration", 0.0)
         kept = [t for t, n in enumerate(members) if n]
-        head = self._text("<|im_start|>User: " + f"You are provided the following series of {len(kept)} frames "
+        head = self._encode("<|im_start|>User: " + f"You are provided the following series of {len(kept)} frames "
                           f"from a 0:{_clock(dur)} [H:MM:SS] video.\n")
         open_ids, close_ids = self._specials()
         ids, vis = list(head), [False] * len(head)
         for t in kept:
-            stamp = self._text(f"\nFrame from {_clock(float(tokens.frame_times[t]))}:") + open_ids
+            stamp = self._encode(f"\nFrame from {_clock(float(tokens.frame_times[t]))}:") + open_ids
             ids += stamp + [cfg.image_token_id] * members[t] + close_ids
             vis += [False] * len(stamp) + [True] * members[t] + [False] * len(close_ids)
-        tail = self._text("\n\n" + question + "<end_of_utterance>\nAssistant:")
+        tail = self._encode("\n\n" + question + "<end_of_utterance>\nAssistant:")
         ids += tail
         vis += [False] * len(tail)
         return ids, vis

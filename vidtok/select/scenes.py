@@ -39,20 +39,17 @@ def adaptive_cuts(content: np.ndarray, adaptive_threshold: float = 3.0, window: 
     return np.asarray(out, dtype=np.int64)
 
 
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Maximal runs of True as half-open (start, stop) positions."""
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    edges = np.flatnonzero(m[1:] != m[:-1])
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+
+
 def fade_cuts(brightness: np.ndarray, dark: float = 12.0) -> np.ndarray:
     """The middle of every dark run that has light on both sides."""
-    is_dark = brightness < dark
-    out, k, n = [], 0, len(brightness)
-    while k < n:
-        if is_dark[k]:
-            j = k
-            while j < n and is_dark[j]:
-                j += 1
-            if k > 0 and j < n:
-                out.append((k + j) // 2)
-            k = j
-        else:
-            k += 1
+    n = len(brightness)
+    out = [(a + b) // 2 for a, b in true_runs(brightness < dark) if a > 0 and b < n]
     return np.asarray(out, dtype=np.int64)
 
 

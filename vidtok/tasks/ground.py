@@ -33,19 +33,14 @@ def similarity_intervals(times: np.ndarray, sim: np.ndarray, end: float, smooth:
     s = np.convolve(pad, np.ones(w) / w, mode="valid")
     thr = s.mean() + k * s.std()
     above = s > thr if s.std() > 1e-9 else np.ones_like(s, bool)
-    out, i, n = [], 0, len(s)
-    while i < n:
-        if above[i]:
-            j = i
-            while j < n and above[j]:
-                j += 1
-            start = float(times[i])
-            stop = float(times[j]) if j < n else end
-            if stop - start >= min_len:
-                out.append({"start": round(start, 3), "end": round(stop, 3), "score": float(s[i:j].mean())})
-            i = j
-        else:
-            i += 1
+    from ..select.scenes import true_runs
+
+    out, n = [], len(s)
+    for i, j in true_runs(above):
+        start = float(times[i])
+        stop = float(times[j]) if j < n else end
+        if stop - start >= min_len:
+            out.append({"start": round(start, 3), "end": round(stop, 3), "score": float(s[i:j].mean())})
     return sorted(out, key=lambda r: -r["score"])
 
 
