@@ -84,23 +84,25 @@ def main(argv=None):
     ap.add_argument("--method", default="holitom")
     ap.add_argument("--new-tokens", type=int, default=16)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
+    ap.add_argument("--dtype", default=None, help="float32 / bfloat16 (default float32 for random models)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    model = load_model(args.model)
+    model = load_model(args.model, device=args.device, dtype=args.dtype)
     load_s = time.perf_counter() - t0
     one(model, args.video, 2, None, args.method, 1)  # warm-up (allocator, kernels)
     rows = [one(model, args.video, args.frames, None, args.method, args.new_tokens),
             one(model, args.video, args.frames, args.budget, args.method, args.new_tokens)]
     full, small = rows
     ratios = {k: full[k] / max(small[k], 1e-9) for k in ("prefill_s", "ttft_s", "e2e_s")}
-    dev = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    dev = torch.cuda.get_device_name() if str(model.device).startswith("cuda") else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
     lines = [
         f"Model `{args.model}` (random weights at real dimensions, loaded in {load_s:.1f} s), "
         f"{Path(args.video).name}, {args.frames} frames, {args.new_tokens} new tokens, {dev}, "
-        f"torch {torch.__version__}. Compression: `{args.method}` at {args.budget}.",
+        f"{args.dtype or 'float32'}, torch {torch.__version__}. Compression: `{args.method}` at {args.budget}.",
         "",
         "| setting | visual tokens | sequence | decode s | vision s | compress s | prefill s | TTFT s | end-to-end s | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -105,8 +105,9 @@ class VideoLLM(ABC):
     sizes: dict = {}
 
     @classmethod
-    def random(cls, size: str, device: str = "cpu", spec: str = ""):
-        """Randomly initialised model from a real config (tests; timing at real size)."""
+    def random(cls, size: str, device: str = "cpu", spec: str = "", dtype: torch.dtype | None = None):
+        """Randomly initialised model from a real config (tests; timing at real size),
+        float32 unless ``dtype`` says otherwise."""
         import transformers
 
         if size not in cls.sizes:
@@ -114,16 +115,17 @@ class VideoLLM(ABC):
         torch.manual_seed(0)
         cfg = getattr(transformers, cls.hf_config)(**cls.sizes[size])
         cfg._attn_implementation = "sdpa"
-        model = getattr(transformers, cls.hf_model)(cfg).to(device)
+        model = getattr(transformers, cls.hf_model)(cfg).to(device=device, dtype=dtype or torch.float32)
         return cls(model, ByteTokenizer(cfg.text_config.vocab_size), None, device, spec)
 
     @classmethod
-    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = ""):
-        """Weights and processor from the hub or a local path (SDPA attention, no remote code)."""
+    def pretrained(cls, model_id: str, device: str = "cpu", spec: str = "", dtype: torch.dtype | None = None):
+        """Weights and processor from the hub or a local path (SDPA attention, no remote
+        code), in the checkpoint's own dtype unless ``dtype`` says otherwise."""
         import transformers
 
         model = getattr(transformers, cls.hf_model).from_pretrained(
-            model_id, torch_dtype="auto", attn_implementation="sdpa").to(device)
+            model_id, torch_dtype=dtype or "auto", attn_implementation="sdpa").to(device)
         proc = transformers.AutoProcessor.from_pretrained(model_id)
         return cls(model, proc.tokenizer, proc, device, spec)
 
@@ -238,18 +240,25 @@ def parse_spec(spec: str) -> tuple[str, Optional[str]]:
     return "hub", spec
 
 
-def load_model(spec: str = DEFAULT_MODEL, device: str | None = None) -> VideoLLM:
-    """Build an adapter from a model string (see the module docstring)."""
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def load_model(spec: str = DEFAULT_MODEL, device: str | None = None, dtype: str | None = None) -> VideoLLM:
+    """Build an adapter from a model string (see the module docstring). ``dtype``:
+    float32 / bfloat16 / float16 (default: the checkpoint's own; float32 for ``random:``)."""
     from ..encode.base import pick_device
 
     device = pick_device(device)
+    if dtype is not None and dtype not in DTYPES:
+        raise UsageError(f"dtype must be one of {', '.join(DTYPES)}, got '{dtype}'")
+    td = DTYPES.get(dtype) if dtype else None
     kind, rest = parse_spec(spec)
     try:
         if kind == "random":
             family, _, size = rest.rpartition("-")
             if family not in MODELS:
                 raise UsageError(f"unknown model family '{family}' in '{spec}'; families: {', '.join(MODELS.names())}")
-            return MODELS.get(family).random(size, device=device, spec=spec)
+            return MODELS.get(family).random(size, device=device, spec=spec, dtype=td)
         from transformers import AutoConfig
 
         cfg = AutoConfig.from_pretrained(rest, trust_remote_code=False)
@@ -257,7 +266,7 @@ def load_model(spec: str = DEFAULT_MODEL, device: str | None = None) -> VideoLLM
         if family is None:
             raise UsageError(f"model type '{cfg.model_type}' of {rest} is not supported; "
                              f"families: {', '.join(MODELS.names())}")
-        return MODELS.get(family).pretrained(rest, device=device, spec=spec)
+        return MODELS.get(family).pretrained(rest, device=device, spec=spec, dtype=td)
     except ImportError as e:
         raise MissingDependencyError(f"models need pip install 'vidtok[llm]' ({e})") from None
     except OSError as e:
