@@ -367,6 +367,10 @@ def keyframes(
         out.print(f"wrote {len(result['files'])} frames and contact_sheet.jpg to {out_dir}")
 
 
+PreKeepOpt = typer.Option(
+    None, "--pre-keep", min=0.01, max=1.0,
+    help="Run the vision tower on only this fraction of the sampled frames, the most distinct ones "
+         "(near-duplicates dropped before the tower: much faster on CPU). --budget stays a share of all frames.")
 ModelOpt = typer.Option(None, "--model", "-m",
                         help="Hub id or local path (default Qwen/Qwen2.5-VL-3B-Instruct), or random:<family>-tiny.")
 
@@ -396,6 +400,7 @@ def ask(
     method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain (default holitom when --budget is given)."),
     budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual tokens to keep: 0.1, 10%, 500, 64/frame."),
     max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Longest answer in tokens."),
+    pre_keep: Optional[float] = PreKeepOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the visual-token cache."),
     device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu (default: best available)."),
     report: Optional[Path] = ReportOpt,
@@ -408,6 +413,7 @@ def ask(
     Examples:
       [bold]vidtok ask clip.mp4 "What is the person doing?"[/bold]
       [bold]vidtok ask clip.mp4 "What happens?" --budget 0.1 --method dtd,holitom --json[/bold]
+      [bold]vidtok ask clip.mp4 "What happens?" --budget 0.1 --pre-keep 0.5[/bold]   (half the frames through the tower)
       [bold]vidtok ask clip.mp4 "What happens?" -m random:qwen2_5_vl-tiny --json[/bold]   (no weights: a test model)
     """
     from vidtok.tasks.ask import ask as run_ask
@@ -415,7 +421,7 @@ def ask(
     m = _model(model, device, as_json)
     with _busy("decoding, encoding and answering", as_json):
         r = run_ask(video, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                    use_cache=not no_cache, backend=backend, timeout=timeout)
+                    use_cache=not no_cache, backend=backend, timeout=timeout, pre_keep=pre_keep)
     if report is not None:
         from vidtok.decode import probe
 
@@ -430,7 +436,7 @@ def ask(
         print(json.dumps(r, indent=2))
         return
     out.print(r["answer"] or "(empty answer)", soft_wrap=True, markup=False)
-    err.print(f"{r['frames_used']} frames, visual tokens {r['visual_tokens_before']} -> {r['visual_tokens_after']}"
+    err.print(f"{r['frames_used']} of {r['frames_sampled']} frames, visual tokens {r['visual_tokens_before']} -> {r['visual_tokens_after']}"
               f"{' (cached)' if r['cached_tokens'] else ''}, {r['seconds']['total']:.2f}s", highlight=False)
 
 
@@ -444,6 +450,7 @@ def ground(
     method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain for the LLM path."),
     budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget for the LLM path."),
     chunk_seconds: float = typer.Option(600.0, "--chunk-seconds", help="Longer videos are asked in chunks of this length."),
+    pre_keep: Optional[float] = PreKeepOpt,
     report: Optional[Path] = ReportOpt,
     srt: bool = typer.Option(False, "--srt", help="Print the intervals as SRT subtitles."),
     vtt: bool = typer.Option(False, "--vtt", help="Print the intervals as WebVTT."),
@@ -469,7 +476,7 @@ def ground(
         m = _model(model, device, quiet)
         with _busy("asking the model", quiet):
             r = ground_llm(video, query, m, method=method, budget=budget,
-                           chunk_seconds=chunk_seconds, backend=backend, timeout=timeout)
+                           chunk_seconds=chunk_seconds, backend=backend, timeout=timeout, pre_keep=pre_keep)
     else:
         raise UsageError(f"--via must be llm or embed, got '{via}'")
     if report is not None:
@@ -504,6 +511,7 @@ def evaluate(
     method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain."),
     budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N items."),
+    pre_keep: Optional[float] = PreKeepOpt,
     device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -518,9 +526,10 @@ def evaluate(
     roots = [videos] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
     m = None if (task == "ground" and via == "embed") else _model(model, device)
     if task == "ground":
-        r = eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit)
+        r = eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit,
+                           pre_keep=pre_keep)
     elif task == "qa":
-        r = eval_qa(ann, m, roots, method=method, budget=budget, limit=limit)
+        r = eval_qa(ann, m, roots, method=method, budget=budget, limit=limit, pre_keep=pre_keep)
     else:
         raise UsageError(f"--task must be ground or qa, got '{task}'")
     if as_json:

@@ -206,3 +206,55 @@ def test_visionzip_keeps_the_tokens_the_tower_attends_to():
     assert top <= set(out.flat_pos().tolist())  # the dominant tokens are kept as themselves
     text, _ = m.generate(m.build_inputs(out, "q"), max_new_tokens=2)
     assert isinstance(text, str)
+
+
+def test_distinct_frames_drop_duplicates_first():
+    from vidtok.select.prefilter import distinct_frames
+
+    f = np.zeros((8, 32, 32, 3), np.uint8)
+    f[4:] = 200  # two static shots of four frames
+    assert distinct_frames(f, 2).tolist() == [0, 4]
+    assert distinct_frames(f, 4, group=2).tolist() == [0, 1, 4, 5]  # whole temporal pairs
+    f[2:4] = 100  # a third shot
+    assert distinct_frames(f, 3).tolist() == [0, 2, 4]
+    assert distinct_frames(f, 8).tolist() == list(range(8))
+    assert distinct_frames(f[:5], 3, group=2).tolist() == [0, 1, 4]  # the ragged last group is the most distinct
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_ask_pre_keep_encodes_fewer_frames_and_keeps_the_budget(family, capsys, samples, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
+    video = str(samples / "synthetic_cuts.mp4")
+    args = ["ask", video, "What?", "-m", f"random:{family}-tiny", "--json", "--max-new-tokens", "2", "--budget", "0.1"]
+    code, out, err = run(args, capsys)
+    full = json.loads(out)
+    code2, out, err = run(args + ["--pre-keep", "0.5"], capsys)
+    d = json.loads(out)
+    assert code == code2 == 0, err
+    assert d["frames_sampled"] == full["frames_sampled"] == full["frames_used"]
+    assert d["frames_used"] <= (d["frames_sampled"] + 1) // 2 + 1 < d["frames_sampled"]
+    assert not d["cached_tokens"]  # --pre-keep is part of the token cache key
+    assert d["visual_tokens_before"] == full["visual_tokens_before"]  # the budget stays a share of all frames
+    assert d["visual_tokens_encoded"] < d["visual_tokens_before"]
+    assert d["visual_tokens_after"] == full["visual_tokens_after"]
+
+
+def test_qwen_temporal_positions_follow_real_times_when_frames_were_dropped():
+    from vidtok.compress.tokenset import TokenSet
+
+    m = load_model("random:qwen2_5_vl-tiny", device="cpu")
+    frames, _ = frames_for(m, T=8)
+    regular = np.arange(8) / 2.0
+    ts = m.encode(frames, regular, regular + 0.5, 2.0)
+    start = len(m._prompt_ids("q")[0])
+    T, H, W = ts.grid
+    pos = m.build_inputs(ts, "q").position_ids[0, 0, start:start + T * H * W]
+    native, _ = m.full_position_ids(*m._prompt_ids("q"), ts.meta, T * H * W)
+    torch.testing.assert_close(pos, native[0, 0, start:start + T * H * W])  # evenly spaced: the model's own ids
+    times = np.array([0.0, 0.5, 1.0, 1.5, 6.0, 6.5, 9.0, 9.5])  # pairs start at 0, 1, 6, 9 s
+    ts2 = m.encode(frames, times, np.append(times[1:], 10.0), 2.0)
+    pos2 = m.build_inputs(ts2, "q").position_ids[0, 0, start:start + T * H * W].reshape(T, -1)
+    tps = m.model.config.vision_config.tokens_per_second
+    assert (pos2 == pos2[:, :1]).all()
+    assert (pos2[:, 0] - pos2[0, 0]).tolist() == [int(t * tps) for t in (0, 1, 6, 9)]
+    assert isinstance(ts2, TokenSet)

@@ -129,6 +129,11 @@ class VideoLLM(ABC):
         proc = transformers.AutoProcessor.from_pretrained(model_id)
         return cls(model, proc.tokenizer, proc, device, spec)
 
+    @property
+    def frames_per_step(self) -> int:
+        """Consecutive frames the vision tower folds into one token step (Qwen: 2)."""
+        return int(getattr(self.model.config.vision_config, "temporal_patch_size", 1) or 1)
+
     # -- stages ----------------------------------------------------------------------------
     @abstractmethod
     def encode(self, frames: np.ndarray, times: np.ndarray, ends: np.ndarray, fps: float) -> TokenSet:

@@ -109,6 +109,7 @@ class Qwen25VLAdapter(VideoLLM):
         before, after = self._prompt_ids(question)
         n_full = tokens.num_original
         pos_full, ids_full = self.full_position_ids(before, after, meta, n_full)
+        self._time_positions(pos_full, len(before), tokens)
         ts = tokens.sorted()  # the model reads tokens in (t, h, w) order
         keep_video = len(before) + ts.flat_pos().to(self.device)
         cols = torch.cat([torch.arange(len(before), device=self.device), keep_video,
@@ -122,6 +123,22 @@ class Qwen25VLAdapter(VideoLLM):
         position_ids = pos_full[:, :, cols]
         return LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(before) + len(after),
                         next_position=int(pos_full.max()) + 1, prefix_len=len(before) + len(ts) + 1)
+
+    def _time_positions(self, pos_full: torch.Tensor, start: int, tokens: TokenSet) -> None:
+        """Temporal M-RoPE ids from each temporal patch's real start time when the patches
+        are not evenly spaced (frames dropped before the tower, see ``--pre-keep``): the
+        model's own ids assume one fixed interval. Evenly spaced input is left untouched."""
+        ft = tokens.frame_times.double()
+        if len(ft) < 3:
+            return
+        gaps = ft[1:] - ft[:-1]
+        if float((gaps - gaps.mean()).abs().max()) <= 0.05 * float(gaps.mean().abs()) + 1e-9:
+            return
+        T, H, W = tokens.grid
+        tps = self.model.config.vision_config.tokens_per_second
+        t_ids = ((ft - ft[0]) * tps).long().to(pos_full.device)
+        first = pos_full[0, 0, start]
+        pos_full[0, 0, start:start + T * H * W] = first + t_ids.repeat_interleave(H * W)
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.full((3, 1, 1), inp.next_position + step, dtype=torch.long, device=self.device)

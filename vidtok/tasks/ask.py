@@ -12,16 +12,29 @@ import numpy as np
 
 from .. import cache as token_cache
 from ..decode import open_video
+from ..errors import UsageError
 from ..select import sample
+from ..select.prefilter import distinct_frames
 
 
 def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: Optional[float] = None,
-                  use_cache: bool = True, backend=None, timeout=60.0, times: dict | None = None):
-    """The model's TokenSet for a video (from the cache when possible) and frame info."""
+                  use_cache: bool = True, backend=None, timeout=60.0, times: dict | None = None,
+                  pre_keep: Optional[float] = None):
+    """The model's TokenSet for a video (from the cache when possible) and frame info.
+
+    ``pre_keep`` (0 < f < 1): encode only that fraction of the sampled frames, the most
+    distinct ones (:func:`vidtok.select.prefilter.distinct_frames`); each kept frame then
+    covers the time up to the next kept one. ``extra["tokens_full"]`` is what all sampled
+    frames would have cost, so budgets stay relative to the full video."""
     times = {} if times is None else times
     family = model.family
     params = {"n": num_frames} if family == "llava_onevision" else {"fps": fps}
+    if pre_keep is not None and not 0 < pre_keep <= 1:
+        raise UsageError(f"--pre-keep must lie in (0, 1], got {pre_keep}")
+    if pre_keep is not None and pre_keep < 1:
+        params["pre_keep"] = pre_keep
     key = token_cache.entry_key(video_path, model=model.spec, sampler=model.default_sampler, **params)
+    params.pop("pre_keep", None)
     if use_cache:
         t0 = time.perf_counter()
         hit = token_cache.load(key)
@@ -35,12 +48,20 @@ def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: O
     if hasattr(model, "frame_size"):
         size = model.frame_size
     fr = v.get_frames(s.indices, size=size)
-    ends = np.append(fr.times[1:], v.info.end_time)
+    data, ftimes, findices = fr.data, fr.times, fr.indices
+    n_sampled = len(ftimes)
+    if pre_keep is not None and pre_keep < 1:
+        keep = distinct_frames(data, int(round(pre_keep * n_sampled)), model.frames_per_step)
+        data, ftimes, findices = data[keep], ftimes[keep], np.asarray(findices)[keep]
+    ends = np.append(ftimes[1:], v.info.end_time)
     times["decode"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ts = model.encode(fr.data, fr.times, ends, s.fps)
+    ts = model.encode(data, ftimes, ends, s.fps)
     times["encode"] = time.perf_counter() - t0
-    extra = {"frames": [int(i) for i in fr.indices], "frame_times": [float(t) for t in fr.times],
+    step = model.frames_per_step
+    tokens_full = int(round(len(ts) * -(-n_sampled // step) / max(1, -(-len(ftimes) // step))))
+    extra = {"frames": [int(i) for i in findices], "frame_times": [float(t) for t in ftimes],
+             "frames_sampled": n_sampled, "tokens_full": tokens_full,
              "duration": v.info.duration, "start": v.info.start_time, "sample_fps": s.fps}
     if use_cache:
         token_cache.save(key, ts, extra)
@@ -49,17 +70,22 @@ def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: O
 
 def ask(video_path, question: str, model, *, method: Optional[str] = None, budget=None,
         max_new_tokens: int = 64, use_cache: bool = True, num_frames: Optional[int] = None,
-        fps: Optional[float] = None, backend=None, timeout=60.0) -> dict:
+        fps: Optional[float] = None, backend=None, timeout=60.0, pre_keep: Optional[float] = None) -> dict:
     from ..compress import compress
+    from ..compress.budget import Budget
 
     times: dict = {}
     t_all = time.perf_counter()
     ts, extra, cached = visual_tokens(video_path, model, num_frames=num_frames, fps=fps, use_cache=use_cache,
-                                      backend=backend, timeout=timeout, times=times)
-    n_before = len(ts)
+                                      backend=backend, timeout=timeout, times=times, pre_keep=pre_keep)
+    n_encoded = len(ts)
+    n_before = extra.get("tokens_full", n_encoded)
     if method or budget is not None:
         t0 = time.perf_counter()
-        ts = compress(ts, method or "holitom", budget if budget is not None else "0.1")
+        b = Budget.parse(budget if budget is not None else "0.1")
+        if b.kind == "ratio" and n_before != n_encoded:  # a ratio of the full video, not of the kept frames
+            b = Budget(kind="tokens", value=max(1, round(b.value * n_before)))
+        ts = compress(ts, method or "holitom", b)
         times["compress"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     inp = model.build_inputs(ts, question)
@@ -70,8 +96,9 @@ def ask(video_path, question: str, model, *, method: Optional[str] = None, budge
     times["total"] = time.perf_counter() - t_all
     return {
         "video": str(video_path), "question": question, "answer": answer, "model": model.spec,
-        "frames_used": len(extra["frames"]), "frame_times": [round(t, 3) for t in extra["frame_times"]],
-        "visual_tokens_before": n_before, "visual_tokens_after": len(ts),
+        "frames_used": len(extra["frames"]), "frames_sampled": extra.get("frames_sampled", len(extra["frames"])),
+        "frame_times": [round(t, 3) for t in extra["frame_times"]],
+        "visual_tokens_before": n_before, "visual_tokens_encoded": n_encoded, "visual_tokens_after": len(ts),
         "text_tokens": inp.num_text, "compression": {"method": method or ("holitom" if budget is not None else None),
                                                       "budget": None if budget is None else str(budget)},
         "cached_tokens": cached, "cached_prefix_kv": gen.get("prefix_cached", False), "new_tokens": gen["new_tokens"],

@@ -47,7 +47,7 @@ def read_grounding(path: Path) -> list[dict]:
 
 
 def eval_grounding(ann: Path, model, roots: list[Path], method=None, budget=None, via="llm", encoder=None,
-                   limit: Optional[int] = None) -> dict:
+                   limit: Optional[int] = None, pre_keep: Optional[float] = None) -> dict:
     from .ground import ground_embed, ground_llm
 
     items = read_grounding(ann)[:limit]
@@ -58,7 +58,7 @@ def eval_grounding(ann: Path, model, roots: list[Path], method=None, budget=None
             r = ground_embed(video, it["query"], encoder=encoder or "open_clip:ViT-B-32/laion2b_s34b_b79k")
             tokens = None
         else:
-            r = ground_llm(video, it["query"], model, method=method, budget=budget)
+            r = ground_llm(video, it["query"], model, method=method, budget=budget, pre_keep=pre_keep)
             tokens = None
         pred = (r["intervals"][0]["start"], r["intervals"][0]["end"]) if r["intervals"] else (0.0, 0.0)
         rows.append({"video": str(video), "query": it["query"], "truth": [it["start"], it["end"]],
@@ -73,7 +73,8 @@ def eval_grounding(ann: Path, model, roots: list[Path], method=None, budget=None
 LETTERS = "ABCDEFGH"
 
 
-def eval_qa(ann: Path, model, roots: list[Path], method=None, budget=None, limit: Optional[int] = None) -> dict:
+def eval_qa(ann: Path, model, roots: list[Path], method=None, budget=None, limit: Optional[int] = None,
+            pre_keep: Optional[float] = None) -> dict:
     from .ask import ask
 
     rows, t0 = [], time.perf_counter()
@@ -85,7 +86,7 @@ def eval_qa(ann: Path, model, roots: list[Path], method=None, budget=None, limit
         opts = it.get("options", [])
         q = it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(opts)) + \
             "\nAnswer with the option's letter."
-        r = ask(video, q, model, method=method, budget=budget, max_new_tokens=8)
+        r = ask(video, q, model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep)
         m = re.search(r"\b([A-H])\b", r["answer"])
         pred = m.group(1) if m else None
         truth = it["answer"] if isinstance(it["answer"], str) else LETTERS[int(it["answer"])]

@@ -66,7 +66,7 @@ def ground_embed(video_path, query: str, encoder="open_clip:ViT-B-32/laion2b_s34
 
 def ground_llm(video_path, query: str, model, *, method: Optional[str] = None, budget=None,
                chunk_seconds: float = 600.0, max_new_tokens: int = 48, use_cache: bool = True,
-               backend=None, timeout=60.0) -> dict:
+               backend=None, timeout=60.0, pre_keep: Optional[float] = None) -> dict:
     """Ask the model for the interval; chunk long videos with offsets."""
     from ..decode import probe
     from .ask import ask
@@ -76,7 +76,8 @@ def ground_llm(video_path, query: str, model, *, method: Optional[str] = None, b
     answers, intervals = [], []
     if info.duration <= chunk_seconds:
         r = ask(video_path, PROMPT.format(query=query), model, method=method, budget=budget,
-                max_new_tokens=max_new_tokens, use_cache=use_cache, backend=backend, timeout=timeout)
+                max_new_tokens=max_new_tokens, use_cache=use_cache, backend=backend, timeout=timeout,
+                pre_keep=pre_keep)
         answers.append(r["answer"])
         for a, b in parse_intervals(r["answer"], info.duration):
             intervals.append({"start": round(info.start_time + a, 3), "end": round(info.start_time + b, 3),

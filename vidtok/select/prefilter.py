@@ -1,0 +1,46 @@
+"""Drop near-duplicate frames *before* the vision tower.
+
+Token compression after the tower (HoliTom, FastVID, ...) cuts the LLM's prefill by the
+token ratio but leaves the tower itself, which dominates on a CPU, untouched. Like EVS and
+run-length tokenisation, this stage spends the tower only on frames that bring something
+new: greedy max-min (farthest-point) selection over tiny grey thumbnails, so static
+stretches give up their frames first and every change in content keeps one. Frames move in
+groups of ``group`` consecutive frames (2 for Qwen's temporal patches), so every group the
+tower sees is a real one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def thumbnails(frames: np.ndarray, side: int = 16) -> np.ndarray:
+    """(T, side*side) float32 grey thumbnails of (T, H, W, 3) uint8 frames (box filter)."""
+    T, H, W = frames.shape[:3]
+    g = frames.astype(np.float32).mean(-1)
+    hs, ws = max(1, H // side), max(1, W // side)
+    g = g[:, : hs * side, : ws * side] if H >= side and W >= side else g
+    h, w = g.shape[1] // hs, g.shape[2] // ws
+    return g[:, : h * hs, : w * ws].reshape(T, h, hs, w, ws).mean((2, 4)).reshape(T, -1) / 255.0
+
+
+def distinct_frames(frames: np.ndarray, keep: int, group: int = 1) -> np.ndarray:
+    """Indices (sorted) of ``keep`` frames, whole groups of ``group`` consecutive frames,
+    chosen by greedy max-min distance between group thumbnails, starting from the first."""
+    T = len(frames)
+    n_groups = -(-T // group)
+    k = max(1, min(n_groups, -(-keep // group)))
+    if k >= n_groups:
+        return np.arange(T)
+    th = thumbnails(frames)
+    gv = np.stack([th[i * group:(i + 1) * group].mean(0) for i in range(n_groups)])
+    chosen = [0]
+    mind = np.abs(gv - gv[0]).mean(1)
+    mind[0] = -1
+    while len(chosen) < k:
+        j = int(mind.argmax())  # earliest of equals: ties keep time order
+        chosen.append(j)
+        mind = np.minimum(mind, np.abs(gv - gv[j]).mean(1))
+        mind[chosen] = -1
+    groups = np.sort(np.asarray(chosen))
+    return np.concatenate([np.arange(g * group, min(T, (g + 1) * group)) for g in groups])
