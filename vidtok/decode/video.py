@@ -205,6 +205,9 @@ def open_video(
 
 
 _DONE = object()
+#: frames a decoder thread may run ahead of its consumer: a deeper queue means fewer
+#: thread hand-offs (each a wake-up of both threads), at a few frames of memory
+IN_FLIGHT = 8
 
 
 def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend: str) -> Iterator:
@@ -216,7 +219,7 @@ def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend
     if timeout is None:
         yield from gen
         return
-    q: queue.Queue = queue.Queue(maxsize=2)  # bounded: at most two frames in flight
+    q: queue.Queue = queue.Queue(maxsize=IN_FLIGHT)  # bounded memory
     stop = threading.Event()
 
     def work():
