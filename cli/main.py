@@ -401,6 +401,9 @@ def ask(
     budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual tokens to keep: 0.1, 10%, 500, 64/frame."),
     max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Longest answer in tokens."),
     pre_keep: Optional[float] = PreKeepOpt,
+    proportional: bool = typer.Option(
+        False, "--proportional", help="Proportional attention: a merged token gets log(tokens it stands for) "
+                                      "added to its attention logits (ToMe), so merging near-duplicates keeps their weight."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the visual-token cache."),
     device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu (default: best available)."),
     report: Optional[Path] = ReportOpt,
@@ -419,6 +422,7 @@ def ask(
     from vidtok.tasks.ask import ask as run_ask
 
     m = _model(model, device, as_json)
+    m.proportional_attention = proportional
     with _busy("decoding, encoding and answering", as_json):
         r = run_ask(video, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
                     use_cache=not no_cache, backend=backend, timeout=timeout, pre_keep=pre_keep)

@@ -258,3 +258,34 @@ def test_qwen_temporal_positions_follow_real_times_when_frames_were_dropped():
     assert (pos2 == pos2[:, :1]).all()
     assert (pos2[:, 0] - pos2[0, 0]).tolist() == [int(t * tps) for t in (0, 1, 6, 9)]
     assert isinstance(ts2, TokenSet)
+
+
+def test_merging_exact_duplicates_with_proportional_attention(model):
+    """A static shot: every frame's tokens are exact copies. Merged into one frame's worth
+    (each token standing for its copies), the answer's logits stay close to the full
+    input's when each merged token gets log(size) of attention (ToMe's proportional
+    attention), and closer than without. What remains is RoPE: a merged token sits at one
+    position, its copies sat at several."""
+    frames, times = frames_for(model, T=4)
+    frames = np.repeat(frames[:1], 4, 0)
+    ts = model.encode(frames, times, times + 0.5, 2.0)
+    T, H, W = ts.grid
+    assert torch.equal(ts.feats[: H * W], ts.feats[-H * W:])  # exact duplicates
+    full = model.prefill(model.build_inputs(ts, "What?"))[0][0, -1]
+    merged = ts.reduce(torch.arange(len(ts)) % (H * W), H * W)
+    assert len(merged) == H * W and float(merged.size.min()) == T
+    err = {}
+    try:
+        for prop in (False, True):
+            model.proportional_attention = prop
+            inp = model.build_inputs(merged, "What?")
+            assert (inp.key_bias is not None) == prop
+            lg = model.prefill(inp)[0][0, -1]
+            err[prop] = float((lg - full).abs().max() / full.abs().max())
+            if prop:
+                assert int(lg.argmax()) == int(full.argmax())
+                text, _ = model.generate(inp, max_new_tokens=3)  # decoding steps take the bias too
+    finally:
+        model.proportional_attention = False
+    assert err[True] < err[False]
+    assert err[True] < 0.06, err

@@ -83,6 +83,14 @@ class TokenSet:
     def dim(self) -> int:
         return int(self.feats.shape[1])
 
+    def covered_frames(self) -> torch.Tensor:
+        """(T,) bool: frames still shown, i.e. holding a kept token's representative or
+        inside a kept token's time span (a merged token covers every frame it absorbed)."""
+        ft = self.frame_times
+        cov = ((self.span[:, :1] <= ft[None]) & (ft[None] < self.span[:, 1:])).any(0)
+        cov[torch.unique(self.pos[:, 0])] = True
+        return cov
+
     def flat_pos(self) -> torch.Tensor:
         """Original flat index of each token's representative position."""
         _, H, W = self.grid

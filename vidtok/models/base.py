@@ -73,6 +73,9 @@ class LLMInput:
     extra: dict = field(default_factory=dict)
     #: tokens before the question (template + video): their KV cache is reusable
     prefix_len: int = 0
+    #: (L,) added to every query's attention logit of each key (proportional attention:
+    #: log of the original tokens a merged token stands for; 0 for text); None: plain
+    key_bias: Optional[torch.Tensor] = None
 
     def prefix_key(self) -> str:
         import hashlib
@@ -172,8 +175,38 @@ class VideoLLM(ABC):
         return self.tokenizer.decode(ids) if not hasattr(self.tokenizer, "batch_decode") else \
             self.tokenizer.decode(ids, skip_special_tokens=True)
 
+    #: ToMe's proportional attention for merged tokens: a token standing for ``size``
+    #: originals gets log(size) added to its attention logits, so that merging exact
+    #: duplicates leaves attention as it was. Off by default (unvalidated for pruning).
+    proportional_attention: bool = False
+
+    def _with_sizes(self, inp: LLMInput, cols: torch.Tensor, sizes: torch.Tensor) -> LLMInput:
+        """Attach the key bias of visual tokens at sequence columns ``cols`` (adapters call
+        this at the end of ``build_inputs``)."""
+        sizes = sizes.float()
+        if self.proportional_attention and bool((sizes > 1).any()):
+            bias = torch.zeros(inp.inputs_embeds.shape[1], dtype=torch.float32, device=inp.inputs_embeds.device)
+            bias[cols.to(bias.device)] = sizes.to(bias.device).log()
+            inp.key_bias = bias
+        return inp
+
+    def _mask(self, inp: "LLMInput | None", start: int, q_len: int, device) -> torch.Tensor:
+        """A 2-D all-ones mask, or with proportional attention a 4-D float mask: causal,
+        plus each key's bias (generated tokens get none)."""
+        k_len = start + q_len
+        if inp is None or inp.key_bias is None:
+            return torch.ones(1, k_len, dtype=torch.long, device=device)
+        dtype = self.model.dtype
+        bias = torch.zeros(k_len, dtype=torch.float32, device=device)
+        n = min(k_len, len(inp.key_bias))
+        bias[:n] = inp.key_bias[:n].to(device)
+        q = torch.arange(start, k_len, device=device)[:, None]
+        k = torch.arange(k_len, device=device)[None, :]
+        m = torch.where(k <= q, bias[None, :], torch.finfo(torch.float32).min)
+        return m.to(dtype)[None, None]
+
     def _forward(self, embeds, positions, past=None, start: int = 0, inp: "LLMInput | None" = None):
-        mask = torch.ones(1, start + embeds.shape[1], dtype=torch.long, device=embeds.device)
+        mask = self._mask(inp, start, embeds.shape[1], embeds.device)
         out = self.model(inputs_embeds=embeds, position_ids=positions, attention_mask=mask,
                          past_key_values=past, use_cache=True)
         return out.logits, out.past_key_values
@@ -220,7 +253,7 @@ class VideoLLM(ABC):
             if step == max_new_tokens - 1:
                 break
             pos = self.step_positions(inp, step)
-            mask = torch.ones(1, L + step + 1, dtype=torch.long, device=inp.inputs_embeds.device)
+            mask = self._mask(inp, L + step, 1, inp.inputs_embeds.device)
             out = self.model(input_ids=torch.tensor([[tok]], device=inp.inputs_embeds.device), position_ids=pos,
                              past_key_values=past, attention_mask=mask, use_cache=True)
             past = out.past_key_values

@@ -102,7 +102,7 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
     def _question(self, tokens: TokenSet, question: str) -> str:
         if not self.time_instruction:
             return question
-        frames_kept = torch.unique(tokens.pos[:, 0]).tolist()
+        frames_kept = torch.nonzero(tokens.covered_frames()).squeeze(1).tolist()
         times = ", ".join(f"{float(tokens.frame_times[t]):.2f}s" for t in frames_kept)
         dur = tokens.meta.get("duration", 0.0)
         return (f"The video lasts for {dur:.2f} seconds, and {len(frames_kept)} frames are uniformly sampled "
@@ -123,9 +123,14 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
         vid = torch.cat([ts.feats, tokens.meta["newline"][None]]).to(self.device, dtype)[None]
         embeds = torch.cat([emb(torch.tensor([before], device=self.device)), vid,
                             emb(torch.tensor([after], device=self.device))], 1)
-        L = embeds.shape[1]
-        return LLMInput(embeds, torch.arange(L, device=self.device)[None], num_visual=len(ts),
-                        num_text=len(before) + len(after), next_position=L, prefix_len=len(before) + len(ts) + 1)
+        # position ids: each kept token keeps its place in the uncompressed sequence, so the
+        # question stays as far from every frame as it was (RoPE sees true distances)
+        n_full, nb = tokens.num_original, len(before)
+        pos = torch.cat([torch.arange(nb), nb + ts.flat_pos().cpu(),
+                         torch.arange(nb + n_full, nb + n_full + 1 + len(after))]).to(self.device)
+        inp = LLMInput(embeds, pos[None], num_visual=len(ts), num_text=len(before) + len(after),
+                       next_position=int(pos[-1]) + 1, prefix_len=len(before) + len(ts) + 1)
+        return self._with_sizes(inp, len(before) + torch.arange(len(ts)), ts.size)
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.tensor([[inp.next_position + step]], device=self.device)

@@ -121,8 +121,9 @@ class Qwen25VLAdapter(VideoLLM):
         vid = ts.feats.to(self.device, dtype).unsqueeze(0)
         embeds = torch.cat([text_before, vid, text_after], 1)
         position_ids = pos_full[:, :, cols]
-        return LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(before) + len(after),
-                        next_position=int(pos_full.max()) + 1, prefix_len=len(before) + len(ts) + 1)
+        inp = LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(before) + len(after),
+                       next_position=int(pos_full.max()) + 1, prefix_len=len(before) + len(ts) + 1)
+        return self._with_sizes(inp, len(before) + torch.arange(len(ts)), ts.size)
 
     def _time_positions(self, pos_full: torch.Tensor, start: int, tokens: TokenSet) -> None:
         """Temporal M-RoPE ids from each temporal patch's real start time when the patches

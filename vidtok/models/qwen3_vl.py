@@ -78,7 +78,7 @@ class Qwen3VLAdapter(VideoLLM):
     def _stamp(self, t: float) -> list[int]:
         return self._encode(f"<{t:.1f} seconds>")
 
-    def _layout(self, meta, members: list[list[int]], question: str):
+    def _layout(self, meta, members: list[list[int]], question: str, covered: list[bool] | None = None):
         """ids, mm types and a key per column for: before, per temporal patch with kept
         tokens [stamp, vision_start, its tokens, vision_end], after. Keys name a column
         independently of what was dropped, so compressed columns find their full ones."""
@@ -86,8 +86,8 @@ class Qwen3VLAdapter(VideoLLM):
         before, after = self._template(question)
         ids, types = list(before), [0] * len(before)
         keys = [("before", j) for j in range(len(before))]
-        for t, mem in enumerate(members):
-            if not mem:
+        for t, mem in enumerate(members):  # covered patches without tokens keep their stamp
+            if not mem and not (covered is not None and covered[t]):
                 continue
             st = self._stamp(float(meta["patch_times"][t])) + [cfg.vision_start_token_id]
             ids += st + [cfg.video_token_id] * len(mem) + [cfg.vision_end_token_id]
@@ -115,7 +115,7 @@ class Qwen3VLAdapter(VideoLLM):
         members = [[] for _ in range(T)]
         for f in flat.tolist():
             members[f // (H * W)].append(f % (H * W))
-        ids, types, keys = self._layout(meta, members, question)
+        ids, types, keys = self._layout(meta, members, question, tokens.covered_frames().tolist())
         where = {k: i for i, k in enumerate(keys_f)}
         cols = torch.tensor([where[k] for k in keys], device=self.device)
         position_ids = pos_f[:, :, cols]
@@ -128,13 +128,14 @@ class Qwen3VLAdapter(VideoLLM):
         embeds[vis_mask] = feats[:, :D]
         deep = [feats[:, D * (i + 1): D * (i + 2)] for i in range(meta["deepstack"])]
         last_vis = int(torch.nonzero(vis_mask[0]).max()) if bool(vis_mask.any()) else 0
-        return LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(ids) - len(ts),
-                        next_position=int(pos_f.max()) + 1, prefix_len=last_vis + 2,
-                        extra={"visual_pos_masks": vis_mask, "deepstack_visual_embeds": deep})
+        inp = LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(ids) - len(ts),
+                       next_position=int(pos_f.max()) + 1, prefix_len=last_vis + 2,
+                       extra={"visual_pos_masks": vis_mask, "deepstack_visual_embeds": deep})
+        return self._with_sizes(inp, torch.nonzero(vis_mask[0]).squeeze(1), ts.size)
 
     def _forward(self, embeds, positions, past=None, start: int = 0, inp: LLMInput | None = None):
         L = embeds.shape[1]
-        mask = torch.ones(1, start + L, dtype=torch.long, device=embeds.device)
+        mask = self._mask(inp, start, L, embeds.device)
         vis = deep = None
         if inp is not None and "visual_pos_masks" in inp.extra:
             full = inp.extra["visual_pos_masks"]

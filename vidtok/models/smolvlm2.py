@@ -73,7 +73,8 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
         [timestamp, wrappers, image tokens], outro, question, assistant turn."""
         cfg = self.model.config
         dur = tokens.meta.get("duration", 0.0)
-        kept = [t for t, n in enumerate(members) if n]
+        covered = tokens.covered_frames().tolist()
+        kept = [t for t, n in enumerate(members) if n or covered[t]]
         head = self._encode("<|im_start|>User: " + f"You are provided the following series of {len(kept)} frames "
                           f"from a 0:{_clock(dur)} [H:MM:SS] video.\n")
         open_ids, close_ids = self._specials()
@@ -99,8 +100,22 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
         embeds[mask] = ts.feats.to(self.device, embeds.dtype)
         L = len(ids)
         last_vis = int(torch.nonzero(mask[0]).max()) if bool(mask.any()) else 0
-        return LLMInput(embeds, torch.arange(L, device=self.device)[None], num_visual=len(ts), num_text=L - len(ts),
-                        next_position=L, prefix_len=last_vis + 2)
+        # position ids from the uncompressed layout: text keeps its place, each kept token
+        # the place of its representative (same text: covered frames keep their markers)
+        _, H, W = tokens.grid
+        full_ids, full_vis = self._layout(tokens, [H * W] * T, question)
+        fv = torch.tensor(full_vis)
+        full_text, full_tok = torch.nonzero(~fv).squeeze(1), torch.nonzero(fv).squeeze(1)
+        vis_t = torch.tensor(vis)
+        pos = torch.empty(L, dtype=torch.long)
+        if int((~vis_t).sum()) == len(full_text):
+            pos[~vis_t] = full_text
+            pos[vis_t] = full_tok[ts.flat_pos().cpu()]
+        else:  # text differs from the full layout (cannot happen today): plain positions
+            pos = torch.arange(L)
+        inp = LLMInput(embeds, pos.to(self.device)[None], num_visual=len(ts), num_text=L - len(ts),
+                       next_position=len(full_ids), prefix_len=last_vis + 2)
+        return self._with_sizes(inp, torch.nonzero(mask[0]).squeeze(1), ts.size)
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.tensor([[inp.next_position + step]], device=self.device)
