@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vidtok import open_video  # noqa: E402
-from vidtok.compress import COMPRESSORS, compress  # noqa: E402
+from vidtok.compress import COMPRESSORS, NEEDS_MODEL, compress  # noqa: E402
 from vidtok.encode.pixels import PixelsEncoder, fidelity  # noqa: E402
 from vidtok.select import sample  # noqa: E402
 
@@ -44,7 +44,7 @@ def main(argv=None):
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
 
-    methods = args.methods.split(",") if args.methods else COMPRESSORS.names()
+    methods = args.methods.split(",") if args.methods else [m for m in COMPRESSORS.names() if m not in NEEDS_MODEL]
     files = sorted(p for p in Path(args.videos).iterdir() if p.is_file() and p.suffix.lower() in EXTS)
     enc = PixelsEncoder(args.patch)
     res: dict = {}  # video -> budget -> method -> psnr

@@ -13,7 +13,9 @@ from vidtok.errors import UsageError
 
 from .conftest import needs_shared as needs_shared_videos
 
-METHODS = COMPRESSORS.names()
+from vidtok.compress import NEEDS_MODEL  # noqa: E402
+
+METHODS = [m for m in COMPRESSORS.names() if m not in NEEDS_MODEL]  # fastv: tests/test_models.py
 
 
 def random_tokens(T, H, W, D, seed, kind="random"):

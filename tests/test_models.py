@@ -289,3 +289,48 @@ def test_merging_exact_duplicates_with_proportional_attention(model):
         model.proportional_attention = False
     assert err[True] < err[False]
     assert err[True] < 0.06, err
+
+
+def test_fastv_scores_are_the_llms_own_layer_attention(model):
+    """text_attention runs only the first layers, eagerly; its scores equal the same
+    layer's attention in a full eager pass, one per visual token, in the TokenSet's order."""
+    frames, times = frames_for(model)
+    ts = model.encode(frames, times, times + 0.5, 2.0)
+    layer = 1
+    scores = model.text_attention(ts, "Where is it?", layer=layer)
+    assert scores.shape == (len(ts),) and bool((scores >= 0).all()) and 0 < float(scores.sum()) <= 1 + 1e-5
+    inp = model.build_inputs(ts, "Where is it?")
+    dec = model._decoder()
+    impl = dec.config._attn_implementation
+    dec.config._attn_implementation = "eager"
+    try:
+        with torch.inference_mode():
+            out = dec(inputs_embeds=inp.inputs_embeds, position_ids=inp.position_ids, output_attentions=True,
+                      use_cache=False, **model._decoder_kwargs(inp))
+    finally:
+        dec.config._attn_implementation = impl
+    full = out.attentions[layer][0, :, -1].float().mean(0)[inp.extra["visual_cols"]]
+    torch.testing.assert_close(scores, full, rtol=1e-4, atol=1e-6)
+    # the pruned set keeps exactly the top-scoring tokens
+    from vidtok.compress.fastv import fastv
+
+    ts.meta = {**ts.meta, "llm_attn": scores}
+    small = fastv(ts, max(1, len(ts) // 5))
+    top = set(torch.topk(scores, len(small)).indices.tolist())
+    assert set(ts.flat_pos()[sorted(top)].tolist()) == set(small.flat_pos().tolist())
+
+
+def test_fastv_needs_a_model(capsys, samples):
+    code, _, err = run(["compress", str(samples / "synthetic_static.mp4"), "--method", "fastv", "--budget", "0.1"], capsys)
+    assert code != 0 and "fastv" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_ask_with_fastv_cuts_90_percent(family, capsys, samples, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
+    code, out, err = run(["ask", str(samples / "synthetic_object.mp4"), "Where is the red square?", "-m",
+                          f"random:{family}-tiny", "--method", "fastv", "--budget", "0.1", "--json",
+                          "--max-new-tokens", "2"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["visual_tokens_after"] == round(0.1 * d["visual_tokens_before"]) and d["compression"]["method"] == "fastv"

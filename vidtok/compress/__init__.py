@@ -35,10 +35,14 @@ COMPRESSORS: Registry[CompressorFn] = Registry(
         "vq": "vidtok.compress.vq:vq",
         "traj": "vidtok.compress.traj:traj",
         "visionzip": "vidtok.compress.visionzip:visionzip",
+        "fastv": "vidtok.compress.fastv:fastv",
         "uniform": "vidtok.compress.baselines:uniform",
         "pool": "vidtok.compress.baselines:pool",
     },
 )
+
+#: Methods that need a model and a question (their scores come from the LLM).
+NEEDS_MODEL = {"fastv"}
 
 #: Where a method stops on its own when it is not the last in a chain (a ratio of its input).
 NATURAL_RATIO = {"dtd": 0.5, "uniform": 0.5, "pool": 0.25}
@@ -68,8 +72,11 @@ def compress(
     budget: Union[str, int, float, Budget],
     query: Optional[torch.Tensor] = None,
     options: Optional[dict[str, dict]] = None,
+    prepare: Optional[Callable[[str, TokenSet], TokenSet]] = None,
 ) -> TokenSet:
-    """Run a chain of compressors; the result has exactly the budget's token count."""
+    """Run a chain of compressors; the result has exactly the budget's token count.
+    ``prepare(name, tokens)`` runs before each method in ``NEEDS_MODEL`` and returns the
+    tokens with what it needs (``ask`` attaches the LLM's attention for ``fastv``)."""
     names = parse_methods(methods)
     b = Budget.parse(budget)
     T = ts.grid[0]
@@ -82,6 +89,8 @@ def compress(
         k = min(k, len(ts))
         if k == len(ts):
             continue
+        if name in NEEDS_MODEL and prepare is not None:
+            ts = prepare(name, ts)
         ts = fn(ts, k, query, **options.get(name, {}))
         if len(ts) != k:  # a contract breach is a bug, never a silent miss
             raise AssertionError(f"compressor {name} returned {len(ts)} tokens for budget {k}")

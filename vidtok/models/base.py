@@ -183,6 +183,7 @@ class VideoLLM(ABC):
     def _with_sizes(self, inp: LLMInput, cols: torch.Tensor, sizes: torch.Tensor) -> LLMInput:
         """Attach the key bias of visual tokens at sequence columns ``cols`` (adapters call
         this at the end of ``build_inputs``)."""
+        inp.extra["visual_cols"] = cols
         sizes = sizes.float()
         if self.proportional_attention and bool((sizes > 1).any()):
             bias = torch.zeros(inp.inputs_embeds.shape[1], dtype=torch.float32, device=inp.inputs_embeds.device)
@@ -204,6 +205,41 @@ class VideoLLM(ABC):
         k = torch.arange(k_len, device=device)[None, :]
         m = torch.where(k <= q, bias[None, :], torch.finfo(torch.float32).min)
         return m.to(dtype)[None, None]
+
+    def _decoder(self):
+        """The LLM's decoder stack (a module with ``.layers``)."""
+        inner = self.model.model
+        return inner.language_model if hasattr(inner, "language_model") else inner.text_model
+
+    def _decoder_kwargs(self, inp: LLMInput) -> dict:
+        """Extra inputs the decoder needs besides embeddings and positions."""
+        return {}
+
+    @torch.inference_mode()
+    def text_attention(self, tokens: TokenSet, question: str, layer: int = 2) -> torch.Tensor:
+        """FastV's signal, one score per token of ``tokens`` (in its order): the attention
+        the last prompt token pays each visual token in LLM layer ``layer``, averaged over
+        heads. Only the first ``layer + 1`` decoder layers run, once, with eager attention
+        for this call (the model itself stays on SDPA)."""
+        inp = self.build_inputs(tokens, question)
+        dec = self._decoder()
+        layer = max(0, min(layer, len(dec.layers) - 1))
+        layers, impl = dec.layers, dec.config._attn_implementation
+        try:
+            dec.layers = layers[: layer + 1]
+            dec.config._attn_implementation = "eager"
+            out = dec(inputs_embeds=inp.inputs_embeds, position_ids=inp.position_ids,
+                      attention_mask=self._mask(inp, 0, inp.inputs_embeds.shape[1], inp.inputs_embeds.device),
+                      output_attentions=True, use_cache=False, **self._decoder_kwargs(inp))
+        finally:
+            dec.layers = layers
+            dec.config._attn_implementation = impl
+        att = out.attentions[layer][0, :, -1].float().mean(0)  # (L,) from the last token
+        sorted_scores = att[inp.extra["visual_cols"].to(att.device)].cpu()
+        order = torch.argsort(tokens.flat_pos(), stable=True)  # build_inputs reads tokens sorted
+        scores = torch.empty(len(tokens))
+        scores[order] = sorted_scores
+        return scores
 
     def _forward(self, embeds, positions, past=None, start: int = 0, inp: "LLMInput | None" = None):
         mask = self._mask(inp, start, embeds.shape[1], embeds.device)

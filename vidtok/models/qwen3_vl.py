@@ -133,6 +133,12 @@ class Qwen3VLAdapter(VideoLLM):
                        extra={"visual_pos_masks": vis_mask, "deepstack_visual_embeds": deep})
         return self._with_sizes(inp, torch.nonzero(vis_mask[0]).squeeze(1), ts.size)
 
+    def _decoder_kwargs(self, inp: LLMInput) -> dict:
+        vis = inp.extra.get("visual_pos_masks")
+        if vis is None or not bool(vis.any()):
+            return {}
+        return {"visual_pos_masks": vis, "deepstack_visual_embeds": inp.extra["deepstack_visual_embeds"]}
+
     def _forward(self, embeds, positions, past=None, start: int = 0, inp: LLMInput | None = None):
         L = embeds.shape[1]
         mask = self._mask(inp, start, L, embeds.device)

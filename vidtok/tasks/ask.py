@@ -85,7 +85,11 @@ def ask(video_path, question: str, model, *, method: Optional[str] = None, budge
         b = Budget.parse(budget if budget is not None else "0.1")
         if b.kind == "ratio" and n_before != n_encoded:  # a ratio of the full video, not of the kept frames
             b = Budget(kind="tokens", value=max(1, round(b.value * n_before)))
-        ts = compress(ts, method or "holitom", b)
+        def prepare(name, tokens):  # fastv: the LLM's attention from the question
+            tokens.meta = {**tokens.meta, "llm_attn": model.text_attention(tokens, question)}
+            return tokens
+
+        ts = compress(ts, method or "holitom", b, prepare=prepare)
         times["compress"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     inp = model.build_inputs(ts, question)
