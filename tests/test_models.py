@@ -193,8 +193,9 @@ def test_prefix_kv_cache_gives_the_same_logits(model):
     torch.testing.assert_close(again[0, -1], once[0, -1], rtol=1e-4, atol=1e-4)
 
 
-def test_visionzip_keeps_the_tokens_the_tower_attends_to():
-    m = load_model("random:llava_onevision-tiny")
+@pytest.mark.parametrize("family", ["llava_onevision", "smolvlm2"])
+def test_visionzip_keeps_the_tokens_the_tower_attends_to(family):
+    m = load_model(f"random:{family}-tiny")
     frames, times = frames_for(m)
     ts = m.encode(frames, times, times + 0.5, 2.0)
     attn = ts.meta["attn"]
@@ -334,3 +335,23 @@ def test_ask_with_fastv_cuts_90_percent(family, capsys, samples, tmp_path, monke
     assert code == 0, err
     d = json.loads(out)
     assert d["visual_tokens_after"] == round(0.1 * d["visual_tokens_before"]) and d["compression"]["method"] == "fastv"
+
+
+def test_attention_received_equals_the_towers_eager_attention():
+    from vidtok.models.base import attention_received
+
+    m = load_model("random:smolvlm2-tiny")
+    frames, _ = frames_for(m, T=2)
+    pv = m.pixel_inputs(frames)[0]
+    vm = m.model.model.vision_model
+    impl = vm.config._attn_implementation
+    vm.config._attn_implementation = "eager"
+    try:
+        with torch.inference_mode():
+            out = vm(pixel_values=pv, output_attentions=True, output_hidden_states=True)
+    finally:
+        vm.config._attn_implementation = impl
+    ref = out.attentions[-1].float().mean(1).mean(1)  # (images, patches) received
+    with torch.inference_mode():
+        ours = attention_received(vm.encoder.layers[-1], out.hidden_states[-2])
+    torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-6)

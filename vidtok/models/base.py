@@ -307,6 +307,21 @@ class SquareFrameInput:
         return s, s
 
 
+def attention_received(layer, hidden: torch.Tensor) -> torch.Tensor:
+    """(B, L) mean attention each token receives in one pre-norm ViT layer (SigLIP/CLIP
+    style: ``layer_norm1``, ``self_attn.q_proj/k_proj``), computed eagerly from the layer's
+    input ``hidden`` (B, L, D): VisionZip's dominance signal, at the cost of one layer's
+    attention scores while the tower itself runs with SDPA."""
+    x = layer.layer_norm1(hidden)
+    att = layer.self_attn
+    B, L, _ = x.shape
+    heads = getattr(att, "num_heads", None) or att.embed_dim // att.head_dim
+    q = att.q_proj(x).view(B, L, heads, att.head_dim).transpose(1, 2)
+    k = att.k_proj(x).view(B, L, heads, att.head_dim).transpose(1, 2)
+    probs = torch.softmax((q @ k.transpose(-1, -2)).float() * att.scale, dim=-1)
+    return probs.mean(1).mean(1)
+
+
 def parse_spec(spec: str) -> tuple[str, Optional[str]]:
     """('random', 'qwen2_5_vl-tiny') or ('hub', 'Qwen/...')."""
     if spec.startswith("random:"):

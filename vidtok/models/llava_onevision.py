@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, SquareFrameInput, VideoLLM
+from .base import LLMInput, SquareFrameInput, VideoLLM, attention_received
 
 TINY = {
     "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64,
@@ -85,14 +85,8 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
         tower = self.model.model.vision_tower
         layers = (tower.vision_model if hasattr(tower, "vision_model") else tower).encoder.layers
         li = (len(hidden_states) + f - 1) if f < 0 else f - 1
-        layer = layers[li]
-        x = layer.layer_norm1(hidden_states[li])
-        att = layer.self_attn
-        B, L, _ = x.shape
-        q = att.q_proj(x).view(B, L, att.num_heads, att.head_dim).transpose(1, 2)
-        k = att.k_proj(x).view(B, L, att.num_heads, att.head_dim).transpose(1, 2)
-        probs = torch.softmax((q @ k.transpose(-1, -2)) * att.scale, dim=-1)
-        recv = probs.mean(1).mean(1)  # (frames, patches): attention received
+        recv = attention_received(layers[li], hidden_states[li])  # (frames, patches)
+        B = recv.shape[0]
         if cfg.vision_feature_select_strategy == "default":
             recv = recv[:, 1:]
         g = int(round(recv.shape[1] ** 0.5))
