@@ -108,6 +108,11 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
     return FrameStats(idx, times, content, bright, thumbs)
 
 
+#: below this many pixels per frame one full pass beats two (measured: 160x120 0.07 s vs
+#: 0.14 s; 480x270 0.22 s vs 0.16 s; 1280x720 0.92 s vs 0.80 s)
+TWO_PASS_MIN_PIXELS = 100_000
+
+
 def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=None) -> FrameStats:
     """Every cut the full analysis would find, decoding much less on B-frame video.
 
@@ -116,8 +121,11 @@ def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=
     so only gaps whose change reaches half the threshold are decoded again, exactly and
     frame by frame (pass 2). Frames elsewhere keep their gap's change (below the
     threshold): cut positions are exact; the rest is a sparser but faithful summary.
-    Falls back to the full analysis where nothing can be skipped."""
-    ref = video.iter_reference_frames(size=analysis_size(video.info, width)) if video.index.reordered else None
+    Falls back to the full analysis where nothing can be skipped, and for small frames
+    (under ``TWO_PASS_MIN_PIXELS``), which decode faster than Python looks at them twice."""
+    small = video.info.width * video.info.height < TWO_PASS_MIN_PIXELS
+    ref = video.iter_reference_frames(size=analysis_size(video.info, width)) \
+        if video.index.reordered and not small else None
     if ref is None:
         return analyse(video, width=width, progress=progress)
     m = _Measure()
