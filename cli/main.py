@@ -589,6 +589,9 @@ def batch(
     k: Optional[int] = typer.Option(None, "-k", help="keyframes task: frames to select."),
     via: Optional[str] = typer.Option(None, "--via", help="ground task: llm or embed."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Image-text encoder for query-aware steps."),
+    pre_keep: Optional[float] = PreKeepOpt,
+    proportional: Optional[bool] = typer.Option(None, "--proportional/--no-proportional",
+                                                help="ask/ground: proportional attention for merged tokens."),
     restart: bool = typer.Option(False, "--restart", help="Start over instead of resuming an existing --out."),
     report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
@@ -609,7 +612,8 @@ def batch(
     from vidtok.batch.tasks import build_task
     from vidtok.config import resolve
 
-    cfg = resolve(recipe, model=model, method=method, budget=budget, selector=selector, k=k, via=via, encoder=encoder)
+    cfg = resolve(recipe, model=model, method=method, budget=budget, selector=selector, k=k, via=via, encoder=encoder,
+                  pre_keep=pre_keep, proportional=proportional)
     qs: list[Optional[str]] = [query] if query else [None]
     if queries is not None:
         if not queries.is_file():

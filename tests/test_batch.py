@@ -163,3 +163,22 @@ def test_search_index_updates_incrementally(tmp_path, capsys):
     (d / "new.mp4").unlink()
     code, out, _ = run(args, capsys)
     assert json.loads(out)["index"]["removed"] == 1
+
+
+def test_batch_ask_passes_pre_keep_and_fastv(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
+    d = tmp_path / "v"
+    d.mkdir()
+    for name in ("synthetic_cuts.mp4", "synthetic_object.mp4"):
+        shutil.copy(SAMPLES / name, d / name)
+    out = tmp_path / "ask.jsonl"
+    code, _, err = run(["batch", str(d), "--task", "ask", "-q", "What happens?", "-m", "random:qwen2_5_vl-tiny",
+                        "--method", "fastv", "--budget", "0.1", "--pre-keep", "0.5", "--proportional",
+                        "--out", str(out), "--json"], capsys)
+    assert code == 0, err
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(recs) == 2 and all(r["status"] == "ok" for r in recs)
+    for r in recs:
+        res = r["result"]
+        assert res["frames_used"] < res["frames_sampled"]
+        assert res["visual_tokens_after"] == round(0.1 * res["visual_tokens_before"])

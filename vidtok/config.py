@@ -30,6 +30,8 @@ class PipelineConfig(BaseModel):
     via: str = Field("llm", description="grounding path: llm or embed")
     max_new_tokens: int = 64
     num_frames: int = Field(16, description="compress task: frames sampled")
+    pre_keep: Optional[float] = Field(None, gt=0, le=1, description="share of sampled frames through the vision tower")
+    proportional: bool = Field(False, description="proportional attention for merged tokens")
     chunk_seconds: float = 600.0
 
 

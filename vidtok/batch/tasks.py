@@ -40,20 +40,22 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
             raise UsageError("--via embed applies to --task ground")
         need_model = not (task == "ground" and cfg.via == "embed")
         model = model_loader(cfg.model) if need_model else None
+        if model is not None:
+            model.proportional_attention = cfg.proportional
 
         if task == "ask":
             from ..tasks.ask import ask, visual_tokens
 
             def prepare(job):
                 # decode + vision tower land in the token cache; the question reuses them
-                visual_tokens(job.video, model)
+                visual_tokens(job.video, model, pre_keep=cfg.pre_keep)
                 return None
 
             def run(job, _):
                 if not job.query:
                     raise UsageError("--task ask needs --query or --queries")
                 r = ask(job.video, job.query, model, method=cfg.method, budget=cfg.budget,
-                        max_new_tokens=cfg.max_new_tokens)
+                        max_new_tokens=cfg.max_new_tokens, pre_keep=cfg.pre_keep)
                 r.pop("frame_times", None)
                 return r
 
@@ -74,7 +76,7 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
                 r.pop("curve", None)
                 return r
             return ground_llm(job.video, job.query, model, method=cfg.method, budget=cfg.budget,
-                              chunk_seconds=cfg.chunk_seconds)
+                              chunk_seconds=cfg.chunk_seconds, pre_keep=cfg.pre_keep)
 
         return prepare, run
 
