@@ -90,7 +90,7 @@ def test_iter_frames_streams_in_order(cuts_video):
     assert [i for i, _ in got] == [3, 40, 150]
 
 
-@pytest.mark.parametrize("backend", ["opencv", "decord"])
+@pytest.mark.parametrize("backend", ["opencv", "decord", "torchcodec"])
 def test_other_backends_agree(cuts_video, backend):
     if backend not in available_backends():
         pytest.skip(f"{backend} not installed (pip install 'vidtok[decoders]')")
@@ -163,3 +163,32 @@ def test_long_video_skips_nonreference_frames():
     st = v.decoder.stats
     # mostly B-frames: far fewer packets decoded in full than walked
     assert st["full"] < 0.5 * st["packets"]
+
+
+@needs_shared
+def test_torchcodec_gives_the_same_frames_or_refuses_cleanly():
+    """On every shared video the torchcodec backend returns PyAV's exact frames, except on
+    the containers where it would return other frames (AVI with packed B-frames, MPEG-TS):
+    there it refuses with a one-line error instead."""
+    if "torchcodec" not in available_backends():
+        pytest.skip("torchcodec not usable (pip install 'vidtok[torchcodec]' and apt-get install ffmpeg)")
+    from vidtok.errors import NotAVideoError
+
+    checked = refused = 0
+    for p in sorted(SHARED.glob("*.*")):
+        if p.suffix in (".md", ".json"):
+            continue
+        a = open_video(p)
+        idx = np.linspace(0, len(a) - 1, 6).round().astype(int)
+        ref = a.get_frames(idx)
+        try:
+            got = open_video(p, backend="torchcodec").get_frames(idx)
+        except NotAVideoError as e:
+            assert a.index.by_dts or "mpegts" in a.info.container, (p.name, str(e))
+            assert "--backend pyav" in str(e)
+            refused += 1
+            continue
+        assert got.times.tolist() == ref.times.tolist()
+        assert np.abs(got.data.astype(int) - ref.data.astype(int)).mean() < 0.5, p.name
+        checked += 1
+    assert checked >= 10 and refused == 2
