@@ -109,8 +109,8 @@ def raw_decord(path, indices):
 def raw_torchcodec(path, stream_index, indices):
     from torchcodec.decoders import VideoDecoder
 
-    d = VideoDecoder(str(path), stream_index=stream_index, seek_mode="exact")
-    return list(d.get_frames_at([int(i) for i in indices]).data)
+    d = VideoDecoder(str(path), stream_index=stream_index, seek_mode="exact", dimension_order="NHWC")
+    return list(d.get_frames_at([int(i) for i in indices]).data.numpy())
 
 
 def full_decode(path, stream_index):
