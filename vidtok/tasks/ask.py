@@ -85,6 +85,7 @@ def ask(video_path, question: str, model, *, method: Optional[str] = None, budge
         b = Budget.parse(budget if budget is not None else "0.1")
         if b.kind == "ratio" and n_before != n_encoded:  # a ratio of the full video, not of the kept frames
             b = Budget(kind="tokens", value=max(1, round(b.value * n_before)))
+
         def prepare(name, tokens):  # fastv: the LLM's attention from the question
             tokens.meta = {**tokens.meta, "llm_attn": model.text_attention(tokens, question)}
             return tokens
