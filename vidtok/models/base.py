@@ -219,22 +219,30 @@ class VideoLLM(ABC):
     def text_attention(self, tokens: TokenSet, question: str, layer: int = 2) -> torch.Tensor:
         """FastV's signal, one score per token of ``tokens`` (in its order): the attention
         the last prompt token pays each visual token in LLM layer ``layer``, averaged over
-        heads. Only the first ``layer + 1`` decoder layers run, once, with eager attention
-        for this call (the model itself stays on SDPA)."""
+        heads. Only the first ``layer + 1`` decoder layers run, once; only layer ``layer``
+        computes its attention eagerly (its own config copy says "eager" for this call), so
+        one layer's scores are held, not every layer's; the model itself stays on SDPA."""
+        import copy
+
         inp = self.build_inputs(tokens, question)
         dec = self._decoder()
         layer = max(0, min(layer, len(dec.layers) - 1))
-        layers, impl = dec.layers, dec.config._attn_implementation
+        layers = dec.layers
+        att = layers[layer].self_attn
+        shared = att.config
+        eager = copy.copy(shared)
+        eager._attn_implementation = "eager"
         try:
             dec.layers = layers[: layer + 1]
-            dec.config._attn_implementation = "eager"
+            att.config = eager
             out = dec(inputs_embeds=inp.inputs_embeds, position_ids=inp.position_ids,
                       attention_mask=self._mask(inp, 0, inp.inputs_embeds.shape[1], inp.inputs_embeds.device),
                       output_attentions=True, use_cache=False, **self._decoder_kwargs(inp))
         finally:
             dec.layers = layers
-            dec.config._attn_implementation = impl
-        att = out.attentions[layer][0, :, -1].float().mean(0)  # (L,) from the last token
+            att.config = shared
+        weights = [a for a in (out.attentions or ()) if a is not None]  # only layer ``layer`` returns them
+        att = weights[-1][0, :, -1].float().mean(0)  # (L,) from the last token
         sorted_scores = att[inp.extra["visual_cols"].to(att.device)].cpu()
         order = torch.argsort(tokens.flat_pos(), stable=True)  # build_inputs reads tokens sorted
         scores = torch.empty(len(tokens))
