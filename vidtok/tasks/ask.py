@@ -105,7 +105,9 @@ def ask(video_path, question: str, model, *, method: Optional[str] = None, budge
         "frame_times": [round(t, 3) for t in extra["frame_times"]],
         "visual_tokens_before": n_before, "visual_tokens_encoded": n_encoded, "visual_tokens_after": len(ts),
         "text_tokens": inp.num_text, "compression": {"method": method or ("holitom" if budget is not None else None),
-                                                      "budget": None if budget is None else str(budget)},
+                                                      "budget": None if budget is None else str(budget),
+                                                      "pre_keep": pre_keep,
+                                                      "proportional_attention": model.proportional_attention},
         "cached_tokens": cached, "cached_prefix_kv": gen.get("prefix_cached", False), "new_tokens": gen["new_tokens"],
         "seconds": {k: round(v, 4) for k, v in times.items()},
     }
