@@ -286,24 +286,12 @@ def _sample_yuv420(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray | 
         return None
     W, H = frame.width, frame.height
     w, h = size
+    rows = (np.arange(h) * H // h).astype(np.intp)
+    cols = (np.arange(w) * W // w).astype(np.intp)
     p = frame.planes
-    yp = np.frombuffer(p[0], np.uint8).reshape(-1, p[0].line_size)
-    up = np.frombuffer(p[1], np.uint8).reshape(-1, p[1].line_size)
-    vp = np.frombuffer(p[2], np.uint8).reshape(-1, p[2].line_size)
-    if H % h == 0 and W % w == 0:  # integer steps: strided views, no index arrays
-        sy, sx = H // h, W // w
-        y = yp[: H: sy, : W: sx]
-        if sy % 2 == 0 and sx % 2 == 0:
-            u, v = up[: H // 2: sy // 2, : W // 2: sx // 2], vp[: H // 2: sy // 2, : W // 2: sx // 2]
-        else:
-            ci = np.arange(w) * sx // 2
-            u, v = up[np.arange(h) * sy // 2][:, ci], vp[np.arange(h) * sy // 2][:, ci]
-    else:
-        rows = (np.arange(h) * H // h).astype(np.intp)
-        cols = (np.arange(w) * W // w).astype(np.intp)
-        y = yp[rows][:, cols]
-        u = up[rows // 2][:, cols // 2]
-        v = vp[rows // 2][:, cols // 2]
+    y = np.frombuffer(p[0], np.uint8).reshape(-1, p[0].line_size)[rows][:, cols]
+    u = np.frombuffer(p[1], np.uint8).reshape(-1, p[1].line_size)[rows // 2][:, cols // 2]
+    v = np.frombuffer(p[2], np.uint8).reshape(-1, p[2].line_size)[rows // 2][:, cols // 2]
     try:
         import cv2
 
