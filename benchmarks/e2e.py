@@ -30,7 +30,7 @@ from vidtok.compress import compress  # noqa: E402
 from vidtok.compress.budget import Budget  # noqa: E402
 from vidtok.models.base import load_model  # noqa: E402
 from vidtok.select import sample  # noqa: E402
-from vidtok.select.prefilter import distinct_frames  # noqa: E402
+from vidtok.select.prefilter import distinct_frames, full_token_count  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -55,12 +55,10 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
     t0 = time.perf_counter()
     ts = model.encode(data, ftimes, np.append(ftimes[1:], v.info.end_time), s.fps)
     t_encode = time.perf_counter() - t0
-    step = model.frames_per_step
-    n_full = int(round(len(ts) * -(-len(fr.times) // step) / -(-len(ftimes) // step)))
+    n_full = full_token_count(len(ts), len(ftimes), len(fr.times), model.frames_per_step)
     t0 = time.perf_counter()
     if budget is not None:
-        b = Budget.parse(budget)
-        ts = compress(ts, method, Budget(kind="tokens", value=round(b.value * n_full)) if b.kind == "ratio" else b)
+        ts = compress(ts, method, Budget.parse(budget).of(n_full))
     t_compress = time.perf_counter() - t0
     inp = model.build_inputs(ts, question)
     if torch.cuda.is_available():

@@ -50,6 +50,13 @@ class Budget(BaseModel):
             k = int(math.floor(self.value * num_frames))
         return max(1, min(k, available))
 
+    def of(self, num_original: int) -> "Budget":
+        """A ratio as the token count it means for ``num_original`` tokens (e.g. the full
+        video's, when frames were dropped before the tower); other kinds as they are."""
+        if self.kind != "ratio":
+            return self
+        return Budget(kind="tokens", value=max(1, round(self.value * num_original)))
+
     def __str__(self) -> str:
         return {"tokens": f"{int(self.value)}", "ratio": f"{self.value:g}",
                 "per_frame": f"{self.value:g}/frame"}[self.kind]

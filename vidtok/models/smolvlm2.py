@@ -116,11 +116,8 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
         full_text, full_tok = torch.nonzero(~fv).squeeze(1), torch.nonzero(fv).squeeze(1)
         vis_t = torch.tensor(vis)
         pos = torch.empty(L, dtype=torch.long)
-        if int((~vis_t).sum()) == len(full_text):
-            pos[~vis_t] = full_text
-            pos[vis_t] = full_tok[ts.flat_pos().cpu()]
-        else:  # text differs from the full layout (cannot happen today): plain positions
-            pos = torch.arange(L)
+        pos[~vis_t] = full_text
+        pos[vis_t] = full_tok[ts.flat_pos().cpu()]
         inp = LLMInput(embeds, pos.to(self.device)[None], num_visual=len(ts), num_text=L - len(ts),
                        next_position=len(full_ids), prefix_len=last_vis + 2)
         return self._with_sizes(inp, torch.nonzero(mask[0]).squeeze(1), ts.size)

@@ -44,3 +44,12 @@ def distinct_frames(frames: np.ndarray, keep: int, group: int = 1) -> np.ndarray
         mind[chosen] = -1
     groups = np.sort(np.asarray(chosen))
     return np.concatenate([np.arange(g * group, min(T, (g + 1) * group)) for g in groups])
+
+
+def full_token_count(n_tokens: int, n_encoded: int, n_sampled: int, group: int = 1) -> int:
+    """Tokens all ``n_sampled`` frames would have cost, from the ``n_tokens`` the tower gave
+    for ``n_encoded`` of them (the tower gives the same count per group of frames)."""
+    def steps(n):
+        return -(-n // group)
+
+    return int(round(n_tokens * steps(n_sampled) / max(1, steps(n_encoded))))

@@ -14,7 +14,7 @@ from .. import cache as token_cache
 from ..decode import open_video
 from ..errors import UsageError
 from ..select import sample
-from ..select.prefilter import distinct_frames
+from ..select.prefilter import distinct_frames, full_token_count
 
 
 def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: Optional[float] = None,
@@ -31,10 +31,8 @@ def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: O
     params = {"n": num_frames} if family == "llava_onevision" else {"fps": fps}
     if pre_keep is not None and not 0 < pre_keep <= 1:
         raise UsageError(f"--pre-keep must lie in (0, 1], got {pre_keep}")
-    if pre_keep is not None and pre_keep < 1:
-        params["pre_keep"] = pre_keep
-    key = token_cache.entry_key(video_path, model=model.spec, sampler=model.default_sampler, **params)
-    params.pop("pre_keep", None)
+    pre = {"pre_keep": pre_keep} if pre_keep is not None and pre_keep < 1 else {}
+    key = token_cache.entry_key(video_path, model=model.spec, sampler=model.default_sampler, **params, **pre)
     if use_cache:
         t0 = time.perf_counter()
         hit = token_cache.load(key)
@@ -50,7 +48,7 @@ def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: O
     fr = v.get_frames(s.indices, size=size)
     data, ftimes, findices = fr.data, fr.times, fr.indices
     n_sampled = len(ftimes)
-    if pre_keep is not None and pre_keep < 1:
+    if pre:
         keep = distinct_frames(data, int(round(pre_keep * n_sampled)), model.frames_per_step)
         data, ftimes, findices = data[keep], ftimes[keep], np.asarray(findices)[keep]
     ends = np.append(ftimes[1:], v.info.end_time)
@@ -58,8 +56,7 @@ def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: O
     t0 = time.perf_counter()
     ts = model.encode(data, ftimes, ends, s.fps)
     times["encode"] = time.perf_counter() - t0
-    step = model.frames_per_step
-    tokens_full = int(round(len(ts) * -(-n_sampled // step) / max(1, -(-len(ftimes) // step))))
+    tokens_full = full_token_count(len(ts), len(ftimes), n_sampled, model.frames_per_step)
     extra = {"frames": [int(i) for i in findices], "frame_times": [float(t) for t in ftimes],
              "frames_sampled": n_sampled, "tokens_full": tokens_full,
              "duration": v.info.duration, "start": v.info.start_time, "sample_fps": s.fps}
@@ -82,9 +79,7 @@ def ask(video_path, question: str, model, *, method: Optional[str] = None, budge
     n_before = extra.get("tokens_full", n_encoded)
     if method or budget is not None:
         t0 = time.perf_counter()
-        b = Budget.parse(budget if budget is not None else "0.1")
-        if b.kind == "ratio" and n_before != n_encoded:  # a ratio of the full video, not of the kept frames
-            b = Budget(kind="tokens", value=max(1, round(b.value * n_before)))
+        b = Budget.parse(budget if budget is not None else "0.1").of(n_before)  # a share of the full video
 
         def prepare(name, tokens):  # fastv: the LLM's attention from the question
             tokens.meta = {**tokens.meta, "llm_attn": model.text_attention(tokens, question)}
