@@ -28,6 +28,38 @@ def test_scene_cuts_match_pyscenedetect_content_detector():
     assert len(sel.frames) == len(got) + 1  # one representative per scene
 
 
+def _guided_matches_full(path, skips=True):
+    from vidtok.select.analysis import analyse, analyse_for_cuts
+    from vidtok.select.scenes import detect
+
+    v = open_video(path)
+    seen = []
+    fast = analyse_for_cuts(v, 27.0, progress=lambda: seen.append(1))
+    full = analyse(v)
+    if skips:
+        assert len(fast.indices) < len(full.indices) * 0.6  # frames were skipped
+    assert len(seen) >= len(fast.indices)
+    pos = {int(i): k for k, i in enumerate(full.indices)}
+    # every frame whose change could be a cut was decoded and measured exactly ...
+    strong = full.indices[full.content >= 13.5]
+    got = dict(zip(fast.indices.tolist(), fast.content.tolist()))
+    for i in strong.tolist():
+        assert got[i] == pytest.approx(float(full.content[pos[i]]), abs=1e-3), i
+    # ... so the cuts are the full analysis's cuts
+    assert fast.indices[detect(fast)].tolist() == full.indices[detect(full)].tolist()
+    assert fast.times.tolist() == v.index.times[fast.indices].tolist()
+    np.testing.assert_allclose(fast.brightness, full.brightness[[pos[i] for i in fast.indices.tolist()]], atol=1e-3)
+
+
+@needs_shared
+def test_guided_cut_analysis_equals_full_analysis_on_b_frame_video():
+    _guided_matches_full(SHARED / "scenecuts_pyscenedetect_testvideo_720p.mp4")
+
+
+def test_guided_cut_analysis_equals_full_analysis_on_synthetic_cuts(cuts_video):
+    _guided_matches_full(cuts_video, skips=False)  # changes everywhere: nothing to skip
+
+
 @pytest.mark.parametrize("detector", ["content", "adaptive", "all"])
 def test_synthetic_cuts_exact(cuts_video, cuts_truth, detector):
     sel = select(open_video(cuts_video), "scenes", detector=detector)

@@ -133,6 +133,22 @@ class Video:
 
         return gen()
 
+    def iter_guided(self, judge, size: tuple[int, int] | None = None):
+        """(index, time, rgb) of the frames in the gaps between reference frames that
+        ``judge(index, rgb)`` marks (see ``PyAVDecoder.iter_guided``), or None when the
+        backend cannot skip frames (only PyAV can) or the stream has nothing to skip."""
+        fn = getattr(self.decoder, "iter_guided", None)
+        if fn is None or self.index.by_dts or not self.index.reordered:
+            return None
+        times = self.index.times
+
+        def gen():
+            for i, rgb in _with_stall_timeout(fn(judge, size=size), self.timeout, self.path, self.backend):
+                if i >= 0:  # not a heartbeat
+                    yield i, float(times[i]), rgb
+
+        return gen()
+
     def get_frames(
         self,
         indices: Sequence[int] | np.ndarray,

@@ -108,54 +108,49 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
     return FrameStats(idx, times, content, bright, thumbs)
 
 
-#: below this many pixels per frame one full pass beats two (measured: 160x120 0.07 s vs
-#: 0.14 s; 480x270 0.22 s vs 0.16 s; 1280x720 0.92 s vs 0.80 s)
-TWO_PASS_MIN_PIXELS = 100_000
-
-
 def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=None) -> FrameStats:
     """Every cut the full analysis would find, decoding much less on B-frame video.
 
-    Pass 1 decodes only reference frames (NONREF skipping) and measures the change across
-    each gap between consecutive ones. A cut inside a gap shows as a change across the gap,
-    so only gaps whose change reaches half the threshold are decoded again, exactly and
-    frame by frame (pass 2). Frames elsewhere keep their gap's change (below the
-    threshold): cut positions are exact; the rest is a sparser but faithful summary.
-    Falls back to the full analysis where nothing can be skipped, and for small frames
-    (under ``TWO_PASS_MIN_PIXELS``), which decode faster than Python looks at them twice."""
-    small = video.info.width * video.info.height < TWO_PASS_MIN_PIXELS
-    ref = video.iter_reference_frames(size=analysis_size(video.info, width)) \
-        if video.index.reordered and not small else None
-    if ref is None:
-        return analyse(video, width=width, progress=progress)
+    Reference frames are measured first (a scout decoder that skips every frame nothing
+    references), giving the change across each gap between consecutive ones. A cut inside
+    a gap shows as a change across the gap, so only gaps whose change reaches half the
+    threshold get their frames decoded and measured one by one, by a second decoder that
+    runs alongside the scout (``Video.iter_guided``: one pass, no seeks). Frames elsewhere
+    keep their gap's change (below the threshold): cut positions are exact; the rest is a
+    sparser but faithful summary. Falls back to the full analysis where nothing can be
+    skipped (no B-frames, or a backend other than PyAV)."""
     m = _Measure()
-    rec: dict[int, list] = {}  # index -> [time, content vs previous analysed, brightness, thumb]
-    gaps = []
-    prev_i, prev_hsv = None, None
-    for i, t, rgb in ref:
+    refs: dict[int, list] = {}  # reference frame index -> [content vs previous reference, brightness, thumb]
+    last: list = [None, None]  # previous reference frame: index, hsv
+
+    def judge(i: int, rgb: np.ndarray) -> bool:  # runs in the scout's thread
         hsv = m.hsv(rgb)
+        prev_i, prev_hsv = last
         c = m.change(hsv, prev_hsv) if prev_hsv is not None else 0.0
-        rec[i] = [t, c, m.brightness(hsv), m.thumb(rgb)]
-        if prev_i is not None and c >= 0.5 * threshold and i - prev_i > 1:
-            gaps.append((prev_i, i))
-        prev_i, prev_hsv = i, hsv
+        refs[i] = [c, m.brightness(hsv), m.thumb(rgb)]
+        last[:] = [i, hsv]
         if progress:
             progress()
-    if not rec:
+        return prev_i is not None and c >= 0.5 * threshold and i - prev_i > 1
+
+    guided = video.iter_guided(judge, size=analysis_size(video.info, width))
+    if guided is None:
         return analyse(video, width=width, progress=progress)
-    refine = sorted({j for a, b in gaps for j in range(a, b + 1)})
+    exact: dict[int, list] = {}  # frame index -> [content or None, brightness, thumb]
     prev_j, prev_hsv = None, None
-    size = analysis_size(video.info, width)
-    for j, t, rgb in (video.iter_frames(refine, size=size, fast_resize=True) if refine else []):
+    for j, t, rgb in guided:
         hsv = m.hsv(rgb)
-        exact = m.change(hsv, prev_hsv) if prev_j == j - 1 else None
-        old = rec.get(j)
-        c = exact if exact is not None else (old[1] if old else 0.0)
-        rec[j] = [t, c, m.brightness(hsv), m.thumb(rgb)]
+        exact[j] = [m.change(hsv, prev_hsv) if prev_j == j - 1 else None, m.brightness(hsv), m.thumb(rgb)]
         prev_j, prev_hsv = j, hsv
-        if progress:
+        if progress and j not in refs:
             progress()
-    idx = np.array(sorted(rec), dtype=np.int64)
-    vals = [rec[i] for i in idx.tolist()]
-    return FrameStats(idx, np.array([v[0] for v in vals]), np.array([v[1] for v in vals], np.float32),
-                      np.array([v[2] for v in vals], np.float32), np.stack([v[3] for v in vals]))
+    if not refs:
+        return analyse(video, width=width, progress=progress)
+    for j, (c, b, th) in exact.items():
+        if c is None:  # no decoded frame just before: keep the change across the gap
+            c = refs[j][0] if j in refs else 0.0
+        refs[j] = [c, b, th]
+    idx = np.array(sorted(refs), dtype=np.int64)
+    vals = [refs[i] for i in idx.tolist()]
+    return FrameStats(idx, video.index.times[idx], np.array([v[0] for v in vals], np.float32),
+                      np.array([v[1] for v in vals], np.float32), np.stack([v[2] for v in vals]))
