@@ -4,6 +4,7 @@ stall timeout so a hung decoder becomes a clear error instead of a frozen progra
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 import threading
@@ -73,6 +74,14 @@ class Video:
         cls = _pick_backend(backend)
         self.decoder: Decoder = cls(self.path, self.info, self.index, threads=threads)
         self.timeout = timeout
+
+    def fork(self, threads: int | None = None) -> "Video":
+        """Another handle on the same probed video with a decoder of its own, for decoding
+        parts of it in parallel threads (a decoder is not shared between threads)."""
+        other = copy.copy(self)
+        n = self.decoder.threads if threads is None else threads
+        other.decoder = type(self.decoder)(self.path, self.info, self.index, threads=n)
+        return other
 
     @property
     def backend(self) -> str:
