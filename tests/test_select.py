@@ -226,3 +226,18 @@ def test_selections_are_cached_by_content_and_options(cuts_video, tmp_path, monk
     shutil.copy(cuts_video, copy)
     assert select(open_video(copy), "scenes") == first and not calls  # same content, same key
     assert cache.clear() == 1 and cache.info()["entries"] == 0
+
+
+def test_parallel_runs_give_the_same_analysis(cuts_video):
+    from vidtok.select.analysis import analyse, split_at_keyframes
+
+    v = open_video(cuts_video)
+    idx = np.arange(len(v))
+    runs = split_at_keyframes(v, idx, 3)
+    assert len(runs) == 3 and runs[0][0] == 0 and runs[-1][1] == len(v)
+    assert all(v.index.keyframe[idx[a]] for a, _ in runs)  # each run decodes on its own
+    one, many = analyse(v, parts=1), analyse(v, parts=3)
+    np.testing.assert_array_equal(one.content, many.content)  # the boundaries' changes too
+    np.testing.assert_array_equal(one.thumbs, many.thumbs)
+    sparse = idx[::7]
+    np.testing.assert_array_equal(analyse(v, sparse, parts=1).content, analyse(v, sparse, parts=2).content)
