@@ -67,6 +67,19 @@ def test_sparse_sampling_does_not_decode_everything(cuts_video):
     assert st["full"] <= 2 + 4  # the targets and the frames a seek lands on
 
 
+def test_parallel_runs_return_the_same_frames(cuts_video):
+    v = open_video(cuts_video)  # keyframes at 0, 50, 100, 150
+    want = [199, 3, 3, 60, 61, 120, 10, 149, 150, 0, 180]  # unordered, duplicated, every GOP
+    runs = v.split_runs(np.unique(want), 3)
+    assert len(runs) == 3
+    one, many = v.get_frames(want, parts=1), v.get_frames(want, parts=3)
+    assert many.indices.tolist() == want
+    assert many.times.tolist() == one.times.tolist()
+    np.testing.assert_array_equal(many.data, one.data)
+    kf = v.get_frames(want, seek="keyframe", parts=3)
+    np.testing.assert_array_equal(kf.data, v.get_frames(want, seek="keyframe", parts=1).data)
+
+
 def test_keyframe_mode_snaps_and_keeps_exact_times(cuts_video):
     v = open_video(cuts_video)
     ref = reference_frames(cuts_video)
@@ -159,7 +172,7 @@ def test_avi_packed_bframes_exact():
 @needs_shared
 def test_long_video_skips_nonreference_frames():
     v = open_video(SHARED / "long_static_cam_fly_courtship_120s.mp4")
-    v.get_frames(np.linspace(0, len(v) - 1, 16).round().astype(int))
+    v.get_frames(np.linspace(0, len(v) - 1, 16).round().astype(int), parts=1)  # stats of one decoder
     st = v.decoder.stats
     # mostly B-frames: far fewer packets decoded in full than walked
     assert st["full"] < 0.5 * st["packets"]

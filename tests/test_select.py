@@ -229,11 +229,11 @@ def test_selections_are_cached_by_content_and_options(cuts_video, tmp_path, monk
 
 
 def test_parallel_runs_give_the_same_analysis(cuts_video):
-    from vidtok.select.analysis import analyse, split_at_keyframes
+    from vidtok.select.analysis import analyse
 
     v = open_video(cuts_video)
     idx = np.arange(len(v))
-    runs = split_at_keyframes(v, idx, 3)
+    runs = v.split_runs(idx, 3)
     assert len(runs) == 3 and runs[0][0] == 0 and runs[-1][1] == len(v)
     assert all(v.index.keyframe[idx[a]] for a, _ in runs)  # each run decodes on its own
     one, many = analyse(v, parts=1), analyse(v, parts=3)

