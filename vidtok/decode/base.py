@@ -133,6 +133,9 @@ class Decoder(ABC):
     extra: ClassVar[str] = "decoders"
     #: True when the backend can decode any video stream, not only the one it picks itself
     can_select_stream: ClassVar[bool] = False
+    #: True when ``iter_frames(..., lazy=True)`` can hand back conversions to run in the
+    #: caller's thread
+    can_defer_conversion: ClassVar[bool] = False
 
     def __init__(self, path: str, info: VideoInfo, index: FrameIndex, *, threads: int = 0):
         self.path = path

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import bisect
+import functools
 import os
 import threading
 
@@ -37,6 +38,7 @@ class PyAVDecoder(Decoder):
     name = "pyav"
     extra = ""  # a core dependency
     can_select_stream = True
+    can_defer_conversion = True
 
     @classmethod
     def available(cls) -> bool:
@@ -65,14 +67,25 @@ class PyAVDecoder(Decoder):
                     s.discard = discard_all
         return container, stream
 
-    def _convert(self, frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
-        if self._interp == "SAMPLE" and size is not None:
+    def _rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None):
+        """The frame as RGB at ``size``, rotated for display: now, or as a callable when
+        the caller asked to convert in its own thread (``lazy``)."""
+        if self._lazy:
+            return functools.partial(self._finish, frame, size, self._interp)
+        return self._rotate(self._convert(frame, size))
+
+    def _finish(self, frame, size, interp) -> np.ndarray:
+        return self._rotate(self._convert(frame, size, interp))
+
+    def _convert(self, frame: av.VideoFrame, size: tuple[int, int] | None, interp: str | None = None) -> np.ndarray:
+        interp = interp or self._interp
+        if interp == "SAMPLE" and size is not None:
             small = _sample_yuv420(frame, size)
             if small is not None:
                 return small
         if size is not None and (frame.width, frame.height) != tuple(size):
             # swscale's default (bicubic) costs ~4x bilinear when downscaling
-            return frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation=self._interp)
+            return frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation=interp)
         return frame.to_ndarray(format="rgb24")
 
     def iter_frames(
@@ -82,10 +95,15 @@ class PyAVDecoder(Decoder):
         size: tuple[int, int] | None = None,
         seek: SeekMode = "exact",
         fast_resize: bool = False,
+        lazy: bool = False,
     ) -> Iterator[tuple[int, np.ndarray]]:
+        """``lazy=True`` yields zero-argument callables that return the RGB array instead
+        of the array: the caller converts in its own thread while this one decodes on
+        (swscale runs without the GIL; 24 VP9 frames 16.5 -> 12.3 ms on 2 cores)."""
         # analysis passes read a point sample of the planes (a fraction of the memory
         # traffic of a filtered resize); model input gets bilinear resampling
         self._interp = "SAMPLE" if fast_resize else "BILINEAR"
+        self._lazy = lazy
         indices = np.asarray(indices, dtype=np.int64)
         if indices.size == 0:
             return
@@ -105,6 +123,7 @@ class PyAVDecoder(Decoder):
         (``skip_frame=NONREF``): a cheap coarse view for analysis (scene cuts), at a
         fraction of a full decode on B-frame-heavy video. Exact frames, exact indices."""
         self._interp = "SAMPLE" if fast_resize else "BILINEAR"
+        self._lazy = False
         container, stream = self._open()
         try:
             cc = stream.codec_context
@@ -136,6 +155,7 @@ class PyAVDecoder(Decoder):
         gaps, bounding reference frames included, in display order. Unlike decoding the
         marked gaps afterwards, nothing is sought and no GOP is walked twice."""
         self._interp = "SAMPLE" if fast_resize else "BILINEAR"
+        self._lazy = False
         # each decoder gets half the cores (one here: single-threaded NONREF decoding
         # measured faster than frame threads on 2 cores, 0.36 s vs 0.43 s on 720p)
         threads = max(1, (self.threads or os.cpu_count() or 2) // 2)
@@ -281,7 +301,7 @@ class PyAVDecoder(Decoder):
             wanted = [int(i) for i in indices[pos:run_end]]
             got: dict[int, np.ndarray] = {}
             for i, frame in self._decode_walk(int(keys_for[pos]), wanted):
-                got[i] = self._rotate(self._convert(frame, size))
+                got[i] = self._rgb(frame, size)
                 while pos < run_end and int(indices[pos]) in got:  # deliver in order
                     last_good = got.pop(int(indices[pos]))
                     yield int(indices[pos]), last_good
@@ -366,7 +386,7 @@ class PyAVDecoder(Decoder):
             i = int(i)
             skip = "DEFAULT" if self.index.by_dts else "NONKEY"
             for j, frame in self._decode_walk(i, [i], skip=skip):
-                yield j, self._rotate(self._convert(frame, size))
+                yield j, self._rgb(frame, size)
 
 
 def _sample_yuv420(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray | None:

@@ -124,9 +124,13 @@ class Video:
             raise UsageError(f"unknown seek mode '{seek}' (use exact or keyframe)")
         idx = np.unique(idx)
         times = self.index.times
-        gen = self.decoder.iter_frames(idx, size=size, seek=seek, fast_resize=fast_resize)
+        # where the decoder runs in a thread of its own (the stall timeout), colour
+        # conversion runs here, in parallel with decoding the next frames
+        lazy = self.decoder.can_defer_conversion and self.timeout is not None
+        kw = {"lazy": True} if lazy else {}
+        gen = self.decoder.iter_frames(idx, size=size, seek=seek, fast_resize=fast_resize, **kw)
         for i, rgb in _with_stall_timeout(gen, self.timeout, self.path, self.backend):
-            yield i, float(times[i]), rgb
+            yield i, float(times[i]), rgb() if lazy else rgb
 
     def iter_reference_frames(self, size: tuple[int, int] | None = None):
         """(index, time, rgb) of the frames other frames reference, in one pass, or None
