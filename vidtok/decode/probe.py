@@ -79,13 +79,24 @@ def best_video_stream(container: av.container.InputContainer) -> av.video.stream
     return max(candidates, key=rank)
 
 
-def _demux_index(container, stream, p: Path, by_dts: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """pts (dts when ``by_dts``), keyframe flag and duration of every packet, in decode order."""
+def _demux_index(container, stream, p: Path, by_dts: bool):
+    """pts (dts when ``by_dts``), keyframe flag and duration of every packet, in decode
+    order, whether the data ended early, and the first frame that decodes (None if none
+    does). Packets are decoded only until that first frame: it proves the stream decodes
+    and gives the rotation, and costs no second open of the file."""
     pts, key, dur = [], [], []
     truncated = False
     fallback_step = None
+    first = None
+    cc = stream.codec_context
     try:
         for pkt in container.demux(stream):
+            if first is None:
+                try:
+                    frames = cc.decode(pkt)
+                    first = frames[0] if frames else None
+                except (av.error.FFmpegError, OSError):
+                    pass  # a broken packet; the next keyframe may decode
             if pkt.size == 0 or pkt.is_discard:
                 continue
             t = pkt.dts if by_dts else pkt.pts
@@ -101,24 +112,13 @@ def _demux_index(container, stream, p: Path, by_dts: bool) -> tuple[np.ndarray, 
             dur.append(pkt.duration or 0)
     except av.error.FFmpegError:
         truncated = True  # keep what demuxed; the decoder clamps to what decodes
-    return (np.asarray(pts, np.int64), np.asarray(key, bool), np.asarray(dur, np.int64), truncated)
-
-
-def _first_frame(p: Path, stream_index: int):
-    """Decode the first frame from a fresh open (some files cannot seek back at all);
-    proves the stream decodes, and gives the rotation."""
-    try:
-        with av.open(str(p), metadata_errors="ignore") as c:
-            s = next(x for x in c.streams if x.index == stream_index)
-            for pkt in c.demux(s):
-                try:
-                    for frame in s.codec_context.decode(pkt):
-                        return frame
-                except (av.error.FFmpegError, OSError):
-                    continue  # a broken packet; the next keyframe may decode
-    except (av.error.FFmpegError, OSError):
-        return None
-    return None
+    if first is None:  # frames held back by the decoder's reordering delay
+        try:
+            frames = cc.decode(None)
+            first = frames[0] if frames else None
+        except (av.error.FFmpegError, OSError):
+            pass
+    return (np.asarray(pts, np.int64), np.asarray(key, bool), np.asarray(dur, np.int64), truncated, first)
 
 
 def probe(
@@ -152,7 +152,7 @@ def probe(
         # AVI stores no presentation times: its timestamps count frames in decode order,
         # and packed B-frames (XviD/DivX) make packet pts disagree with decoded frames.
         by_dts = container.format.name == "avi"
-        pts_dec, key_dec, dur_dec, truncated = _demux_index(container, vs, p, by_dts)
+        pts_dec, key_dec, dur_dec, truncated, first = _demux_index(container, vs, p, by_dts)
         if pts_dec.size == 0:
             raise NotAVideoError("video stream has no frames (no packets)", p)
         declared = int(vs.frames or 0)
@@ -164,7 +164,6 @@ def probe(
             have = f"only {pts_dec.size} of {declared} frames present" if declared else \
                 f"data ends after {pts_dec.size} frames"
             raise NotAVideoError(f"truncated file: {have} (allow_truncated / --allow-truncated uses them)", p)
-        first = _first_frame(p, vs.index)
         if first is None:
             raise NotAVideoError("video stream has no decodable frames", p)
 
