@@ -1,5 +1,7 @@
 """Frame access: exact frames and times, clamping, seeking, keyframe mode, backends."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -205,3 +207,25 @@ def test_torchcodec_gives_the_same_frames_or_refuses_cleanly():
         assert np.abs(got.data.astype(int) - ref.data.astype(int)).mean() < 0.5, p.name
         checked += 1
     assert checked >= 10 and refused == 2
+
+
+def test_guided_scan_reports_scout_errors_and_stalls(cuts_video):
+
+    v = open_video(cuts_video)
+    marked = list(v.iter_guided(lambda i, rgb: i == 100))  # the gap ending at frame 100 only
+    assert marked and [i for i, _, _ in marked] == list(range(marked[0][0], 101))
+    assert all(rgb.shape == (120, 160, 3) for _, _, rgb in marked)
+
+    def broken(i, rgb):
+        raise ValueError("judge failed")
+
+    with pytest.raises(ValueError, match="judge failed"):
+        list(v.iter_guided(broken))
+
+    def stuck(i, rgb):
+        time.sleep(3)
+        return False
+
+    slow = open_video(cuts_video, timeout=0.5)
+    with pytest.raises(DecodeTimeoutError):
+        list(slow.iter_guided(stuck))
