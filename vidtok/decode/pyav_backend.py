@@ -118,30 +118,6 @@ class PyAVDecoder(Decoder):
         finally:
             self._container.close()
 
-    def iter_reference_frames(self, size=None, fast_resize: bool = True) -> Iterator[tuple[int, np.ndarray]]:
-        """One pass over the whole stream decoding only frames that others reference
-        (``skip_frame=NONREF``): a cheap coarse view for analysis (scene cuts), at a
-        fraction of a full decode on B-frame-heavy video. Exact frames, exact indices."""
-        self._interp = "SAMPLE" if fast_resize else "BILINEAR"
-        self._lazy = False
-        container, stream = self._open()
-        try:
-            cc = stream.codec_context
-            cc.skip_frame = "NONREF"
-            pts_sorted = self.index.pts
-            for packet in container.demux(stream):
-                try:
-                    frames = cc.decode(packet)
-                except av.error.FFmpegError:
-                    continue
-                for frame in frames:
-                    if frame.pts is None:
-                        continue
-                    j = int(np.clip(np.searchsorted(pts_sorted, frame.pts), 0, len(pts_sorted) - 1))
-                    yield j, self._rotate(self._convert(frame, size))
-        finally:
-            container.close()
-
     def iter_guided(self, judge, size=None, fast_resize: bool = True) -> Iterator[tuple[int, np.ndarray]]:
         """Frames only where a look at the reference frames says they matter, in one pass.
 
@@ -198,8 +174,8 @@ class PyAVDecoder(Decoder):
                     cond.notify_all()
 
         def gap_of(p):
-            """(start, end) pts of the judged gap holding pts ``p`` (ends included) and
-            whether it is marked; waits for the scout to judge past ``p``."""
+            """Whether pts ``p`` lies in a marked gap (a reference frame: in a marked gap
+            on either side); waits for the scout to judge past ``p``."""
             with cond:
                 if not state["done"] and not (refs and refs[-1] > p):
                     # caught up: let the scout get well ahead before waking (each wake-up

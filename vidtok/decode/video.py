@@ -136,20 +136,6 @@ class Video:
         for i, rgb in _with_stall_timeout(gen, self.timeout, self.path, self.backend):
             yield i, float(times[i]), rgb
 
-    def iter_reference_frames(self, size: tuple[int, int] | None = None):
-        """(index, time, rgb) of the frames other frames reference, in one pass, or None
-        when the backend cannot skip (only PyAV can)."""
-        fn = getattr(self.decoder, "iter_reference_frames", None)
-        if fn is None or self.index.by_dts:
-            return None
-        times = self.index.times
-
-        def gen():
-            for i, rgb in _with_stall_timeout(fn(size=size), self.timeout, self.path, self.backend):
-                yield i, float(times[i]), rgb
-
-        return gen()
-
     def iter_guided(self, judge, size: tuple[int, int] | None = None):
         """(index, time, rgb) of the frames in the gaps between reference frames that
         ``judge(index, rgb)`` marks (see ``PyAVDecoder.iter_guided``), or None when the
@@ -184,27 +170,21 @@ class Video:
         want = self.clamp(indices)
         if seek == "keyframe":
             want = self.snap_to_keyframes(want)
+        elif seek != "exact":
+            raise UsageError(f"unknown seek mode '{seek}' (use exact or keyframe)")
         positions: dict[int, list[int]] = {}
         for pos, i in enumerate(want.tolist()):
             positions.setdefault(i, []).append(pos)
         uniq = np.unique(want)
-        cores = os.cpu_count() or 1
-        runs = self.split_runs(uniq, min(4, cores) if parts is None else parts)
+        runs = self.split_runs(uniq, min(4, os.cpu_count() or 1) if parts is None else parts)
         out: dict = {"data": None}
         times = np.zeros(len(want))
         got = np.zeros(len(want), dtype=bool)
         lock = threading.Lock()
 
-        def fill(frames, take: threading.Lock) -> None:
-            """Drain ``frames`` (``take`` guards it should workers ever share one),
-            converting and copying outside the lock."""
-            while True:
-                with take:
-                    item = next(frames, None)
-                if item is None:
-                    return
-                i, t, rgb = item
-                rgb = rgb() if callable(rgb) else rgb
+        def fill(frames) -> None:
+            for i, t, rgb in frames:
+                rgb = rgb() if callable(rgb) else rgb  # converted here, beside the decoding
                 if out["data"] is None:
                     with lock:
                         if out["data"] is None:
@@ -215,25 +195,22 @@ class Video:
                     times[pos] = t
                     got[pos] = True
 
-        if len(runs) > 1:  # one worker per run, each with a decoder of its own
-            jobs = [(self.fork(threads=1)._iter_unconverted(uniq[a:b], size, seek), threading.Lock())
-                    for a, b in runs]
-        else:
+        if len(runs) == 1:
             # (two threads sharing one run's conversions measured slower: 15 vs 10 ms for
             # 16 frames of a 1 s clip, three busy threads on two cores)
-            jobs = [(self._iter_unconverted(uniq, size, seek), threading.Lock())]
-        if len(jobs) == 1:
-            fill(*jobs[0])
-        else:
+            fill(self._iter_unconverted(uniq, size, seek))
+        else:  # one worker per run, each with a decoder of its own
             errors: list[BaseException] = []
 
-            def work(frames, take):
+            def work(frames):
                 try:
-                    fill(frames, take)
+                    fill(frames)
                 except BaseException as e:  # re-raised below, in the caller's thread
                     errors.append(e)
 
-            workers = [threading.Thread(target=work, args=job, daemon=True) for job in jobs]
+            workers = [threading.Thread(target=work, daemon=True,
+                                        args=(self.fork(threads=1)._iter_unconverted(uniq[a:b], size, seek),))
+                       for a, b in runs]
             for w in workers:
                 w.start()
             for w in workers:

@@ -141,8 +141,9 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
 PARALLEL_MIN_PIXELS = 300_000
 
 
-#: below this many pixels a frame decodes faster than Python looks at it twice, so the
-#: guided pass (reference frames, then the marked gaps) loses to one full pass
+#: below this many pixels a frame decodes faster than Python looks at it, and the guided
+#: pass (two decoders, reference frames judged twice) loses to one full pass (160x120
+#: synthetic clip: 0.064 vs 0.034 s; 480x270: even)
 TWO_PASS_MIN_PIXELS = 100_000
 
 
