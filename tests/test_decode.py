@@ -229,3 +229,20 @@ def test_guided_scan_reports_scout_errors_and_stalls(cuts_video):
     slow = open_video(cuts_video, timeout=0.5)
     with pytest.raises(DecodeTimeoutError):
         list(slow.iter_guided(stuck))
+
+
+@pytest.mark.parametrize("name", ["synthetic_cuts.mp4", "animation_bbb_1s_vp9_opus.webm"])
+def test_frame_zero_alone_comes_from_the_probe_and_equals_a_decode(name):
+    path = SAMPLES / name
+    v = open_video(path)
+    assert v._first is not None  # the probe's decoded frame 0 is kept ...
+    for size in (None, (64, 48)):
+        v = open_video(path)
+        quick = v.get_frames([0], size=size)
+        assert v._first is None  # ... and used once
+        decoded = v.get_frames([0], size=size)  # now through the decoder
+        np.testing.assert_array_equal(quick.data, decoded.data)
+        assert quick.times.tolist() == decoded.times.tolist() == [v.times[0]]
+    v = open_video(path)
+    v.get_frames([0, 5])  # any other request drops it
+    assert v._first is None

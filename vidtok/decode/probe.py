@@ -130,6 +130,15 @@ def probe(
     video stream is chosen. A truncated file (fewer frames present than its header
     declares) is an error unless ``allow_truncated``: then the frames present are used.
     """
+    info, index, _ = probe_with_first_frame(path, stream, allow_truncated=allow_truncated)
+    return info, index
+
+
+def probe_with_first_frame(
+    path: str | os.PathLike, stream: int | None = None, *, allow_truncated: bool = False
+) -> tuple[VideoInfo, FrameIndex, av.VideoFrame | None]:
+    """``probe`` plus the frame the probe decoded to prove the stream decodes, when it is
+    frame 0 (``open_video`` serves a request for frame 0 alone from it: no second open)."""
     p = check_path(path)
     with open_container(p) as container:
         vstreams = list(container.streams.video)
@@ -215,4 +224,5 @@ def probe(
             num_streams=len(container.streams),
             video_streams=sinfo,
         )
-    return info, index
+    zero = index.by_dts or first.pts == int(index.pts[0])  # by_dts: frames counted from the start
+    return info, index, first if zero else None

@@ -74,6 +74,10 @@ class PyAVDecoder(Decoder):
             return functools.partial(self._finish, frame, size, self._interp)
         return self._rotate(self._convert(frame, size))
 
+    def frame_to_rgb(self, frame: av.VideoFrame, size=None, fast_resize: bool = False) -> np.ndarray:
+        """A decoded frame (e.g. the probe's) as ``iter_frames`` would return it."""
+        return self._finish(frame, size, "SAMPLE" if fast_resize else "BILINEAR")
+
     def _finish(self, frame, size, interp) -> np.ndarray:
         return self._rotate(self._convert(frame, size, interp))
 

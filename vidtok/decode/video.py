@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import DecodeTimeoutError, MissingDependencyError, NotAVideoError, UsageError
 from ..registry import Registry
 from .base import Decoder, FrameIndex, Frames, SeekMode, VideoInfo
-from .probe import probe
+from .probe import probe_with_first_frame
 
 #: Preference order: PyAV first (exact seeking on every container, any stream, skips
 #: non-reference frames); torchcodec (exact); decord; OpenCV (sequential only).
@@ -70,10 +70,13 @@ class Video:
         self.path = str(path)
         self.info: VideoInfo
         self.index: FrameIndex
-        self.info, self.index = probe(path, stream=stream, allow_truncated=allow_truncated)
+        self.info, self.index, first = probe_with_first_frame(path, stream, allow_truncated=allow_truncated)
         cls = _pick_backend(backend)
         self.decoder: Decoder = cls(self.path, self.info, self.index, threads=threads)
         self.timeout = timeout
+        #: frame 0 as the probe decoded it, until first asked for alone (a thumbnail, a
+        #: 1-frame sample): then it costs no second open and decode of the file
+        self._first = first if hasattr(self.decoder, "frame_to_rgb") else None
 
     def fork(self, threads: int | None = None) -> "Video":
         """Another handle on the same probed video with a decoder of its own, for decoding
@@ -130,6 +133,10 @@ class Video:
         Where the decoder runs in a thread of its own (the stall timeout), colour
         conversion is left to the consumer, to run in parallel with decoding on."""
         times = self.index.times
+        first, self._first = self._first, None
+        if first is not None and len(idx) == 1 and idx[0] == 0:
+            yield 0, float(times[0]), self.decoder.frame_to_rgb(first, size, fast_resize)
+            return
         lazy = self.decoder.can_defer_conversion and self.timeout is not None
         kw = {"lazy": True} if lazy else {}
         gen = self.decoder.iter_frames(idx, size=size, seek=seek, fast_resize=fast_resize, **kw)
