@@ -146,9 +146,10 @@ class Video:
     def iter_guided(self, judge, size: tuple[int, int] | None = None):
         """(index, time, rgb) of the frames in the gaps between reference frames that
         ``judge(index, rgb)`` marks (see ``PyAVDecoder.iter_guided``), or None when the
-        backend cannot skip frames (only PyAV can) or the stream has nothing to skip."""
+        backend cannot skip frames (only PyAV can), the stream has nothing to skip, or the
+        video was opened with ``threads=1`` (the scan runs two decoders at once)."""
         fn = getattr(self.decoder, "iter_guided", None)
-        if fn is None or self.index.by_dts or not self.index.reordered:
+        if fn is None or self.index.by_dts or not self.index.reordered or self.decoder.threads == 1:
             return None
         times = self.index.times
 
@@ -183,7 +184,7 @@ class Video:
         for pos, i in enumerate(want.tolist()):
             positions.setdefault(i, []).append(pos)
         uniq = np.unique(want)
-        runs = self.split_runs(uniq, min(4, os.cpu_count() or 1) if parts is None else parts)
+        runs = self.split_runs(uniq, self.parallel_parts() if parts is None else parts)
         out: dict = {"data": None}
         times = np.zeros(len(want))
         got = np.zeros(len(want), dtype=bool)
@@ -230,6 +231,11 @@ class Video:
         if not got.all():  # cannot happen with exact seeking; keep the contract anyway
             raise NotAVideoError("some requested frames could not be decoded", self.path)
         return Frames(want.astype(np.int64), times, data)
+
+    def parallel_parts(self) -> int:
+        """How many runs to decode at once by default: one per core, at most 4, and never
+        more than the ``threads`` the video was opened with (``threads=1``: one run)."""
+        return max(1, min(4, self.decoder.threads or os.cpu_count() or 1))
 
     def split_runs(self, idx: np.ndarray, parts: int) -> list[tuple[int, int]]:
         """Sorted frame indices ``idx`` cut into at most ``parts`` runs spanning about
@@ -282,6 +288,8 @@ def open_video(
     stream: FFmpeg stream index of the video stream; default the best one.
     timeout: seconds a decoder may go without producing a frame before
       ``DecodeTimeoutError``; ``None`` waits forever.
+    threads: decoding threads (0: by the core count); 1 keeps all decoding in one thread
+      (no parallel runs), e.g. when many processes decode side by side.
     allow_truncated: use the frames a truncated file has instead of failing.
     """
     return Video(path, backend=backend, stream=stream, timeout=timeout, threads=threads,

@@ -5,7 +5,6 @@ Constant memory: only per-frame numbers are kept, never the frames."""
 from __future__ import annotations
 
 import itertools
-import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -106,7 +105,7 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
     thumbs = np.zeros((len(idx), 8 * 8 * 3), np.float32)
     if parts is None:
         big = video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
-        parts = min(4, os.cpu_count() or 1) if big else 1
+        parts = video.parallel_parts() if big else 1
     runs = video.split_runs(idx, parts)
     handles = [video] if len(runs) == 1 else [video.fork(threads=1) for _ in runs]
     streams = [h.iter_frames(idx[a:b], size=size, fast_resize=True) for h, (a, b) in zip(handles, runs)]
