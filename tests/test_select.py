@@ -56,8 +56,36 @@ def test_guided_cut_analysis_equals_full_analysis_on_b_frame_video():
     _guided_matches_full(SHARED / "scenecuts_pyscenedetect_testvideo_720p.mp4")
 
 
-def test_guided_cut_analysis_equals_full_analysis_on_synthetic_cuts(cuts_video):
+def test_guided_cut_analysis_equals_full_analysis_on_synthetic_cuts(cuts_video, monkeypatch):
+    # small frames and many reference frames normally take the full pass: force the guided one
+    monkeypatch.setattr("vidtok.select.analysis.TWO_PASS_MIN_PIXELS", 0)
+    monkeypatch.setattr("vidtok.select.analysis.GUIDED_MAX_REF_SHARE", 1.0)
     _guided_matches_full(cuts_video, skips=False)  # changes everywhere: nothing to skip
+
+
+def _nonref_decoded_share(path):
+    import av
+
+    v = open_video(path)
+    with av.open(str(path)) as c:
+        s = next(x for x in c.streams if x.index == v.info.stream_index)
+        s.codec_context.skip_frame = "NONREF"
+        n = sum(len(s.codec_context.decode(p)) for p in c.demux(s))
+    return v.reference_share(limit=10**9), n / len(v)
+
+
+def test_reference_share_from_nal_headers_equals_nonref_decoding(cuts_video):
+    got, decoded = _nonref_decoded_share(cuts_video)
+    assert got == pytest.approx(decoded)
+    assert 0 < got < 1
+
+
+@needs_shared
+def test_reference_share_on_h264_and_hevc_files():
+    for name in ("scenecuts_pyscenedetect_testvideo_720p.mp4", "animation_bbb_5s_hevc_1080p.ts"):
+        got, decoded = _nonref_decoded_share(SHARED / name)
+        assert got == pytest.approx(decoded), name
+    assert open_video(SHARED / "animation_bbb_1s_vp9_opus.webm").reference_share() is None
 
 
 @pytest.mark.parametrize("detector", ["content", "adaptive", "all"])

@@ -29,6 +29,7 @@ import av
 import numpy as np
 
 from ..errors import NotAVideoError
+from . import nal
 from .base import Decoder, SeekMode
 
 
@@ -121,6 +122,32 @@ class PyAVDecoder(Decoder):
                 yield from self._iter_exact(indices, size)
         finally:
             self._container.close()
+
+    def reference_counts(self, limit: int = 600) -> tuple[int, int] | None:
+        """(reference frames, frames) among the first ``limit`` packets, from NAL headers
+        (no decoding; H.264 and HEVC only, else None)."""
+        container, stream = self._open(1)
+        try:
+            cc = stream.codec_context
+            if cc.name not in ("h264", "hevc"):
+                return None
+            refs = total = 0
+            size = ...
+            for packet in container.demux(stream):
+                if not packet.size:
+                    continue
+                data = bytes(packet)
+                if size is ...:
+                    size = nal.length_size(cc.name, cc.extradata, data)
+                r = nal.is_reference(data, cc.name, size)
+                if r is not None:
+                    total += 1
+                    refs += r
+                    if total >= limit:
+                        break
+            return (refs, total) if total else None
+        finally:
+            container.close()
 
     def iter_guided(self, judge, size=None, fast_resize: bool = True) -> Iterator[tuple[int, np.ndarray]]:
         """Frames only where a look at the reference frames says they matter, in one pass.

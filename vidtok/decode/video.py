@@ -143,6 +143,15 @@ class Video:
         for i, rgb in _with_stall_timeout(gen, self.timeout, self.path, self.backend):
             yield i, float(times[i]), rgb
 
+    def reference_share(self, limit: int = 600) -> float | None:
+        """Share of frames that other frames reference (what a decoder skipping
+        non-reference frames still decodes), from the first ``limit`` packets' NAL
+        headers without decoding; None when the backend or codec cannot tell (only PyAV
+        on H.264/HEVC can)."""
+        fn = getattr(self.decoder, "reference_counts", None)
+        counts = fn(limit) if fn is not None and not self.index.by_dts else None
+        return counts[0] / counts[1] if counts else None
+
     def iter_guided(self, judge, size: tuple[int, int] | None = None):
         """(index, time, rgb) of the frames in the gaps between reference frames that
         ``judge(index, rgb)`` marks (see ``PyAVDecoder.iter_guided``), or None when the
