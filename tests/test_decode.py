@@ -79,6 +79,8 @@ def test_parallel_runs_return_the_same_frames(cuts_video):
     assert many.times.tolist() == one.times.tolist()
     np.testing.assert_array_equal(many.data, one.data)
     assert open_video(cuts_video, threads=1).parallel_parts() == 1  # threads=1: one decoding thread
+    assert open_video(cuts_video, threads=8).fork_for(2).decoder.threads == 4  # cores shared out
+    assert open_video(cuts_video, threads=2).fork_for(4).decoder.threads == 1
     assert open_video(cuts_video, threads=1).iter_guided(lambda i, rgb: True) is None
     kf = v.get_frames(want, seek="keyframe", parts=3)
     np.testing.assert_array_equal(kf.data, v.get_frames(want, seek="keyframe", parts=1).data)
