@@ -73,7 +73,7 @@ class PyAVDecoder(Decoder):
         the caller asked to convert in its own thread (``lazy``)."""
         if self._lazy:
             return functools.partial(self._finish, frame, size, self._interp)
-        return self._rotate(self._convert(frame, size))
+        return self._finish(frame, size, self._interp)
 
     def frame_to_rgb(self, frame: av.VideoFrame, size=None, fast_resize: bool = False) -> np.ndarray:
         """A decoded frame (e.g. the probe's) as ``iter_frames`` would return it."""
@@ -82,8 +82,7 @@ class PyAVDecoder(Decoder):
     def _finish(self, frame, size, interp) -> np.ndarray:
         return self._rotate(self._convert(frame, size, interp))
 
-    def _convert(self, frame: av.VideoFrame, size: tuple[int, int] | None, interp: str | None = None) -> np.ndarray:
-        interp = interp or self._interp
+    def _convert(self, frame: av.VideoFrame, size: tuple[int, int] | None, interp: str) -> np.ndarray:
         if interp == "SAMPLE" and size is not None:
             small = _sample_yuv420(frame, size)
             if small is not None:
@@ -170,10 +169,6 @@ class PyAVDecoder(Decoder):
         refs: list[int] = []  # pts of reference frames judged so far, ascending
         marked: set[int] = set()  # pts of reference frames that end a marked gap
         state = {"done": False, "error": None}
-        pts_sorted = self.index.pts
-
-        def index_of(fp):
-            return int(np.clip(np.searchsorted(pts_sorted, fp), 0, len(pts_sorted) - 1))
 
         def scout():
             try:
@@ -189,7 +184,7 @@ class PyAVDecoder(Decoder):
                         for frame in frames:
                             if frame.pts is None or (refs and frame.pts <= refs[-1]):
                                 continue
-                            keep = judge(index_of(frame.pts), self._rotate(self._convert(frame, size)))
+                            keep = judge(self._nearest_index(frame.pts), self._rgb(frame, size))
                             with cond:
                                 if keep and refs:
                                     marked.add(frame.pts)
@@ -237,7 +232,7 @@ class PyAVDecoder(Decoder):
                     continue
                 for frame in frames:
                     if frame.pts is not None and gap_of(frame.pts):
-                        yield index_of(frame.pts), self._rotate(self._convert(frame, size))
+                        yield self._nearest_index(frame.pts), self._rgb(frame, size)
         finally:
             container.close()
         th.join()
@@ -375,10 +370,13 @@ class PyAVDecoder(Decoder):
         if fp in self._known_pts:  # an indexed frame that is not wanted
             return None
         # decoder-adjusted pts: match to the nearest indexed frame
-        pts_sorted = self.index.pts
-        j = int(np.clip(np.searchsorted(pts_sorted, fp), 0, len(pts_sorted) - 1))
-        near = int(pts_sorted[j])
+        near = int(self.index.pts[self._nearest_index(fp)])
         return pending.pop(near) if near in pending else None
+
+    def _nearest_index(self, fp: int) -> int:
+        """The indexed frame at or just after pts ``fp`` (clamped to the last one)."""
+        pts = self.index.pts
+        return int(np.clip(np.searchsorted(pts, fp), 0, len(pts) - 1))
 
     def _rotate(self, rgb: np.ndarray) -> np.ndarray:
         r = self.info.rotation

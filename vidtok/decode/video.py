@@ -78,14 +78,6 @@ class Video:
         #: 1-frame sample): then it costs no second open and decode of the file
         self._first = first if hasattr(self.decoder, "frame_to_rgb") else None
 
-    def fork(self, threads: int | None = None) -> "Video":
-        """Another handle on the same probed video with a decoder of its own, for decoding
-        parts of it in parallel threads (a decoder is not shared between threads)."""
-        other = copy.copy(self)
-        n = self.decoder.threads if threads is None else threads
-        other.decoder = type(self.decoder)(self.path, self.info, self.index, threads=n)
-        return other
-
     @property
     def backend(self) -> str:
         return self.decoder.name
@@ -152,13 +144,17 @@ class Video:
         counts = fn(limit) if fn is not None and not self.index.by_dts else None
         return counts[0] / counts[1] if counts else None
 
-    def iter_guided(self, judge, size: tuple[int, int] | None = None):
+    def iter_guided(self, judge, size: tuple[int, int] | None = None, max_ref_share: float | None = None):
         """(index, time, rgb) of the frames in the gaps between reference frames that
         ``judge(index, rgb)`` marks (see ``PyAVDecoder.iter_guided``), or None when the
-        backend cannot skip frames (only PyAV can), the stream has nothing to skip, or the
-        video was opened with ``threads=1`` (the scan runs two decoders at once)."""
+        backend cannot skip frames (only PyAV can), the stream has nothing to skip, the
+        video was opened with ``threads=1`` (the scan runs two decoders at once), or more
+        than ``max_ref_share`` of its frames are reference frames (``reference_share``,
+        read only once the other conditions hold)."""
         fn = getattr(self.decoder, "iter_guided", None)
         if fn is None or self.index.by_dts or not self.index.reordered or self.decoder.threads == 1:
+            return None
+        if max_ref_share is not None and (self.reference_share() or 0.0) > max_ref_share:
             return None
         times = self.index.times
 
@@ -243,10 +239,14 @@ class Video:
         return Frames(want.astype(np.int64), times, data)
 
     def fork_for(self, runs: int) -> "Video":
-        """A fork for one of ``runs`` parallel runs: the cores shared out between them (one
-        thread each on 2 cores, where frame threads gain little; 4 each on 16 cores)."""
+        """Another handle on the same probed video with a decoder of its own (a decoder is
+        not shared between threads), for one of ``runs`` parallel runs: the cores shared
+        out between them (one thread each on 2 cores, where frame threads gain little; 4
+        each on 16 cores)."""
         cap = self.decoder.threads or os.cpu_count() or 1
-        return self.fork(threads=max(1, cap // max(1, runs)))
+        other = copy.copy(self)
+        other.decoder = type(self.decoder)(self.path, self.info, self.index, threads=max(1, cap // max(1, runs)))
+        return other
 
     def parallel_parts(self) -> int:
         """How many runs to decode at once by default: one per core, at most 4, and never

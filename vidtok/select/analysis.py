@@ -92,11 +92,11 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
     """Content change per frame over ``indices`` (default: every frame).
 
     The frames are split at keyframes into ``parts`` runs that decode in parallel, each
-    with its own decoder and share of the cores (one thread each on 2 cores): frame threads barely help (720p full decode
-    0.72 s with them vs 0.81 s without on 2 cores), separate runs use every core. By
-    default one run per core (at most 4) for frames of ``PARALLEL_MIN_PIXELS`` or more,
-    where decoding dominates; smaller frames cost more Python than decoding, and the
-    threads would only contend for the interpreter."""
+    with its own decoder and share of the cores (one thread each on 2 cores): frame
+    threads barely help (720p full decode 0.72 s with them vs 0.81 s without on 2 cores),
+    separate runs use every core. By default one run per core (at most 4) for frames of
+    ``PARALLEL_MIN_PIXELS`` or more, where decoding dominates; smaller frames cost more
+    Python than decoding, and the threads would only contend for the interpreter."""
     idx = np.arange(len(video)) if indices is None else np.unique(np.asarray(indices, dtype=np.int64))
     size = analysis_size(video.info, width)
     m = _Measure()
@@ -182,9 +182,8 @@ def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=
         return prev_i is not None and c >= 0.5 * threshold and i - prev_i > 1
 
     small = video.info.width * video.info.height < TWO_PASS_MIN_PIXELS
-    share = None if small else video.reference_share()
-    few_refs = share is None or share <= GUIDED_MAX_REF_SHARE
-    guided = video.iter_guided(judge, size=analysis_size(video.info, width)) if few_refs and not small else None
+    guided = None if small else video.iter_guided(judge, size=analysis_size(video.info, width),
+                                                  max_ref_share=GUIDED_MAX_REF_SHARE)
     if guided is None:
         return analyse(video, width=width, progress=progress)
     exact: dict[int, list] = {}  # frame index -> [content or None, brightness, thumb]
