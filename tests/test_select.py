@@ -269,3 +269,16 @@ def test_parallel_runs_give_the_same_analysis(cuts_video):
     np.testing.assert_array_equal(one.thumbs, many.thumbs)
     sparse = idx[::7]
     np.testing.assert_array_equal(analyse(v, sparse, parts=1).content, analyse(v, sparse, parts=2).content)
+
+
+def test_batched_thumbnails_equal_one_frame_at_a_time(cuts_video, monkeypatch):
+    from vidtok.select import analysis
+
+    v = open_video(cuts_video)
+    monkeypatch.setattr(analysis._Thumbs, "BATCH", 7)  # several batches and a partial last one
+    st = analysis.analyse(v)
+    m = analysis._Measure()
+    size = analysis.analysis_size(v.info)
+    one = np.stack([m.thumb(rgb) for _, _, rgb in v.iter_frames(np.arange(len(v)), size=size, fast_resize=True)])
+    assert len(v) % 7 and np.ptp(one) > 0.5  # a partial batch; thumbnails that differ
+    np.testing.assert_array_equal(st.thumbs, one)
