@@ -15,7 +15,9 @@ the straightforward best use of its library:
 ``ratio`` = fastest raw time / vidtok exact time (>1: vidtok is faster). A raw method
 that returns other frames than the exact ones (checked against vidtok, whose exactness
 the tests check against full sequential decoding) is marked ``wrong`` and is no baseline. ``kf-ratio`` =
-decoding the whole file / vidtok ``--seek keyframe`` time. Timings: best of ``--repeat``.
+decoding the whole file / vidtok ``--seek keyframe`` time. Timings: best of ``--repeat``
+rounds, in each of which every method runs once in turn (so drift in the machine's speed
+falls on all methods alike).
 """
 
 from __future__ import annotations
@@ -151,24 +153,35 @@ def frames_match(got, reference) -> bool:
     return True
 
 
-def best_time(fn, repeat, reference=None):
-    """Best wall time of ``repeat`` runs; NaN when the backend fails on this file or
-    returns frames other than the exact ones (then it is no baseline)."""
-    best = float("inf")
+def race(methods: dict, repeat: int, reference=None) -> dict:
+    """Best wall time of each method over ``repeat`` rounds, the methods taking turns in
+    every round (this VM's speed drifts by 20-50 % within minutes; turns keep the drift
+    out of the ratios). NaN for a method that fails on this file, -inf for one that
+    returns frames other than the exact ones (then it is no baseline). A method slower
+    than 5 s runs once."""
+    best = {name: float("inf") for name in methods}
     for k in range(repeat):
-        t0 = time.perf_counter()
-        try:
-            got = fn()
-        except Exception as e:  # a raw backend that cannot read this file
-            print(f"  (failed: {type(e).__name__}: {str(e).splitlines()[0][:80]})", flush=True)
-            return float("nan")
-        best = min(best, time.perf_counter() - t0)
-        if k == 0 and reference is not None and not frames_match(got, reference):
-            print("  (wrong frames: excluded)", flush=True)
-            return float("-inf")
-        if best > 5:  # slow cases: one run is enough
-            break
+        for name, (fn, check) in methods.items():
+            if best[name] != best[name] or best[name] == float("-inf") or (k and best[name] > 5):
+                continue
+            t0 = time.perf_counter()
+            try:
+                got = fn()
+            except Exception as e:  # a raw backend that cannot read this file
+                print(f"  ({name} failed: {type(e).__name__}: {str(e).splitlines()[0][:80]})", flush=True)
+                best[name] = float("nan")
+                continue
+            dt = time.perf_counter() - t0
+            if k == 0 and check and reference is not None and not frames_match(got, reference):
+                print(f"  ({name}: wrong frames, excluded)", flush=True)
+                best[name] = float("-inf")
+                continue
+            best[name] = min(best[name], dt)
     return best
+
+
+def best_time(fn, repeat):
+    return race({"x": (fn, False)}, repeat)["x"]
 
 
 def available(name):
@@ -208,19 +221,20 @@ def main(argv=None):
             idx = np.unique(plan(info, index))
             pts = index.pts[idx]
             ref = vidtok_exact(path, stream, plan)
-            rep = args.repeat
-            t = {}
-            t["vidtok"] = best_time(lambda: vidtok_exact(path, stream, plan), rep)
-            t["vidtok-kf"] = best_time(lambda: vidtok_keyframe(path, stream, plan), rep)
-            t["pyav-seek"] = best_time(lambda: raw_pyav_seek(path, stream, pts), rep, ref)
-            t["pyav-seq"] = best_time(lambda: raw_pyav_seq(path, stream, pts), rep, ref)
+            methods = {  # name -> (run, check its frames against the exact ones)
+                "vidtok": (lambda: vidtok_exact(path, stream, plan), False),
+                "vidtok-kf": (lambda: vidtok_keyframe(path, stream, plan), False),
+                "pyav-seek": (lambda: raw_pyav_seek(path, stream, pts), True),
+                "pyav-seq": (lambda: raw_pyav_seq(path, stream, pts), True),
+            }
             if has_cv and stream == first_video and not index.by_dts:
-                t["opencv-seek"] = best_time(lambda: raw_opencv_seek(path, idx), rep, ref)
-                t["opencv-seq"] = best_time(lambda: raw_opencv_seq(path, idx), rep, ref)
+                methods["opencv-seek"] = (lambda: raw_opencv_seek(path, idx), True)
+                methods["opencv-seq"] = (lambda: raw_opencv_seq(path, idx), True)
             if has_decord:
-                t["decord"] = best_time(lambda: raw_decord(path, idx), rep, ref)
+                methods["decord"] = (lambda: raw_decord(path, idx), True)
             if has_tc:
-                t["torchcodec"] = best_time(lambda: raw_torchcodec(path, stream, idx), rep, ref)
+                methods["torchcodec"] = (lambda: raw_torchcodec(path, stream, idx), True)
+            t = race(methods, args.repeat, ref)
             ok = lambda v: v == v and v != float("-inf")  # noqa: E731
             raws = {k: v for k, v in t.items() if k in SPARSE and ok(v)}
             dense = {k: v for k, v in t.items() if k in DENSE and ok(v)}
@@ -246,7 +260,7 @@ def main(argv=None):
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"PyAV {av.__version__} (FFmpeg {getattr(av, 'ffmpeg_version_info', '?')}). "
-        f"Seconds, best of {args.repeat}. ratio = fastest raw sparse method (pyav-seek, opencv-seek, "
+        f"Seconds, best of {args.repeat} rounds (the methods take turns in each). ratio = fastest raw sparse method (pyav-seek, opencv-seek, "
         "decord, torchcodec) / vidtok exact; ratio-all also counts the dense sequential decoders "
         "(pyav-seq, opencv-seq). >1: vidtok is faster.",
         "",

@@ -99,8 +99,18 @@ def test_keyframe_mode_snaps_and_keeps_exact_times(cuts_video):
 
 
 def test_resize_at_decode(cuts_video):
-    f = open_video(cuts_video).get_frames([0, 1], size=(80, 64))
-    assert f.data.shape == (2, 64, 80, 3)
+    """Resized frames are PyAV's own bilinear resize, frame after frame (the converter is
+    kept between frames and sizes, so a stale one would show here)."""
+    v = open_video(cuts_video)
+    with av.open(str(cuts_video)) as c:
+        raw = [f for _, f in zip(range(3), c.decode(c.streams.video[0]))]
+    for size in [(80, 64), (48, 40)]:
+        f = v.get_frames([0, 1, 2], size=size)
+        assert f.data.shape == (3, size[1], size[0], 3)
+        for got, frame in zip(f.data, raw):
+            want = frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation="BILINEAR")
+            np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(v.get_frames([2]).data[0], raw[2].to_ndarray(format="rgb24"))
 
 
 def test_iter_frames_streams_in_order(cuts_video):

@@ -87,10 +87,11 @@ class PyAVDecoder(Decoder):
             small = _sample_yuv420(frame, size)
             if small is not None:
                 return small
+        sws = _reformatter()
         if size is not None and (frame.width, frame.height) != tuple(size):
             # swscale's default (bicubic) costs ~4x bilinear when downscaling
-            return frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation=interp)
-        return frame.to_ndarray(format="rgb24")
+            return sws.reformat(frame, format="rgb24", width=size[0], height=size[1], interpolation=interp).to_ndarray()
+        return sws.reformat(frame, format="rgb24").to_ndarray()
 
     def iter_frames(
         self,
@@ -392,6 +393,21 @@ class PyAVDecoder(Decoder):
             skip = "DEFAULT" if self.index.by_dts else "NONKEY"
             for j, frame in self._decode_walk(i, [i], skip=skip):
                 yield j, self._rgb(frame, size)
+
+
+_local = threading.local()
+
+
+def _reformatter():
+    """This thread's swscale converter. ``VideoFrame.to_ndarray(format=...)`` builds a
+    new swscale context for every frame; a kept one is reused while the frames' size and
+    format stay the same (854x480 VP9 to RGB: 0.171 -> 0.132 ms a frame, same pixels)."""
+    sws = getattr(_local, "sws", None)
+    if sws is None:
+        from av.video.reformatter import VideoReformatter
+
+        sws = _local.sws = VideoReformatter()
+    return sws
 
 
 def _sample_yuv420(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray | None:
