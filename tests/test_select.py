@@ -15,7 +15,7 @@ from vidtok.select.query import query_select
 from vidtok.select.redundancy import change_keyframes
 from vidtok.select.scenes import enforce_min_len, fade_cuts, representatives
 from vidtok.select.search import coarse_to_fine
-from .conftest import run_cli, SHARED, needs_shared
+from .conftest import run_cli, SAMPLES, SHARED, needs_shared
 
 
 @needs_shared
@@ -28,13 +28,15 @@ def test_scene_cuts_match_pyscenedetect_content_detector():
     assert len(sel.frames) == len(got) + 1  # one representative per scene
 
 
-def _guided_matches_full(path, skips=True):
+def _guided_matches_full(path, skips=True, scan=None):
+    """The cut scan (``scan``, default ``analyse_for_cuts``) measures every frame whose
+    change could be a cut exactly as the full analysis does, and finds its cuts."""
     from vidtok.select.analysis import analyse, analyse_for_cuts
     from vidtok.select.scenes import detect
 
     v = open_video(path)
     seen = []
-    fast = analyse_for_cuts(v, 27.0, progress=lambda: seen.append(1))
+    fast = (scan or analyse_for_cuts)(v, 27.0, progress=lambda: seen.append(1))
     full = analyse(v)
     if skips:
         assert len(fast.indices) < len(full.indices) * 0.6  # frames were skipped
@@ -61,6 +63,54 @@ def test_guided_cut_analysis_equals_full_analysis_on_synthetic_cuts(cuts_video, 
     monkeypatch.setattr("vidtok.select.analysis.TWO_PASS_MIN_PIXELS", 0)
     monkeypatch.setattr("vidtok.select.analysis.GUIDED_MAX_REF_SHARE", 1.0)
     _guided_matches_full(cuts_video, skips=False)  # changes everywhere: nothing to skip
+
+
+def _quiet_cuts_video(path):
+    """Four still shots (a 1-pixel pan every 4 frames) cut at frames 31, 62 and 100:
+    quiet gaps to skip, and cuts that fall inside the strided scan's gaps."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_synthetic", SAMPLES / "make_synthetic.py")
+    mk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mk)
+    starts = [0, 31, 62, 100]
+    shots = [mk._texture(20 + k) for k in range(len(starts))]
+
+    def frames():
+        for i in range(130):
+            k = max(j for j, s in enumerate(starts) if s <= i)
+            yield np.roll(shots[k], (i - starts[k]) // 4, axis=1)
+
+    mk._write(path, frames())
+    return starts[1:]
+
+
+def test_strided_cut_scan_equals_full_analysis(tmp_path):
+    from vidtok.select.analysis import analyse_strided
+
+    path = tmp_path / "quiet_cuts.mp4"
+    cuts = _quiet_cuts_video(path)
+    assert all(c % 3 for c in cuts)  # each cut inside a gap of the stride-3 scan
+    _guided_matches_full(path, scan=analyse_strided)  # (asserts frames were skipped)
+    sel = select(open_video(path), "scenes", use_cache=False)
+    assert [c.index for c in sel.cuts] == cuts
+
+
+def test_strided_cut_scan_on_synthetic_cuts_measures_every_frame(cuts_video):
+    from vidtok.select.analysis import analyse_for_cuts
+
+    # small frames take the strided scan; a pan in every gap leaves nothing to skip
+    _guided_matches_full(cuts_video, skips=False)
+    assert len(analyse_for_cuts(open_video(cuts_video), 27.0).indices) == len(open_video(cuts_video))
+
+
+def test_unconverted_frames_convert_on_call(cuts_video):
+    v = open_video(cuts_video)
+    lazy = list(v.iter_frames([3, 7, 60], size=(80, 60), convert=False))
+    assert all(callable(rgb) for _, _, rgb in lazy)
+    eager = v.get_frames([3, 7, 60], size=(80, 60)).data
+    for (_, _, rgb), want in zip(lazy, eager):
+        np.testing.assert_array_equal(rgb(), want)
 
 
 def _nonref_decoded_share(path):

@@ -109,27 +109,36 @@ class Video:
         size: tuple[int, int] | None = None,
         seek: SeekMode = "exact",
         fast_resize: bool = False,
+        convert: bool = True,
     ) -> Iterator[tuple[int, float, np.ndarray]]:
         """Yield ``(index, time, rgb)`` in ascending index order, one per unique index,
-        streaming (constant memory). ``seek='keyframe'`` snaps to keyframes first."""
+        streaming (constant memory). ``seek='keyframe'`` snaps to keyframes first.
+
+        ``convert=False`` yields, where the backend can (PyAV), a zero-argument callable
+        in place of each array, converting the decoded picture to RGB only when called:
+        frames a consumer looks at and then drops cost no conversion."""
         idx = self.clamp(indices)
         if seek == "keyframe":
             idx = self.snap_to_keyframes(idx)
         elif seek != "exact":
             raise UsageError(f"unknown seek mode '{seek}' (use exact or keyframe)")
-        for i, t, rgb in self._iter_unconverted(np.unique(idx), size, seek, fast_resize):
-            yield i, t, rgb() if callable(rgb) else rgb
+        lazy = None if convert else self.decoder.can_defer_conversion
+        for i, t, rgb in self._iter_unconverted(np.unique(idx), size, seek, fast_resize, lazy):
+            yield i, t, rgb() if convert and callable(rgb) else rgb
 
-    def _iter_unconverted(self, idx: np.ndarray, size, seek: SeekMode, fast_resize: bool = False):
+    def _iter_unconverted(self, idx: np.ndarray, size, seek: SeekMode, fast_resize: bool = False,
+                          lazy: bool | None = None):
         """``(index, time, rgb or a callable returning it)`` for sorted unique ``idx``.
-        Where the decoder runs in a thread of its own (the stall timeout), colour
-        conversion is left to the consumer, to run in parallel with decoding on."""
+        By default (``lazy=None``), where the decoder runs in a thread of its own (the
+        stall timeout), colour conversion is left to the consumer, to run in parallel
+        with decoding on."""
         times = self.index.times
         first, self._first = self._first, None
         if first is not None and len(idx) == 1 and idx[0] == 0:
             yield 0, float(times[0]), self.decoder.frame_to_rgb(first, size, fast_resize)
             return
-        lazy = self.decoder.can_defer_conversion and self.timeout is not None
+        if lazy is None:
+            lazy = self.decoder.can_defer_conversion and self.timeout is not None
         kw = {"lazy": True} if lazy else {}
         gen = self.decoder.iter_frames(idx, size=size, seek=seek, fast_resize=fast_resize, **kw)
         for i, rgb in _with_stall_timeout(gen, self.timeout, self.path, self.backend):

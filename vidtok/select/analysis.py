@@ -191,6 +191,71 @@ TWO_PASS_MIN_PIXELS = 100_000
 GUIDED_MAX_REF_SHARE = 0.45
 
 
+#: every how many frames the strided cut scan measures a frame (the gaps between get
+#: measured only where the change across them reaches half the threshold)
+CUT_STRIDE = 3
+
+
+def analyse_strided(video: Video, threshold: float, width: int = 256, progress=None,
+                    stride: int = CUT_STRIDE) -> FrameStats:
+    """The cut analysis for one decoder: every frame is decoded, but only every
+    ``stride``-th (and the last) is converted and measured at once; the frames between
+    wait unconverted until the next measured frame shows whether the change across the
+    gap reaches half the threshold. Then they are measured one by one; otherwise
+    dropped, and the gap's change stands for them (below the threshold, so never a cut).
+
+    The same rule as the guided scan (``analyse_for_cuts``), with gaps of a fixed length
+    instead of the stretches between reference frames, so it needs no second decoder
+    and works for any codec: where decoding is cheap next to measuring (small frames)
+    or one thread must do both (``threads=1``), it saves the conversion and measuring of
+    most frames of quiet video (NASA clip at 320x180: 325 -> 119 frames measured)."""
+    size = analysis_size(video.info, width)
+    handle = video.fork_for(2)  # a core left to this thread's measuring
+    m = _Measure()
+    n = len(video)
+    rows: list[tuple[int, float, float]] = []  # measured frames: index, change, brightness
+    thumbs = np.zeros((n, 8 * 8 * 3), np.float32)
+    batch = _Thumbs(thumbs, m.cv2) if m.cv2 is not None else None
+
+    def record(j, rgb, hsv, change):
+        rows.append((j, change, m.brightness(hsv)))
+        if batch is not None:
+            batch.add(len(rows) - 1, rgb)
+        else:
+            thumbs[len(rows) - 1] = m.thumb(rgb)
+
+    def measure(j, rgb, ref_hsv):
+        rgb = rgb() if callable(rgb) else rgb
+        hsv = m.hsv(rgb)
+        record(j, rgb, hsv, m.change(hsv, ref_hsv))
+        return hsv
+
+    waiting: list = []  # (index, rgb or its conversion) since the last measured frame
+    last_hsv = None
+    for j, _, rgb in handle.iter_frames(np.arange(n), size=size, fast_resize=True, convert=False):
+        if progress:
+            progress()
+        if j % stride and j != n - 1:
+            waiting.append((j, rgb))
+            continue
+        rgb = rgb() if callable(rgb) else rgb
+        hsv = m.hsv(rgb)
+        across = m.change(hsv, last_hsv) if last_hsv is not None else 0.0
+        if waiting and across >= 0.5 * threshold:  # a cut may hide in the gap: measure it
+            ref = last_hsv
+            for k, w in waiting:
+                ref = measure(k, w, ref)
+            across = m.change(hsv, ref)
+        waiting.clear()
+        record(j, rgb, hsv, across)
+        last_hsv = hsv
+    if batch is not None:
+        batch.flush()
+    idx = np.array([r[0] for r in rows], dtype=np.int64)
+    return FrameStats(idx, video.index.times[idx], np.array([r[1] for r in rows], np.float32),
+                      np.array([r[2] for r in rows], np.float32), thumbs[: len(rows)].copy())
+
+
 def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=None) -> FrameStats:
     """Every cut the full analysis would find, decoding much less on B-frame video.
 
@@ -222,7 +287,7 @@ def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=
     guided = None if small else video.iter_guided(judge, size=analysis_size(video.info, width),
                                                   max_ref_share=GUIDED_MAX_REF_SHARE)
     if guided is None:
-        return analyse(video, width=width, progress=progress)
+        return _one_decoder_cut_analysis(video, threshold, width, progress)
     exact: dict[int, list] = {}  # frame index -> [content or None, brightness, thumb]
     prev_j, prev_hsv = None, None
     for j, t, rgb in guided:
@@ -232,7 +297,7 @@ def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=
         if progress and j not in refs:
             progress()
     if not refs:
-        return analyse(video, width=width, progress=progress)
+        return _one_decoder_cut_analysis(video, threshold, width, progress)
     for j, (c, b, th) in exact.items():
         if c is None:  # no decoded frame just before: keep the change across the gap
             c = refs[j][0] if j in refs else 0.0
@@ -241,3 +306,13 @@ def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=
     vals = [refs[i] for i in idx.tolist()]
     return FrameStats(idx, video.index.times[idx], np.array([v[0] for v in vals], np.float32),
                       np.array([v[1] for v in vals], np.float32), np.stack([v[2] for v in vals]))
+
+
+def _one_decoder_cut_analysis(video: Video, threshold: float, width: int, progress) -> FrameStats:
+    """Where the guided scan does not pay: the full pass over parallel runs where the
+    frames are large enough for those to pay (decoding dominates), else the strided
+    scan (measuring dominates)."""
+    big = video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
+    if big and len(video.split_runs(np.arange(len(video)), video.parallel_parts())) > 1:
+        return analyse(video, width=width, progress=progress)
+    return analyse_strided(video, threshold, width, progress)
