@@ -92,6 +92,9 @@ def test_strided_cut_scan_equals_full_analysis(tmp_path):
     cuts = _quiet_cuts_video(path)
     assert all(c % 3 for c in cuts)  # each cut inside a gap of the stride-3 scan
     _guided_matches_full(path, scan=analyse_strided)  # (asserts frames were skipped)
+    # in parallel keyframe runs too: each run's own gaps, exact changes across run boundaries
+    assert len(open_video(path).split_runs(np.arange(130), 2)) == 2
+    _guided_matches_full(path, scan=lambda v, t, progress: analyse_strided(v, t, progress=progress, parts=2))
     sel = select(open_video(path), "scenes", use_cache=False)
     assert [c.index for c in sel.cuts] == cuts
 

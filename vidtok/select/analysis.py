@@ -114,6 +114,17 @@ class _Thumbs:
             self.rows = []
 
 
+def _run_handles(video: Video, runs: list) -> list[Video]:
+    """A decoder per run, the cores shared out between them. A lone run of small frames
+    leaves half the cores to the measuring thread (160x120 clip on 2 cores: 25.8 -> 20.4
+    ms with one decoder thread instead of four); a lone run of large frames, where
+    decoding dominates, keeps them all (HEVC 1080p: 0.36 s with four, 0.55 s with one)."""
+    if len(runs) > 1:
+        return [video.fork_for(len(runs)) for _ in runs]
+    big = video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
+    return [video if big else video.fork_for(2)]
+
+
 def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256,
             progress=None, parts: Optional[int] = None) -> FrameStats:
     """Content change per frame over ``indices`` (default: every frame).
@@ -136,10 +147,7 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
     if parts is None:
         parts = video.parallel_parts() if big else 1
     runs = video.split_runs(idx, parts)
-    # one run: the decoder gets half the cores, this thread's measuring the rest (160x120
-    # clip on 2 cores: 25.8 -> 20.4 ms with one decoder thread instead of four)
-    handles = [video.fork_for(2) if not big else video] if len(runs) == 1 else \
-        [video.fork_for(len(runs)) for _ in runs]
+    handles = _run_handles(video, runs)
     streams = [h.iter_frames(idx[a:b], size=size, fast_resize=True) for h, (a, b) in zip(handles, runs)]
     prev = [None] * len(runs)  # last hsv of each run
     first = [None] * len(runs)  # first hsv of each run (its change crosses into the run before)
@@ -197,28 +205,30 @@ CUT_STRIDE = 3
 
 
 def analyse_strided(video: Video, threshold: float, width: int = 256, progress=None,
-                    stride: int = CUT_STRIDE) -> FrameStats:
-    """The cut analysis for one decoder: every frame is decoded, but only every
-    ``stride``-th (and the last) is converted and measured at once; the frames between
-    wait unconverted until the next measured frame shows whether the change across the
-    gap reaches half the threshold. Then they are measured one by one; otherwise
-    dropped, and the gap's change stands for them (below the threshold, so never a cut).
+                    stride: int = CUT_STRIDE, parts: int = 1) -> FrameStats:
+    """The cut analysis for decoders that decode every frame: only every ``stride``-th
+    frame (and the last) is converted and measured at once; the frames between wait
+    unconverted until the next measured frame shows whether the change across the gap
+    reaches half the threshold. Then they are measured one by one; otherwise dropped,
+    and the gap's change stands for them (below the threshold, so never a cut).
 
     The same rule as the guided scan (``analyse_for_cuts``), with gaps of a fixed length
     instead of the stretches between reference frames, so it needs no second decoder
     and works for any codec: where decoding is cheap next to measuring (small frames)
     or one thread must do both (``threads=1``), it saves the conversion and measuring of
-    most frames of quiet video (NASA clip at 320x180: 325 -> 119 frames measured)."""
+    most frames of quiet video (NASA clip at 320x180: 325 -> 119 frames measured).
+    ``parts`` > 1 splits the video into keyframe runs decoded in parallel (as ``analyse``)."""
     size = analysis_size(video.info, width)
-    handle = video.fork_for(2)  # a core left to this thread's measuring
     m = _Measure()
     n = len(video)
-    rows: list[tuple[int, float, float]] = []  # measured frames: index, change, brightness
+    runs = video.split_runs(np.arange(n), parts)
+    handles = _run_handles(video, runs)
+    rows: list[list] = []  # measured frames: [index, change, brightness]; thumbnail k = row k
     thumbs = np.zeros((n, 8 * 8 * 3), np.float32)
     batch = _Thumbs(thumbs, m.cv2) if m.cv2 is not None else None
 
     def record(j, rgb, hsv, change):
-        rows.append((j, change, m.brightness(hsv)))
+        rows.append([j, change, m.brightness(hsv)])
         if batch is not None:
             batch.add(len(rows) - 1, rgb)
         else:
@@ -230,30 +240,44 @@ def analyse_strided(video: Video, threshold: float, width: int = 256, progress=N
         record(j, rgb, hsv, m.change(hsv, ref_hsv))
         return hsv
 
-    waiting: list = []  # (index, rgb or its conversion) since the last measured frame
-    last_hsv = None
-    for j, _, rgb in handle.iter_frames(np.arange(n), size=size, fast_resize=True, convert=False):
-        if progress:
-            progress()
-        if j % stride and j != n - 1:
-            waiting.append((j, rgb))
-            continue
-        rgb = rgb() if callable(rgb) else rgb
-        hsv = m.hsv(rgb)
-        across = m.change(hsv, last_hsv) if last_hsv is not None else 0.0
-        if waiting and across >= 0.5 * threshold:  # a cut may hide in the gap: measure it
-            ref = last_hsv
-            for k, w in waiting:
-                ref = measure(k, w, ref)
-            across = m.change(hsv, ref)
-        waiting.clear()
-        record(j, rgb, hsv, across)
-        last_hsv = hsv
+    waiting: list[list] = [[] for _ in runs]  # per run: (index, rgb or its conversion) since its last measured frame
+    last_hsv: list = [None] * len(runs)
+    first: list = [None] * len(runs)  # per run: (row, hsv) of its first frame
+    streams = [h.iter_frames(np.arange(a, b), size=size, fast_resize=True, convert=False)
+               for h, (a, b) in zip(handles, runs)]
+    for items in itertools.zip_longest(*streams):
+        for r, item in enumerate(items):
+            if item is None:
+                continue
+            j, _, rgb = item
+            if progress:
+                progress()
+            start, end = runs[r]
+            if (j - start) % stride and j != end - 1:
+                waiting[r].append((j, rgb))
+                continue
+            rgb = rgb() if callable(rgb) else rgb
+            hsv = m.hsv(rgb)
+            prev = last_hsv[r]
+            across = m.change(hsv, prev) if prev is not None else 0.0
+            if waiting[r] and across >= 0.5 * threshold:  # a cut may hide in the gap: measure it
+                for k, w in waiting[r]:
+                    prev = measure(k, w, prev)
+                across = m.change(hsv, prev)
+            waiting[r].clear()
+            if first[r] is None:
+                first[r] = (len(rows), hsv)
+            record(j, rgb, hsv, across)
+            last_hsv[r] = hsv
     if batch is not None:
         batch.flush()
-    idx = np.array([r[0] for r in rows], dtype=np.int64)
-    return FrameStats(idx, video.index.times[idx], np.array([r[1] for r in rows], np.float32),
-                      np.array([r[2] for r in rows], np.float32), thumbs[: len(rows)].copy())
+    for r in range(1, len(runs)):  # a run's first frame and the run before's last are neighbours
+        if first[r] is not None and last_hsv[r - 1] is not None:
+            rows[first[r][0]][1] = m.change(first[r][1], last_hsv[r - 1])
+    order = sorted(range(len(rows)), key=lambda k: rows[k][0])
+    idx = np.array([rows[k][0] for k in order], dtype=np.int64)
+    return FrameStats(idx, video.index.times[idx], np.array([rows[k][1] for k in order], np.float32),
+                      np.array([rows[k][2] for k in order], np.float32), thumbs[order])
 
 
 def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=None) -> FrameStats:
@@ -309,10 +333,13 @@ def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=
 
 
 def _one_decoder_cut_analysis(video: Video, threshold: float, width: int, progress) -> FrameStats:
-    """Where the guided scan does not pay: the full pass over parallel runs where the
-    frames are large enough for those to pay (decoding dominates), else the strided
-    scan (measuring dominates)."""
-    big = video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
-    if big and len(video.split_runs(np.arange(len(video)), video.parallel_parts())) > 1:
-        return analyse(video, width=width, progress=progress)
-    return analyse_strided(video, threshold, width, progress)
+    """Where the guided scan does not pay: the strided scan, over keyframe runs decoded
+    in parallel from ``STRIDED_PARALLEL_MIN_PIXELS`` up (below, the threads would only
+    contend for the interpreter: 160x120 25.7 -> 30.1 ms, 320x180 41 -> 50 ms with two
+    runs; 426x240 79 -> 66 ms, 480x270 170 -> 139 ms)."""
+    big = video.info.width * video.info.height >= STRIDED_PARALLEL_MIN_PIXELS
+    return analyse_strided(video, threshold, width, progress, parts=video.parallel_parts() if big else 1)
+
+
+#: frames from this size up take the strided cut scan in parallel keyframe runs
+STRIDED_PARALLEL_MIN_PIXELS = 100_000
