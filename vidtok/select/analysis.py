@@ -289,10 +289,11 @@ def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=
     threshold get their frames decoded and measured one by one, by a second decoder that
     runs alongside the scout (``Video.iter_guided``: one pass, no seeks). Frames elsewhere
     keep their gap's change (below the threshold): cut positions are exact; the rest is a
-    sparser but faithful summary. Falls back to the full analysis where nothing can be
-    skipped (no B-frames, or a backend other than PyAV), for small frames, and where more
-    than ``GUIDED_MAX_REF_SHARE`` of the frames are reference frames (read from the NAL
-    headers before any decoding)."""
+    sparser but faithful summary. Where decoding cannot be skipped (no B-frames, or a
+    backend other than PyAV), for small frames, and where more than
+    ``GUIDED_MAX_REF_SHARE`` of the frames are reference frames (read from the NAL
+    headers before any decoding), the strided scan (``analyse_strided``) skips the
+    measuring instead."""
     m = _Measure()
     refs: dict[int, list] = {}  # reference frame index -> [content vs previous reference, brightness, thumb]
     last: list = [None, None]  # previous reference frame: index, hsv
