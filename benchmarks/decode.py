@@ -16,8 +16,9 @@ the straightforward best use of its library:
 that returns other frames than the exact ones (checked against vidtok, whose exactness
 the tests check against full sequential decoding) is marked ``wrong`` and is no baseline. ``kf-ratio`` =
 decoding the whole file / vidtok ``--seek keyframe`` time. Timings: best of ``--repeat``
-rounds (more for quick cases, up to 10x), in each of which every method runs once in turn
-(so drift in the machine's speed falls on all methods alike).
+rounds (more for quick cases, up to 10x), in each of which every method runs once in turn,
+each round starting one method later (so drift in the machine's speed, and what one method
+leaves running for the next, falls on all methods alike).
 """
 
 from __future__ import annotations
@@ -161,10 +162,14 @@ def race(methods: dict, repeat: int, reference=None) -> dict:
     than 5 s runs once. Quick cases get more rounds (up to ten times ``repeat``, while a
     round takes under 0.3 s): a best of 5 at 2 ms is mostly noise on this VM."""
     best = {name: float("inf") for name in methods}
+    names = list(methods)
     k, start = 0, time.perf_counter()
     while k < repeat or (k < 10 * repeat and time.perf_counter() - start < 0.3 * k):
         k += 1
-        for name, (fn, check) in methods.items():
+        # each round starts one method later: no method always runs right after the same
+        # other one (torch's worker threads, for one, spin on for a while after torchcodec)
+        for name in names[k % len(names):] + names[: k % len(names)]:
+            fn, check = methods[name]
             if best[name] != best[name] or best[name] == float("-inf") or (k > 1 and best[name] > 5):
                 continue
             t0 = time.perf_counter()
