@@ -203,6 +203,9 @@ GUIDED_MAX_REF_SHARE = 0.45
 #: measured only where the change across them reaches half the threshold)
 CUT_STRIDE = 3
 
+#: frames from this size up take the strided cut scan in parallel keyframe runs
+STRIDED_PARALLEL_MIN_PIXELS = 100_000
+
 
 def analyse_strided(video: Video, threshold: float, width: int = 256, progress=None,
                     stride: int = CUT_STRIDE, parts: int = 1) -> FrameStats:
@@ -340,7 +343,3 @@ def _one_decoder_cut_analysis(video: Video, threshold: float, width: int, progre
     runs; 426x240 79 -> 66 ms, 480x270 170 -> 139 ms)."""
     big = video.info.width * video.info.height >= STRIDED_PARALLEL_MIN_PIXELS
     return analyse_strided(video, threshold, width, progress, parts=video.parallel_parts() if big else 1)
-
-
-#: frames from this size up take the strided cut scan in parallel keyframe runs
-STRIDED_PARALLEL_MIN_PIXELS = 100_000
