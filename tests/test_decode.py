@@ -260,3 +260,13 @@ def test_frame_zero_alone_comes_from_the_probe_and_equals_a_decode(name):
     v = open_video(path)
     v.get_frames([0, 5])  # any other request drops it
     assert v._first is None
+
+
+def test_one_frame_request_equals_the_same_frame_in_a_batch(cuts_video):
+    v = open_video(cuts_video)
+    one = v.get_frames([57])
+    both = v.get_frames([56, 57])
+    assert one.data.shape == (1, 120, 160, 3) and one.indices.tolist() == [57]
+    assert one.times[0] == both.times[1]
+    np.testing.assert_array_equal(one.data[0], both.data[1])
+    np.testing.assert_array_equal(v.get_frames([57], size=(80, 60)).data[0], v.get_frames([56, 57], size=(80, 60)).data[1])
