@@ -102,6 +102,16 @@ class Video:
         return self.index.nearest_keyframe(self.clamp(indices))
 
     # -- frames ---------------------------------------------------------------------------
+    def _targets(self, indices, seek: SeekMode) -> np.ndarray:
+        """The frames to decode for ``indices`` (clamped; snapped to keyframes when
+        ``seek='keyframe'``)."""
+        idx = self.clamp(indices)
+        if seek == "keyframe":
+            return self.snap_to_keyframes(idx)
+        if seek != "exact":
+            raise UsageError(f"unknown seek mode '{seek}' (use exact or keyframe)")
+        return idx
+
     def iter_frames(
         self,
         indices: Sequence[int] | np.ndarray,
@@ -117,11 +127,7 @@ class Video:
         ``convert=False`` yields, where the backend can (PyAV), a zero-argument callable
         in place of each array, converting the decoded picture to RGB only when called:
         frames a consumer looks at and then drops cost no conversion."""
-        idx = self.clamp(indices)
-        if seek == "keyframe":
-            idx = self.snap_to_keyframes(idx)
-        elif seek != "exact":
-            raise UsageError(f"unknown seek mode '{seek}' (use exact or keyframe)")
+        idx = self._targets(indices, seek)
         lazy = None if convert else self.decoder.can_defer_conversion
         for i, t, rgb in self._iter_unconverted(np.unique(idx), size, seek, fast_resize, lazy):
             yield i, t, rgb() if convert and callable(rgb) else rgb
@@ -191,11 +197,7 @@ class Video:
         threads gain ~12 % on 2 cores, separate runs use every core. ``parts=1`` decodes
         in one run. A request for one frame returns the converter's own array as is (a
         view that may keep row padding, so not always C-contiguous): no copy at all."""
-        want = self.clamp(indices)
-        if seek == "keyframe":
-            want = self.snap_to_keyframes(want)
-        elif seek != "exact":
-            raise UsageError(f"unknown seek mode '{seek}' (use exact or keyframe)")
+        want = self._targets(indices, seek)
         positions: dict[int, list[int]] = {}
         for pos, i in enumerate(want.tolist()):
             positions.setdefault(i, []).append(pos)

@@ -88,19 +88,23 @@ class _Measure:
 
 
 class _Thumbs:
-    """The same 8x8 thumbnails as ``_Measure.thumb``, made in batches: a 32x32 point sample
-    per frame as it passes (2.5 us), and one area resize for a whole batch stacked as one
-    tall image (4x4 block means; a block never crosses two frames). 15 -> 3 us a frame,
-    which matters where the per-frame Python work, not decoding, sets the pace."""
+    """The same 8x8 thumbnails as ``_Measure.thumb``, into rows of ``out``, made in
+    batches: a 32x32 point sample per frame as it passes (2.5 us), and one area resize for
+    a whole batch stacked as one tall image (4x4 block means; a block never crosses two
+    frames). 15 -> 3 us a frame, which matters where the per-frame Python work, not
+    decoding, sets the pace. Without OpenCV, one frame at a time."""
 
     BATCH = 256
 
-    def __init__(self, out: np.ndarray, cv2):
-        self.out, self.cv2 = out, cv2
-        self.grid = np.empty((self.BATCH, 32, 32, 3), np.uint8)
+    def __init__(self, out: np.ndarray, m: _Measure):
+        self.out, self.m, self.cv2 = out, m, m.cv2
+        self.grid = np.empty((self.BATCH, 32, 32, 3), np.uint8) if self.cv2 is not None else None
         self.rows: list[int] = []
 
     def add(self, k: int, rgb: np.ndarray) -> None:
+        if self.cv2 is None:
+            self.out[k] = self.m.thumb(rgb)
+            return
         self.cv2.resize(rgb, (32, 32), dst=self.grid[len(self.rows)], interpolation=self.cv2.INTER_NEAREST)
         self.rows.append(k)
         if len(self.rows) == self.BATCH:
@@ -114,15 +118,24 @@ class _Thumbs:
             self.rows = []
 
 
-def _run_handles(video: Video, runs: list) -> list[Video]:
-    """A decoder per run, the cores shared out between them. A lone run of small frames
-    leaves half the cores to the measuring thread (160x120 clip on 2 cores: 25.8 -> 20.4
-    ms with one decoder thread instead of four); a lone run of large frames, where
-    decoding dominates, keeps them all (HEVC 1080p: 0.36 s with four, 0.55 s with one)."""
+def _run_frames(video: Video, idx: np.ndarray, runs: list, size, convert: bool = True):
+    """``(run, index, rgb)`` of every run's frames (``idx[a:b]`` for each run (a, b)),
+    the runs taking turns, each decoded by a decoder of its own, the cores shared out
+    between them. A lone run of small frames leaves half the cores to the measuring
+    thread (160x120 clip on 2 cores: 25.8 -> 20.4 ms with one decoder thread instead of
+    four); a lone run of large frames, where decoding dominates, keeps them all (HEVC
+    1080p: 0.36 s with four, 0.55 s with one)."""
     if len(runs) > 1:
-        return [video.fork_for(len(runs)) for _ in runs]
-    big = video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
-    return [video if big else video.fork_for(2)]
+        handles = [video.fork_for(len(runs)) for _ in runs]
+    else:
+        big = video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
+        handles = [video if big else video.fork_for(2)]
+    streams = [h.iter_frames(idx[a:b], size=size, fast_resize=True, convert=convert)
+               for h, (a, b) in zip(handles, runs)]
+    for items in itertools.zip_longest(*streams):
+        for r, item in enumerate(items):
+            if item is not None:
+                yield r, item[0], item[2]
 
 
 def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256,
@@ -142,38 +155,27 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
     content = np.zeros(len(idx), np.float32)
     bright = np.zeros(len(idx), np.float32)
     thumbs = np.zeros((len(idx), 8 * 8 * 3), np.float32)
-    batch = _Thumbs(thumbs, m.cv2) if m.cv2 is not None else None
-    big = video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
+    batch = _Thumbs(thumbs, m)
     if parts is None:
-        parts = video.parallel_parts() if big else 1
+        parts = video.parallel_parts() if video.info.width * video.info.height >= PARALLEL_MIN_PIXELS else 1
     runs = video.split_runs(idx, parts)
-    handles = _run_handles(video, runs)
-    streams = [h.iter_frames(idx[a:b], size=size, fast_resize=True) for h, (a, b) in zip(handles, runs)]
     prev = [None] * len(runs)  # last hsv of each run
     first = [None] * len(runs)  # first hsv of each run (its change crosses into the run before)
     pos = [a for a, _ in runs]
-    for items in itertools.zip_longest(*streams):
-        for r, item in enumerate(items):
-            if item is None:
-                continue
-            k = pos[r]
-            pos[r] += 1
-            _, _, rgb = item
-            hsv = m.hsv(rgb)
-            if prev[r] is not None:
-                content[k] = m.change(hsv, prev[r])
-            else:
-                first[r] = hsv
-            prev[r] = hsv
-            bright[k] = m.brightness(hsv)
-            if batch is not None:
-                batch.add(k, rgb)
-            else:
-                thumbs[k] = m.thumb(rgb)
-            if progress:
-                progress()
-    if batch is not None:
-        batch.flush()
+    for r, _, rgb in _run_frames(video, idx, runs, size):
+        k = pos[r]
+        pos[r] += 1
+        hsv = m.hsv(rgb)
+        if prev[r] is not None:
+            content[k] = m.change(hsv, prev[r])
+        else:
+            first[r] = hsv
+        prev[r] = hsv
+        bright[k] = m.brightness(hsv)
+        batch.add(k, rgb)
+        if progress:
+            progress()
+    batch.flush()
     for r in range(1, len(runs)):  # changes across the run boundaries
         if first[r] is not None and prev[r - 1] is not None:
             content[runs[r][0]] = m.change(first[r], prev[r - 1])
@@ -224,18 +226,15 @@ def analyse_strided(video: Video, threshold: float, width: int = 256, progress=N
     size = analysis_size(video.info, width)
     m = _Measure()
     n = len(video)
-    runs = video.split_runs(np.arange(n), parts)
-    handles = _run_handles(video, runs)
+    every = np.arange(n)
+    runs = video.split_runs(every, parts)
     rows: list[list] = []  # measured frames: [index, change, brightness]; thumbnail k = row k
     thumbs = np.zeros((n, 8 * 8 * 3), np.float32)
-    batch = _Thumbs(thumbs, m.cv2) if m.cv2 is not None else None
+    batch = _Thumbs(thumbs, m)
 
     def record(j, rgb, hsv, change):
         rows.append([j, change, m.brightness(hsv)])
-        if batch is not None:
-            batch.add(len(rows) - 1, rgb)
-        else:
-            thumbs[len(rows) - 1] = m.thumb(rgb)
+        batch.add(len(rows) - 1, rgb)
 
     def measure(j, rgb, ref_hsv):
         rgb = rgb() if callable(rgb) else rgb
@@ -246,34 +245,27 @@ def analyse_strided(video: Video, threshold: float, width: int = 256, progress=N
     waiting: list[list] = [[] for _ in runs]  # per run: (index, rgb or its conversion) since its last measured frame
     last_hsv: list = [None] * len(runs)
     first: list = [None] * len(runs)  # per run: (row, hsv) of its first frame
-    streams = [h.iter_frames(np.arange(a, b), size=size, fast_resize=True, convert=False)
-               for h, (a, b) in zip(handles, runs)]
-    for items in itertools.zip_longest(*streams):
-        for r, item in enumerate(items):
-            if item is None:
-                continue
-            j, _, rgb = item
-            if progress:
-                progress()
-            start, end = runs[r]
-            if (j - start) % stride and j != end - 1:
-                waiting[r].append((j, rgb))
-                continue
-            rgb = rgb() if callable(rgb) else rgb
-            hsv = m.hsv(rgb)
-            prev = last_hsv[r]
-            across = m.change(hsv, prev) if prev is not None else 0.0
-            if waiting[r] and across >= 0.5 * threshold:  # a cut may hide in the gap: measure it
-                for k, w in waiting[r]:
-                    prev = measure(k, w, prev)
-                across = m.change(hsv, prev)
-            waiting[r].clear()
-            if first[r] is None:
-                first[r] = (len(rows), hsv)
-            record(j, rgb, hsv, across)
-            last_hsv[r] = hsv
-    if batch is not None:
-        batch.flush()
+    for r, j, rgb in _run_frames(video, every, runs, size, convert=False):
+        if progress:
+            progress()
+        start, end = runs[r]
+        if (j - start) % stride and j != end - 1:
+            waiting[r].append((j, rgb))
+            continue
+        rgb = rgb() if callable(rgb) else rgb
+        hsv = m.hsv(rgb)
+        prev = last_hsv[r]
+        across = m.change(hsv, prev) if prev is not None else 0.0
+        if waiting[r] and across >= 0.5 * threshold:  # a cut may hide in the gap: measure it
+            for k, w in waiting[r]:
+                prev = measure(k, w, prev)
+            across = m.change(hsv, prev)
+        waiting[r].clear()
+        if first[r] is None:
+            first[r] = (len(rows), hsv)
+        record(j, rgb, hsv, across)
+        last_hsv[r] = hsv
+    batch.flush()
     for r in range(1, len(runs)):  # a run's first frame and the run before's last are neighbours
         if first[r] is not None and last_hsv[r - 1] is not None:
             rows[first[r][0]][1] = m.change(first[r][1], last_hsv[r - 1])
