@@ -8,6 +8,7 @@ import copy
 import os
 import queue
 import threading
+import time
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -328,13 +329,18 @@ def open_video(
 
 
 _DONE = object()
-#: frames a decoder thread may run ahead of its consumer: a deeper queue means fewer
-#: thread hand-offs (each a wake-up of both threads), at a few frames of memory
+#: batches of frames a decoder thread may run ahead of its consumer (bounded memory)
 IN_FLIGHT = 8
+#: the decoder thread hands frames over in batches: at most this many frames, and a batch
+#: goes as soon as it is this old (s), so slow (large) frames still go one by one. Each
+#: hand-off wakes both threads; 200 frames of 160x120 handed over one by one took 17-22 ms
+#: to iterate against 13 ms in one thread
+BATCH_FRAMES = 32
+BATCH_AGE_S = 0.002
 
 
 def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend: str) -> Iterator:
-    """Run ``gen`` in a daemon thread; fail if no item arrives within ``timeout`` s.
+    """Run ``gen`` in a daemon thread; fail if nothing arrives within ``timeout`` s.
 
     A native decoder stuck inside C code cannot be interrupted, so the thread is left
     behind (daemon) and the caller gets a clear error instead of a hang.
@@ -344,18 +350,31 @@ def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend
         return
     q: queue.Queue = queue.Queue(maxsize=IN_FLIGHT)  # bounded memory
     stop = threading.Event()
+    clock = time.perf_counter
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def work():
         try:
+            batch, since = [], 0.0
             for item in gen:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
+                if not batch:
+                    since = clock()
+                batch.append(item)
+                if len(batch) >= BATCH_FRAMES or clock() - since >= BATCH_AGE_S:
+                    if not put(batch):
                         break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    break
+                    batch = []
+            else:
+                if batch:
+                    put(batch)
             q.put(_DONE)
         except BaseException as e:  # forwarded to the caller
             q.put(e)
@@ -383,6 +402,6 @@ def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield from item
     finally:
         stop.set()
