@@ -155,6 +155,27 @@ def test_hanging_decoder_times_out(cuts_video):
     assert str(cuts_video) in str(e.value) and "no progress" in str(e.value)
 
 
+def test_stall_timeout_hands_frames_over_in_batches_without_holding_slow_ones():
+    import time
+
+    from vidtok.decode import video as vmod
+
+    # fast items: every one arrives, in order, in few hand-offs
+    assert list(vmod._with_stall_timeout(iter(range(1000)), 5.0, "x.mp4", "t")) == list(range(1000))
+
+    def slow():  # each frame takes 0.3 s: held back for a batch, the second would wait 0.6 s
+        for i in range(4):
+            time.sleep(0.3)
+            yield i
+
+    got, waits, t = [], [], time.perf_counter()
+    for i in vmod._with_stall_timeout(slow(), 0.5, "x.mp4", "t"):
+        waits.append(time.perf_counter() - t)
+        got.append(i)
+        t = time.perf_counter()
+    assert got == [0, 1, 2, 3] and max(waits) < 0.5
+
+
 @needs_shared
 @pytest.mark.parametrize("stream", [0, 3])
 def test_multistream_decodes_chosen_stream(stream):
