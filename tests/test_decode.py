@@ -155,13 +155,25 @@ def test_hanging_decoder_times_out(cuts_video):
     assert str(cuts_video) in str(e.value) and "no progress" in str(e.value)
 
 
-def test_stall_timeout_hands_frames_over_in_batches_without_holding_slow_ones():
+def test_stall_timeout_hands_frames_over_in_batches_without_holding_slow_ones(monkeypatch):
     import time
 
     from vidtok.decode import video as vmod
 
-    # fast items: every one arrives, in order, in few hand-offs
-    assert list(vmod._with_stall_timeout(iter(range(1000)), 5.0, "x.mp4", "t")) == list(range(1000))
+    puts = []
+
+    class Counting(vmod.queue.Queue):
+        def put(self, item, *a, **kw):
+            puts.append(item)
+            return super().put(item, *a, **kw)
+
+    monkeypatch.setattr(vmod.queue, "Queue", Counting)
+    # fast frames, a busy consumer: every one arrives, in order, in few hand-offs
+    got = []
+    for i in vmod._with_stall_timeout(iter(range(300)), 5.0, "x.mp4", "t"):
+        time.sleep(0.0005)
+        got.append(i)
+    assert got == list(range(300)) and len(puts) < 100
 
     def slow():  # each frame takes 0.3 s: held back for a batch, the second would wait 0.6 s
         for i in range(4):
