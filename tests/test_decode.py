@@ -180,6 +180,16 @@ def test_stall_timeout_hands_frames_over_in_batches_without_holding_slow_ones(mo
             time.sleep(0.3)
             yield i
 
+    def failing():  # an error reaches the caller after the frames decoded before it
+        yield from range(3)
+        raise ValueError("corrupt packet")
+
+    got = []
+    with pytest.raises(ValueError, match="corrupt packet"):
+        for i in vmod._with_stall_timeout(failing(), 5.0, "x.mp4", "t"):
+            got.append(i)
+    assert got == [0, 1, 2]
+
     got, waits, t = [], [], time.perf_counter()
     for i in vmod._with_stall_timeout(slow(), 0.5, "x.mp4", "t"):
         waits.append(time.perf_counter() - t)

@@ -286,6 +286,8 @@ class PyAVDecoder(Decoder):
 
     # -- exact ---------------------------------------------------------------------------
     def _iter_exact(self, indices, size):
+        if not len(indices):
+            return
         idx = self.index
         keys_for = idx.keyframe_at_or_before(indices)
         # A run starts with a seek to the keyframe before its first target and takes every

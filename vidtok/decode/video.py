@@ -365,8 +365,8 @@ def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend
         return False
 
     def work():
+        batch, since = [], clock()
         try:
-            batch, since = [], clock()
             for item in gen:
                 batch.append(item)
                 # the age counts from the last hand-off, so a frame that took long to
@@ -376,11 +376,11 @@ def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend
                         break
                     batch, since = [], clock()
             else:
-                if batch:
-                    put(batch)
-            q.put(_DONE)
-        except BaseException as e:  # forwarded to the caller
-            q.put(e)
+                if not batch or put(batch):
+                    put(_DONE)
+        except BaseException as e:  # forwarded to the caller, after the frames before it
+            if not batch or put(batch):
+                put(e)
         finally:
             close = getattr(gen, "close", None)
             if close and stop.is_set():
