@@ -58,6 +58,24 @@ def test_guided_cut_analysis_equals_full_analysis_on_b_frame_video():
     _guided_matches_full(SHARED / "scenecuts_pyscenedetect_testvideo_720p.mp4")
 
 
+SHARED_VIDEOS = [
+    "action_arm_wrestling_kinetics.mp4", "action_eye_makeup_xvid_mp3.avi", "animation_bbb_0-30s_vp8_vorbis.webm",
+    "animation_bbb_1s_vp9_opus.webm", "animation_bbb_5s_hevc_1080p.ts", "caption_pool_cleaning.mp4",
+    "cooking_flipping_pancake_h264_opus.mkv", "film_bw_his_girl_friday_cc0.mp4",
+    "grounding_charades_Y1HGC_doorway_coffee.mp4", "long_static_cam_fly_courtship_120s.mp4",
+    "nasa_webb_cleanroom_multistream_subs.mp4", "scenecuts_pyscenedetect_testvideo_720p.mp4",
+    "sports_hitting_baseball_kinetics.mp4", "static_cam_traffic_highway_720p.mp4", "static_cam_traffic_highway_vfr.mp4",
+]
+
+
+@needs_shared
+@pytest.mark.parametrize("name", SHARED_VIDEOS)
+def test_cut_scan_equals_full_analysis_on_every_shared_video(name):
+    # whichever scan the video gets (guided, strided, parallel runs): the full analysis's cuts,
+    # and every frame whose change reaches half the threshold measured exactly
+    _guided_matches_full(SHARED / name, skips=False)
+
+
 def test_guided_cut_analysis_equals_full_analysis_on_synthetic_cuts(cuts_video, monkeypatch):
     # small frames and many reference frames normally take the full pass: force the guided one
     monkeypatch.setattr("vidtok.select.analysis.TWO_PASS_MIN_PIXELS", 0)
