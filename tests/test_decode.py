@@ -313,3 +313,13 @@ def test_one_frame_request_equals_the_same_frame_in_a_batch(cuts_video):
     assert one.times[0] == both.times[1]
     np.testing.assert_array_equal(one.data[0], both.data[1])
     np.testing.assert_array_equal(v.get_frames([57], size=(80, 60)).data[0], v.get_frames([56, 57], size=(80, 60)).data[1])
+
+
+def test_index_counts_the_streams_compressed_bytes(cuts_video):
+    import av
+
+    v = open_video(cuts_video)
+    with av.open(str(cuts_video)) as c:
+        total = sum(p.size for p in c.demux(c.streams.video[0]))
+    assert v.index.packet_bytes == total > 0
+    assert v.index.bytes_per_frame == pytest.approx(total / len(v))

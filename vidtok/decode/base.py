@@ -76,6 +76,13 @@ class FrameIndex:
     by_dts: bool = False
     #: decode order differs from presentation order (B-frames): some frames are skippable
     reordered: bool = False
+    #: compressed size of all the stream's packets (bytes): with the pixel count, what a
+    #: frame costs to decode (CABAC work grows with the bits)
+    packet_bytes: int = 0
+
+    @property
+    def bytes_per_frame(self) -> float:
+        return self.packet_bytes / max(1, len(self))
 
     @cached_property
     def times(self) -> np.ndarray:

@@ -81,10 +81,11 @@ def best_video_stream(container: av.container.InputContainer) -> av.video.stream
 
 def _demux_index(container, stream, p: Path, by_dts: bool):
     """pts (dts when ``by_dts``), keyframe flag and duration of every packet, in decode
-    order, whether the data ended early, and the first frame that decodes (None if none
-    does). Packets are decoded only until that first frame: it proves the stream decodes
+    order, whether the data ended early, the first frame that decodes (None if none
+    does), and the packets' total size. Packets are decoded only until that first frame: it proves the stream decodes
     and gives the rotation, and costs no second open of the file."""
     pts, key, dur = [], [], []
+    nbytes = 0
     truncated = False
     fallback_step = None
     first = None
@@ -113,6 +114,7 @@ def _demux_index(container, stream, p: Path, by_dts: bool):
             pts.append(t)
             key.append(pkt.is_keyframe)
             dur.append(pkt.duration or 0)
+            nbytes += pkt.size
     except av.error.FFmpegError:
         truncated = True  # keep what demuxed; the decoder clamps to what decodes
     if first is None:  # frames held back by the decoder's reordering delay
@@ -121,7 +123,7 @@ def _demux_index(container, stream, p: Path, by_dts: bool):
             first = frames[0] if frames else None
         except (av.error.FFmpegError, OSError):
             pass
-    return (np.asarray(pts, np.int64), np.asarray(key, bool), np.asarray(dur, np.int64), truncated, first)
+    return (np.asarray(pts, np.int64), np.asarray(key, bool), np.asarray(dur, np.int64), truncated, first, nbytes)
 
 
 def probe(
@@ -164,7 +166,7 @@ def probe_with_first_frame(
         # AVI stores no presentation times: its timestamps count frames in decode order,
         # and packed B-frames (XviD/DivX) make packet pts disagree with decoded frames.
         by_dts = container.format.name == "avi"
-        pts_dec, key_dec, dur_dec, truncated, first = _demux_index(container, vs, p, by_dts)
+        pts_dec, key_dec, dur_dec, truncated, first, nbytes = _demux_index(container, vs, p, by_dts)
         if pts_dec.size == 0:
             raise NotAVideoError("video stream has no frames (no packets)", p)
         declared = int(vs.frames or 0)
@@ -194,7 +196,7 @@ def probe_with_first_frame(
             last_dur = int(np.median(deltas)) if deltas.size else int(round(1 / (25 * tb)))
         reordered = bool(np.any(np.diff(pts_dec) < 0))
         index = FrameIndex(pts=pts, keyframe=key, time_base=tb, frame_duration=last_dur * tb, by_dts=by_dts,
-                           reordered=reordered)
+                           reordered=reordered, packet_bytes=nbytes)
 
         start = float(pts[0] * tb)
         duration = float((pts[-1] + last_dur - pts[0]) * tb)

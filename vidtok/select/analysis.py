@@ -118,18 +118,25 @@ class _Thumbs:
             self.rows = []
 
 
+def _decode_heavy(video: Video) -> bool:
+    """Whether decoding a frame costs more than measuring it: large frames, or many bits
+    a frame (CABAC work grows with the bits, measuring does not)."""
+    return (video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
+            or video.index.bytes_per_frame >= HEAVY_FRAME_BYTES)
+
+
 def _run_frames(video: Video, idx: np.ndarray, runs: list, size, convert: bool = True):
     """``(run, index, rgb)`` of every run's frames (``idx[a:b]`` for each run (a, b)),
     the runs taking turns, each decoded by a decoder of its own, the cores shared out
-    between them. A lone run of small frames leaves half the cores to the measuring
+    between them. A lone run of cheap frames leaves half the cores to the measuring
     thread (160x120 clip on 2 cores: 25.8 -> 20.4 ms with one decoder thread instead of
-    four); a lone run of large frames, where decoding dominates, keeps them all (HEVC
-    1080p: 0.36 s with four, 0.55 s with one)."""
+    four); a lone run of frames that cost more to decode than to measure keeps them all
+    (HEVC 1080p: 0.36 s with four, 0.55 s with one; 340x256 at 4.5 KB a frame: 174 -> 138
+    ms)."""
     if len(runs) > 1:
         handles = [video.fork_for(len(runs)) for _ in runs]
     else:
-        big = video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
-        handles = [video if big else video.fork_for(2)]
+        handles = [video if _decode_heavy(video) else video.fork_for(2)]
     streams = [h.iter_frames(idx[a:b], size=size, fast_resize=True, convert=convert)
                for h, (a, b) in zip(handles, runs)]
     for items in itertools.zip_longest(*streams):
@@ -181,6 +188,12 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
             content[runs[r][0]] = m.change(first[r], prev[r - 1])
     return FrameStats(idx, video.index.times[idx], content, bright, thumbs)
 
+
+#: a lone run of frames this large (compressed, bytes) keeps all decoder threads: decoding
+#: outweighs measuring (on 2 cores, one decoder thread vs all, ms: 340x256 at 4.5 KB a frame
+#: 174 vs 138, at 2.3 KB 100 vs 93; 320x240 MPEG-4 at 1.3 KB 13 vs 16, 320x180 at 0.4 KB 37 vs
+#: 41, 160x120 at 0.4 KB 19.5 vs 22.7)
+HEAVY_FRAME_BYTES = 2000
 
 #: parallel runs pay from here (2 cores, full pass: 1280x720 0.75 -> 0.67 s, 1024x1024 at
 #: 4 fps 1.33 -> 1.04 s; but 480x270 0.10 -> 0.115 s and 340x256 0.18 -> 0.20 s)
