@@ -1,7 +1,7 @@
 """Scene-cut benchmark: F1 and speed of vidtok's ``scenes`` selector against PySceneDetect
 (optional: ``pip install scenedetect``), both run here in the same process.
 
-    python benchmarks/selection.py [--videos DIR] [--repeat 3] [--tolerance 1]
+    python benchmarks/selection.py [--videos DIR] [--repeat 3] [--tolerance 1] [--only LABEL]
 
 Ground truth: PySceneDetect's ContentDetector golden cuts for its own test video, the
 synthetic cuts video's known cuts (sample_videos/), and the NASA clip's hard cut at about
@@ -22,11 +22,11 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from vidtok import open_video  # noqa: E402
 from vidtok.select import select  # noqa: E402
@@ -92,16 +92,21 @@ def run_pyscenedetect(path):
 
 
 def interleaved(jobs, repeat):
-    """Best time and last output of each ``(fn, kwargs)`` job, the jobs taking turns in
-    every round: this VM's speed drifts by 20-50 % within minutes, and turns keep that
-    drift out of the ratio."""
-    best, out = [float("inf")] * len(jobs), [None] * len(jobs)
-    for _ in range(repeat):
-        for k, (fn, kw) in enumerate(jobs):
-            t0 = time.perf_counter()
+    """Best time and last output of each ``(fn, kwargs)`` job, raced as the decode
+    benchmark races its methods (``benchmarks/decode.py::race``): the jobs take turns in
+    every round, each round starting one job later, and quick cases get up to ten times
+    ``repeat`` rounds (a best of 9 at 20 ms still drifted by 15 % between runs here)."""
+    from decode import race
+
+    out = [None] * len(jobs)
+
+    def keep(k, fn, kw):
+        def run():
             out[k] = fn(**kw)
-            best[k] = min(best[k], time.perf_counter() - t0)
-    return list(zip(out, best))
+        return run
+
+    best = race({k: (keep(k, fn, kw), False) for k, (fn, kw) in enumerate(jobs)}, repeat)
+    return [(out[k], best[k]) for k in range(len(jobs))]
 
 
 def main(argv=None):
@@ -110,6 +115,7 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--tolerance", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--only", default=None, help="substring of the row labels to run")
     args = ap.parse_args(argv)
     try:
         import scenedetect  # noqa: F401
@@ -121,6 +127,8 @@ def main(argv=None):
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="vidtok-selection-"))
     for name, path, stream, psd_path, truth, tol in cases(Path(args.videos), tmp):
+        if args.only and args.only not in name:
+            continue
         tol = args.tolerance if tol is None else max(tol, args.tolerance)
         jobs = [(run_vidtok, {"path": path, "stream": stream})]
         if have_psd:
@@ -139,7 +147,8 @@ def main(argv=None):
         print(json.dumps(row), flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
     lines = [
-        f"Cut detection, tolerance {args.tolerance} frame(s) (3 on the NASA clip), best of {args.repeat} runs.",
+        f"Cut detection, tolerance {args.tolerance} frame(s) (3 on the NASA clip), best of {args.repeat} "
+        f"rounds (quick rows up to {10 * args.repeat}: rounds while one takes under 0.3 s).",
         "",
         "| video | true cuts | vidtok cuts | vidtok F1 | vidtok s | PySceneDetect cuts | PySceneDetect F1 | PySceneDetect s | speed-up |",
         "|---|---|---|---|---|---|---|---|---|",
