@@ -82,8 +82,9 @@ def best_video_stream(container: av.container.InputContainer) -> av.video.stream
 def _demux_index(container, stream, p: Path, by_dts: bool):
     """pts (dts when ``by_dts``), keyframe flag and duration of every packet, in decode
     order, whether the data ended early, the first frame that decodes (None if none
-    does), and the packets' total size. Packets are decoded only until that first frame: it proves the stream decodes
-    and gives the rotation, and costs no second open of the file."""
+    does), and the packets' total size. Packets are decoded only until that first frame:
+    it proves the stream decodes and gives the rotation, and costs no second open of the
+    file."""
     pts, key, dur = [], [], []
     nbytes = 0
     truncated = False

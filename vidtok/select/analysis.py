@@ -191,7 +191,7 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
 
 #: a lone run of frames this large (compressed, bytes) keeps all decoder threads: decoding
 #: outweighs measuring (on 2 cores, one decoder thread vs all, ms: 340x256 at 4.5 KB a frame
-#: 174 vs 138, at 2.3 KB 100 vs 93; 320x240 MPEG-4 at 1.3 KB 13 vs 16, 320x180 at 0.4 KB 37 vs
+#: 174 vs 138, at 2.3 KB 100 vs 93; 320x240 MPEG-4 at 1.0 KB 13 vs 16, 320x180 at 0.4 KB 37 vs
 #: 41, 160x120 at 0.4 KB 19.5 vs 22.7)
 HEAVY_FRAME_BYTES = 2000
 
