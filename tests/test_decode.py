@@ -323,3 +323,12 @@ def test_index_counts_the_streams_compressed_bytes(cuts_video):
         total = sum(p.size for p in c.demux(c.streams.video[0]))
     assert v.index.packet_bytes == total > 0
     assert v.index.bytes_per_frame == pytest.approx(total / len(v))
+
+
+def test_hand_off_batches_hold_a_bounded_number_of_pixels(cuts_video):
+    v = open_video(cuts_video)
+    assert v._batch_frames() == 32  # 160x120: small frames go 32 at a time
+    v.info = v.info.model_copy(update={"width": 1280, "height": 720})
+    assert v._batch_frames() == 2
+    v.info = v.info.model_copy(update={"width": 3840, "height": 2160})
+    assert v._batch_frames() == 1

@@ -148,8 +148,14 @@ class Video:
             lazy = self.decoder.can_defer_conversion and self.timeout is not None
         kw = {"lazy": True} if lazy else {}
         gen = self.decoder.iter_frames(idx, size=size, seek=seek, fast_resize=fast_resize, **kw)
-        for i, rgb in _with_stall_timeout(gen, self.timeout, self.path, self.backend):
+        for i, rgb in _with_stall_timeout(gen, self.timeout, self.path, self.backend, self._batch_frames()):
             yield i, float(times[i]), rgb
+
+    def _batch_frames(self) -> int:
+        """Frames the decoder thread may hand over at once: up to ``BATCH_FRAMES``, and
+        about ``BATCH_PIXELS`` of decoded pictures (a frame waiting for conversion holds
+        its full-size picture), so the frames in flight stay within a few tens of MB."""
+        return max(1, min(BATCH_FRAMES, BATCH_PIXELS // max(1, self.info.width * self.info.height)))
 
     def reference_share(self, limit: int = 600) -> float | None:
         """Share of frames that other frames reference (what a decoder skipping
@@ -175,7 +181,8 @@ class Video:
         times = self.index.times
 
         def gen():
-            for i, rgb in _with_stall_timeout(fn(judge, size=size), self.timeout, self.path, self.backend):
+            for i, rgb in _with_stall_timeout(fn(judge, size=size), self.timeout, self.path, self.backend,
+                                              self._batch_frames()):
                 if i >= 0:  # not a heartbeat
                     yield i, float(times[i]), rgb
 
@@ -340,9 +347,13 @@ IN_FLIGHT = 8
 #: consumer after 1.6 instead of 3.9 ms
 BATCH_FRAMES = 32
 BATCH_AGE_S = 0.002
+#: pixels of decoded pictures a batch may hold (2 Mpx: 32 frames of 256x240, 2 of 720p,
+#: one of 1080p and up), so IN_FLIGHT batches hold ~24 MB of 8-bit 4:2:0 or 8 frames
+BATCH_PIXELS = 2_000_000
 
 
-def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend: str) -> Iterator:
+def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend: str,
+                        batch_frames: int = BATCH_FRAMES) -> Iterator:
     """Run ``gen`` in a daemon thread; fail if nothing arrives within ``timeout`` s.
 
     A native decoder stuck inside C code cannot be interrupted, so the thread is left
@@ -371,7 +382,7 @@ def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend
                 batch.append(item)
                 # the age counts from the last hand-off, so a frame that took long to
                 # decode goes at once (the stall timeout sees every frame as it comes)
-                if len(batch) >= BATCH_FRAMES or clock() - since >= BATCH_AGE_S or q.empty():
+                if len(batch) >= batch_frames or clock() - since >= BATCH_AGE_S or q.empty():
                     if not put(batch):
                         break
                     batch, since = [], clock()
