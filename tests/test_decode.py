@@ -1,5 +1,6 @@
 """Frame access: exact frames and times, clamping, seeking, keyframe mode, backends."""
 
+import importlib
 import time
 
 import numpy as np
@@ -332,3 +333,28 @@ def test_hand_off_batches_hold_a_bounded_number_of_pixels(cuts_video):
     assert v._batch_frames() == 2
     v.info = v.info.model_copy(update={"width": 3840, "height": 2160})
     assert v._batch_frames() == 1
+
+
+def test_first_decoder_takes_the_probes_open_file_and_packets(cuts_video, monkeypatch):
+    import av
+
+    from vidtok.decode import pyav_backend
+
+    probe_mod = importlib.import_module("vidtok.decode.probe")
+    v = open_video(cuts_video)
+    assert v._kept is not None
+    opens = []
+    real_open = av.open
+    monkeypatch.setattr(pyav_backend.av, "open", lambda *a, **k: opens.append(a) or real_open(*a, **k))
+    one = v.fork_for(2)  # one decoder thread on 2 cores, as a lone analysis run gets
+    if one.decoder.threads != 1:
+        one.decoder.threads = 1
+    got = one.get_frames(np.arange(len(v)), size=(80, 60))
+    assert opens == []  # decoded from the probe's file and packets: no second open
+    assert v._kept.take() is None  # taken once
+    monkeypatch.setattr(probe_mod, "KEEP_PACKET_BYTES", 100)
+    w = open_video(cuts_video)
+    assert w._kept is None  # past the cap nothing is kept
+    want = w.get_frames(np.arange(len(w)), size=(80, 60))
+    np.testing.assert_array_equal(got.data, want.data)
+    np.testing.assert_array_equal(got.times, want.times)

@@ -40,6 +40,9 @@ class PyAVDecoder(Decoder):
     extra = ""  # a core dependency
     can_select_stream = True
     can_defer_conversion = True
+    can_adopt_probe = True
+    #: the probe's open file and packets (``probe.KeptProbe``), set by ``Video``
+    kept = None
 
     @classmethod
     def available(cls) -> bool:
@@ -52,21 +55,36 @@ class PyAVDecoder(Decoder):
         self.stats = {"packets": 0, "full": 0, "seeks": 0}
         self._known_pts = set(self.index.pts.tolist())
 
-    def _open(self, threads: int | None = None):
+    def _open(self, threads: int | None = None, adopt: bool = False):
+        """The file opened for decoding. With ``adopt``, when one thread is wanted, the
+        probe's still-open file and its packets if nobody took them yet: its decoder was
+        opened with one thread, and ``_packets_from_key`` reads the kept packets."""
+        self._cached = None
+        want = threads or self.threads or min(16, 2 * (os.cpu_count() or 1))
+        parts = self.kept.take() if adopt and want == 1 and self.kept is not None else None
+        if parts is not None:
+            container, stream, self._cached = parts
+            stream.codec_context.flush_buffers()
+            self._discard_others(container, stream)
+            return container, stream
         container = av.open(self.path, metadata_errors="ignore")
         stream = next(s for s in container.streams if s.index == self.info.stream_index)
         # Frame threads for throughput; 0 lets FFmpeg pick the count.
         stream.thread_type = "AUTO"
         # Frame threads: twice the cores measured best here (FFmpeg's own default is
         # cores + 1); more threads keep the pipeline full across the skipped frames
-        stream.thread_count = threads or self.threads or min(16, 2 * (os.cpu_count() or 1))
-        # Decode only this stream's packets.
+        stream.thread_count = want
+        self._discard_others(container, stream)
+        return container, stream
+
+    @staticmethod
+    def _discard_others(container, stream) -> None:
+        """Decode only this stream's packets."""
         discard_all = getattr(getattr(av.stream, "Discard", None), "all", None)
         if discard_all is not None:
             for s in container.streams:
                 if s.index != stream.index:
                     s.discard = discard_all
-        return container, stream
 
     def _rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None):
         """The frame as RGB at ``size``, rotated for display: now, or as a callable when
@@ -113,7 +131,8 @@ class PyAVDecoder(Decoder):
         if indices.size == 0:
             return
         self.stats = {"packets": 0, "full": 0, "seeks": 0}
-        self._container, self._stream = self._open(1 if _frames_walked(self.index, indices) < SHORT_WALK else None)
+        self._container, self._stream = self._open(1 if _frames_walked(self.index, indices) < SHORT_WALK else None,
+                                                   adopt=True)
         self._fresh = True
         try:
             if seek == "keyframe":
@@ -251,11 +270,14 @@ class PyAVDecoder(Decoder):
         key_pts = int(idx.pts[key])
         ticks_per_s = 1.0 / idx.time_base
         if key == int(idx.keyframe_indices[0]) and self._fresh:
-            # nothing read yet and the first keyframe wanted: no seek at all
+            # nothing read yet and the first keyframe wanted: no seek at all, and no demux
+            # where the probe's packets were kept
             self._fresh = False
-            yield from self._container.demux(self._stream)
+            packets, self._cached = self._cached, None
+            yield from (packets if packets is not None else self._container.demux(self._stream))
             return
         self._fresh = False
+        self._cached = None
         self.stats["seeks"] += 1
         steps = (None,) if key == int(idx.keyframe_indices[0]) else (0.0, 1.0, 5.0, 30.0, None)
         for back_s in steps:

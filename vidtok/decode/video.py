@@ -71,9 +71,12 @@ class Video:
         self.path = str(path)
         self.info: VideoInfo
         self.index: FrameIndex
-        self.info, self.index, first = probe_with_first_frame(path, stream, allow_truncated=allow_truncated)
         cls = _pick_backend(backend)
+        self.info, self.index, first, self._kept = probe_with_first_frame(
+            path, stream, allow_truncated=allow_truncated, keep_open=getattr(cls, "can_adopt_probe", False))
         self.decoder: Decoder = cls(self.path, self.info, self.index, threads=threads)
+        if self._kept is not None:
+            self.decoder.kept = self._kept
         self.timeout = timeout
         #: frame 0 as the probe decoded it, until first asked for alone (a thumbnail, a
         #: 1-frame sample): then it costs no second open and decode of the file
@@ -269,6 +272,8 @@ class Video:
         cap = self.decoder.threads or os.cpu_count() or 1
         other = copy.copy(self)
         other.decoder = type(self.decoder)(self.path, self.info, self.index, threads=max(1, cap // max(1, runs)))
+        if self._kept is not None:
+            other.decoder.kept = self._kept  # whichever decoder comes first takes it
         return other
 
     def parallel_parts(self) -> int:
@@ -299,6 +304,8 @@ class Video:
 
     def close(self) -> None:
         self.decoder.close()
+        if self._kept is not None:
+            self._kept.close()
 
     def __enter__(self) -> "Video":
         return self
