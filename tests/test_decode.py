@@ -358,3 +358,12 @@ def test_first_decoder_takes_the_probes_open_file_and_packets(cuts_video, monkey
     want = w.get_frames(np.arange(len(w)), size=(80, 60))
     np.testing.assert_array_equal(got.data, want.data)
     np.testing.assert_array_equal(got.times, want.times)
+
+
+def test_only_the_newest_probes_stay_open(cuts_video):
+    probe_mod = importlib.import_module("vidtok.decode.probe")
+    videos = [open_video(cuts_video) for _ in range(probe_mod.MAX_KEPT + 2)]
+    still = [v._kept._parts is not None for v in videos]
+    assert still == [False, False] + [True] * probe_mod.MAX_KEPT
+    # a closed one only costs its decoder a normal open
+    np.testing.assert_array_equal(videos[0].get_frames([5, 150]).data, videos[-1].get_frames([5, 150]).data)

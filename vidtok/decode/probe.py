@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
+from collections import deque
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,7 +25,12 @@ from .base import FrameIndex, StreamInfo, VideoInfo
 
 #: streams whose packets total at most this many bytes keep them, and the probe's open
 #: file, for the first decoder (``KeptProbe``)
-KEEP_PACKET_BYTES = 8_000_000
+KEEP_PACKET_BYTES = 4_000_000
+#: at most this many probes stay open at once, the oldest closed first: a program holding
+#: thousands of opened videos holds no more files and packets than this
+MAX_KEPT = 8
+_kept: deque = deque()  # weak references to the open ones, oldest first
+_kept_lock = threading.Lock()
 
 
 class KeptProbe:
@@ -35,6 +42,16 @@ class KeptProbe:
     def __init__(self, container, stream, packets: list):
         self._parts = (container, stream, packets)
         self._lock = threading.Lock()
+        with _kept_lock:
+            live = [r for r in _kept if (k := r()) is not None and k._parts is not None]
+            _kept.clear()
+            _kept.extend(live[-(MAX_KEPT - 1):] if MAX_KEPT > 1 else [])
+            old = live[: len(live) - len(_kept)]
+            _kept.append(weakref.ref(self))
+        for r in old:
+            k = r()
+            if k is not None:
+                k.close()
 
     def take(self):
         """``(container, stream, packets)`` the first time, then None."""
