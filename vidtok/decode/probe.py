@@ -286,7 +286,7 @@ def probe_with_first_frame(
             num_streams=len(container.streams),
             video_streams=sinfo,
         )
-        if packets is not None:
+        if packets is not None and not truncated:  # (a cut-off demux has no end-of-stream packet)
             kept_probe = KeptProbe(container, vs, packets)
     finally:
         if kept_probe is None:
