@@ -42,12 +42,12 @@ class KeptProbe:
     def __init__(self, container, stream, packets: list):
         self._parts = (container, stream, packets)
         self._lock = threading.Lock()
-        with _kept_lock:
+        with _kept_lock:  # the open ones, this one last; all but the newest MAX_KEPT close
             live = [r for r in _kept if (k := r()) is not None and k._parts is not None]
+            live.append(weakref.ref(self))
+            old, live = live[:-MAX_KEPT], live[-MAX_KEPT:]
             _kept.clear()
-            _kept.extend(live[-(MAX_KEPT - 1):] if MAX_KEPT > 1 else [])
-            old = live[: len(live) - len(_kept)]
-            _kept.append(weakref.ref(self))
+            _kept.extend(live)
         for r in old:
             k = r()
             if k is not None:
