@@ -74,9 +74,7 @@ class Video:
         cls = _pick_backend(backend)
         self.info, self.index, first, self._kept = probe_with_first_frame(
             path, stream, allow_truncated=allow_truncated, keep_open=getattr(cls, "can_adopt_probe", False))
-        self.decoder: Decoder = cls(self.path, self.info, self.index, threads=threads)
-        if self._kept is not None:
-            self.decoder.kept = self._kept
+        self.decoder: Decoder = self._new_decoder(cls, threads)
         self.timeout = timeout
         #: frame 0 as the probe decoded it, until first asked for alone (a thumbnail, a
         #: 1-frame sample): then it costs no second open and decode of the file
@@ -271,10 +269,16 @@ class Video:
         each on 16 cores)."""
         cap = self.decoder.threads or os.cpu_count() or 1
         other = copy.copy(self)
-        other.decoder = type(self.decoder)(self.path, self.info, self.index, threads=max(1, cap // max(1, runs)))
-        if self._kept is not None:
-            other.decoder.kept = self._kept  # whichever decoder comes first takes it
+        other.decoder = self._new_decoder(type(self.decoder), max(1, cap // max(1, runs)))
         return other
+
+    def _new_decoder(self, cls: type[Decoder], threads: int) -> Decoder:
+        """A decoder of this probed video; every decoder of it may take the probe's open
+        file (whichever comes first)."""
+        decoder = cls(self.path, self.info, self.index, threads=threads)
+        if self._kept is not None:
+            decoder.kept = self._kept
+        return decoder
 
     def parallel_parts(self) -> int:
         """How many runs to decode at once by default: one per core, at most 4, and never
