@@ -353,3 +353,27 @@ def test_batched_thumbnails_equal_one_frame_at_a_time(cuts_video, monkeypatch):
     one = np.stack([m.thumb(rgb) for _, _, rgb in v.iter_frames(np.arange(len(v)), size=size, fast_resize=True)])
     assert len(v) % 7 and np.ptp(one) > 0.5  # a partial batch; thumbnails that differ
     np.testing.assert_array_equal(st.thumbs, one)
+
+
+def test_scan_floor_rows_measure_the_same_frames():
+    """benchmarks/scan_floor.py compares times of rows that must do the same work: the
+    serial loop, the bare two-thread pipeline and vidtok's decoding path measure the same
+    frames to the same changes, and these equal vidtok's own cut scan where it measures
+    every frame (the synthetic clip's pan)."""
+    import importlib.util
+
+    from vidtok.select.analysis import analyse_for_cuts, analysis_size
+
+    spec = importlib.util.spec_from_file_location("scan_floor", SAMPLES.parent / "benchmarks" / "scan_floor.py")
+    floor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(floor)
+    path = str(SAMPLES / "synthetic_cuts.mp4")
+    v = open_video(path)
+    size = analysis_size(v.info)
+    serial = floor.serial(path, v.info.stream_index, size)
+    assert len(serial) == len(v) - 1
+    assert floor.bare_pipeline(path, v.info.stream_index, size) == serial
+    assert floor.vidtok_decode_bare_measure(path, size) == serial
+    scan = analyse_for_cuts(open_video(path), 27.0)
+    assert len(scan.indices) == len(v)  # every frame measured
+    assert np.allclose(scan.content[1:], serial)
