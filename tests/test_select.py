@@ -13,7 +13,7 @@ from vidtok.select.clips import plan_clips, select_clips, tokens_for
 from vidtok.select.diverse import maxmin_select, mmr_select
 from vidtok.select.query import query_select
 from vidtok.select.redundancy import change_keyframes
-from vidtok.select.scenes import enforce_min_len, fade_cuts, representatives
+from vidtok.select.scenes import detect, enforce_min_len, fade_cuts, representatives
 from vidtok.select.search import coarse_to_fine
 from .conftest import run_cli, SAMPLES, SHARED, needs_shared
 
@@ -32,7 +32,6 @@ def _guided_matches_full(path, skips=True, scan=None):
     """The cut scan (``scan``, default ``analyse_for_cuts``) measures every frame whose
     change could be a cut exactly as the full analysis does, and finds its cuts."""
     from vidtok.select.analysis import analyse, analyse_for_cuts
-    from vidtok.select.scenes import detect
 
     v = open_video(path)
     seen = []
@@ -50,7 +49,12 @@ def _guided_matches_full(path, skips=True, scan=None):
     # ... so the cuts are the full analysis's cuts
     assert fast.indices[detect(fast)].tolist() == full.indices[detect(full)].tolist()
     assert fast.times.tolist() == v.index.times[fast.indices].tolist()
-    np.testing.assert_allclose(fast.brightness, full.brightness[[pos[i] for i in fast.indices.tolist()]], atol=1e-3)
+    # brightness (and thumbnails) where measured: every frame, or the strided scan's stride frames
+    sampled = np.ones(len(fast.indices), bool) if fast.sampled is None else fast.sampled
+    assert sampled.mean() > 0.3
+    at = [pos[i] for i in fast.indices[sampled].tolist()]
+    np.testing.assert_allclose(fast.brightness[sampled], full.brightness[at], atol=1e-3)
+    np.testing.assert_allclose(fast.thumbs[sampled], full.thumbs[at], atol=1e-6)
 
 
 @needs_shared
@@ -190,6 +194,39 @@ def test_representative_is_never_a_black_frame():
     bright = np.where(np.arange(n) < 10, 2.0, 120.0)  # a fade-in from black
     st = FrameStats(np.arange(n), np.arange(n) / 25, np.zeros(n), bright, thumbs)
     assert representatives(st, np.zeros(0, np.int64)) [0] >= 10
+
+
+def test_unsampled_frames_are_never_representatives_or_fades():
+    """The strided cut scan leaves brightness and thumbnail unmeasured (0) on the frames it
+    measured only for their change: they can be neither a scene's representative nor a
+    dark stretch."""
+    n = 30
+    thumbs = np.full((n, 192), 0.5, np.float32)
+    thumbs[5] = 0.9  # an outlier frame
+    bright = np.full(n, 120.0)
+    sampled = np.ones(n, bool)
+    sampled[[1, 2, 13, 14, 15, 16]] = False  # a run of 4 unsampled frames would read as a fade
+    bright[~sampled], thumbs[~sampled] = 0.0, 0.0
+    st = FrameStats(np.arange(n), np.arange(n) / 25, np.zeros(n), bright, thumbs, sampled=sampled)
+    reps = representatives(st, np.array([10]))
+    assert all(sampled[r] for r in reps) and 5 not in reps
+    assert detect(st, "fade").tolist() == []
+    assert detect(FrameStats(st.indices, st.times, st.content, bright, thumbs), "fade").tolist() == [15]  # unmasked: a fade
+
+
+def test_strided_scan_samples_its_stride_frames(cuts_video):
+    """On the synthetic pan every frame is measured for its change, but brightness and
+    thumbnails only on every third frame (and the last)."""
+    from vidtok.select.analysis import analyse, analyse_strided
+
+    v = open_video(cuts_video)
+    fast, full = analyse_strided(v, 27.0), analyse(v)
+    assert fast.indices.tolist() == list(range(len(v)))
+    np.testing.assert_allclose(fast.content, full.content, atol=1e-3)
+    expect = (np.arange(len(v)) % 3 == 0) | (np.arange(len(v)) == len(v) - 1)
+    np.testing.assert_array_equal(fast.sampled, expect)
+    np.testing.assert_allclose(fast.brightness[expect], full.brightness[expect], atol=1e-3)
+    assert not fast.thumbs[~expect].any()
 
 
 def test_redundancy_takes_change_peaks_spread_out():

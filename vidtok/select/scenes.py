@@ -74,19 +74,23 @@ def detect(stats: FrameStats, detector: Literal["content", "adaptive", "fade", "
         parts.append(content_cuts(stats.content, threshold))
     if detector in ("adaptive", "all"):
         parts.append(adaptive_cuts(stats.content, adaptive_threshold))
-    if detector in ("fade", "all"):
-        parts.append(fade_cuts(stats.brightness, dark))
+    if detector in ("fade", "all"):  # on the frames whose brightness was measured
+        rows = np.arange(len(stats.indices)) if stats.sampled is None else np.flatnonzero(stats.sampled)
+        parts.append(rows[fade_cuts(stats.brightness[rows], dark)])
     cuts = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     return enforce_min_len(cuts, min_scene_len, stats.indices - stats.indices[0])
 
 
 def representatives(stats: FrameStats, cuts: np.ndarray, dark: float = 12.0) -> list[int]:
-    """Per scene, the position of its most typical frame that is not dark."""
+    """Per scene, the position of its most typical frame that is not dark, among the
+    frames whose brightness and thumbnail were measured (``FrameStats.sampled``)."""
     bounds = [0, *cuts.tolist(), len(stats.indices)]
     reps = []
     for a, b in zip(bounds[:-1], bounds[1:]):
         pos = np.arange(a, b)
-        light = pos[stats.brightness[a:b] >= dark]
+        if stats.sampled is not None and stats.sampled[a:b].any():
+            pos = pos[stats.sampled[a:b]]
+        light = pos[stats.brightness[pos] >= dark]
         cand = light if len(light) else pos
         mean = stats.thumbs[cand].mean(0)
         reps.append(int(cand[np.argmin(((stats.thumbs[cand] - mean) ** 2).sum(1))]))
