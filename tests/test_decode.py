@@ -87,6 +87,32 @@ def test_parallel_runs_return_the_same_frames(cuts_video):
     np.testing.assert_array_equal(kf.data, v.get_frames(want, seek="keyframe", parts=1).data)
 
 
+def test_fork_in_caller_decodes_in_the_callers_thread(cuts_video):
+    """A run the caller interleaves with threaded runs decodes in the caller's thread (no
+    decoding thread of its own), PyAV only: other backends keep their stall timeout."""
+    import threading
+
+    def decoding_threads(handle):
+        """The threads the handle's decoder produced its frames in."""
+        inner, seen = handle.decoder.iter_frames, set()
+
+        def watched(*a, **kw):
+            for item in inner(*a, **kw):
+                seen.add(threading.get_ident())
+                yield item
+
+        handle.decoder.iter_frames = watched
+        frames = list(handle.iter_frames(range(40), convert=False))
+        assert len(frames) == 40 and all(callable(rgb) for _, _, rgb in frames)  # converted on demand
+        return seen
+
+    v = open_video(cuts_video)
+    assert decoding_threads(v.fork_for(2, in_caller=True)) == {threading.get_ident()}
+    assert threading.get_ident() not in decoding_threads(v.fork_for(2))
+    assert v.fork_for(2, in_caller=True).timeout is None
+    assert open_video(cuts_video, backend="opencv").fork_for(2, in_caller=True).timeout is not None
+
+
 def test_keyframe_mode_snaps_and_keeps_exact_times(cuts_video):
     v = open_video(cuts_video)
     ref = reference_frames(cuts_video)

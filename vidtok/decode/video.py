@@ -262,14 +262,21 @@ class Video:
             raise NotAVideoError("some requested frames could not be decoded", self.path)
         return Frames(want.astype(np.int64), times, data)
 
-    def fork_for(self, runs: int) -> "Video":
+    def fork_for(self, runs: int, in_caller: bool = False) -> "Video":
         """Another handle on the same probed video with a decoder of its own (a decoder is
         not shared between threads), for one of ``runs`` parallel runs: the cores shared
         out between them (one thread each on 2 cores, where frame threads gain little; 4
-        each on 16 cores)."""
+        each on 16 cores).
+
+        ``in_caller``: this handle decodes in the caller's thread, not a thread of its own
+        (so without the stall timeout, which only a thread can enforce), for a run the
+        caller interleaves with runs decoding in threads: no more busy threads than cores.
+        Only with PyAV (the stall timeout guards against decoders that hang)."""
         cap = self.decoder.threads or os.cpu_count() or 1
         other = copy.copy(self)
         other.decoder = self._new_decoder(type(self.decoder), max(1, cap // max(1, runs)))
+        if in_caller and other.decoder.name == "pyav":
+            other.timeout = None
         return other
 
     def _new_decoder(self, cls: type[Decoder], threads: int) -> Decoder:
