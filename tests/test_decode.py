@@ -88,8 +88,9 @@ def test_parallel_runs_return_the_same_frames(cuts_video):
 
 
 def test_fork_in_caller_decodes_in_the_callers_thread(cuts_video):
-    """A run the caller interleaves with threaded runs decodes in the caller's thread (no
-    decoding thread of its own), PyAV only: other backends keep their stall timeout."""
+    """A run the caller interleaves with threaded runs, and the guided scan's main decoder,
+    decode in the caller's thread when asked (no decoding thread of their own), PyAV only:
+    other backends keep their stall timeout."""
     import threading
 
     def decoding_threads(handle):
@@ -111,6 +112,24 @@ def test_fork_in_caller_decodes_in_the_callers_thread(cuts_video):
     assert threading.get_ident() not in decoding_threads(v.fork_for(2))
     assert v.fork_for(2, in_caller=True).timeout is None
     assert open_video(cuts_video, backend="opencv").fork_for(2, in_caller=True).timeout is not None
+
+    def guided_threads(in_caller):
+        """The threads the guided scan's main decoder produced its frames in."""
+        g = open_video(cuts_video)
+        inner, seen = g.decoder.iter_guided, set()
+
+        def watched(*a, **kw):
+            for item in inner(*a, **kw):
+                seen.add(threading.get_ident())
+                yield item
+
+        g.decoder.iter_guided = watched
+        frames = list(g.iter_guided(lambda i, rgb: True, size=(80, 60), in_caller=in_caller))
+        assert [i for i, _, _ in frames] == list(range(len(g)))  # every gap marked: every frame
+        return seen
+
+    assert guided_threads(True) == {threading.get_ident()}
+    assert threading.get_ident() not in guided_threads(False)
 
 
 def test_keyframe_mode_snaps_and_keeps_exact_times(cuts_video):

@@ -167,13 +167,16 @@ class Video:
         counts = fn(limit) if fn is not None and not self.index.by_dts else None
         return counts[0] / counts[1] if counts else None
 
-    def iter_guided(self, judge, size: tuple[int, int] | None = None, max_ref_share: float | None = None):
+    def iter_guided(self, judge, size: tuple[int, int] | None = None, max_ref_share: float | None = None,
+                    in_caller: bool = False):
         """(index, time, rgb) of the frames in the gaps between reference frames that
         ``judge(index, rgb)`` marks (see ``PyAVDecoder.iter_guided``), or None when the
         backend cannot skip frames (only PyAV can), the stream has nothing to skip, the
         video was opened with ``threads=1`` (the scan runs two decoders at once), or more
         than ``max_ref_share`` of its frames are reference frames (``reference_share``,
-        read only once the other conditions hold)."""
+        read only once the other conditions hold). ``in_caller``: the main decoder runs in
+        the caller's thread, beside the scout's (no stall timeout, as ``fork_for``), for a
+        caller with little work of its own on the frames: two busy threads, not three."""
         fn = getattr(self.decoder, "iter_guided", None)
         if fn is None or self.index.by_dts or not self.index.reordered or self.decoder.threads == 1:
             return None
@@ -182,7 +185,8 @@ class Video:
         times = self.index.times
 
         def gen():
-            for i, rgb in _with_stall_timeout(fn(judge, size=size), self.timeout, self.path, self.backend,
+            timeout = None if in_caller else self.timeout
+            for i, rgb in _with_stall_timeout(fn(judge, size=size), timeout, self.path, self.backend,
                                               self._batch_frames()):
                 if i >= 0:  # not a heartbeat
                     yield i, float(times[i]), rgb

@@ -334,8 +334,10 @@ def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=
         return prev_i is not None and c >= 0.5 * threshold and i - prev_i > 1
 
     small = video.info.width * video.info.height < TWO_PASS_MIN_PIXELS
+    # the main decoder in this thread, which measures only the marked gaps' frames (720p
+    # test video: 499-515 -> 471-487 ms in turns)
     guided = None if small else video.iter_guided(judge, size=analysis_size(video.info, width),
-                                                  max_ref_share=GUIDED_MAX_REF_SHARE)
+                                                  max_ref_share=GUIDED_MAX_REF_SHARE, in_caller=True)
     if guided is None:
         return _one_decoder_cut_analysis(video, threshold, width, progress)
     exact: dict[int, list] = {}  # frame index -> [content or None, brightness, thumb]
