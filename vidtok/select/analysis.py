@@ -122,10 +122,15 @@ class _Thumbs:
             self.rows = []
 
 
+def _pixels(video: Video) -> int:
+    """Pixels a frame: what the size thresholds below compare."""
+    return video.info.width * video.info.height
+
+
 def _decode_heavy(video: Video) -> bool:
     """Whether decoding a frame costs more than measuring it: large frames, or many bits
     a frame (CABAC work grows with the bits, measuring does not)."""
-    return (video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
+    return (_pixels(video) >= PARALLEL_MIN_PIXELS
             or video.index.bytes_per_frame >= HEAVY_FRAME_BYTES)
 
 
@@ -175,7 +180,7 @@ def analyse(video: Video, indices: Optional[np.ndarray] = None, width: int = 256
     thumbs = np.zeros((len(idx), 8 * 8 * 3), np.float32)
     batch = _Thumbs(thumbs, m)
     if parts is None:
-        parts = video.parallel_parts() if video.info.width * video.info.height >= PARALLEL_MIN_PIXELS else 1
+        parts = video.parallel_parts() if _pixels(video) >= PARALLEL_MIN_PIXELS else 1
     runs = video.split_runs(idx, parts)
     prev = [None] * len(runs)  # last hsv of each run
     first = [None] * len(runs)  # first hsv of each run (its change crosses into the run before)
@@ -334,7 +339,7 @@ def analyse_for_cuts(video: Video, threshold: float, width: int = 256, progress=
             progress()
         return prev_i is not None and c >= 0.5 * threshold and i - prev_i > 1
 
-    small = video.info.width * video.info.height < TWO_PASS_MIN_PIXELS
+    small = _pixels(video) < TWO_PASS_MIN_PIXELS
     # the main decoder in this thread, which measures only the marked gaps' frames (720p
     # test video: 3-4 % faster in turns)
     guided = None if small else video.iter_guided(judge, size=analysis_size(video.info, width),
@@ -366,5 +371,5 @@ def _one_decoder_cut_analysis(video: Video, threshold: float, width: int, progre
     in parallel from ``STRIDED_PARALLEL_MIN_PIXELS`` up (below, the threads would only
     contend for the interpreter: 160x120 25.7 -> 30.1 ms, 320x180 41 -> 50 ms with two
     runs; 426x240 79 -> 66 ms, 480x270 170 -> 139 ms)."""
-    big = video.info.width * video.info.height >= STRIDED_PARALLEL_MIN_PIXELS
+    big = _pixels(video) >= STRIDED_PARALLEL_MIN_PIXELS
     return analyse_strided(video, threshold, width, progress, parts=video.parallel_parts() if big else 1)
