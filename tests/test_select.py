@@ -414,3 +414,25 @@ def test_scan_floor_rows_measure_the_same_frames():
     scan = analyse_for_cuts(open_video(path), 27.0)
     assert len(scan.indices) == len(v)  # every frame measured
     assert np.allclose(scan.content[1:], serial)
+
+
+def test_scene_keyframes_never_import_torch(tmp_path):
+    """Cut detection needs no model: `vidtok keyframes --method scenes` must not pay torch's
+    import (~1.2 s, six times the whole scan of a short clip), cache lookup included."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from vidtok.cli.main import main\n"
+        "try:\n"
+        f"    main(['keyframes', {str(SAMPLES / 'synthetic_cuts.mp4')!r}, '--method', 'scenes', '--json'])\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print('torch' in sys.modules)\n"
+    )
+    env = {**__import__("os").environ, "VIDTOK_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert '"cuts"' in out  # the selection was made (and cached in tmp_path)
+    assert out.strip().splitlines()[-1] == "False"
+    assert list(tmp_path.rglob("*.json"))

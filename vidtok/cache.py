@@ -10,10 +10,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from .compress.tokenset import TokenSet
+if TYPE_CHECKING:  # torch loads only where tokens are saved or loaded: selections need
+    from .compress.tokenset import TokenSet  # none of it (importing torch takes ~1.2 s)
 
 
 def cache_dir() -> Path:
@@ -43,6 +43,7 @@ def entry_key(path, **config) -> str:
 
 
 def save(key: str, ts: TokenSet, extra: dict | None = None) -> Path:
+    import torch
     from safetensors.torch import save_file
 
     d = cache_dir() / "tokens"
@@ -69,6 +70,8 @@ def save(key: str, ts: TokenSet, extra: dict | None = None) -> Path:
 
 def load(key: str) -> tuple[TokenSet, dict] | None:
     from safetensors import safe_open
+
+    from .compress.tokenset import TokenSet
 
     f = cache_dir() / "tokens" / f"{key}.safetensors"
     if not f.exists():
