@@ -275,7 +275,9 @@ class Video:
         ``in_caller``: this handle decodes in the caller's thread, not a thread of its own
         (so without the stall timeout, which only a thread can enforce), for a run the
         caller interleaves with runs decoding in threads: no more busy threads than cores.
-        Only with PyAV (the stall timeout guards against decoders that hang)."""
+        Only with PyAV: the stall timeout is there for decoders known to hang (decord); with
+        PyAV the probe already demuxes every packet and decodes the first frame in the
+        caller's thread, unguarded. A PyAV decode that hung in C would hang the caller."""
         cap = self.decoder.threads or os.cpu_count() or 1
         other = copy.copy(self)
         other.decoder = self._new_decoder(type(self.decoder), max(1, cap // max(1, runs)))
