@@ -93,16 +93,21 @@ def test_fork_in_caller_decodes_in_the_callers_thread(cuts_video):
     other backends keep their stall timeout."""
     import threading
 
-    def decoding_threads(handle):
-        """The threads the handle's decoder produced its frames in."""
-        inner, seen = handle.decoder.iter_frames, set()
+    def watch(decoder, method: str) -> set:
+        """The threads ``decoder.<method>`` will produce its items in, filled as they come."""
+        inner, seen = getattr(decoder, method), set()
 
         def watched(*a, **kw):
             for item in inner(*a, **kw):
                 seen.add(threading.get_ident())
                 yield item
 
-        handle.decoder.iter_frames = watched
+        setattr(decoder, method, watched)
+        return seen
+
+    def decoding_threads(handle):
+        """The threads the handle's decoder produced its frames in."""
+        seen = watch(handle.decoder, "iter_frames")
         frames = list(handle.iter_frames(range(40), convert=False))
         assert len(frames) == 40 and all(callable(rgb) for _, _, rgb in frames)  # converted on demand
         return seen
@@ -116,14 +121,7 @@ def test_fork_in_caller_decodes_in_the_callers_thread(cuts_video):
     def guided_threads(in_caller):
         """The threads the guided scan's main decoder produced its frames in."""
         g = open_video(cuts_video)
-        inner, seen = g.decoder.iter_guided, set()
-
-        def watched(*a, **kw):
-            for item in inner(*a, **kw):
-                seen.add(threading.get_ident())
-                yield item
-
-        g.decoder.iter_guided = watched
+        seen = watch(g.decoder, "iter_guided")
         frames = list(g.iter_guided(lambda i, rgb: True, size=(80, 60), in_caller=in_caller))
         assert [i for i, _, _ in frames] == list(range(len(g)))  # every gap marked: every frame
         return seen

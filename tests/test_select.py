@@ -419,6 +419,7 @@ def test_scan_floor_rows_measure_the_same_frames():
 def test_scene_keyframes_never_import_torch(tmp_path):
     """Cut detection needs no model: `vidtok keyframes --method scenes` must not pay torch's
     import (~1.2 s, six times the whole scan of a short clip), cache lookup included."""
+    import os
     import subprocess
     import sys
 
@@ -431,7 +432,7 @@ def test_scene_keyframes_never_import_torch(tmp_path):
         "    assert not e.code, e.code\n"
         "print('torch' in sys.modules)\n"
     )
-    env = {**__import__("os").environ, "VIDTOK_CACHE_DIR": str(tmp_path)}
+    env = {**os.environ, "VIDTOK_CACHE_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert '"cuts"' in out  # the selection was made (and cached in tmp_path)
     assert out.strip().splitlines()[-1] == "False"

@@ -66,7 +66,7 @@ class PyAVDecoder(Decoder):
         if parts is not None:
             container, stream, self._cached = parts
             stream.codec_context.flush_buffers()
-            self._discard_others(container, stream)
+            discard_other_streams(container, stream)  # decode only this stream's packets
             return container, stream
         container = av.open(self.path, metadata_errors="ignore")
         stream = next(s for s in container.streams if s.index == self.info.stream_index)
@@ -75,13 +75,8 @@ class PyAVDecoder(Decoder):
         # Frame threads: twice the cores measured best here (FFmpeg's own default is
         # cores + 1); more threads keep the pipeline full across the skipped frames
         stream.thread_count = want
-        self._discard_others(container, stream)
+        discard_other_streams(container, stream)  # decode only this stream's packets
         return container, stream
-
-    @staticmethod
-    def _discard_others(container, stream) -> None:
-        """Decode only this stream's packets."""
-        discard_other_streams(container, stream)
 
     def _rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None):
         """The frame as RGB at ``size``, rotated for display: now, or as a callable when
