@@ -87,13 +87,13 @@ class PyAVDecoder(Decoder):
 
     def frame_to_rgb(self, frame: av.VideoFrame, size=None, fast_resize: bool = False) -> np.ndarray:
         """A decoded frame (e.g. the probe's) as ``iter_frames`` would return it."""
-        return self._finish(frame, size, "SAMPLE" if fast_resize else "BILINEAR")
+        return self._finish(frame, size, "POINT" if fast_resize else "BILINEAR")
 
     def _finish(self, frame, size, interp) -> np.ndarray:
         return self._rotate(self._convert(frame, size, interp))
 
     def _convert(self, frame: av.VideoFrame, size: tuple[int, int] | None, interp: str) -> np.ndarray:
-        if interp == "SAMPLE" and size is not None:
+        if interp == "POINT" and size is not None:
             small = _sample_yuv420(frame, size)
             if small is not None:
                 return small
@@ -115,9 +115,9 @@ class PyAVDecoder(Decoder):
         """``lazy=True`` yields zero-argument callables that return the RGB array instead
         of the array: the caller converts in its own thread while this one decodes on
         (swscale runs without the GIL; 24 VP9 frames 16.5 -> 12.3 ms on 2 cores)."""
-        # analysis passes read a point sample of the planes (a fraction of the memory
+        # analysis passes read a point sample (swscale POINT) of the planes (a fraction of the memory
         # traffic of a filtered resize); model input gets bilinear resampling
-        self._interp = "SAMPLE" if fast_resize else "BILINEAR"
+        self._interp = "POINT" if fast_resize else "BILINEAR"
         self._lazy = lazy
         indices = np.asarray(indices, dtype=np.int64)
         if indices.size == 0:
@@ -172,7 +172,7 @@ class PyAVDecoder(Decoder):
         judged past that frame), and yields ``(index, rgb)`` for every frame of the marked
         gaps, bounding reference frames included, in display order. Unlike decoding the
         marked gaps afterwards, nothing is sought and no GOP is walked twice."""
-        self._interp = "SAMPLE" if fast_resize else "BILINEAR"
+        self._interp = "POINT" if fast_resize else "BILINEAR"
         self._lazy = False
         # each decoder gets half the cores (one here: single-threaded NONREF decoding
         # measured faster than frame threads on 2 cores, 0.36 s vs 0.43 s on 720p)
