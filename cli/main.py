@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vidtok import __version__
+from vidtok.defaults import DEFAULT_METHOD, DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
 from vidtok.errors import EXIT_CODES, UsageError, VidtokError
 
 app = typer.Typer(
@@ -61,12 +62,10 @@ TruncOpt = typer.Option(False, "--allow-truncated", help="Use the frames a trunc
 ReportOpt = typer.Option(None, "--report", help="Also write a self-contained HTML report here.")
 
 
-def _thumbs(video: str, indices) -> list:
-    from vidtok.decode import open_video
-
+def _thumbs(v, indices) -> list:
+    """Small frames of the opened video ``v`` for a report."""
     if not indices:
         return []
-    v = open_video(video)
     w, h = v.info.display_size
     size = (320, max(2, round(h * 320 / w) // 2 * 2))
     f = v.get_frames(sorted(set(int(i) for i in indices)), size=size)
@@ -81,10 +80,17 @@ def _write_report(path: Path, title: str, video: str, **kw) -> None:
     err.print(f"report: {path}", highlight=False, markup=False)
 
 
-def _open(video: Path, backend, stream, timeout, allow_truncated):
-    from vidtok.decode import open_video
+def _decode(backend, stream, timeout, allow_truncated):
+    """The common decode options, checked (a bad value is a usage error, exit 2)."""
+    from vidtok.config import DecodeOptions
 
-    return open_video(video, backend=backend, stream=stream, timeout=timeout, allow_truncated=allow_truncated)
+    return DecodeOptions.of(backend=backend, stream=stream, timeout=timeout, allow_truncated=allow_truncated)
+
+
+def _open(video, backend, stream, timeout, allow_truncated):
+    """The opened video: a missing, unreadable or non-video file fails here (exit 3/4),
+    before any model loads."""
+    return _decode(backend, stream, timeout, allow_truncated).open(video)
 
 
 @app.command()
@@ -233,7 +239,7 @@ def sample(
 @app.command()
 def compress(
     video: str = typer.Argument(..., help="Video file.", show_default=False),
-    method: str = typer.Option("holitom", "--method", "-m",
+    method: str = typer.Option(DEFAULT_METHOD, "--method", "-m",
                                help="Compressor or comma-separated chain, e.g. dtd,holitom (see `vidtok methods`)."),
     budget: str = typer.Option("0.1", "--budget", "-B",
                                help="Tokens to keep: 500 (tokens), 0.1 or 10% (of the input), 64/frame."),
@@ -244,7 +250,9 @@ def compress(
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write merge maps of a few frames here."),
     as_json: bool = JsonOpt,
     backend: Optional[str] = BackendOpt,
+    stream: Optional[int] = StreamOpt,
     timeout: float = TimeoutOpt,
+    allow_truncated: bool = TruncOpt,
 ) -> None:
     """Compress a video's visual tokens and measure what survives (PSNR, pixels encoder).
 
@@ -252,15 +260,19 @@ def compress(
       [bold]vidtok compress clip.mp4 --method holitom --budget 0.1[/bold]
       [bold]vidtok compress clip.mp4 -m dtd,tome -B 64/frame --out maps/ --json[/bold]
     """
+    from vidtok.checks import check_compression
+
+    v = _open(video, backend, stream, timeout, allow_truncated)
+    check_compression(method, budget)
     try:
         from vidtok.pipeline import compress_video
+        import torch  # noqa: F401
     except ImportError as e:
         from vidtok.errors import MissingDependencyError
 
         raise MissingDependencyError(f"compression needs torch: pip install 'vidtok[torch]' ({e})") from None
     with _busy("decoding and compressing", as_json):
-        r = compress_video(video, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder,
-                           backend=backend, timeout=timeout)
+        r = compress_video(v, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder)
     result = r.summary()
     if out_dir is not None:
         from vidtok.encode.pixels import PixelsEncoder
@@ -293,8 +305,8 @@ def keyframes(
     method: str = typer.Option("scenes", "--method", "-m",
                                help="uniform, fps, scenes, redundancy, query, diverse, clips, search."),
     query: Optional[str] = typer.Option(None, "--query", "-q", help="Text the frames should match (query, diverse, clips, search)."),
-    k: Optional[int] = typer.Option(None, "-k", help="Number of frames (clips: number of clips)."),
-    budget: Optional[int] = typer.Option(None, "--budget", help="clips: visual-token budget; search: frames to score."),
+    k: Optional[int] = typer.Option(None, "-k", min=1, help="Number of frames (clips: number of clips)."),
+    budget: Optional[int] = typer.Option(None, "--budget", min=1, help="clips: visual-token budget; search: frames to score."),
     encoder: Optional[str] = typer.Option(None, "--encoder",
                                           help="open_clip:MODEL/PRETRAINED, siglip:HUB_ID, random:clip-tiny, pixels."),
     detector: Optional[str] = typer.Option(None, "--detector", help="scenes: content (default), adaptive, fade, all."),
@@ -307,8 +319,13 @@ def keyframes(
     backend: Optional[str] = BackendOpt,
     stream: Optional[int] = StreamOpt,
     timeout: float = TimeoutOpt,
+    allow_truncated: bool = TruncOpt,
 ) -> None:
     """Pick the frames (or clips) that matter, with exact times.
+
+    query, diverse, clips and search embed frames with an image-text encoder: with a
+    query and no --encoder, open_clip ViT-B-32 (~600 MB, downloaded from the Hugging Face
+    hub on first use; offline and not cached: exit 8 at once).
 
     Examples:
       [bold]vidtok keyframes film.mp4 --method scenes --json[/bold]          cuts + one frame per scene
@@ -318,9 +335,11 @@ def keyframes(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from vidtok.checks import check_selection
     from vidtok.select import select
 
-    v = _open(video, backend, stream, timeout, False)
+    v = _open(video, backend, stream, timeout, allow_truncated)
+    check_selection(method, query=query, encoder=encoder)
     show = not as_json and sys.stderr.isatty()
     with Progress(TextColumn(f"[bold]{method}[/bold]"), BarColumn(), TimeElapsedColumn(), console=err,
                   disable=not show, transient=True) as bar:
@@ -333,7 +352,7 @@ def keyframes(
         relevance = method in ("query", "search", "diverse", "redundancy")
         curve = ([f.time for f in sel.frames], [f.score for f in sel.frames]) if relevance and len(sel.frames) > 1 else None
         spans = [{"start": c.start, "end": c.end, "score": c.score} for c in sel.clips]
-        _write_report(report, f"vidtok keyframes ({method})", video, frames=_thumbs(video, sel.indices),
+        _write_report(report, f"vidtok keyframes ({method})", video, frames=_thumbs(v, sel.indices),
                       duration=v.info.end_time, intervals=spans, curve=curve,
                       extra={"cuts": ", ".join(f"{c.time:.3f}s" for c in sel.cuts) or "-", **sel.params})
     if out_dir is not None:
@@ -372,7 +391,9 @@ PreKeepOpt = typer.Option(
     help="Run the vision tower on only this fraction of the sampled frames, the most distinct ones "
          "(near-duplicates dropped before the tower: much faster on CPU). --budget stays a share of all frames.")
 ModelOpt = typer.Option(None, "--model", "-m",
-                        help="Hub id or local path (default Qwen/Qwen2.5-VL-3B-Instruct), or random:<family>-tiny.")
+                        help=f"Hub id or local checkpoint directory (default {DEFAULT_MODEL}; a hub id not yet in the "
+                             "Hugging Face cache is downloaded first, and offline that is exit 8 at once), "
+                             "or random:<family>-tiny (no weights).")
 
 
 def _busy(message: str, quiet: bool = False):
@@ -386,7 +407,7 @@ def _busy(message: str, quiet: bool = False):
 
 
 def _model(spec: Optional[str], device: Optional[str], quiet: bool = False):
-    from vidtok.models.base import DEFAULT_MODEL, load_model
+    from vidtok.models.base import load_model
 
     with _busy(f"loading {spec or DEFAULT_MODEL}", quiet):
         return load_model(spec or DEFAULT_MODEL, device=device)
@@ -399,7 +420,7 @@ def ask(
     model: Optional[str] = ModelOpt,
     method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain (default holitom when --budget is given)."),
     budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual tokens to keep: 0.1, 10%, 500, 64/frame."),
-    max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Longest answer in tokens."),
+    max_new_tokens: int = typer.Option(64, "--max-new-tokens", min=1, help="Longest answer in tokens."),
     pre_keep: Optional[float] = PreKeepOpt,
     proportional: bool = typer.Option(
         False, "--proportional", help="Proportional attention: a merged token gets log(tokens it stands for) "
@@ -409,9 +430,13 @@ def ask(
     report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
     backend: Optional[str] = BackendOpt,
+    stream: Optional[int] = StreamOpt,
     timeout: float = TimeoutOpt,
+    allow_truncated: bool = TruncOpt,
 ) -> None:
     """Ask a video LLM a question about a video, optionally with compressed visual tokens.
+
+    The file and every option are checked before the model loads.
 
     Examples:
       [bold]vidtok ask clip.mp4 "What is the person doing?"[/bold]
@@ -419,20 +444,19 @@ def ask(
       [bold]vidtok ask clip.mp4 "What happens?" --budget 0.1 --pre-keep 0.5[/bold]   (half the frames through the tower)
       [bold]vidtok ask clip.mp4 "What happens?" -m random:qwen2_5_vl-tiny --json[/bold]   (no weights: a test model)
     """
+    from vidtok.checks import check_answering
     from vidtok.tasks.ask import ask as run_ask
 
+    v = _open(video, backend, stream, timeout, allow_truncated)
+    check_answering(model=model, method=method, budget=budget)
     m = _model(model, device, as_json)
     m.proportional_attention = proportional
     with _busy("decoding, encoding and answering", as_json):
-        r = run_ask(video, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                    use_cache=not no_cache, backend=backend, timeout=timeout, pre_keep=pre_keep)
+        r = run_ask(v, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
+                    use_cache=not no_cache, pre_keep=pre_keep)
     if report is not None:
-        from vidtok.decode import probe
-
-        info, index = probe(video)
-        idx = index.index_of_time(r["frame_times"]).tolist()
-        _write_report(report, "vidtok ask", video, question=question, answer=r["answer"], frames=_thumbs(video, idx),
-                      duration=info.end_time, tokens={"vision tower": r["visual_tokens_before"],
+        _write_report(report, "vidtok ask", video, question=question, answer=r["answer"],
+                      frames=_thumbs(v, r["frame_indices"]), duration=v.info.end_time, tokens={"vision tower": r["visual_tokens_before"],
                                                       "after compression": r["visual_tokens_after"],
                                                       "text": r["text_tokens"]},
                       extra={"model": r["model"], "seconds": r["seconds"]})
@@ -453,7 +477,7 @@ def ground(
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--via embed: open_clip:MODEL/PRETRAINED, siglip:ID, random:clip-tiny."),
     method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain for the LLM path."),
     budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget for the LLM path."),
-    chunk_seconds: float = typer.Option(600.0, "--chunk-seconds", help="Longer videos are asked in chunks of this length."),
+    chunk_seconds: float = typer.Option(600.0, "--chunk-seconds", min=1.0, help="Longer videos are asked in chunks of this length."),
     pre_keep: Optional[float] = PreKeepOpt,
     report: Optional[Path] = ReportOpt,
     srt: bool = typer.Option(False, "--srt", help="Print the intervals as SRT subtitles."),
@@ -461,37 +485,38 @@ def ground(
     device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu."),
     as_json: bool = JsonOpt,
     backend: Optional[str] = BackendOpt,
+    stream: Optional[int] = StreamOpt,
     timeout: float = TimeoutOpt,
+    allow_truncated: bool = TruncOpt,
 ) -> None:
     """Find when something happens: intervals in seconds with scores.
+
+    --via embed needs an image-text encoder: without --encoder, open_clip ViT-B-32 (~600 MB,
+    downloaded from the Hugging Face hub on first use; offline and not cached: exit 8 at once).
 
     Examples:
       [bold]vidtok ground clip.mp4 "person opens the door" --json[/bold]
       [bold]vidtok ground clip.mp4 "a goal" --via embed --srt > goals.srt[/bold]
     """
+    from vidtok.checks import check_answering
     from vidtok.tasks.ground import ground_embed, ground_llm, to_srt, to_vtt
 
     quiet = as_json or srt or vtt
+    v = _open(video, backend, stream, timeout, allow_truncated)
+    check_answering(task="ground", model=model, method=method, budget=budget, via=via, encoder=encoder)
     if via == "embed":
         with _busy("scoring frames against the query", quiet):
-            r = ground_embed(video, query, encoder=encoder or "open_clip:ViT-B-32/laion2b_s34b_b79k",
-                             backend=backend, timeout=timeout)
-    elif via == "llm":
+            r = ground_embed(v, query, encoder=encoder or DEFAULT_TEXT_ENCODER)
+    else:
         m = _model(model, device, quiet)
         with _busy("asking the model", quiet):
-            r = ground_llm(video, query, m, method=method, budget=budget,
-                           chunk_seconds=chunk_seconds, backend=backend, timeout=timeout, pre_keep=pre_keep)
-    else:
-        raise UsageError(f"--via must be llm or embed, got '{via}'")
+            r = ground_llm(v, query, m, method=method, budget=budget, chunk_seconds=chunk_seconds, pre_keep=pre_keep)
     if report is not None:
-        from vidtok.decode import probe
-
-        info, index = probe(video)
         curve = (r["curve"]["times"], r["curve"]["similarity"]) if "curve" in r else None
-        mids = [index.index_of_time((i["start"] + i["end"]) / 2) for i in r["intervals"][:8]]
+        mids = v.indices_at([(i["start"] + i["end"]) / 2 for i in r["intervals"][:8]]).tolist()
         _write_report(report, f"vidtok ground: {query}", video, question=query,
                       answer="; ".join(r.get("answers", [])) or None, intervals=r["intervals"], curve=curve,
-                      duration=info.end_time, frames=_thumbs(video, [int(i) for i in mids]))
+                      duration=v.info.end_time, frames=_thumbs(v, mids))
     if srt or vtt:
         print((to_vtt if vtt else to_srt)(r["intervals"], query))
         return
@@ -518,6 +543,10 @@ def evaluate(
     pre_keep: Optional[float] = PreKeepOpt,
     device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu."),
     as_json: bool = JsonOpt,
+    backend: Optional[str] = BackendOpt,
+    stream: Optional[int] = StreamOpt,
+    timeout: float = TimeoutOpt,
+    allow_truncated: bool = TruncOpt,
 ) -> None:
     """Measure accuracy against token budget on grounding (R1@IoU, mIoU) or multiple-choice QA.
 
@@ -526,16 +555,20 @@ def evaluate(
     from vidtok.decode.probe import check_path
     from vidtok.tasks.evaluate import eval_grounding, eval_qa
 
+    from vidtok.checks import check_answering
+
     ann = check_path(annotations)
+    if task not in ("ground", "qa"):
+        raise UsageError(f"--task must be ground or qa, got '{task}'")
+    dec = _decode(backend, stream, timeout, allow_truncated)
+    check_answering(task=task, model=model, method=method, budget=budget, via=via, encoder=encoder)
     roots = [videos] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
     m = None if (task == "ground" and via == "embed") else _model(model, device)
     if task == "ground":
         r = eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit,
-                           pre_keep=pre_keep)
-    elif task == "qa":
-        r = eval_qa(ann, m, roots, method=method, budget=budget, limit=limit, pre_keep=pre_keep)
+                           pre_keep=pre_keep, decode=dec)
     else:
-        raise UsageError(f"--task must be ground or qa, got '{task}'")
+        r = eval_qa(ann, m, roots, method=method, budget=budget, limit=limit, pre_keep=pre_keep, decode=dec)
     if as_json:
         print(json.dumps(r, indent=2))
         return
@@ -550,7 +583,7 @@ def evaluate(
 @app.command()
 def models(as_json: bool = JsonOpt) -> None:
     """List the supported model families and the random test models."""
-    from vidtok.models.base import DEFAULT_MODEL, MODELS
+    from vidtok.models.base import MODELS
 
     rows = []
     for name in MODELS.names():
@@ -593,25 +626,36 @@ def batch(
     proportional: Optional[bool] = typer.Option(None, "--proportional/--no-proportional",
                                                 help="ask/ground: proportional attention for merged tokens."),
     restart: bool = typer.Option(False, "--restart", help="Start over instead of resuming an existing --out."),
+    wait: bool = typer.Option(False, "--wait", help="If another batch is writing --out, wait for it instead of failing (exit 2)."),
     report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
+    backend: Optional[str] = BackendOpt,
+    stream: Optional[int] = StreamOpt,
+    timeout: float = TimeoutOpt,
+    allow_truncated: bool = TruncOpt,
 ) -> None:
     """Run a task over a folder: one JSON line per (video, query), resumable.
 
     Rerunning the same command skips what is done; a killed run resumes where it stopped.
-    A broken video gets an error record and the rest go on. Exit code 0 when every item
-    succeeded, 7 when any failed (all others are written).
+    Items are keyed by each file's real path and content, so a rerun that spells the folder
+    differently still skips them; a second batch on the same --out refuses (exit 2) or,
+    with --wait, queues behind the first. A broken video gets an error record and the rest
+    go on. Exit code 0 when every item succeeded, 7 when any failed (all others are written).
 
     Examples:
       [bold]vidtok batch videos/ --task keyframes --out kf.jsonl[/bold]
       [bold]vidtok batch videos/ --task ground --query "a goal" --recipe grounding --out goals.jsonl[/bold]
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from vidtok.batch.runner import find_videos, make_jobs, run_batch
-    from vidtok.batch.tasks import build_task
+    from vidtok.batch.jsonl import BatchLock
+    from vidtok.batch.runner import find_videos, make_jobs
+    from vidtok.checks import check_answering, check_selection
     from vidtok.config import resolve
 
+    if task not in ("ask", "ground", "keyframes", "compress"):
+        raise UsageError(f"--task must be ask, ground, keyframes or compress, got '{task}'")
+    if engine not in ("local", "ray"):
+        raise UsageError(f"--engine must be local or ray, got '{engine}'")
+    dec = _decode(backend, stream, timeout, allow_truncated)
     cfg = resolve(recipe, model=model, method=method, budget=budget, selector=selector, k=k, via=via, encoder=encoder,
                   pre_keep=pre_keep, proportional=proportional)
     qs: list[Optional[str]] = [query] if query else [None]
@@ -619,40 +663,29 @@ def batch(
         if not queries.is_file():
             raise UsageError("--queries file not found", queries)
         qs = [line.strip() for line in queries.read_text().splitlines() if line.strip()]
+    if task in ("ask", "ground") and qs == [None]:
+        raise UsageError(f"--task {task} needs --query or --queries")
+    if task in ("ask", "ground"):
+        check_answering(task=task, model=cfg.model, method=cfg.method, budget=cfg.budget, via=cfg.via,
+                        encoder=cfg.encoder)
+    elif task == "keyframes":
+        check_selection(cfg.selector, query=query, encoder=cfg.encoder)
+    else:
+        from vidtok.checks import check_compression
+
+        check_compression(cfg.method, cfg.budget)
     videos = find_videos(Path(folder), recursive=recursive, pattern=glob)
     if not videos:
         raise UsageError("no video files found", folder)
-    config = cfg.model_dump()
-    jobs = make_jobs(videos, qs, task, config)
-    if engine == "ray":
-        from vidtok.batch.ray_engine import run_batch_ray as runner
-    elif engine == "local":
-        runner = run_batch
-    else:
-        raise UsageError(f"--engine must be local or ray, got '{engine}'")
+    jobs = make_jobs(videos, qs, task, cfg.model_dump())
 
     def loader(spec):
-        from vidtok.models.base import DEFAULT_MODEL, load_model
+        from vidtok.models.base import load_model
 
         return load_model(spec or DEFAULT_MODEL)
 
-    prepare, run_fn = build_task(task, cfg, loader)
-    show = not as_json and sys.stderr.isatty()
-    with Progress(TextColumn("[bold]{task.description}[/bold]"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(), console=err,
-                  disable=not show) as bar:
-        t = bar.add_task(task, total=len(jobs), failed=0)
-        done_before = len(jobs)
-
-        def on_done(job, rec):
-            bar.update(t, advance=1, failed=bar.tasks[0].fields["failed"] + (rec["status"] == "error"))
-
-        if engine == "ray":
-            summary = runner(jobs, task, cfg, out_path, resume=not restart, progress=on_done)
-        else:
-            summary = runner(jobs, task, prepare, run_fn, out_path, workers=workers, resume=not restart,
-                             progress=on_done)
-        bar.update(t, completed=done_before)
+    with BatchLock(out_path, wait=wait):  # before the model loads: a refused run costs nothing
+        summary = _run_batch(jobs, task, cfg, dec, loader, out_path, engine, workers, restart, as_json)
     if report is not None:
         from vidtok.batch.jsonl import read_done
 
@@ -673,37 +706,75 @@ def batch(
         raise typer.Exit(7)
 
 
+def _run_batch(jobs, task, cfg, dec, loader, out_path, engine, workers, restart, as_json):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from vidtok.batch.runner import run_batch
+    from vidtok.batch.tasks import build_task
+
+    if engine == "ray":
+        from vidtok.batch.ray_engine import run_batch_ray
+    else:
+        prepare, run_fn = build_task(task, cfg, loader, dec)
+    show = not as_json and sys.stderr.isatty()
+    with Progress(TextColumn("[bold]{task.description}[/bold]"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(), console=err,
+                  disable=not show) as bar:
+        t = bar.add_task(task, total=len(jobs), failed=0)
+        done_before = len(jobs)
+
+        def on_done(job, rec):
+            bar.update(t, advance=1, failed=bar.tasks[0].fields["failed"] + (rec["status"] == "error"))
+
+        if engine == "ray":
+            summary = run_batch_ray(jobs, task, cfg, out_path, resume=not restart, progress=on_done, decode=dec)
+        else:
+            summary = run_batch(jobs, task, prepare, run_fn, out_path, workers=workers, resume=not restart,
+                                progress=on_done)
+        bar.update(t, completed=done_before)
+    return summary
+
+
 @app.command()
 def search(
     folder: str = typer.Argument(..., help="Folder of videos.", show_default=False),
     query: str = typer.Argument(..., help="What to find.", show_default=False),
     k: int = typer.Option(10, "-k", help="Moments to return."),
-    encoder: str = typer.Option("open_clip:ViT-B-32/laion2b_s34b_b79k", "--encoder",
+    encoder: str = typer.Option(DEFAULT_TEXT_ENCODER, "--encoder",
                                 help="Image-text encoder (random:clip-tiny for a weight-free try)."),
     fps: float = typer.Option(1.0, "--fps", help="Frames per second embedded into the index."),
     index: Optional[Path] = typer.Option(None, "--index", help="SQLite index file (default: in the user cache)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Look into subfolders."),
     as_json: bool = JsonOpt,
+    backend: Optional[str] = BackendOpt,
+    stream: Optional[int] = StreamOpt,
+    timeout: float = TimeoutOpt,
+    allow_truncated: bool = TruncOpt,
 ) -> None:
     """Find moments across a whole collection: top-k (video, start, end, score).
 
     The first search embeds every video into an index; later searches embed only new or
-    changed videos. Example: [bold]vidtok search videos/ "a dog catches a frisbee" -k 5[/bold]
+    changed videos. The default encoder's weights (~600 MB) are downloaded from the Hugging
+    Face hub on first use; offline and not cached, that is exit 8 at once. Example: [bold]vidtok search videos/ "a dog catches a frisbee" -k 5[/bold]
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from vidtok.batch.runner import find_videos
-    from vidtok.encode.base import load_encoder
+    from vidtok.weights import check_encoder
+
+    dec = _decode(backend, stream, timeout, allow_truncated)
+    videos = find_videos(Path(folder), recursive=recursive)
+    check_encoder(encoder)
+    from vidtok.encode.base import load_encoder  # torch: only once the options are good
     from vidtok.tasks.search import SearchIndex, default_index
 
-    videos = find_videos(Path(folder), recursive=recursive)
     idx = SearchIndex(index or default_index(Path(folder)))
     enc = load_encoder(encoder)
     show = not as_json and sys.stderr.isatty()
     with Progress(TextColumn("[bold]indexing[/bold]"), BarColumn(), MofNCompleteColumn(), console=err,
                   disable=not show, transient=True) as bar:
         t = bar.add_task("index", total=len(videos))
-        st = idx.update(videos, enc, encoder, fps, progress=lambda p, s: bar.advance(t))
+        st = idx.update(videos, enc, encoder, fps, progress=lambda p, s: bar.advance(t), decode=dec)
     hits = idx.search(enc.encode_text([query]).numpy()[0], k=k)
     result = {"query": query, "moments": hits, "index": {**idx.stats(), **{k2: v for k2, v in st.items()}}}
     if as_json:
@@ -798,8 +869,20 @@ def main(argv: Optional[list[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        # standalone mode: typer handles usage errors (exit 2), --help and Ctrl-C itself
-        app(args=argv, prog_name="vidtok")
+        # not standalone: the parser's own errors come here, to print as one line like ours
+        rv = app(args=argv, prog_name="vidtok", standalone_mode=False)
+        sys.exit(rv if isinstance(rv, int) else 0)
+    except typer.Abort:
+        err.print("vidtok: interrupted")
+        sys.exit(130)
+    except typer.TyperException as e:  # click's errors: an unknown option, a value out of range (exit 2)
+        ctx = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            print(ctx.get_help(), end="")
+            sys.exit(0)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        err.print(f"vidtok: error: {e.format_message()}{where}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(getattr(e, "exit_code", 2))
     except VidtokError as e:
         if debug:
             raise

@@ -35,6 +35,32 @@ class PipelineConfig(BaseModel):
     chunk_seconds: float = 600.0
 
 
+class DecodeOptions(BaseModel):
+    """How to read each video: the options every decoding command shares (``--backend``,
+    ``--stream``, ``--timeout``, ``--allow-truncated``), with one meaning everywhere."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Optional[str] = Field(None, description="pyav (default), torchcodec, decord or opencv")
+    stream: Optional[int] = Field(None, ge=0, description="FFmpeg index of the video stream (default: the best)")
+    timeout: Optional[float] = Field(60.0, gt=0, description="seconds a decoder may stall; None waits forever")
+    allow_truncated: bool = Field(False, description="use the frames a truncated file has")
+
+    @classmethod
+    def of(cls, **values) -> "DecodeOptions":
+        try:
+            return cls(**values)
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise UsageError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+
+    def open(self, path):
+        """The opened video (probed: missing, unreadable and non-video files fail here)."""
+        from .decode import open_video
+
+        return open_video(path, **self.model_dump())
+
+
 def list_recipes() -> list[str]:
     return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
 

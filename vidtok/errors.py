@@ -52,6 +52,13 @@ class MissingDependencyError(VidtokError):
     exit_code = 6
 
 
+class WeightsUnavailableError(VidtokError):
+    """Model weights are neither in the local cache nor downloadable now (offline); the
+    message names the model and the command that fetches it (exit code 8)."""
+
+    exit_code = 8
+
+
 EXIT_CODES = {
     0: "success",
     1: "other failure (see message)",
@@ -61,4 +68,5 @@ EXIT_CODES = {
     5: "decoder timed out (made no progress)",
     6: "an optional dependency is missing",
     7: "batch: some items failed (their error records are in the output; the rest succeeded)",
+    8: "model weights not in the local cache and the hub cannot be reached (offline)",
 }

@@ -8,7 +8,8 @@ from typing import Optional
 
 import numpy as np
 
-from .decode import open_video
+from .decode import as_video
+from .defaults import DEFAULT_METHOD
 from .errors import UsageError
 from .select import sample
 
@@ -40,8 +41,8 @@ class CompressResult:
 
 
 def compress_video(
-    path,
-    methods: str = "holitom",
+    video,
+    methods: str = DEFAULT_METHOD,
     budget: str = "0.1",
     *,
     num_frames: int = 16,
@@ -51,7 +52,8 @@ def compress_video(
     backend: Optional[str] = None,
     timeout: Optional[float] = 60.0,
 ) -> CompressResult:
-    """Sample ``num_frames`` frames (size x size), encode, compress, measure fidelity."""
+    """Sample ``num_frames`` frames (size x size) of ``video`` (an opened ``Video`` or a
+    path), encode, compress, measure fidelity."""
     from .compress import compress, parse_methods
     from .encode.pixels import PixelsEncoder, fidelity
 
@@ -62,7 +64,7 @@ def compress_video(
     names = parse_methods(methods)
     sec = {}
     t0 = time.perf_counter()
-    v = open_video(path, backend=backend, timeout=timeout)
+    v = as_video(video, backend=backend, timeout=timeout)
     s = sample(v, "uniform", n=num_frames)
     frames = v.get_frames(s.indices, size=(size, size))
     ends = np.append(frames.times[1:], v.info.end_time)
@@ -75,7 +77,7 @@ def compress_video(
     out = compress(ts, names, budget)
     sec["compress"] = time.perf_counter() - t0
     return CompressResult(
-        video=str(path), methods=names, budget=str(budget), tokens_in=len(ts), tokens_out=len(out),
+        video=v.path, methods=names, budget=str(budget), tokens_in=len(ts), tokens_out=len(out),
         grid=ts.grid, frame_times=[float(t) for t in frames.times], psnr=fidelity(ts, out),
         seconds=sec, original=ts, compressed=out, frames=frames.data,
     )

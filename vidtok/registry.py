@@ -48,15 +48,21 @@ class Registry(Generic[T]):
     def __contains__(self, name: str) -> bool:
         return name in self.names()
 
-    def get(self, name: str) -> T:
-        self._scan_plugins()
-        if name in self._loaded:
-            return self._loaded[name]
-        if name not in self._targets:
+    def check(self, name: str) -> str:
+        """``name`` if it is registered, else a UsageError listing the choices; imports
+        nothing, so a command can check its options before loading anything heavy."""
+        if name not in self.names():
             raise UsageError(
                 f"unknown {self.kind[:-1] if self.kind.endswith('s') else self.kind} "
                 f"'{name}'; choose one of: {', '.join(self.names())}"
             )
+        return name
+
+    def get(self, name: str) -> T:
+        self._scan_plugins()
+        if name in self._loaded:
+            return self._loaded[name]
+        self.check(name)
         module, _, attr = self._targets[name].partition(":")
         obj: Any = importlib.import_module(module)
         for part in attr.split("."):

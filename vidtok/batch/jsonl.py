@@ -4,6 +4,10 @@ Each record is written with one ``write`` of the whole line on an ``O_APPEND`` d
 and flushed to disk, so a reader never sees half a record except possibly the very last
 line of a killed run; ``open_for_resume`` cuts such a tail off and returns the ids already
 done, so a rerun does each (video, query) exactly once.
+
+Only one writer at a time: ``BatchLock`` holds an exclusive ``flock`` on ``<out>.lock``
+(a file beside the results, kept: removing it would let a third run lock a different
+file) for the whole run, so two batches on one output never both write a record.
 """
 
 from __future__ import annotations
@@ -11,6 +15,40 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+
+from ..errors import UsageError
+
+
+class BatchLock:
+    """Exclusive right to write ``out``. A second holder fails at once with a UsageError
+    (exit 2), or with ``wait=True`` blocks until the first is done."""
+
+    def __init__(self, out: Path, wait: bool = False):
+        self.path = Path(str(out) + ".lock")
+        self.out = Path(out)
+        self.wait = wait
+        self.fd: int | None = None
+
+    def __enter__(self) -> "BatchLock":
+        try:
+            import fcntl
+        except ImportError:  # not POSIX (Windows): no lock, as before
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(self.fd)
+            self.fd = None
+            raise UsageError("another vidtok batch is writing these results; wait for it to finish, "
+                             "or pass --wait to queue behind it", self.out) from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = None
 
 
 def read_done(path: Path) -> tuple[dict[str, dict], int]:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from ..config import PipelineConfig
+from ..config import DecodeOptions, PipelineConfig
 from ..errors import MissingDependencyError
 from .jsonl import JsonlWriter
 from .runner import BatchSummary, Job, error_record, ok_record
 
 
 def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resume: bool = True,
-                  progress: Optional[Callable] = None, num_actors: Optional[int] = None) -> BatchSummary:
+                  progress: Optional[Callable] = None, num_actors: Optional[int] = None,
+                  decode: Optional[DecodeOptions] = None) -> BatchSummary:
     try:
         import ray
     except ImportError:
@@ -28,13 +29,15 @@ def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resum
 
     @ray.remote(num_gpus=gpus)
     class Worker:
-        def __init__(self, task, cfg_dict):
+        def __init__(self, task, cfg_dict, decode_dict):
             from ..batch.tasks import build_task
-            from ..config import PipelineConfig
-            from ..models.base import DEFAULT_MODEL, load_model
+            from ..config import DecodeOptions, PipelineConfig
+            from ..defaults import DEFAULT_MODEL
+            from ..models.base import load_model
 
             self.prepare, self.run = build_task(task, PipelineConfig(**cfg_dict),
-                                                lambda spec: load_model(spec or DEFAULT_MODEL))
+                                                lambda spec: load_model(spec or DEFAULT_MODEL),
+                                                DecodeOptions(**decode_dict))
 
         def process(self, job_dict):
             job = Job(**job_dict)
@@ -51,7 +54,7 @@ def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resum
     t_start = time.perf_counter()
     try:
         n = num_actors or max(1, int(ray.available_resources().get("CPU", 1)))
-        actors = [Worker.remote(task, cfg.model_dump()) for _ in range(min(n, max(1, len(todo))))]
+        actors = [Worker.remote(task, cfg.model_dump(), (decode or DecodeOptions()).model_dump()) for _ in range(min(n, max(1, len(todo))))]
         pool = ray.util.ActorPool(actors)
         for rec in pool.map_unordered(lambda a, j: a.process.remote(j.__dict__), todo):
             summary.count(rec)

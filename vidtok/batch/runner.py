@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -58,14 +59,34 @@ def find_videos(root: Path, recursive: bool = False, pattern: Optional[str] = No
     return sorted(files)
 
 
+def file_identity(path: Path) -> str:
+    """The file's real path (symlinks and ``..`` resolved, so however the folder was spelled)
+    and its content (size and a hash of its first and last 64 KB): a job's id, so a rerun
+    finds what is done and an edited file is done again. Unreadable: path only (the job
+    then fails with its own error record)."""
+    real = os.path.realpath(path)
+    try:
+        size = os.path.getsize(real)
+        h = hashlib.sha1(str(size).encode())
+        with open(real, "rb") as f:
+            h.update(f.read(1 << 16))
+            if size > 1 << 17:
+                f.seek(-(1 << 16), os.SEEK_END)
+                h.update(f.read(1 << 16))
+        return f"{real}\0{h.hexdigest()}"
+    except OSError:
+        return real
+
+
 def make_jobs(videos: Iterable[Path], queries: list[Optional[str]], task: str, config: dict) -> list[Job]:
     cfg = json.dumps(config, sort_keys=True, default=str)
-    jobs = []
+    jobs: dict[str, Job] = {}
     for v in videos:
+        ident = file_identity(v)
         for q in queries:
-            key = hashlib.sha1(f"{task}\0{v}\0{q}\0{cfg}".encode()).hexdigest()[:16]
-            jobs.append(Job(key, str(v), q))
-    return jobs
+            key = hashlib.sha1(f"{task}\0{ident}\0{q}\0{cfg}".encode()).hexdigest()[:16]
+            jobs.setdefault(key, Job(key, str(v), q))  # a file listed twice (a symlink) runs once
+    return list(jobs.values())
 
 
 def ok_record(job: Job, task: str, result: dict, seconds: float) -> dict:

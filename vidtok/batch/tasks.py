@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..config import PipelineConfig
+from ..config import DecodeOptions, PipelineConfig
+from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD, DEFAULT_TEXT_ENCODER
 from ..errors import UsageError
 
 
-def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = None):
+def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = None,
+               decode: DecodeOptions | None = None):
+    """``decode`` says how each video is opened (``--backend``, ``--stream``, ...); every
+    ``prepare`` opens (probes) its video, so a broken file fails there, off the model thread."""
+    decode = decode or DecodeOptions()
     if task == "keyframes":
-        from ..decode import open_video
         from ..select import select
 
         def prepare(job):
-            return open_video(job.video)
+            return decode.open(job.video)
 
         def run(job, video):
             sel = select(video, cfg.selector, k=cfg.k, query=job.query, encoder=cfg.encoder)
@@ -27,10 +31,10 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
         from ..pipeline import compress_video
 
         def prepare(job):
-            return None
+            return decode.open(job.video)
 
-        def run(job, _):
-            r = compress_video(job.video, cfg.method or "holitom", cfg.budget or "0.1", num_frames=cfg.num_frames)
+        def run(job, video):
+            r = compress_video(video, cfg.method or DEFAULT_METHOD, cfg.budget or DEFAULT_BUDGET, num_frames=cfg.num_frames)
             return r.summary()
 
         return prepare, run
@@ -48,13 +52,14 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
 
             def prepare(job):
                 # decode + vision tower land in the token cache; the question reuses them
-                visual_tokens(job.video, model, pre_keep=cfg.pre_keep)
-                return None
+                video = decode.open(job.video)
+                visual_tokens(video, model, pre_keep=cfg.pre_keep)
+                return video
 
-            def run(job, _):
+            def run(job, video):
                 if not job.query:
                     raise UsageError("--task ask needs --query or --queries")
-                r = ask(job.video, job.query, model, method=cfg.method, budget=cfg.budget,
+                r = ask(video, job.query, model, method=cfg.method, budget=cfg.budget,
                         max_new_tokens=cfg.max_new_tokens, pre_keep=cfg.pre_keep)
                 r.pop("frame_times", None)
                 return r
@@ -64,18 +69,16 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
         from ..tasks.ground import ground_embed, ground_llm
 
         def prepare(job):
-            from ..decode import probe
+            return decode.open(job.video)
 
-            return probe(job.video)  # fail fast on bad files, off the model thread
-
-        def run(job, _):
+        def run(job, video):
             if not job.query:
                 raise UsageError("--task ground needs --query or --queries")
             if cfg.via == "embed":
-                r = ground_embed(job.video, job.query, encoder=cfg.encoder or "open_clip:ViT-B-32/laion2b_s34b_b79k")
+                r = ground_embed(video, job.query, encoder=cfg.encoder or DEFAULT_TEXT_ENCODER)
                 r.pop("curve", None)
                 return r
-            return ground_llm(job.video, job.query, model, method=cfg.method, budget=cfg.budget,
+            return ground_llm(video, job.query, model, method=cfg.method, budget=cfg.budget,
                               chunk_seconds=cfg.chunk_seconds, pre_keep=cfg.pre_keep)
 
         return prepare, run

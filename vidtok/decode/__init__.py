@@ -2,9 +2,9 @@
 
 from .base import Decoder, FrameIndex, Frames, SeekMode, StreamInfo, VideoInfo
 from .probe import probe
-from .video import DECODERS, Video, available_backends, open_video
+from .video import DECODERS, Video, as_video, available_backends, open_video
 
 __all__ = [
     "DECODERS", "Decoder", "FrameIndex", "Frames", "SeekMode", "StreamInfo", "Video",
-    "VideoInfo", "available_backends", "open_video", "probe",
+    "VideoInfo", "as_video", "available_backends", "open_video", "probe",
 ]

@@ -246,7 +246,7 @@ def probe_with_first_frame(
         if truncated and not allow_truncated:
             have = f"only {pts_dec.size} of {declared} frames present" if declared else \
                 f"data ends after {pts_dec.size} frames"
-            raise NotAVideoError(f"truncated file: {have} (allow_truncated / --allow-truncated uses them)", p)
+            raise NotAVideoError(f"truncated file: {have} (--allow-truncated uses them)", p)
         if first is None:
             raise NotAVideoError("video stream has no decodable frames", p)
 

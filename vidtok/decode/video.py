@@ -68,6 +68,8 @@ class Video:
         threads: int = 0,
         allow_truncated: bool = False,
     ):
+        if timeout is not None and not timeout > 0:
+            raise UsageError(f"--timeout must be more than 0 seconds, got {timeout:g}")
         self.path = str(path)
         self.info: VideoInfo
         self.index: FrameIndex
@@ -359,6 +361,12 @@ def open_video(
                  allow_truncated=allow_truncated)
 
 
+def as_video(video: "Video | str | os.PathLike", **open_kw) -> Video:
+    """``video`` itself when it is already opened, else ``open_video(video, **open_kw)``: the
+    tasks take either, so a command opens (and probes) its file once."""
+    return video if isinstance(video, Video) else open_video(video, **open_kw)
+
+
 _DONE = object()
 #: batches of frames a decoder thread may run ahead of its consumer (bounded memory)
 IN_FLIGHT = 8
@@ -431,9 +439,10 @@ def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend
             try:
                 item = q.get(timeout=timeout)
             except queue.Empty:
+                other = "" if backend == "pyav" else "--backend pyav or "
                 raise DecodeTimeoutError(
                     f"decoder '{backend}' made no progress for {timeout:g}s (file may be corrupt; "
-                    "try --backend pyav or a larger --timeout)",
+                    f"try {other}a larger --timeout)",
                     path,
                 ) from None
             if item is _DONE:

@@ -40,7 +40,7 @@ MODELS: Registry[type] = Registry(
 MODEL_TYPES = {"qwen2_5_vl": "qwen2_5_vl", "llava_onevision": "llava_onevision", "qwen3_vl": "qwen3_vl",
                "smolvlm": "smolvlm2"}
 
-DEFAULT_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
+from ..defaults import DEFAULT_MODEL  # noqa: E402  (re-exported)
 
 
 class ByteTokenizer:

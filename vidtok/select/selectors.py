@@ -20,7 +20,7 @@ from .base import Clip, Cut, SelectedFrame, Selection
 SelectorFn = Callable[..., Selection]
 SELECTORS: Registry[SelectorFn] = Registry("selectors")
 
-DEFAULT_TEXT_ENCODER = "open_clip:ViT-B-32/laion2b_s34b_b79k"
+from ..defaults import DEFAULT_TEXT_ENCODER  # noqa: E402  (re-exported)
 
 
 def _frames(video: Video, positions, scores=None) -> list[SelectedFrame]:
@@ -57,12 +57,21 @@ def embed_frames(video: Video, indices: np.ndarray, encoder, side: int = 224, pr
     return torch.cat(out).numpy()
 
 
+#: selectors that embed frames (and the query) with an image-text encoder
+ENCODER_SELECTORS = ("query", "diverse", "clips", "search")
+
+
+def encoder_spec(encoder: Optional[str], query: Optional[str]) -> str:
+    """The encoder such a selector loads: the one asked for, else the default text encoder
+    when there is a query, else raw pixels (no weights)."""
+    return encoder or (DEFAULT_TEXT_ENCODER if query else "pixels")
+
+
 def _encoder(encoder, query):
     from ..encode.base import load_encoder
 
     if encoder is None or isinstance(encoder, str):
-        spec = encoder or (DEFAULT_TEXT_ENCODER if query else "pixels")
-        return load_encoder(spec)
+        return load_encoder(encoder_spec(encoder, query))
     return encoder
 
 

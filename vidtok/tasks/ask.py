@@ -11,16 +11,18 @@ from typing import Optional
 import numpy as np
 
 from .. import cache as token_cache
-from ..decode import open_video
+from ..decode import as_video
+from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
 from ..errors import UsageError
 from ..select import sample
 from ..select.prefilter import distinct_frames, full_token_count
 
 
-def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: Optional[float] = None,
+def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Optional[float] = None,
                   use_cache: bool = True, backend=None, timeout=60.0, times: dict | None = None,
                   pre_keep: Optional[float] = None):
-    """The model's TokenSet for a video (from the cache when possible) and frame info.
+    """The model's TokenSet for a video (an opened ``Video`` or a path; from the cache when
+    possible) and frame info.
 
     ``pre_keep`` (0 < f < 1): encode only that fraction of the sampled frames, the most
     distinct ones (:func:`vidtok.select.prefilter.distinct_frames`); each kept frame then
@@ -32,7 +34,9 @@ def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: O
     if pre_keep is not None and not 0 < pre_keep <= 1:
         raise UsageError(f"--pre-keep must lie in (0, 1], got {pre_keep}")
     pre = {"pre_keep": pre_keep} if pre_keep is not None and pre_keep < 1 else {}
-    key = token_cache.entry_key(video_path, model=model.spec, sampler=model.default_sampler, **params, **pre)
+    v = as_video(video, backend=backend, timeout=timeout)  # a bad file fails here, cached or not
+    key = token_cache.entry_key(v.path, model=model.spec, sampler=model.default_sampler,
+                                stream=v.info.stream_index, **params, **pre)
     if use_cache:
         t0 = time.perf_counter()
         hit = token_cache.load(key)
@@ -40,7 +44,6 @@ def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: O
             times["cache_load"] = time.perf_counter() - t0
             return hit[0], hit[1], True
     t0 = time.perf_counter()
-    v = open_video(video_path, backend=backend, timeout=timeout)
     s = sample(v, model.default_sampler, **params)
     size = tuple(s.frame_size) if s.frame_size else None
     if hasattr(model, "frame_size"):
@@ -65,27 +68,29 @@ def visual_tokens(video_path, model, *, num_frames: Optional[int] = None, fps: O
     return ts, extra, False
 
 
-def ask(video_path, question: str, model, *, method: Optional[str] = None, budget=None,
+def ask(video, question: str, model, *, method: Optional[str] = None, budget=None,
         max_new_tokens: int = 64, use_cache: bool = True, num_frames: Optional[int] = None,
         fps: Optional[float] = None, backend=None, timeout=60.0, pre_keep: Optional[float] = None) -> dict:
     from ..compress import compress
     from ..compress.budget import Budget
 
+    """Answer ``question`` about ``video`` (an opened ``Video`` or a path)."""
     times: dict = {}
     t_all = time.perf_counter()
-    ts, extra, cached = visual_tokens(video_path, model, num_frames=num_frames, fps=fps, use_cache=use_cache,
+    video = as_video(video, backend=backend, timeout=timeout)
+    ts, extra, cached = visual_tokens(video, model, num_frames=num_frames, fps=fps, use_cache=use_cache,
                                       backend=backend, timeout=timeout, times=times, pre_keep=pre_keep)
     n_encoded = len(ts)
     n_before = extra.get("tokens_full", n_encoded)
     if method or budget is not None:
         t0 = time.perf_counter()
-        b = Budget.parse(budget if budget is not None else "0.1").of(n_before)  # a share of the full video
+        b = Budget.parse(budget if budget is not None else DEFAULT_BUDGET).of(n_before)  # a share of the full video
 
         def prepare(name, tokens):  # fastv: the LLM's attention from the question
             tokens.meta = {**tokens.meta, "llm_attn": model.text_attention(tokens, question)}
             return tokens
 
-        ts = compress(ts, method or "holitom", b, prepare=prepare)
+        ts = compress(ts, method or DEFAULT_METHOD, b, prepare=prepare)
         times["compress"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     inp = model.build_inputs(ts, question)
@@ -95,11 +100,11 @@ def ask(video_path, question: str, model, *, method: Optional[str] = None, budge
     times["generate"] = gen["decode"]
     times["total"] = time.perf_counter() - t_all
     return {
-        "video": str(video_path), "question": question, "answer": answer, "model": model.spec,
-        "frames_used": len(extra["frames"]), "frames_sampled": extra.get("frames_sampled", len(extra["frames"])),
+        "video": video.path, "question": question, "answer": answer, "model": model.spec,
+        "frames_used": len(extra["frames"]), "frame_indices": extra["frames"], "frames_sampled": extra.get("frames_sampled", len(extra["frames"])),
         "frame_times": [round(t, 3) for t in extra["frame_times"]],
         "visual_tokens_before": n_before, "visual_tokens_encoded": n_encoded, "visual_tokens_after": len(ts),
-        "text_tokens": inp.num_text, "compression": {"method": method or ("holitom" if budget is not None else None),
+        "text_tokens": inp.num_text, "compression": {"method": method or (DEFAULT_METHOD if budget is not None else None),
                                                       "budget": None if budget is None else str(budget),
                                                       "pre_keep": pre_keep,
                                                       "proportional_attention": model.proportional_attention},

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..decode import open_video
+from ..decode import as_video
+from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
 
 
-def ask_chunks(video_path, prompt, model, chunk_seconds, *, method=None, budget=None, max_new_tokens=48,
+def ask_chunks(video, prompt, model, chunk_seconds, *, method=None, budget=None, max_new_tokens=48,
                backend=None, timeout=60.0, frames_per_chunk: int = 16):
     from ..compress import compress
 
-    v = open_video(video_path, backend=backend, timeout=timeout)
+    v = as_video(video, backend=backend, timeout=timeout)
     start, end = v.info.start_time, v.info.end_time
     edges = np.arange(start, end, chunk_seconds).tolist() + [end]
     size = getattr(model, "frame_size", None)
@@ -30,6 +31,6 @@ def ask_chunks(video_path, prompt, model, chunk_seconds, *, method=None, budget=
         ends = np.append(fr.times[1:], b)
         ts = model.encode(fr.data, fr.times, ends, len(idx) / max(b - a, 1e-6))
         if method or budget is not None:
-            ts = compress(ts, method or "holitom", budget if budget is not None else "0.1")
+            ts = compress(ts, method or DEFAULT_METHOD, budget if budget is not None else DEFAULT_BUDGET)
         answer, _ = model.generate(model.build_inputs(ts, prompt), max_new_tokens=max_new_tokens)
         yield a, answer, b - a

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from ..defaults import DEFAULT_TEXT_ENCODER
 from ..errors import InputError, UsageError
 
 
@@ -47,21 +48,25 @@ def read_grounding(path: Path) -> list[dict]:
 
 
 def eval_grounding(ann: Path, model, roots: list[Path], method=None, budget=None, via="llm", encoder=None,
-                   limit: Optional[int] = None, pre_keep: Optional[float] = None) -> dict:
+                   limit: Optional[int] = None, pre_keep: Optional[float] = None, decode=None) -> dict:
+    """``decode``: a ``DecodeOptions`` for opening each video (default options when None)."""
+    from ..config import DecodeOptions
     from .ground import ground_embed, ground_llm
+
+    decode = decode or DecodeOptions()
 
     items = read_grounding(ann)[:limit]
     rows, t0 = [], time.perf_counter()
     for it in items:
-        video = find_video(it["video"], roots)
+        video = decode.open(find_video(it["video"], roots))
         if via == "embed":
-            r = ground_embed(video, it["query"], encoder=encoder or "open_clip:ViT-B-32/laion2b_s34b_b79k")
+            r = ground_embed(video, it["query"], encoder=encoder or DEFAULT_TEXT_ENCODER)
             tokens = None
         else:
             r = ground_llm(video, it["query"], model, method=method, budget=budget, pre_keep=pre_keep)
             tokens = None
         pred = (r["intervals"][0]["start"], r["intervals"][0]["end"]) if r["intervals"] else (0.0, 0.0)
-        rows.append({"video": str(video), "query": it["query"], "truth": [it["start"], it["end"]],
+        rows.append({"video": video.path, "query": it["query"], "truth": [it["start"], it["end"]],
                      "pred": list(pred), "iou": iou(pred, (it["start"], it["end"])), "tokens": tokens})
     n = max(1, len(rows))
     metrics = {f"R1@{t}": sum(r["iou"] >= t for r in rows) / n for t in (0.3, 0.5, 0.7)}
@@ -74,8 +79,11 @@ LETTERS = "ABCDEFGH"
 
 
 def eval_qa(ann: Path, model, roots: list[Path], method=None, budget=None, limit: Optional[int] = None,
-            pre_keep: Optional[float] = None) -> dict:
+            pre_keep: Optional[float] = None, decode=None) -> dict:
+    from ..config import DecodeOptions
     from .ask import ask
+
+    decode = decode or DecodeOptions()
 
     rows, t0 = [], time.perf_counter()
     lines = [json.loads(x) for x in ann.read_text().splitlines() if x.strip()][:limit]
@@ -86,7 +94,7 @@ def eval_qa(ann: Path, model, roots: list[Path], method=None, budget=None, limit
         opts = it.get("options", [])
         q = it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(opts)) + \
             "\nAnswer with the option's letter."
-        r = ask(video, q, model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep)
+        r = ask(decode.open(video), q, model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep)
         m = re.search(r"\b([A-H])\b", r["answer"])
         pred = m.group(1) if m else None
         truth = it["answer"] if isinstance(it["answer"], str) else LETTERS[int(it["answer"])]

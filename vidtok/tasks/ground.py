@@ -16,6 +16,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..defaults import DEFAULT_TEXT_ENCODER
 from .parse import parse_intervals
 
 PROMPT = ("When does the following happen in the video: \"{query}\"? Answer with the start and end time "
@@ -44,38 +45,40 @@ def similarity_intervals(times: np.ndarray, sim: np.ndarray, end: float, smooth:
     return sorted(out, key=lambda r: -r["score"])
 
 
-def ground_embed(video_path, query: str, encoder="open_clip:ViT-B-32/laion2b_s34b_b79k", fps: float = 2.0,
+def ground_embed(video, query: str, encoder=DEFAULT_TEXT_ENCODER, fps: float = 2.0,
                  backend=None, timeout=60.0) -> dict:
-    from ..decode import open_video
+    from ..decode import as_video
     from ..encode.base import load_encoder
     from ..select.selectors import candidates, embed_frames
 
     t0 = time.perf_counter()
-    v = open_video(video_path, backend=backend, timeout=timeout)
+    v = as_video(video, backend=backend, timeout=timeout)
     enc = load_encoder(encoder) if isinstance(encoder, str) else encoder
     idx = candidates(v, fps, max_frames=4096)
     emb = embed_frames(v, idx, enc)
     txt = enc.encode_text([query]).numpy()[0]
     sim = emb @ txt
     intervals = similarity_intervals(v.index.times[idx], sim, v.info.end_time)
-    return {"video": str(video_path), "query": query, "via": "embed", "intervals": intervals,
+    return {"video": v.path, "query": query, "via": "embed", "intervals": intervals,
             "duration": v.info.duration, "frames_scored": len(idx),
             "curve": {"times": [round(float(t), 3) for t in v.index.times[idx]], "similarity": sim.round(5).tolist()},
             "seconds": {"total": round(time.perf_counter() - t0, 4)}}
 
 
-def ground_llm(video_path, query: str, model, *, method: Optional[str] = None, budget=None,
+def ground_llm(video, query: str, model, *, method: Optional[str] = None, budget=None,
                chunk_seconds: float = 600.0, max_new_tokens: int = 48, use_cache: bool = True,
                backend=None, timeout=60.0, pre_keep: Optional[float] = None) -> dict:
-    """Ask the model for the interval; chunk long videos with offsets."""
-    from ..decode import probe
+    """Ask the model for the interval; chunk long videos with offsets. ``video``: an opened
+    ``Video`` or a path."""
+    from ..decode import as_video
     from .ask import ask
 
-    info, _ = probe(video_path)
+    video = as_video(video, backend=backend, timeout=timeout)
+    info = video.info
     t0 = time.perf_counter()
     answers, intervals = [], []
     if info.duration <= chunk_seconds:
-        r = ask(video_path, PROMPT.format(query=query), model, method=method, budget=budget,
+        r = ask(video, PROMPT.format(query=query), model, method=method, budget=budget,
                 max_new_tokens=max_new_tokens, use_cache=use_cache, backend=backend, timeout=timeout,
                 pre_keep=pre_keep)
         answers.append(r["answer"])
@@ -85,7 +88,7 @@ def ground_llm(video_path, query: str, model, *, method: Optional[str] = None, b
     else:
         from .chunks import ask_chunks
 
-        for off, ans, dur in ask_chunks(video_path, PROMPT.format(query=query), model, chunk_seconds,
+        for off, ans, dur in ask_chunks(video, PROMPT.format(query=query), model, chunk_seconds,
                                         method=method, budget=budget, max_new_tokens=max_new_tokens,
                                         backend=backend, timeout=timeout):
             answers.append(ans)
@@ -94,7 +97,7 @@ def ground_llm(video_path, query: str, model, *, method: Optional[str] = None, b
     parsed = bool(intervals)
     if not parsed:  # the model named no time: say so, and fall back to the whole video
         intervals = [{"start": round(info.start_time, 3), "end": round(info.end_time, 3), "score": 0.0}]
-    return {"video": str(video_path), "query": query, "via": "llm", "model": model.spec, "parsed": parsed,
+    return {"video": video.path, "query": query, "via": "llm", "model": model.spec, "parsed": parsed,
             "intervals": intervals, "answers": answers, "duration": info.duration,
             "seconds": {"total": round(time.perf_counter() - t0, 4)}}
 

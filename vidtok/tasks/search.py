@@ -40,9 +40,10 @@ class SearchIndex:
         self.db.executescript(SCHEMA)
 
     def update(self, videos: list[Path], encoder, encoder_name: str, fps: float,
-               progress: Optional[Callable[[str, str], None]] = None) -> dict:
-        """Embed new or changed videos; drop vanished ones. Returns counts; errors per file."""
-        from ..decode import open_video
+               progress: Optional[Callable[[str, str], None]] = None, decode=None) -> dict:
+        """Embed new or changed videos; drop vanished ones. Returns counts; errors per file.
+        ``decode``: a ``DecodeOptions`` for opening each video (default options when None)."""
+        from ..config import DecodeOptions
         from ..select.selectors import candidates, embed_frames
 
         stats = {"added": 0, "unchanged": 0, "removed": 0, "failed": []}
@@ -62,7 +63,7 @@ class SearchIndex:
                     if progress:
                         progress(p, "unchanged")
                     continue
-                video = open_video(v)
+                video = (decode or DecodeOptions()).open(v)
                 idx = candidates(video, fps, max_frames=100_000)
                 emb = embed_frames(video, idx, encoder).astype(np.float32)
                 times = video.index.times[idx]

@@ -1,0 +1,47 @@
+"""What a command checks before it loads a model or imports torch: option values, and
+whether the weights it needs are here or can be fetched. Each failure is one line with its
+exit code (``vidtok.errors``), seconds before the model would have been ready to say so."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .defaults import DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
+from .errors import UsageError
+
+
+def check_compression(method: Optional[str], budget) -> None:
+    """``--method`` names registered compressors; ``--budget`` reads as a budget."""
+    from .compress import Budget, parse_methods
+
+    if method:
+        parse_methods(method)
+    if budget is not None:
+        Budget.parse(budget)
+
+
+def check_answering(*, task: str = "ask", model: Optional[str] = None, method: Optional[str] = None,
+                    budget=None, via: str = "llm", encoder: Optional[str] = None) -> None:
+    """Options of ``ask``/``ground``/``eval``/``batch``: compression, route and weights."""
+    from .weights import check_encoder, check_model
+
+    if via not in ("llm", "embed"):
+        raise UsageError(f"--via must be llm or embed, got '{via}'")
+    if via == "embed" and task != "ground":
+        raise UsageError("--via embed applies to grounding (ground, --task ground)")
+    check_compression(method, budget)
+    if via == "embed":
+        check_encoder(encoder or DEFAULT_TEXT_ENCODER)
+    else:
+        check_model(model or DEFAULT_MODEL)
+
+
+def check_selection(method: str, *, query: Optional[str] = None, encoder: Optional[str] = None) -> None:
+    """Options of ``keyframes`` (and ``batch --task keyframes``): the selector exists and
+    the encoder it will load is here or fetchable."""
+    from .select.selectors import ENCODER_SELECTORS, SELECTORS, encoder_spec
+    from .weights import check_encoder
+
+    SELECTORS.check(method)
+    if method in ENCODER_SELECTORS:
+        check_encoder(encoder_spec(encoder, query))
