@@ -57,6 +57,7 @@ StreamOpt = typer.Option(None, "--stream", help="FFmpeg index of the video strea
 TimeoutOpt = typer.Option(60.0, "--timeout", help="Seconds a decoder may stall before failing.")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 TruncOpt = typer.Option(False, "--allow-truncated", help="Use the frames a truncated file has instead of failing.")
+StrictOpt = typer.Option(False, "--strict", help="Fail (exit 4) when FFmpeg reports damaged data, instead of warning.")
 
 
 ReportOpt = typer.Option(None, "--report", help="Also write a self-contained HTML report here.")
@@ -80,17 +81,29 @@ def _write_report(path: Path, title: str, video: str, **kw) -> None:
     err.print(f"report: {path}", highlight=False, markup=False)
 
 
-def _decode(backend, stream, timeout, allow_truncated):
+def _decode(backend, stream, timeout, allow_truncated, strict=False):
     """The common decode options, checked (a bad value is a usage error, exit 2)."""
     from vidtok.config import DecodeOptions
 
-    return DecodeOptions.of(backend=backend, stream=stream, timeout=timeout, allow_truncated=allow_truncated)
+    return DecodeOptions.of(backend=backend, stream=stream, timeout=timeout, allow_truncated=allow_truncated,
+                            strict=strict)
 
 
 def _open(video, backend, stream, timeout, allow_truncated):
     """The opened video: a missing, unreadable or non-video file fails here (exit 3/4),
     before any model loads."""
     return _decode(backend, stream, timeout, allow_truncated).open(video)
+
+
+def _damage(v, strict: bool, result: dict) -> None:
+    """Put what decoding found broken into ``result``; warn in one line, or with
+    ``--strict`` fail (exit 4)."""
+    from vidtok.config import DecodeOptions
+
+    result["damage"] = DecodeOptions(strict=strict).damage(v)  # --strict: raises (exit 4)
+    if v.damage:
+        err.print(f"vidtok: warning: {v.path}: {v.damage.summary()} (--strict makes this an error)",
+                  highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -166,6 +179,7 @@ def sample(
     stream: Optional[int] = StreamOpt,
     timeout: float = TimeoutOpt,
     allow_truncated: bool = TruncOpt,
+    strict: bool = StrictOpt,
 ) -> None:
     """Pick frames from a video and (with --out) write them with their exact times.
 
@@ -225,6 +239,9 @@ def sample(
         "frame_size": list(frame_size) if frame_size else None,
         "frames": records,
     }
+    for rec in records:
+        rec["damaged"] = rec["index"] in v.damage.frames
+    _damage(v, strict, result)
     if out_dir is not None:
         (out_dir / "frames.json").write_text(json.dumps(result, indent=2))
     if as_json:
@@ -253,6 +270,7 @@ def compress(
     stream: Optional[int] = StreamOpt,
     timeout: float = TimeoutOpt,
     allow_truncated: bool = TruncOpt,
+    strict: bool = StrictOpt,
 ) -> None:
     """Compress a video's visual tokens and measure what survives (PSNR, pixels encoder).
 
@@ -274,6 +292,7 @@ def compress(
     with _busy("decoding and compressing", as_json):
         r = compress_video(v, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder)
     result = r.summary()
+    _damage(v, strict, result)
     if out_dir is not None:
         from vidtok.encode.pixels import PixelsEncoder
         from vidtok.report.merge_map import merge_map
@@ -320,6 +339,7 @@ def keyframes(
     stream: Optional[int] = StreamOpt,
     timeout: float = TimeoutOpt,
     allow_truncated: bool = TruncOpt,
+    strict: bool = StrictOpt,
 ) -> None:
     """Pick the frames (or clips) that matter, with exact times.
 
@@ -348,6 +368,7 @@ def keyframes(
                      detector=detector,
                      threshold=threshold, min_scene_len=min_scene_len, progress=lambda: bar.advance(task))
     result = {"video": video, **sel.model_dump()}
+    _damage(v, strict, result)
     if report is not None:
         relevance = method in ("query", "search", "diverse", "redundancy")
         curve = ([f.time for f in sel.frames], [f.score for f in sel.frames]) if relevance and len(sel.frames) > 1 else None
@@ -433,6 +454,7 @@ def ask(
     stream: Optional[int] = StreamOpt,
     timeout: float = TimeoutOpt,
     allow_truncated: bool = TruncOpt,
+    strict: bool = StrictOpt,
 ) -> None:
     """Ask a video LLM a question about a video, optionally with compressed visual tokens.
 
@@ -454,6 +476,7 @@ def ask(
     with _busy("decoding, encoding and answering", as_json):
         r = run_ask(v, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
                     use_cache=not no_cache, pre_keep=pre_keep)
+    _damage(v, strict, r)
     if report is not None:
         _write_report(report, "vidtok ask", video, question=question, answer=r["answer"],
                       frames=_thumbs(v, r["frame_indices"]), duration=v.info.end_time, tokens={"vision tower": r["visual_tokens_before"],
@@ -488,6 +511,7 @@ def ground(
     stream: Optional[int] = StreamOpt,
     timeout: float = TimeoutOpt,
     allow_truncated: bool = TruncOpt,
+    strict: bool = StrictOpt,
 ) -> None:
     """Find when something happens: intervals in seconds with scores.
 
@@ -511,6 +535,7 @@ def ground(
         m = _model(model, device, quiet)
         with _busy("asking the model", quiet):
             r = ground_llm(v, query, m, method=method, budget=budget, chunk_seconds=chunk_seconds, pre_keep=pre_keep)
+    _damage(v, strict, r)
     if report is not None:
         curve = (r["curve"]["times"], r["curve"]["similarity"]) if "curve" in r else None
         mids = v.indices_at([(i["start"] + i["end"]) / 2 for i in r["intervals"][:8]]).tolist()
@@ -633,6 +658,7 @@ def batch(
     stream: Optional[int] = StreamOpt,
     timeout: float = TimeoutOpt,
     allow_truncated: bool = TruncOpt,
+    strict: bool = StrictOpt,
 ) -> None:
     """Run a task over a folder: one JSON line per (video, query), resumable.
 
@@ -655,7 +681,7 @@ def batch(
         raise UsageError(f"--task must be ask, ground, keyframes or compress, got '{task}'")
     if engine not in ("local", "ray"):
         raise UsageError(f"--engine must be local or ray, got '{engine}'")
-    dec = _decode(backend, stream, timeout, allow_truncated)
+    dec = _decode(backend, stream, timeout, allow_truncated, strict)
     cfg = resolve(recipe, model=model, method=method, budget=budget, selector=selector, k=k, via=via, encoder=encoder,
                   pre_keep=pre_keep, proportional=proportional)
     qs: list[Optional[str]] = [query] if query else [None]

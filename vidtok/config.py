@@ -45,6 +45,7 @@ class DecodeOptions(BaseModel):
     stream: Optional[int] = Field(None, ge=0, description="FFmpeg index of the video stream (default: the best)")
     timeout: Optional[float] = Field(60.0, gt=0, description="seconds a decoder may stall; None waits forever")
     allow_truncated: bool = Field(False, description="use the frames a truncated file has")
+    strict: bool = Field(False, description="damaged data FFmpeg reports fails the item (exit 4)")
 
     @classmethod
     def of(cls, **values) -> "DecodeOptions":
@@ -58,7 +59,15 @@ class DecodeOptions(BaseModel):
         """The opened video (probed: missing, unreadable and non-video files fail here)."""
         from .decode import open_video
 
-        return open_video(path, **self.model_dump())
+        return open_video(path, **self.model_dump(exclude={"strict"}))
+
+    def damage(self, video) -> dict:
+        """What decoding ``video`` found broken, for a result; with ``strict``, an error."""
+        from .errors import DamagedVideoError
+
+        if video.damage and self.strict:
+            raise DamagedVideoError(video.damage.summary(), video.path)
+        return video.damage.as_dict()
 
 
 def list_recipes() -> list[str]:

@@ -40,6 +40,10 @@ class NotAVideoError(VidtokError):
     exit_code = 4
 
 
+class DamagedVideoError(NotAVideoError):
+    """FFmpeg reported damaged data and ``--strict`` was given (exit code 4)."""
+
+
 class DecodeTimeoutError(VidtokError):
     """A decoder made no progress for longer than the timeout (exit code 5)."""
 
@@ -64,7 +68,7 @@ EXIT_CODES = {
     1: "other failure (see message)",
     2: "bad usage or option value",
     3: "input path missing, a directory or unreadable",
-    4: "not a decodable video (empty, not a video, audio only, truncated, no frames)",
+    4: "not a decodable video (empty, not a video, audio only, truncated, no frames; damaged data with --strict)",
     5: "decoder timed out (made no progress)",
     6: "an optional dependency is missing",
     7: "batch: some items failed (their error records are in the output; the rest succeeded)",

@@ -23,7 +23,7 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
 
         def run(job, video):
             sel = select(video, cfg.selector, k=cfg.k, query=job.query, encoder=cfg.encoder)
-            return sel.model_dump()
+            return {**sel.model_dump(), "damage": decode.damage(video)}
 
         return prepare, run
 
@@ -35,7 +35,7 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
 
         def run(job, video):
             r = compress_video(video, cfg.method or DEFAULT_METHOD, cfg.budget or DEFAULT_BUDGET, num_frames=cfg.num_frames)
-            return r.summary()
+            return {**r.summary(), "damage": decode.damage(video)}
 
         return prepare, run
 
@@ -62,7 +62,7 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
                 r = ask(video, job.query, model, method=cfg.method, budget=cfg.budget,
                         max_new_tokens=cfg.max_new_tokens, pre_keep=cfg.pre_keep)
                 r.pop("frame_times", None)
-                return r
+                return {**r, "damage": decode.damage(video)}
 
             return prepare, run
 
@@ -77,9 +77,10 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
             if cfg.via == "embed":
                 r = ground_embed(video, job.query, encoder=cfg.encoder or DEFAULT_TEXT_ENCODER)
                 r.pop("curve", None)
-                return r
-            return ground_llm(video, job.query, model, method=cfg.method, budget=cfg.budget,
-                              chunk_seconds=cfg.chunk_seconds, pre_keep=cfg.pre_keep)
+            else:
+                r = ground_llm(video, job.query, model, method=cfg.method, budget=cfg.budget,
+                               chunk_seconds=cfg.chunk_seconds, pre_keep=cfg.pre_keep)
+            return {**r, "damage": decode.damage(video)}
 
         return prepare, run
 

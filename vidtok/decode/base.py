@@ -128,6 +128,31 @@ class Frames:
         return int(self.indices.shape[0])
 
 
+class Damage:
+    """What decoding a file turned up broken, over every call on one opened video: packets
+    FFmpeg refused (``errors``) and the indices of frames handed out that may show it
+    (``frames``): flagged corrupt by FFmpeg, decoded after a refused packet and before the
+    next keyframe (they may reference the lost data: smeared, concealed), or stood in for
+    by the last good frame. Decoders append from their threads (``set.add`` and ``+=`` on
+    an int attribute under the GIL are enough for counts that only grow)."""
+
+    def __init__(self) -> None:
+        self.errors = 0
+        self.frames: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.errors or self.frames)
+
+    def as_dict(self) -> dict:
+        return {"decode_errors": self.errors, "damaged_frames": sorted(self.frames)}
+
+    def summary(self) -> str:
+        n = len(self.frames)
+        return (f"damaged data: {self.errors} decode error{'s' * (self.errors != 1)}, "
+                f"{n} frame{'s' * (n != 1)} used may be damaged"
+                + (f" ({', '.join(map(str, sorted(self.frames)[:8]))}{' ...' if n > 8 else ''})" if n else ""))
+
+
 class Decoder(ABC):
     """A backend that turns sorted, unique frame indices into RGB arrays.
 
@@ -149,6 +174,9 @@ class Decoder(ABC):
         self.info = info
         self.index = index
         self.threads = threads
+        #: where this decoder records broken data (``Video`` shares one across its decoders);
+        #: backends that cannot tell (OpenCV, decord, torchcodec) leave it empty
+        self.damage = Damage()
 
     @classmethod
     @abstractmethod

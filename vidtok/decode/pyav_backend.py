@@ -231,6 +231,7 @@ class PyAVDecoder(Decoder):
         th = threading.Thread(target=scout, name="vidtok-scout", daemon=True)
         th.start()
         container, stream = self._open(threads)
+        tainted = False  # a packet was refused since the last clean keyframe
         try:
             cc = stream.codec_context
             for n, packet in enumerate(container.demux(stream)):
@@ -240,11 +241,17 @@ class PyAVDecoder(Decoder):
                 cc.skip_frame = "DEFAULT" if p is not None and gap_of(p) else "NONREF"
                 try:
                     frames = cc.decode(packet)
-                except av.error.FFmpegError:
+                except av.error.FFmpegError:  # counted here only: the scout sees the same packets
+                    self.damage.errors += 1
+                    tainted = True
                     continue
+                tainted = tainted and not packet.is_keyframe
                 for frame in frames:
                     if frame.pts is not None and gap_of(frame.pts):
-                        yield self._nearest_index(frame.pts), self._rgb(frame, size)
+                        i = self._nearest_index(frame.pts)
+                        if tainted or frame.is_corrupt:
+                            self.damage.frames.add(i)
+                        yield i, self._rgb(frame, size)
         finally:
             container.close()
         th.join()
@@ -328,15 +335,25 @@ class PyAVDecoder(Decoder):
             while pos < run_end:
                 if last_good is None:
                     raise NotAVideoError("no frame could be decoded at the requested positions", self.path)
+                self.damage.frames.add(order[pos])  # a stand-in, not the frame asked for
                 yield order[pos], last_good
                 pos += 1
 
     def _decode_walk(self, key: int, wanted: list[int], skip: str = "NONREF"):
         """Decode forward from keyframe ``key``, yielding ``(index, frame)`` for the wanted
         frames; packets that are not wanted are decoded with ``skip`` (NONREF: frames no
-        other frame references are dropped before any pixel work)."""
+        other frame references are dropped before any pixel work). Refused packets are
+        counted in ``self.damage``, and so is every wanted frame FFmpeg flags corrupt or
+        that comes out after a refused packet before the next keyframe decodes cleanly."""
+        for i, frame, tainted in self._walk(key, wanted, skip):
+            if tainted or frame.is_corrupt:
+                self.damage.frames.add(i)
+            yield i, frame
+
+    def _walk(self, key: int, wanted: list[int], skip: str):
         idx = self.index
         cc = self._stream.codec_context
+        tainted = False  # a packet was refused since the last clean keyframe
         if idx.by_dts:
             # Timestamps are decode-order counters (AVI): the n-th frame out after the
             # keyframe is frame key + n. No skipping: skipped frames would shift the count.
@@ -349,11 +366,14 @@ class PyAVDecoder(Decoder):
                 try:
                     frames = cc.decode(packet)
                 except av.error.FFmpegError:
+                    self.damage.errors += 1
+                    tainted = True
                     continue
+                tainted = tainted and not packet.is_keyframe
                 for frame in frames:
                     if n in pending:
                         pending.discard(n)
-                        yield n, frame
+                        yield n, frame, tainted
                     n += 1
                 if not pending:
                     return
@@ -367,12 +387,15 @@ class PyAVDecoder(Decoder):
             self.stats["full"] += full
             try:
                 frames = cc.decode(packet)
-            except av.error.FFmpegError:
-                continue  # a corrupt packet costs that frame only
+            except av.error.FFmpegError:  # a corrupt packet: that frame is lost, later ones suspect
+                self.damage.errors += 1
+                tainted = True
+                continue
+            tainted = tainted and not packet.is_keyframe
             for frame in frames:
                 i = self._match(frame.pts, pending)
                 if i is not None:
-                    yield i, frame
+                    yield i, frame, tainted
             if not pending:
                 return
 

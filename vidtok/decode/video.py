@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import DecodeTimeoutError, MissingDependencyError, NotAVideoError, UsageError
 from ..registry import Registry
-from .base import Decoder, FrameIndex, Frames, SeekMode, VideoInfo
+from .base import Damage, Decoder, FrameIndex, Frames, SeekMode, VideoInfo
 from .probe import probe_with_first_frame
 
 #: Preference order: PyAV first (exact seeking on every container, any stream, skips
@@ -74,6 +74,8 @@ class Video:
         self.info: VideoInfo
         self.index: FrameIndex
         cls = _pick_backend(backend)
+        #: broken data met by every decode of this video and its forks (pyav backend)
+        self.damage = Damage()
         self.info, self.index, first, self._kept = probe_with_first_frame(
             path, stream, allow_truncated=allow_truncated, keep_open=getattr(cls, "can_adopt_probe", False))
         self.decoder: Decoder = self._new_decoder(cls, threads)
@@ -291,6 +293,7 @@ class Video:
         """A decoder of this probed video; every decoder of it may take the probe's open
         file (whichever comes first)."""
         decoder = cls(self.path, self.info, self.index, threads=threads)
+        decoder.damage = self.damage
         if self._kept is not None:
             decoder.kept = self._kept
         return decoder
