@@ -132,11 +132,12 @@ def info(
     t = Table(show_header=False, box=None)
     rows = [
         ("duration", f"{vinfo.duration:.3f} s  (start {vinfo.start_time:.3f} s)"),
-        ("frames", f"{vinfo.num_frames}  ({vinfo.num_keyframes} keyframes)"),
+        ("frames", f"{vinfo.num_frames}  ({_n(vinfo.num_keyframes, 'keyframe')})"),
         ("fps", f"{vinfo.fps:.3f}" + ("  variable frame rate" if vinfo.is_vfr else "")),
         ("size", f"{vinfo.width}x{vinfo.height}" + (f"  rotated {vinfo.rotation}°" if vinfo.rotation else "")),
         ("codec", f"{vinfo.codec} {vinfo.profile or ''} {vinfo.pix_fmt or ''}".strip()),
-        ("container", f"{vinfo.container}, {vinfo.num_streams} streams"),
+        ("container", f"{vinfo.container}, {_n(vinfo.num_streams, 'stream')} ({len(vinfo.video_streams)} video, "
+                      f"{vinfo.num_streams - len(vinfo.video_streams)} other)"),
         ("video streams", ", ".join(
             f"#{s.index} {s.codec} {s.width}x{s.height}" + (" (chosen)" if s.index == vinfo.stream_index else "")
             for s in vinfo.video_streams)),
@@ -247,10 +248,10 @@ def sample(
     if as_json:
         print(json.dumps(result, indent=2))
         return
-    out.print(f"{len(records)} frames ({s.sampler}, {seek} seek, {v.backend}) at "
+    out.print(f"{_n(len(records), 'frame')} ({s.sampler}, {seek} seek, {v.backend}) at "
               + ", ".join(f"{r['time']:.2f}s" for r in records[:12]) + (" ..." if len(records) > 12 else ""))
     if out_dir is not None:
-        out.print(f"wrote {len(records)} images and frames.json to {out_dir}")
+        out.print(f"wrote {_n(len(records), 'image')} and frames.json to {out_dir}")
 
 
 @app.command()
@@ -315,7 +316,7 @@ def compress(
               f"({r.tokens_out / r.tokens_in:.1%}) in {r.seconds['compress'] * 1000:.0f} ms; "
               f"PSNR {r.psnr:.2f} dB (pixels)", soft_wrap=True)
     if out_dir is not None:
-        out.print(f"wrote {len(result['images'])} merge maps to {out_dir}")
+        out.print(f"wrote {_n(len(result['images']), 'merge map')} to {out_dir}")
 
 
 @app.command()
@@ -398,13 +399,13 @@ def keyframes(
         print(json.dumps(result, indent=2))
         return
     if sel.cuts:
-        out.print(f"{len(sel.cuts)} cuts at " + ", ".join(f"{c.time:.3f}s (#{c.index})" for c in sel.cuts))
+        out.print(f"{_n(len(sel.cuts), 'cut')} at " + ", ".join(f"{c.time:.3f}s (#{c.index})" for c in sel.cuts))
     for c in sel.clips:
-        out.print(f"clip {c.start:.2f}-{c.end:.2f}s  {len(c.frames)} frames at {c.size}px  {c.tokens} tokens  score {c.score:.3f}")
-    out.print(f"{len(sel.frames)} frames: " + ", ".join(f"{f.time:.2f}s" for f in sel.frames[:16])
+        out.print(f"clip {c.start:.2f}-{c.end:.2f}s  {_n(len(c.frames), 'frame')} at {c.size}px  {_n(c.tokens, 'token')}  score {c.score:.3f}")
+    out.print(f"{_n(len(sel.frames), 'frame')}: " + ", ".join(f"{f.time:.2f}s" for f in sel.frames[:16])
               + (" ..." if len(sel.frames) > 16 else ""))
     if out_dir is not None:
-        out.print(f"wrote {len(result['files'])} frames and contact_sheet.jpg to {out_dir}")
+        out.print(f"wrote {_n(len(result['files']), 'frame')} and contact_sheet.jpg to {out_dir}")
 
 
 PreKeepOpt = typer.Option(
@@ -487,7 +488,7 @@ def ask(
         print(json.dumps(r, indent=2))
         return
     out.print(r["answer"] or "(empty answer)", soft_wrap=True, markup=False)
-    err.print(f"{r['frames_used']} of {r['frames_sampled']} frames, visual tokens {r['visual_tokens_before']} -> {r['visual_tokens_after']}"
+    err.print(f"{r['frames_used']} of {_n(r['frames_sampled'], 'frame')}, visual tokens {r['visual_tokens_before']} -> {r['visual_tokens_after']}"
               f"{' (cached)' if r['cached_tokens'] else ''}, {r['seconds']['total']:.2f}s", highlight=False)
 
 
@@ -607,17 +608,12 @@ def evaluate(
 
 @app.command()
 def models(as_json: bool = JsonOpt) -> None:
-    """List the supported model families and the random test models."""
-    from vidtok.models.base import MODELS
+    """List the supported model families and the random test models (no model is loaded)."""
+    from vidtok.models import MODELS
 
-    rows = []
-    for name in MODELS.names():
-        cls = MODELS.get(name)
-        from importlib import import_module
-
-        sizes = list(getattr(import_module(cls.__module__), "SIZES", {}))
-        rows.append({"family": name, "description": _first_line(cls),
-                     "random": [f"random:{name}-{s}" for s in sizes]})
+    rows = [{"family": name, "description": MODELS.describe(name),
+             "random": [f"random:{name}-{size}" for size in MODELS.module_dict_keys(name, "SIZES")]}
+            for name in MODELS.names()]
     if as_json:
         print(json.dumps({"default": DEFAULT_MODEL, "families": rows}, indent=2))
         return
@@ -837,7 +833,7 @@ def cache_info(as_json: bool = JsonOpt) -> None:
     from vidtok import cache as c
 
     d = c.info()
-    print(json.dumps(d, indent=2)) if as_json else out.print(f"{d['dir']}: {d['entries']} entries, {d['bytes'] / 1e6:.1f} MB")
+    print(json.dumps(d, indent=2)) if as_json else out.print(f"{d['dir']}: {_n(d['entries'], 'entry', 'entries')}, {d['bytes'] / 1e6:.1f} MB")
 
 
 @cache_app.command("clear")
@@ -845,7 +841,12 @@ def cache_clear() -> None:
     """Delete every cached entry."""
     from vidtok import cache as c
 
-    out.print(f"removed {c.clear()} entries")
+    out.print(f"removed {_n(c.clear(), 'entry', 'entries')}")
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    """``1 frame``, ``2 frames``."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 def _first_line(obj) -> str:
@@ -855,32 +856,25 @@ def _first_line(obj) -> str:
 
 @app.command()
 def methods(as_json: bool = JsonOpt) -> None:
-    """List every registered component: decoders, samplers, selectors, compressors, encoders."""
+    """List every registered component: decoders, samplers, selectors, compressors, encoders.
+
+    Read from the registries and the components' sources: nothing is imported or built, so
+    "available" means installed (decoders: their library is found; compressors: torch is).
+    """
+    import importlib.util
+
+    from vidtok.compress import COMPRESSORS
     from vidtok.decode import DECODERS
-    from vidtok.select import SAMPLERS
+    from vidtok.encode import ENCODERS
+    from vidtok.select import SAMPLERS, SELECTORS
 
-    rows = []
-    for name, cls in DECODERS.items():
-        rows.append({"kind": "decoder", "name": name, "available": cls.available(),
-                     "description": _first_line(cls)})
-    for name, fn in SAMPLERS.items():
-        rows.append({"kind": "sampler", "name": name, "available": True,
-                     "description": _first_line(fn)})
-    from vidtok.select import SELECTORS
-
-    for name, fn in SELECTORS.items():
-        rows.append({"kind": "selector", "name": name, "available": True, "description": _first_line(fn)})
-    try:
-        from vidtok.compress import COMPRESSORS
-        from vidtok.encode import ENCODERS
-
-        for name, fn in COMPRESSORS.items():
-            rows.append({"kind": "compressor", "name": name, "available": True, "description": _first_line(fn)})
-        for name, cls in ENCODERS.items():
-            rows.append({"kind": "encoder", "name": name, "available": True, "description": _first_line(cls)})
-    except ImportError:  # torch not installed
-        rows.append({"kind": "compressor", "name": "(all)", "available": False,
-                     "description": "pip install 'vidtok[torch]'"})
+    has_torch = importlib.util.find_spec("torch") is not None
+    rows = [{"kind": "decoder", "name": n, "available": cls.installed(), "description": DECODERS.describe(n)}
+            for n, cls in DECODERS.items()]
+    for kind, reg, available in (("sampler", SAMPLERS, True), ("selector", SELECTORS, True),
+                                 ("compressor", COMPRESSORS, has_torch), ("encoder", ENCODERS, has_torch)):
+        rows += [{"kind": kind, "name": n, "available": available, "description": reg.describe(n)}
+                 for n in reg.names()]
     if as_json:
         print(json.dumps(rows, indent=2))
         return
@@ -888,6 +882,8 @@ def methods(as_json: bool = JsonOpt) -> None:
     for r in rows:
         t.add_row(r["kind"], r["name"], "yes" if r["available"] else "no", r["description"])
     out.print(t)
+    if not has_torch:
+        out.print("compressors and encoders need torch: pip install 'vidtok[torch]'")
 
 
 def main(argv: Optional[list[str]] = None) -> None:

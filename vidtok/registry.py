@@ -8,7 +8,9 @@ Python entry point, and third-party plugins add entries to the entry-point group
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 from importlib.metadata import entry_points
 from typing import Any, Generic, Iterator, TypeVar
 
@@ -68,6 +70,42 @@ class Registry(Generic[T]):
         for part in attr.split("."):
             obj = getattr(obj, part)
         self._loaded[name] = obj
+        return obj
+
+    def describe(self, name: str) -> str:
+        """The first line of the component's docstring, read from its source file when it is
+        not imported yet (listing components must not import torch)."""
+        if name in self._loaded:
+            doc = getattr(self._loaded[name], "__doc__", None) or ""
+        else:
+            node = self._source_node(name)
+            doc = (ast.get_docstring(node) if node is not None else None) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+    def module_dict_keys(self, name: str, constant: str) -> list[str]:
+        """Keys of the dict ``constant`` defined at the top of the component's module (e.g. an
+        adapter's ``SIZES``), read from the source without importing it."""
+        tree = self._module_tree(name)
+        for node in tree.body if tree is not None else ():
+            if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == constant for t in node.targets)
+                    and isinstance(node.value, ast.Dict)):
+                return [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
+        return []
+
+    def _module_tree(self, name: str):
+        self.check(name)
+        module = self._targets[name].partition(":")[0]
+        spec = importlib.util.find_spec(module)
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            return None
+        with open(spec.origin, encoding="utf-8") as f:
+            return ast.parse(f.read())
+
+    def _source_node(self, name: str):
+        tree = self._module_tree(name)
+        obj = tree
+        for part in self._targets[name].partition(":")[2].split("."):
+            obj = next((n for n in getattr(obj, "body", ()) if getattr(n, "name", None) == part), None)
         return obj
 
     def items(self) -> Iterator[tuple[str, T]]:

@@ -178,10 +178,21 @@ class Decoder(ABC):
         #: backends that cannot tell (OpenCV, decord, torchcodec) leave it empty
         self.damage = Damage()
 
+    #: modules the backend needs; ``installed()`` looks for them without importing them
+    requires: ClassVar[tuple[str, ...]] = ()
+
     @classmethod
     @abstractmethod
     def available(cls) -> bool:
         """Whether the backend's library imports here."""
+
+    @classmethod
+    def installed(cls) -> bool:
+        """Whether the modules it needs are installed (found, not imported: torchcodec's
+        import loads torch, which a listing must not wait for)."""
+        import importlib.util
+
+        return all(importlib.util.find_spec(m) is not None for m in cls.requires)
 
     @abstractmethod
     def iter_frames(

@@ -17,6 +17,7 @@ class DecordDecoder(Decoder):
     """decord: batched random access; guarded by the stall timeout."""
 
     name = "decord"
+    requires = ("decord",)
 
     @classmethod
     def available(cls) -> bool:

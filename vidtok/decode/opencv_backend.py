@@ -20,6 +20,7 @@ class OpenCVDecoder(Decoder):
     """OpenCV: fastest sequential decode; first video stream only, never seeks."""
 
     name = "opencv"
+    requires = ("cv2",)
 
     @classmethod
     def available(cls) -> bool:

@@ -38,6 +38,7 @@ class PyAVDecoder(Decoder):
     """PyAV/FFmpeg: exact seeking on every container, any stream, skips unneeded frames (default)."""
 
     name = "pyav"
+    requires = ("av",)
     extra = ""  # a core dependency
     can_select_stream = True
     can_defer_conversion = True

@@ -20,6 +20,7 @@ class TorchCodecDecoder(Decoder):
     """torchcodec: exact seeking, any stream (needs torch and a system FFmpeg)."""
 
     name = "torchcodec"
+    requires = ("torchcodec", "torch")
     extra = "torchcodec"
     can_select_stream = True
 

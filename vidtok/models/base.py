@@ -24,21 +24,8 @@ import torch
 
 from ..compress.tokenset import TokenSet
 from ..errors import MissingDependencyError, UsageError
-from ..registry import Registry
 
-MODELS: Registry[type] = Registry(
-    "models",
-    {
-        "qwen2_5_vl": "vidtok.models.qwen2_5_vl:Qwen25VLAdapter",
-        "llava_onevision": "vidtok.models.llava_onevision:LlavaOneVisionAdapter",
-        "qwen3_vl": "vidtok.models.qwen3_vl:Qwen3VLAdapter",
-        "smolvlm2": "vidtok.models.smolvlm2:SmolVLM2Adapter",
-    },
-)
-
-#: hub model_type -> family
-MODEL_TYPES = {"qwen2_5_vl": "qwen2_5_vl", "llava_onevision": "llava_onevision", "qwen3_vl": "qwen3_vl",
-               "smolvlm": "smolvlm2"}
+from . import MODEL_TYPES, MODELS  # noqa: E402,F401  (re-exported)
 
 from ..defaults import DEFAULT_MODEL  # noqa: E402  (re-exported)
 
