@@ -503,6 +503,7 @@ def ground(
     budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget for the LLM path."),
     chunk_seconds: float = typer.Option(600.0, "--chunk-seconds", min=1.0, help="Longer videos are asked in chunks of this length."),
     pre_keep: Optional[float] = PreKeepOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the visual-token cache."),
     report: Optional[Path] = ReportOpt,
     srt: bool = typer.Option(False, "--srt", help="Print the intervals as SRT subtitles."),
     vtt: bool = typer.Option(False, "--vtt", help="Print the intervals as WebVTT."),
@@ -535,7 +536,8 @@ def ground(
     else:
         m = _model(model, device, quiet)
         with _busy("asking the model", quiet):
-            r = ground_llm(v, query, m, method=method, budget=budget, chunk_seconds=chunk_seconds, pre_keep=pre_keep)
+            r = ground_llm(v, query, m, method=method, budget=budget, chunk_seconds=chunk_seconds, pre_keep=pre_keep,
+                           use_cache=not no_cache)
     _damage(v, strict, r)
     if report is not None:
         curve = (r["curve"]["times"], r["curve"]["similarity"]) if "curve" in r else None

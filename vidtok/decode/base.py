@@ -146,6 +146,13 @@ class Damage:
     def as_dict(self) -> dict:
         return {"decode_errors": self.errors, "damaged_frames": sorted(self.frames)}
 
+    def merge(self, d: dict | None) -> None:
+        """Add what an earlier decode recorded (``as_dict()``, kept with a cached result), so
+        a result served from a cache reports the damage its decoding met."""
+        if d:
+            self.errors += int(d.get("decode_errors", 0))
+            self.frames.update(int(i) for i in d.get("damaged_frames", ()))
+
     def summary(self) -> str:
         n = len(self.frames)
         return (f"damaged data: {self.errors} decode error{'s' * (self.errors != 1)}, "

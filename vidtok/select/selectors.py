@@ -232,8 +232,9 @@ def select(video: Video, method: str = "uniform", use_cache: bool = True, **kw) 
         key = cache.entry_key(video.path, kind="selection", method=method, stream=video.info.stream_index, **opts)
         hit = cache.load_json("selections", key)
         if hit is not None:
+            video.damage.merge(hit.pop("damage", None))  # what decoding it met, reported again
             return Selection(**hit)
     sel = fn(video, **kw)
     if key is not None:
-        cache.save_json("selections", key, sel.model_dump())
+        cache.save_json("selections", key, {**sel.model_dump(), "damage": video.damage.as_dict()})
     return sel

@@ -42,6 +42,7 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
         hit = token_cache.load(key)
         if hit is not None:
             times["cache_load"] = time.perf_counter() - t0
+            v.damage.merge(hit[1].get("damage"))  # what decoding these tokens met, reported again
             return hit[0], hit[1], True
     t0 = time.perf_counter()
     s = sample(v, model.default_sampler, **params)
@@ -62,7 +63,8 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     tokens_full = full_token_count(len(ts), len(ftimes), n_sampled, model.frames_per_step)
     extra = {"frames": [int(i) for i in findices], "frame_times": [float(t) for t in ftimes],
              "frames_sampled": n_sampled, "tokens_full": tokens_full,
-             "duration": v.info.duration, "start": v.info.start_time, "sample_fps": s.fps}
+             "duration": v.info.duration, "start": v.info.start_time, "sample_fps": s.fps,
+             "damage": v.damage.as_dict()}
     if use_cache:
         token_cache.save(key, ts, extra)
     return ts, extra, False
