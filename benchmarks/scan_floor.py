@@ -43,9 +43,9 @@ import cv2  # noqa: E402
 
 from decode import race  # noqa: E402
 from vidtok import open_video  # noqa: E402
-from vidtok.decode.pyav_backend import _sample_yuv420  # noqa: E402
+from vidtok.decode.convert import _sample_yuv420  # noqa: E402
 from vidtok.select import select  # noqa: E402
-from vidtok.select.analysis import analysis_size  # noqa: E402
+from vidtok.select.cutscan import analysis_size  # noqa: E402
 
 _END = object()
 

@@ -63,22 +63,28 @@ StrictOpt = typer.Option(False, "--strict", help="Fail (exit 4) when FFmpeg repo
 ReportOpt = typer.Option(None, "--report", help="Also write a self-contained HTML report here.")
 
 
-def _thumbs(v, indices) -> list:
-    """Small frames of the opened video ``v`` for a report."""
-    if not indices:
-        return []
-    w, h = v.info.display_size
-    size = (320, max(2, round(h * 320 / w) // 2 * 2))
-    f = v.get_frames(sorted(set(int(i) for i in indices)), size=size)
-    return list(zip(f.indices.tolist(), f.times.tolist(), f.data))
+def _shows(as_json: bool) -> bool:
+    """Progress and spinners go to stderr when it is a terminal, and never with --json."""
+    return not as_json and sys.stderr.isatty()
 
 
-def _write_report(path: Path, title: str, video: str, **kw) -> None:
-    from vidtok.report.html import render
+def _status(quiet: bool = False):
+    """``status(message)`` for slow steps (model loading, generation): a spinner on stderr."""
+    import contextlib
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(title, video, **kw), encoding="utf-8")
-    err.print(f"report: {path}", highlight=False, markup=False)
+    return err.status if _shows(quiet) else (lambda message: contextlib.nullcontext())
+
+
+def _warn_damage(result: dict) -> None:
+    """One line on stderr when decoding met damaged data (``--strict`` made it an error)."""
+    d = result.get("damage") or {}
+    if d.get("decode_errors") or d.get("damaged_frames"):
+        from vidtok.decode.base import Damage
+
+        dmg = Damage()
+        dmg.merge(d)
+        err.print(f"vidtok: warning: {result.get('video')}: {dmg.summary()} (--strict makes this an error)",
+                  highlight=False, markup=False, soft_wrap=True)
 
 
 def _decode(backend, stream, timeout, allow_truncated, strict=False):
@@ -87,23 +93,6 @@ def _decode(backend, stream, timeout, allow_truncated, strict=False):
 
     return DecodeOptions.of(backend=backend, stream=stream, timeout=timeout, allow_truncated=allow_truncated,
                             strict=strict)
-
-
-def _open(video, backend, stream, timeout, allow_truncated):
-    """The opened video: a missing, unreadable or non-video file fails here (exit 3/4),
-    before any model loads."""
-    return _decode(backend, stream, timeout, allow_truncated).open(video)
-
-
-def _damage(v, strict: bool, result: dict) -> None:
-    """Put what decoding found broken into ``result``; warn in one line, or with
-    ``--strict`` fail (exit 4)."""
-    from vidtok.config import DecodeOptions
-
-    result["damage"] = DecodeOptions(strict=strict).damage(v)  # --strict: raises (exit 4)
-    if v.damage:
-        err.print(f"vidtok: warning: {v.path}: {v.damage.summary()} (--strict makes this an error)",
-                  highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -118,29 +107,25 @@ def info(
 
     Example: [bold]vidtok info clip.mp4 --json[/bold]
     """
-    from vidtok.decode import probe
+    from vidtok import commands
 
-    vinfo, index = probe(video, stream=stream, allow_truncated=allow_truncated)
-    data = vinfo.model_dump()
-    if frames:
-        data["frame_times"] = [round(float(t), 9) for t in index.times]
-        data["keyframes"] = index.keyframe_indices.tolist()
+    data = commands.info(video, stream=stream, allow_truncated=allow_truncated, frames=frames)
     if as_json:
         print(json.dumps(data, indent=2))
         return
     out.print(f"[bold]{escape(str(video))}[/bold]", soft_wrap=True)
     t = Table(show_header=False, box=None)
+    streams = data["video_streams"]
     rows = [
-        ("duration", f"{vinfo.duration:.3f} s  (start {vinfo.start_time:.3f} s)"),
-        ("frames", f"{vinfo.num_frames}  ({_n(vinfo.num_keyframes, 'keyframe')})"),
-        ("fps", f"{vinfo.fps:.3f}" + ("  variable frame rate" if vinfo.is_vfr else "")),
-        ("size", f"{vinfo.width}x{vinfo.height}" + (f"  rotated {vinfo.rotation}°" if vinfo.rotation else "")),
-        ("codec", f"{vinfo.codec} {vinfo.profile or ''} {vinfo.pix_fmt or ''}".strip()),
-        ("container", f"{vinfo.container}, {_n(vinfo.num_streams, 'stream')} ({len(vinfo.video_streams)} video, "
-                      f"{vinfo.num_streams - len(vinfo.video_streams)} other)"),
-        ("video streams", ", ".join(
-            f"#{s.index} {s.codec} {s.width}x{s.height}" + (" (chosen)" if s.index == vinfo.stream_index else "")
-            for s in vinfo.video_streams)),
+        ("duration", f"{data['duration']:.3f} s  (start {data['start_time']:.3f} s)"),
+        ("frames", f"{data['num_frames']}  ({_n(data['num_keyframes'], 'keyframe')})"),
+        ("fps", f"{data['fps']:.3f}" + ("  variable frame rate" if data["is_vfr"] else "")),
+        ("size", f"{data['width']}x{data['height']}" + (f"  rotated {data['rotation']}°" if data["rotation"] else "")),
+        ("codec", f"{data['codec']} {data['profile'] or ''} {data['pix_fmt'] or ''}".strip()),
+        ("container", f"{data['container']}, {_n(data['num_streams'], 'stream')} ({len(streams)} video, "
+                      f"{data['num_streams'] - len(streams)} other)"),
+        ("video streams", ", ".join(f"#{s['index']} {s['codec']} {s['width']}x{s['height']}"
+                                    + (" (chosen)" if s["index"] == data["stream_index"] else "") for s in streams)),
     ]
     for k, v in rows:
         t.add_row(f"[bold]{k}[/bold]", v)
@@ -148,18 +133,6 @@ def info(
     if frames:
         out.print("frame times: " + ", ".join(f"{x:.3f}" for x in data["frame_times"][:20])
                   + (" ..." if len(data["frame_times"]) > 20 else ""))
-
-
-def _parse_size(size: Optional[str]) -> Optional[tuple[int, int]]:
-    if not size:
-        return None
-    try:
-        w, h = (int(x) for x in size.lower().split("x"))
-        if w <= 0 or h <= 0:
-            raise ValueError
-    except ValueError:
-        raise UsageError(f"--size must look like 640x360, got '{size}'") from None
-    return w, h
 
 
 @app.command()
@@ -191,64 +164,23 @@ def sample(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from vidtok.select import sample as run_sampler
+    from vidtok import commands
 
-    if seek not in ("exact", "keyframe"):
-        raise UsageError(f"--seek must be exact or keyframe, got '{seek}'")
-    if image_format not in ("jpg", "png"):
-        raise UsageError(f"--format must be jpg or png, got '{image_format}'")
-    if n is not None and fps is not None:
-        raise UsageError("give -n or --fps, not both")
-    if sampler is None:
-        sampler = "fps" if fps is not None else "uniform"
-    params = {"n": n if (n is not None or sampler != "uniform") else 16, "fps": fps, "max_frames": max_frames}
-    v = _open(video, backend, stream, timeout, allow_truncated)
-    s = run_sampler(v, sampler, **params)
-    frame_size = _parse_size(size) or (tuple(s.frame_size) if s.frame_size else None)
-    decode_size = None
-    if frame_size is not None:
-        # decoders resize before rotation
-        decode_size = frame_size if v.info.rotation % 180 == 0 else (frame_size[1], frame_size[0])
-    want = v.snap_to_keyframes(s.indices) if seek == "keyframe" else v.clamp(s.indices)
-    records = []
-    if out_dir is not None:
-        from PIL import Image
-
-        if out_dir.exists() and not out_dir.is_dir():
-            raise UsageError("--out exists and is not a directory", out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-    show = not as_json and sys.stderr.isatty()
+    dec = _decode(backend, stream, timeout, allow_truncated, strict)
     with Progress(TextColumn("[bold]decoding[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, disable=not show, transient=True) as bar:
-        task = bar.add_task("decode", total=len(set(want.tolist())))
-        for i, t, rgb in v.iter_frames(want, size=decode_size, seek=seek):
-            rec = {"index": i, "time": round(t, 6)}
-            if out_dir is not None:
-                name = f"frame_{i:06d}.{image_format}"
-                Image.fromarray(rgb).save(out_dir / name, **({"quality": 92} if image_format == "jpg" else {}))
-                rec["file"] = name
-            records.append(rec)
-            bar.advance(task)
-    result = {
-        "video": str(video),
-        "sampler": s.sampler,
-        "seek": seek,
-        "backend": v.backend,
-        "num_frames": len(records),
-        "fps": s.fps,
-        "duration": s.duration,
-        "frame_size": list(frame_size) if frame_size else None,
-        "frames": records,
-    }
-    for rec in records:
-        rec["damaged"] = rec["index"] in v.damage.frames
-    _damage(v, strict, result)
-    if out_dir is not None:
-        (out_dir / "frames.json").write_text(json.dumps(result, indent=2))
+                  console=err, disable=not _shows(as_json), transient=True) as bar:
+        def progress(total):
+            task = bar.add_task("decode", total=total)
+            return lambda: bar.advance(task)
+
+        result = commands.sample(video, decode=dec, n=n, fps=fps, max_frames=max_frames, sampler=sampler, seek=seek,
+                                 size=size, out_dir=out_dir, image_format=image_format, progress=progress)
+    _warn_damage(result)
     if as_json:
         print(json.dumps(result, indent=2))
         return
-    out.print(f"{_n(len(records), 'frame')} ({s.sampler}, {seek} seek, {v.backend}) at "
+    records = result["frames"]
+    out.print(f"{_n(len(records), 'frame')} ({result['sampler']}, {seek} seek, {result['backend']}) at "
               + ", ".join(f"{r['time']:.2f}s" for r in records[:12]) + (" ..." if len(records) > 12 else ""))
     if out_dir is not None:
         out.print(f"wrote {_n(len(records), 'image')} and frames.json to {out_dir}")
@@ -279,42 +211,18 @@ def compress(
       [bold]vidtok compress clip.mp4 --method holitom --budget 0.1[/bold]
       [bold]vidtok compress clip.mp4 -m dtd,tome -B 64/frame --out maps/ --json[/bold]
     """
-    from vidtok.checks import check_compression
+    from vidtok import commands
 
-    v = _open(video, backend, stream, timeout, allow_truncated)
-    check_compression(method, budget)
-    try:
-        from vidtok.pipeline import compress_video
-        import torch  # noqa: F401
-    except ImportError as e:
-        from vidtok.errors import MissingDependencyError
-
-        raise MissingDependencyError(f"compression needs torch: pip install 'vidtok[torch]' ({e})") from None
-    with _busy("decoding and compressing", as_json):
-        r = compress_video(v, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder)
-    result = r.summary()
-    _damage(v, strict, result)
-    if out_dir is not None:
-        from vidtok.encode.pixels import PixelsEncoder
-        from vidtok.report.merge_map import merge_map
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        T = r.grid[0]
-        picks = sorted({0, T // 3, (2 * T) // 3, T - 1})
-        recon = PixelsEncoder(patch).decode(r.compressed.unmerge())
-        files = []
-        for t, img in zip(picks, merge_map(r.frames, r.original, r.compressed, patch, picks, recon)):
-            name = f"merge_t{t:03d}_{r.frame_times[t]:.2f}s.png"
-            img.save(out_dir / name)
-            files.append(name)
-        result["images"] = files
-        (out_dir / "compress.json").write_text(json.dumps(result, indent=2))
+    result = commands.compress(video, decode=_decode(backend, stream, timeout, allow_truncated, strict), method=method,
+                               budget=budget, n=n, size=size, patch=patch, encoder=encoder, out_dir=out_dir,
+                               status=_status(as_json))
+    _warn_damage(result)
     if as_json:
         print(json.dumps(result, indent=2))
         return
-    out.print(f"{escape(video)}: {'+'.join(r.methods)} kept {r.tokens_out} of {r.tokens_in} tokens "
-              f"({r.tokens_out / r.tokens_in:.1%}) in {r.seconds['compress'] * 1000:.0f} ms; "
-              f"PSNR {r.psnr:.2f} dB (pixels)", soft_wrap=True)
+    out.print(f"{escape(video)}: {'+'.join(result['methods'])} kept {result['tokens_out']} of {result['tokens_in']} "
+              f"tokens ({result['ratio']:.1%}) in {result['seconds']['compress'] * 1000:.0f} ms; "
+              f"PSNR {result['psnr_db']:.2f} dB (pixels)", soft_wrap=True)
     if out_dir is not None:
         out.print(f"wrote {_n(len(result['images']), 'merge map')} to {out_dir}")
 
@@ -356,54 +264,31 @@ def keyframes(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from vidtok.checks import check_selection
-    from vidtok.select import select
+    from vidtok import commands
 
-    v = _open(video, backend, stream, timeout, allow_truncated)
-    check_selection(method, query=query, encoder=encoder)
-    show = not as_json and sys.stderr.isatty()
+    dec = _decode(backend, stream, timeout, allow_truncated, strict)
     with Progress(TextColumn(f"[bold]{method}[/bold]"), BarColumn(), TimeElapsedColumn(), console=err,
-                  disable=not show, transient=True) as bar:
+                  disable=not _shows(as_json), transient=True) as bar:
         task = bar.add_task(method, total=None)
-        sel = select(v, method, use_cache=not no_cache, k=k, query=query, encoder=encoder, budget=budget,
-                     detector=detector,
-                     threshold=threshold, min_scene_len=min_scene_len, progress=lambda: bar.advance(task))
-    result = {"video": video, **sel.model_dump()}
-    _damage(v, strict, result)
+        result = commands.keyframes(video, decode=dec, method=method, use_cache=not no_cache, out_dir=out_dir,
+                                    report=report, progress=lambda: bar.advance(task), k=k, query=query,
+                                    encoder=encoder, budget=budget, detector=detector, threshold=threshold,
+                                    min_scene_len=min_scene_len)
+    _warn_damage(result)
     if report is not None:
-        relevance = method in ("query", "search", "diverse", "redundancy")
-        curve = ([f.time for f in sel.frames], [f.score for f in sel.frames]) if relevance and len(sel.frames) > 1 else None
-        spans = [{"start": c.start, "end": c.end, "score": c.score} for c in sel.clips]
-        _write_report(report, f"vidtok keyframes ({method})", video, frames=_thumbs(v, sel.indices),
-                      duration=v.info.end_time, intervals=spans, curve=curve,
-                      extra={"cuts": ", ".join(f"{c.time:.3f}s" for c in sel.cuts) or "-", **sel.params})
-    if out_dir is not None:
-        from PIL import Image
-
-        from vidtok.report.contact_sheet import contact_sheet, fmt_time
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        idx = sel.indices
-        fr = v.get_frames(idx) if idx else None
-        files = []
-        if fr is not None:
-            for i, t, rgb in zip(fr.indices, fr.times, fr.data):
-                name = f"frame_{int(i):06d}_{t:.3f}s.jpg"
-                Image.fromarray(rgb).save(out_dir / name, quality=90)
-                files.append(name)
-            sheet = contact_sheet(list(fr.data), [f"#{int(i)}  {fmt_time(float(t))}" for i, t in zip(fr.indices, fr.times)])
-            sheet.save(out_dir / "contact_sheet.jpg", quality=88)
-        result["files"] = files
-        (out_dir / "keyframes.json").write_text(json.dumps(result, indent=2))
+        err.print(f"report: {report}", highlight=False, markup=False)
     if as_json:
         print(json.dumps(result, indent=2))
         return
-    if sel.cuts:
-        out.print(f"{_n(len(sel.cuts), 'cut')} at " + ", ".join(f"{c.time:.3f}s (#{c.index})" for c in sel.cuts))
-    for c in sel.clips:
-        out.print(f"clip {c.start:.2f}-{c.end:.2f}s  {_n(len(c.frames), 'frame')} at {c.size}px  {_n(c.tokens, 'token')}  score {c.score:.3f}")
-    out.print(f"{_n(len(sel.frames), 'frame')}: " + ", ".join(f"{f.time:.2f}s" for f in sel.frames[:16])
-              + (" ..." if len(sel.frames) > 16 else ""))
+    if result["cuts"]:
+        out.print(f"{_n(len(result['cuts']), 'cut')} at " + ", ".join(f"{c['time']:.3f}s (#{c['index']})"
+                                                                      for c in result["cuts"]))
+    for c in result["clips"]:
+        out.print(f"clip {c['start']:.2f}-{c['end']:.2f}s  {_n(len(c['frames']), 'frame')} at {c['size']}px  "
+                  f"{_n(c['tokens'], 'token')}  score {c['score']:.3f}")
+    frames = result["frames"]
+    out.print(f"{_n(len(frames), 'frame')}: " + ", ".join(f"{f['time']:.2f}s" for f in frames[:16])
+              + (" ..." if len(frames) > 16 else ""))
     if out_dir is not None:
         out.print(f"wrote {_n(len(result['files']), 'frame')} and contact_sheet.jpg to {out_dir}")
 
@@ -416,23 +301,6 @@ ModelOpt = typer.Option(None, "--model", "-m",
                         help=f"Hub id or local checkpoint directory (default {DEFAULT_MODEL}; a hub id not yet in the "
                              "Hugging Face cache is downloaded first, and offline that is exit 8 at once), "
                              "or random:<family>-tiny (no weights).")
-
-
-def _busy(message: str, quiet: bool = False):
-    """A spinner on stderr for slow steps (model loading, generation); silent for --json
-    or when stderr is not a terminal."""
-    import contextlib
-
-    if quiet or not sys.stderr.isatty():
-        return contextlib.nullcontext()
-    return err.status(message)
-
-
-def _model(spec: Optional[str], device: Optional[str], quiet: bool = False):
-    from vidtok.models.base import load_model
-
-    with _busy(f"loading {spec or DEFAULT_MODEL}", quiet):
-        return load_model(spec or DEFAULT_MODEL, device=device)
 
 
 @app.command()
@@ -467,29 +335,21 @@ def ask(
       [bold]vidtok ask clip.mp4 "What happens?" --budget 0.1 --pre-keep 0.5[/bold]   (half the frames through the tower)
       [bold]vidtok ask clip.mp4 "What happens?" -m random:qwen2_5_vl-tiny --json[/bold]   (no weights: a test model)
     """
-    from vidtok.checks import check_answering
-    from vidtok.tasks.ask import ask as run_ask
+    from vidtok import commands
 
-    v = _open(video, backend, stream, timeout, allow_truncated)
-    check_answering(model=model, method=method, budget=budget)
-    m = _model(model, device, as_json)
-    m.proportional_attention = proportional
-    with _busy("decoding, encoding and answering", as_json):
-        r = run_ask(v, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                    use_cache=not no_cache, pre_keep=pre_keep)
-    _damage(v, strict, r)
+    r = commands.ask(video, question, decode=_decode(backend, stream, timeout, allow_truncated, strict), model=model,
+                     device=device, method=method, budget=budget, max_new_tokens=max_new_tokens, pre_keep=pre_keep,
+                     proportional=proportional, use_cache=not no_cache, report=report, status=_status(as_json))
+    _warn_damage(r)
     if report is not None:
-        _write_report(report, "vidtok ask", video, question=question, answer=r["answer"],
-                      frames=_thumbs(v, r["frame_indices"]), duration=v.info.end_time, tokens={"vision tower": r["visual_tokens_before"],
-                                                      "after compression": r["visual_tokens_after"],
-                                                      "text": r["text_tokens"]},
-                      extra={"model": r["model"], "seconds": r["seconds"]})
+        err.print(f"report: {report}", highlight=False, markup=False)
     if as_json:
         print(json.dumps(r, indent=2))
         return
     out.print(r["answer"] or "(empty answer)", soft_wrap=True, markup=False)
-    err.print(f"{r['frames_used']} of {_n(r['frames_sampled'], 'frame')}, visual tokens {r['visual_tokens_before']} -> {r['visual_tokens_after']}"
-              f"{' (cached)' if r['cached_tokens'] else ''}, {r['seconds']['total']:.2f}s", highlight=False)
+    err.print(f"{r['frames_used']} of {_n(r['frames_sampled'], 'frame')}, visual tokens {r['visual_tokens_before']} -> "
+              f"{r['visual_tokens_after']}{' (cached)' if r['cached_tokens'] else ''}, {r['seconds']['total']:.2f}s",
+              highlight=False)
 
 
 @app.command()
@@ -524,27 +384,17 @@ def ground(
       [bold]vidtok ground clip.mp4 "person opens the door" --json[/bold]
       [bold]vidtok ground clip.mp4 "a goal" --via embed --srt > goals.srt[/bold]
     """
-    from vidtok.checks import check_answering
-    from vidtok.tasks.ground import ground_embed, ground_llm, to_srt, to_vtt
+    from vidtok import commands
+    from vidtok.tasks.ground import to_srt, to_vtt
 
     quiet = as_json or srt or vtt
-    v = _open(video, backend, stream, timeout, allow_truncated)
-    check_answering(task="ground", model=model, method=method, budget=budget, via=via, encoder=encoder)
-    if via == "embed":
-        with _busy("scoring frames against the query", quiet):
-            r = ground_embed(v, query, encoder=encoder or DEFAULT_TEXT_ENCODER)
-    else:
-        m = _model(model, device, quiet)
-        with _busy("asking the model", quiet):
-            r = ground_llm(v, query, m, method=method, budget=budget, chunk_seconds=chunk_seconds, pre_keep=pre_keep,
-                           use_cache=not no_cache)
-    _damage(v, strict, r)
+    r = commands.ground(video, query, decode=_decode(backend, stream, timeout, allow_truncated, strict), via=via,
+                        model=model, device=device, encoder=encoder, method=method, budget=budget,
+                        chunk_seconds=chunk_seconds, pre_keep=pre_keep, use_cache=not no_cache, report=report,
+                        status=_status(quiet))
+    _warn_damage(r)
     if report is not None:
-        curve = (r["curve"]["times"], r["curve"]["similarity"]) if "curve" in r else None
-        mids = v.indices_at([(i["start"] + i["end"]) / 2 for i in r["intervals"][:8]]).tolist()
-        _write_report(report, f"vidtok ground: {query}", video, question=query,
-                      answer="; ".join(r.get("answers", [])) or None, intervals=r["intervals"], curve=curve,
-                      duration=v.info.end_time, frames=_thumbs(v, mids))
+        err.print(f"report: {report}", highlight=False, markup=False)
     if srt or vtt:
         print((to_vtt if vtt else to_srt)(r["intervals"], query))
         return
@@ -580,23 +430,11 @@ def evaluate(
 
     Example: [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1[/bold]
     """
-    from vidtok.decode.probe import check_path
-    from vidtok.tasks.evaluate import eval_grounding, eval_qa
+    from vidtok import commands
 
-    from vidtok.checks import check_answering
-
-    ann = check_path(annotations)
-    if task not in ("ground", "qa"):
-        raise UsageError(f"--task must be ground or qa, got '{task}'")
-    dec = _decode(backend, stream, timeout, allow_truncated)
-    check_answering(task=task, model=model, method=method, budget=budget, via=via, encoder=encoder)
-    roots = [videos] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
-    m = None if (task == "ground" and via == "embed") else _model(model, device)
-    if task == "ground":
-        r = eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit,
-                           pre_keep=pre_keep, decode=dec)
-    else:
-        r = eval_qa(ann, m, roots, method=method, budget=budget, limit=limit, pre_keep=pre_keep, decode=dec)
+    r = commands.evaluate(annotations, decode=_decode(backend, stream, timeout, allow_truncated), task=task,
+                          videos=videos, model=model, device=device, via=via, encoder=encoder, method=method,
+                          budget=budget, limit=limit, pre_keep=pre_keep, status=_status(as_json))
     if as_json:
         print(json.dumps(r, indent=2))
         return
@@ -670,15 +508,11 @@ def batch(
       [bold]vidtok batch videos/ --task keyframes --out kf.jsonl[/bold]
       [bold]vidtok batch videos/ --task ground --query "a goal" --recipe grounding --out goals.jsonl[/bold]
     """
-    from vidtok.batch.jsonl import BatchLock
-    from vidtok.batch.runner import find_videos, make_jobs
-    from vidtok.checks import check_answering, check_selection
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from vidtok import commands
     from vidtok.config import resolve
 
-    if task not in ("ask", "ground", "keyframes", "compress"):
-        raise UsageError(f"--task must be ask, ground, keyframes or compress, got '{task}'")
-    if engine not in ("local", "ray"):
-        raise UsageError(f"--engine must be local or ray, got '{engine}'")
     dec = _decode(backend, stream, timeout, allow_truncated, strict)
     cfg = resolve(recipe, model=model, method=method, budget=budget, selector=selector, k=k, via=via, encoder=encoder,
                   pre_keep=pre_keep, proportional=proportional)
@@ -687,76 +521,28 @@ def batch(
         if not queries.is_file():
             raise UsageError("--queries file not found", queries)
         qs = [line.strip() for line in queries.read_text().splitlines() if line.strip()]
-    if task in ("ask", "ground") and qs == [None]:
-        raise UsageError(f"--task {task} needs --query or --queries")
-    if task in ("ask", "ground"):
-        check_answering(task=task, model=cfg.model, method=cfg.method, budget=cfg.budget, via=cfg.via,
-                        encoder=cfg.encoder)
-    elif task == "keyframes":
-        check_selection(cfg.selector, query=query, encoder=cfg.encoder)
-    else:
-        from vidtok.checks import check_compression
+    with Progress(TextColumn("[bold]{task.description}[/bold]"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(), console=err,
+                  disable=not _shows(as_json)) as bar:
+        def progress(total):
+            t = bar.add_task(task, total=total, failed=0)
+            return lambda rec: bar.update(t, advance=1, failed=bar.tasks[0].fields["failed"] + (rec["status"] == "error"))
 
-        check_compression(cfg.method, cfg.budget)
-    videos = find_videos(Path(folder), recursive=recursive, pattern=glob)
-    if not videos:
-        raise UsageError("no video files found", folder)
-    jobs = make_jobs(videos, qs, task, cfg.model_dump())
-
-    def loader(spec):
-        from vidtok.models.base import load_model
-
-        return load_model(spec or DEFAULT_MODEL)
-
-    with BatchLock(out_path, wait=wait):  # before the model loads: a refused run costs nothing
-        summary = _run_batch(jobs, task, cfg, dec, loader, out_path, engine, workers, restart, as_json)
+        result = commands.batch(folder, decode=dec, cfg=cfg, task=task, queries=qs, out=out_path, recursive=recursive,
+                                glob=glob, workers=workers, engine=engine, restart=restart, wait=wait, report=report,
+                                progress=progress)
     if report is not None:
-        from vidtok.batch.jsonl import read_done
-
-        _write_report(report, f"vidtok batch {task}", folder, rows=list(read_done(out_path)[0].values()),
-                      extra={"total": summary.total, "ok": summary.ok + summary.skipped, "failed": summary.failed})
-    result = {"out": str(out_path), "total": summary.total, "skipped_done": summary.skipped, "ok": summary.ok,
-              "failed": summary.failed, "seconds": round(summary.seconds, 3), "errors": summary.errors[:20]}
+        err.print(f"report: {report}", highlight=False, markup=False)
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         tbl = Table("total", "already done", "ok", "failed", "seconds", title=f"batch {task} -> {out_path}")
-        tbl.add_row(str(summary.total), str(summary.skipped), str(summary.ok), str(summary.failed),
-                    f"{summary.seconds:.1f}")
+        tbl.add_row(*(str(result[k]) for k in ("total", "skipped_done", "ok", "failed")), f"{result['seconds']:.1f}")
         out.print(tbl)
-        for e in summary.errors[:10]:
+        for e in result["errors"][:10]:
             err.print(f"failed: {e}", markup=False, highlight=False)
-    if summary.failed:
+    if result["failed"]:
         raise typer.Exit(7)
-
-
-def _run_batch(jobs, task, cfg, dec, loader, out_path, engine, workers, restart, as_json):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from vidtok.batch.runner import run_batch
-    from vidtok.batch.tasks import build_task
-
-    if engine == "ray":
-        from vidtok.batch.ray_engine import run_batch_ray
-    else:
-        prepare, run_fn = build_task(task, cfg, loader, dec)
-    show = not as_json and sys.stderr.isatty()
-    with Progress(TextColumn("[bold]{task.description}[/bold]"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(), console=err,
-                  disable=not show) as bar:
-        t = bar.add_task(task, total=len(jobs), failed=0)
-        done_before = len(jobs)
-
-        def on_done(job, rec):
-            bar.update(t, advance=1, failed=bar.tasks[0].fields["failed"] + (rec["status"] == "error"))
-
-        if engine == "ray":
-            summary = run_batch_ray(jobs, task, cfg, out_path, resume=not restart, progress=on_done, decode=dec)
-        else:
-            summary = run_batch(jobs, task, prepare, run_fn, out_path, workers=workers, resume=not restart,
-                                progress=on_done)
-        bar.update(t, completed=done_before)
-    return summary
 
 
 @app.command()
@@ -783,30 +569,23 @@ def search(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from vidtok.batch.runner import find_videos
-    from vidtok.weights import check_encoder
+    from vidtok import commands
 
     dec = _decode(backend, stream, timeout, allow_truncated)
-    videos = find_videos(Path(folder), recursive=recursive)
-    check_encoder(encoder)
-    from vidtok.encode.base import load_encoder  # torch: only once the options are good
-    from vidtok.tasks.search import SearchIndex, default_index
-
-    idx = SearchIndex(index or default_index(Path(folder)))
-    enc = load_encoder(encoder)
-    show = not as_json and sys.stderr.isatty()
     with Progress(TextColumn("[bold]indexing[/bold]"), BarColumn(), MofNCompleteColumn(), console=err,
-                  disable=not show, transient=True) as bar:
-        t = bar.add_task("index", total=len(videos))
-        st = idx.update(videos, enc, encoder, fps, progress=lambda p, s: bar.advance(t), decode=dec)
-    hits = idx.search(enc.encode_text([query]).numpy()[0], k=k)
-    result = {"query": query, "moments": hits, "index": {**idx.stats(), **{k2: v for k2, v in st.items()}}}
+                  disable=not _shows(as_json), transient=True) as bar:
+        def progress(total):
+            t = bar.add_task("index", total=total)
+            return lambda: bar.advance(t)
+
+        result = commands.search(folder, query, decode=dec, k=k, encoder=encoder, fps=fps, index=index,
+                                 recursive=recursive, progress=progress)
     if as_json:
         print(json.dumps(result, indent=2))
         return
-    for h in hits:
+    for h in result["moments"]:
         out.print(f"{h['score']:.3f}  {h['start']:8.2f}s - {h['end']:8.2f}s  {escape(h['video'])}", soft_wrap=True)
-    for f in st["failed"]:
+    for f in result["index"]["failed"]:
         err.print(f"skipped: {f}", markup=False, highlight=False)
 
 

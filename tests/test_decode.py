@@ -87,47 +87,32 @@ def test_parallel_runs_return_the_same_frames(cuts_video):
     np.testing.assert_array_equal(kf.data, v.get_frames(want, seek="keyframe", parts=1).data)
 
 
-def test_fork_in_caller_decodes_in_the_callers_thread(cuts_video):
-    """A run the caller interleaves with threaded runs, and the guided scan's main decoder,
-    decode in the caller's thread when asked (no decoding thread of their own), PyAV only:
-    other backends keep their stall timeout."""
+@pytest.mark.parametrize("backend", ["pyav", "opencv"])
+def test_a_decode_run_is_one_worker_thread_unless_timeout_is_none(backend, cuts_video):
+    """The stall timeout watches the one thread a run decodes in; ``timeout=None`` (the only
+    opt-out, for every backend alike) decodes in the caller's thread."""
     import threading
 
-    def watch(decoder, method: str) -> set:
-        """The threads ``decoder.<method>`` will produce its items in, filled as they come."""
-        inner, seen = getattr(decoder, method), set()
+    from vidtok.decode import DECODERS
+
+    if not DECODERS.get(backend).available():
+        pytest.skip(f"{backend} is not installed")
+
+    def decoding_threads(v):
+        inner, seen = v.decoder.iter_frames, set()
 
         def watched(*a, **kw):
             for item in inner(*a, **kw):
                 seen.add(threading.get_ident())
                 yield item
 
-        setattr(decoder, method, watched)
+        v.decoder.iter_frames = watched
+        assert len(list(v.iter_frames(range(40)))) == 40
         return seen
 
-    def decoding_threads(handle):
-        """The threads the handle's decoder produced its frames in."""
-        seen = watch(handle.decoder, "iter_frames")
-        frames = list(handle.iter_frames(range(40), convert=False))
-        assert len(frames) == 40 and all(callable(rgb) for _, _, rgb in frames)  # converted on demand
-        return seen
-
-    v = open_video(cuts_video)
-    assert decoding_threads(v.fork_for(2, in_caller=True)) == {threading.get_ident()}
-    assert threading.get_ident() not in decoding_threads(v.fork_for(2))
-    assert v.fork_for(2, in_caller=True).timeout is None
-    assert open_video(cuts_video, backend="opencv").fork_for(2, in_caller=True).timeout is not None
-
-    def guided_threads(in_caller):
-        """The threads the guided scan's main decoder produced its frames in."""
-        g = open_video(cuts_video)
-        seen = watch(g.decoder, "iter_guided")
-        frames = list(g.iter_guided(lambda i, rgb: True, size=(80, 60), in_caller=in_caller))
-        assert [i for i, _, _ in frames] == list(range(len(g)))  # every gap marked: every frame
-        return seen
-
-    assert guided_threads(True) == {threading.get_ident()}
-    assert threading.get_ident() not in guided_threads(False)
+    threaded = decoding_threads(open_video(cuts_video, backend=backend))
+    assert len(threaded) == 1 and threading.get_ident() not in threaded
+    assert decoding_threads(open_video(cuts_video, backend=backend, timeout=None)) == {threading.get_ident()}
 
 
 def test_keyframe_mode_snaps_and_keeps_exact_times(cuts_video):
@@ -202,19 +187,19 @@ def test_hanging_decoder_times_out(cuts_video):
 def test_stall_timeout_hands_frames_over_in_batches_without_holding_slow_ones(monkeypatch):
     import time
 
-    from vidtok.decode import video as vmod
+    from vidtok.decode import handoff as hmod
 
     puts = []
 
-    class Counting(vmod.queue.Queue):
+    class Counting(hmod.queue.Queue):
         def put(self, item, *a, **kw):
             puts.append(item)
             return super().put(item, *a, **kw)
 
-    monkeypatch.setattr(vmod.queue, "Queue", Counting)
+    monkeypatch.setattr(hmod.queue, "Queue", Counting)
     # fast frames, a busy consumer: every one arrives, in order, in few hand-offs
     got = []
-    for i in vmod._with_stall_timeout(iter(range(300)), 5.0, "x.mp4", "t"):
+    for i in hmod.with_stall_timeout(iter(range(300)), 5.0, "x.mp4", "t"):
         time.sleep(0.0005)
         got.append(i)
     assert got == list(range(300)) and len(puts) < 100
@@ -230,12 +215,12 @@ def test_stall_timeout_hands_frames_over_in_batches_without_holding_slow_ones(mo
 
     got = []
     with pytest.raises(ValueError, match="corrupt packet"):
-        for i in vmod._with_stall_timeout(failing(), 5.0, "x.mp4", "t"):
+        for i in hmod.with_stall_timeout(failing(), 5.0, "x.mp4", "t"):
             got.append(i)
     assert got == [0, 1, 2]
 
     got, waits, t = [], [], time.perf_counter()
-    for i in vmod._with_stall_timeout(slow(), 0.5, "x.mp4", "t"):
+    for i in hmod.with_stall_timeout(slow(), 0.5, "x.mp4", "t"):
         waits.append(time.perf_counter() - t)
         got.append(i)
         t = time.perf_counter()
@@ -332,23 +317,6 @@ def test_guided_scan_reports_scout_errors_and_stalls(cuts_video):
         list(slow.iter_guided(stuck))
 
 
-@pytest.mark.parametrize("name", ["synthetic_cuts.mp4", "animation_bbb_1s_vp9_opus.webm"])
-def test_frame_zero_alone_comes_from_the_probe_and_equals_a_decode(name):
-    path = SAMPLES / name
-    v = open_video(path)
-    assert v._first is not None  # the probe's decoded frame 0 is kept ...
-    for size in (None, (64, 48)):
-        v = open_video(path)
-        quick = v.get_frames([0], size=size)
-        assert v._first is None  # ... and used once
-        decoded = v.get_frames([0], size=size)  # now through the decoder
-        np.testing.assert_array_equal(quick.data, decoded.data)
-        assert quick.times.tolist() == decoded.times.tolist() == [v.times[0]]
-    v = open_video(path)
-    v.get_frames([0, 5])  # any other request drops it
-    assert v._first is None
-
-
 def test_one_frame_request_equals_the_same_frame_in_a_batch(cuts_video):
     v = open_video(cuts_video)
     one = v.get_frames([57])
@@ -376,37 +344,3 @@ def test_hand_off_batches_hold_a_bounded_number_of_pixels(cuts_video):
     assert v._batch_frames() == 2
     v.info = v.info.model_copy(update={"width": 3840, "height": 2160})
     assert v._batch_frames() == 1
-
-
-def test_first_decoder_takes_the_probes_open_file_and_packets(cuts_video, monkeypatch):
-    import av
-
-    from vidtok.decode import pyav_backend
-
-    probe_mod = importlib.import_module("vidtok.decode.probe")
-    v = open_video(cuts_video)
-    assert v._kept is not None
-    opens = []
-    real_open = av.open
-    monkeypatch.setattr(pyav_backend.av, "open", lambda *a, **k: opens.append(a) or real_open(*a, **k))
-    one = v.fork_for(2)  # one decoder thread on 2 cores, as a lone analysis run gets
-    if one.decoder.threads != 1:
-        one.decoder.threads = 1
-    got = one.get_frames(np.arange(len(v)), size=(80, 60))
-    assert opens == []  # decoded from the probe's file and packets: no second open
-    assert v._kept.take() is None  # taken once
-    monkeypatch.setattr(probe_mod, "KEEP_PACKET_BYTES", 100)
-    w = open_video(cuts_video)
-    assert w._kept is None  # past the cap nothing is kept
-    want = w.get_frames(np.arange(len(w)), size=(80, 60))
-    np.testing.assert_array_equal(got.data, want.data)
-    np.testing.assert_array_equal(got.times, want.times)
-
-
-def test_only_the_newest_probes_stay_open(cuts_video):
-    probe_mod = importlib.import_module("vidtok.decode.probe")
-    videos = [open_video(cuts_video) for _ in range(probe_mod.MAX_KEPT + 2)]
-    still = [v._kept._parts is not None for v in videos]
-    assert still == [False, False] + [True] * probe_mod.MAX_KEPT
-    # a closed one only costs its decoder a normal open
-    np.testing.assert_array_equal(videos[0].get_frames([5, 150]).data, videos[-1].get_frames([5, 150]).data)

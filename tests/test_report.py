@@ -58,3 +58,24 @@ def test_batch_report(tmp_path, capsys, samples):
                       "--report", str(html), "--json"], capsys)
     page = html.read_text()
     assert code == 7 and "synthetic_cuts.mp4" in page and "3 cuts" in page and "<b>not" not in page
+
+
+@pytest.mark.parametrize("argv", [
+    ["ground", "{v}", "a red square", "-m", "random:qwen2_5_vl-tiny"],
+    ["ground", "{v}", "a red square", "--via", "embed", "--encoder", "random:clip-tiny"],
+    ["ask", "{v}", "what?", "-m", "random:qwen2_5_vl-tiny", "--max-new-tokens", "2"],
+    ["keyframes", "{v}", "-m", "redundancy", "-k", "4"],
+])
+def test_a_command_with_its_report_probes_the_file_once(argv, tmp_path, capsys, samples, monkeypatch):
+    """Open once: the command, its task and its report share one opened video, so the file
+    is probed (demuxed) once, however many steps read frames from it."""
+    from vidtok.decode import video as video_mod
+
+    probes = []
+    real = video_mod.probe
+    monkeypatch.setattr(video_mod, "probe", lambda *a, **k: probes.append(a[0]) or real(*a, **k))
+    path = str(samples / "synthetic_object.mp4")
+    code, out, err = run_cli([a.replace("{v}", path) for a in argv] + ["--report", str(tmp_path / "r.html"), "--json"],
+                             capsys)
+    assert code == 0, err
+    assert (tmp_path / "r.html").exists() and probes == [path]

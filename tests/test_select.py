@@ -8,7 +8,7 @@ import pytest
 
 from vidtok import open_video
 from vidtok.select import select
-from vidtok.select.analysis import FrameStats, rgb_to_hsv
+from vidtok.select.cutscan import FrameStats, rgb_to_hsv
 from vidtok.select.clips import plan_clips, select_clips, tokens_for
 from vidtok.select.diverse import maxmin_select, mmr_select
 from vidtok.select.query import query_select
@@ -29,14 +29,15 @@ def test_scene_cuts_match_pyscenedetect_content_detector():
 
 
 def _guided_matches_full(path, skips=True, scan=None):
-    """The cut scan (``scan``, default ``analyse_for_cuts``) measures every frame whose
-    change could be a cut exactly as the full analysis does, and finds its cuts."""
-    from vidtok.select.analysis import analyse, analyse_for_cuts
+    """The cut scan (``scan``, default ``scan_cuts``) measures every frame whose change
+    could be a cut exactly as the full scan does, and finds its cuts."""
+    from vidtok.select.cutscan import scan as full_scan
+    from vidtok.select.cutscan import scan_cuts
 
     v = open_video(path)
     seen = []
-    fast = (scan or analyse_for_cuts)(v, 27.0, progress=lambda: seen.append(1))
-    full = analyse(v)
+    fast = (scan or scan_cuts)(v, 27.0, progress=lambda: seen.append(1))
+    full = full_scan(v)
     if skips:
         assert len(fast.indices) < len(full.indices) * 0.6  # frames were skipped
     assert len(seen) >= len(fast.indices)
@@ -82,8 +83,8 @@ def test_cut_scan_equals_full_analysis_on_every_shared_video(name):
 
 def test_guided_cut_analysis_equals_full_analysis_on_synthetic_cuts(cuts_video, monkeypatch):
     # small frames and many reference frames normally take the full pass: force the guided one
-    monkeypatch.setattr("vidtok.select.analysis.TWO_PASS_MIN_PIXELS", 0)
-    monkeypatch.setattr("vidtok.select.analysis.GUIDED_MAX_REF_SHARE", 1.0)
+    monkeypatch.setattr("vidtok.select.cutscan_guided.GUIDED_MIN_PIXELS", 0)
+    monkeypatch.setattr("vidtok.select.cutscan_guided.GUIDED_MAX_REF_SHARE", 1.0)
     _guided_matches_full(cuts_video, skips=False)  # changes everywhere: nothing to skip
 
 
@@ -108,25 +109,28 @@ def _quiet_cuts_video(path):
 
 
 def test_strided_cut_scan_equals_full_analysis(tmp_path):
-    from vidtok.select.analysis import analyse_strided
+    from vidtok.select.cutscan import scan
+
+    def strided(v, t, progress=None, parts=None):
+        return scan(v, threshold=t, stride=3, progress=progress, parts=parts)
 
     path = tmp_path / "quiet_cuts.mp4"
     cuts = _quiet_cuts_video(path)
     assert all(c % 3 for c in cuts)  # each cut inside a gap of the stride-3 scan
-    _guided_matches_full(path, scan=analyse_strided)  # (asserts frames were skipped)
+    _guided_matches_full(path, scan=strided)  # (asserts frames were skipped)
     # in parallel keyframe runs too: each run's own gaps, exact changes across run boundaries
     assert len(open_video(path).split_runs(np.arange(130), 2)) == 2
-    _guided_matches_full(path, scan=lambda v, t, progress: analyse_strided(v, t, progress=progress, parts=2))
+    _guided_matches_full(path, scan=lambda v, t, progress: strided(v, t, progress=progress, parts=2))
     sel = select(open_video(path), "scenes", use_cache=False)
     assert [c.index for c in sel.cuts] == cuts
 
 
 def test_strided_cut_scan_on_synthetic_cuts_measures_every_frame(cuts_video):
-    from vidtok.select.analysis import analyse_for_cuts
+    from vidtok.select.cutscan import scan_cuts
 
     # small frames take the strided scan; a pan in every gap leaves nothing to skip
     _guided_matches_full(cuts_video, skips=False)
-    assert len(analyse_for_cuts(open_video(cuts_video), 27.0).indices) == len(open_video(cuts_video))
+    assert len(scan_cuts(open_video(cuts_video), 27.0).indices) == len(open_video(cuts_video))
 
 
 def test_unconverted_frames_convert_on_call(cuts_video):
@@ -217,10 +221,10 @@ def test_unsampled_frames_are_never_representatives_or_fades():
 def test_strided_scan_samples_its_stride_frames(cuts_video):
     """On the synthetic pan every frame is measured for its change, but brightness and
     thumbnails only on every third frame (and the last)."""
-    from vidtok.select.analysis import analyse, analyse_strided
+    from vidtok.select.cutscan import scan
 
     v = open_video(cuts_video)
-    fast, full = analyse_strided(v, 27.0), analyse(v)
+    fast, full = scan(v, threshold=27.0, stride=3), scan(v)
     assert fast.indices.tolist() == list(range(len(v)))
     np.testing.assert_allclose(fast.content, full.content, atol=1e-3)
     expect = (np.arange(len(v)) % 3 == 0) | (np.arange(len(v)) == len(v) - 1)
@@ -356,7 +360,7 @@ def test_selections_are_cached_by_content_and_options(cuts_video, tmp_path, monk
     first = select(v, "scenes")
     assert cache.info()["entries"] == 1
     calls = []
-    monkeypatch.setattr("vidtok.select.analysis.analyse_for_cuts", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr("vidtok.select.cutscan.scan_cuts", lambda *a, **k: calls.append(1))
     assert select(v, "scenes") == first and not calls  # served from the cache
     copy = tmp_path / "copy.mp4"
     shutil.copy(cuts_video, copy)
@@ -365,28 +369,28 @@ def test_selections_are_cached_by_content_and_options(cuts_video, tmp_path, monk
 
 
 def test_parallel_runs_give_the_same_analysis(cuts_video):
-    from vidtok.select.analysis import analyse
+    from vidtok.select.cutscan import scan
 
     v = open_video(cuts_video)
     idx = np.arange(len(v))
     runs = v.split_runs(idx, 3)
     assert len(runs) == 3 and runs[0][0] == 0 and runs[-1][1] == len(v)
     assert all(v.index.keyframe[idx[a]] for a, _ in runs)  # each run decodes on its own
-    one, many = analyse(v, parts=1), analyse(v, parts=3)
+    one, many = scan(v, parts=1), scan(v, parts=3)
     np.testing.assert_array_equal(one.content, many.content)  # the boundaries' changes too
     np.testing.assert_array_equal(one.thumbs, many.thumbs)
     sparse = idx[::7]
-    np.testing.assert_array_equal(analyse(v, sparse, parts=1).content, analyse(v, sparse, parts=2).content)
+    np.testing.assert_array_equal(scan(v, sparse, parts=1).content, scan(v, sparse, parts=2).content)
 
 
 def test_batched_thumbnails_equal_one_frame_at_a_time(cuts_video, monkeypatch):
-    from vidtok.select import analysis
+    from vidtok.select import cutscan
 
     v = open_video(cuts_video)
-    monkeypatch.setattr(analysis._Thumbs, "BATCH", 7)  # several batches and a partial last one
-    st = analysis.analyse(v)
-    m = analysis._Measure()
-    size = analysis.analysis_size(v.info)
+    monkeypatch.setattr(cutscan.Thumbs, "BATCH", 7)  # several batches and a partial last one
+    st = cutscan.scan(v)
+    m = cutscan.Measure()
+    size = cutscan.analysis_size(v.info)
     one = np.stack([m.thumb(rgb) for _, _, rgb in v.iter_frames(np.arange(len(v)), size=size, fast_resize=True)])
     assert len(v) % 7 and np.ptp(one) > 0.5  # a partial batch; thumbnails that differ
     np.testing.assert_array_equal(st.thumbs, one)
@@ -399,7 +403,7 @@ def test_scan_floor_rows_measure_the_same_frames():
     every frame (the synthetic clip's pan)."""
     import importlib.util
 
-    from vidtok.select.analysis import analyse_for_cuts, analysis_size
+    from vidtok.select.cutscan import analysis_size, scan_cuts
 
     spec = importlib.util.spec_from_file_location("scan_floor", SAMPLES.parent / "benchmarks" / "scan_floor.py")
     floor = importlib.util.module_from_spec(spec)
@@ -411,7 +415,7 @@ def test_scan_floor_rows_measure_the_same_frames():
     assert len(serial) == len(v) - 1
     assert floor.bare_pipeline(path, v.info.stream_index, size) == serial
     assert floor.vidtok_decode_bare_measure(path, size) == serial
-    scan = analyse_for_cuts(open_video(path), 27.0)
+    scan = scan_cuts(open_video(path), 27.0)
     assert len(scan.indices) == len(v)  # every frame measured
     assert np.allclose(scan.content[1:], serial)
 

@@ -133,7 +133,11 @@ def check_encoder(spec: str | None) -> None:
             repo, files = hub
             require_hub(repo, f"encoder '{spec}' (weights from {repo})", files)
         return
-    raise UsageError(f"unknown encoder '{spec}': use pixels, open_clip:MODEL/PRETRAINED, siglip:HUB_ID or random:...")
+    from .encode import ENCODERS
+
+    if spec.partition(":")[0] not in ENCODERS:  # a plugin encoder manages its own weights
+        raise UsageError(f"unknown encoder '{spec}': use pixels, open_clip:MODEL/PRETRAINED, siglip:HUB_ID "
+                         "or random:...")
 
 
 def open_clip_hub(model: str, tag: str) -> tuple[str, tuple[str, ...]] | None:

@@ -1,6 +1,6 @@
 """Which H.264 / HEVC packets hold reference frames, read from NAL unit headers without
 decoding: the share of frames a NONREF-skipping decoder still has to decode, known before
-choosing how to scan a video (``analyse_for_cuts``). Counts equal FFmpeg's NONREF decode
+choosing how to scan a video (the guided cut scan, ``select/cutscan_guided.py``). Counts equal FFmpeg's NONREF decode
 counts on every H.264/HEVC file in the shared set."""
 
 from __future__ import annotations

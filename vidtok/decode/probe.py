@@ -10,9 +10,6 @@ timestamps give exact per-frame times on variable-frame-rate files.
 from __future__ import annotations
 
 import os
-import threading
-import weakref
-from collections import deque
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,52 +20,9 @@ from ..errors import InputError, NotAVideoError, UsageError
 from .base import FrameIndex, StreamInfo, VideoInfo
 
 
-#: streams whose packets total at most this many bytes keep them, and the probe's open
-#: file, for the first decoder (``KeptProbe``)
-KEEP_PACKET_BYTES = 4_000_000
-#: at most this many probes stay open at once, the oldest closed first: a program holding
-#: thousands of opened videos holds no more files and packets than this
-MAX_KEPT = 8
-_kept: deque = deque()  # weak references to the open ones, oldest first
-_kept_lock = threading.Lock()
-
-
-class KeptProbe:
-    """The probe's still-open file, its chosen stream and all that stream's packets (for
-    small streams), handed once to the first decoder that reads from the first keyframe
-    with one thread: it then opens and demuxes nothing again (200 frames of 160x120: 1.5
-    of a ~19 ms cut scan). Whoever takes it owns the file; otherwise ``close`` does."""
-
-    def __init__(self, container, stream, packets: list):
-        self._parts = (container, stream, packets)
-        self._lock = threading.Lock()
-        with _kept_lock:  # the open ones, this one last; all but the newest MAX_KEPT close
-            live = [r for r in _kept if (k := r()) is not None and k._parts is not None]
-            live.append(weakref.ref(self))
-            old, live = live[:-MAX_KEPT], live[-MAX_KEPT:]
-            _kept.clear()
-            _kept.extend(live)
-        for r in old:
-            k = r()
-            if k is not None:
-                k.close()
-
-    def take(self):
-        """``(container, stream, packets)`` the first time, then None."""
-        with self._lock:
-            parts, self._parts = self._parts, None
-        return parts
-
-    def close(self) -> None:
-        parts = self.take()
-        if parts is not None:
-            parts[0].close()
-
-
 def discard_other_streams(container, stream) -> None:
     """Have the demuxer skip every other stream's packets (audio, subtitles, other video
-    streams): fewer packets read and wrapped (NASA clip, six streams: demuxing stream 3
-    takes 3.7 ms instead of 4.9)."""
+    streams): only this stream's packets are read and wrapped."""
     discard_all = getattr(getattr(av.stream, "Discard", None), "all", None)
     if discard_all is not None:
         for s in container.streams:
@@ -135,30 +89,21 @@ def best_video_stream(container: av.container.InputContainer) -> av.video.stream
     return max(candidates, key=rank)
 
 
-def _demux_index(container, stream, p: Path, by_dts: bool, keep: bool = False):
+def _demux_index(container, stream, by_dts: bool):
     """pts (dts when ``by_dts``), keyframe flag and duration of every packet, in decode
     order, whether the data ended early, the first frame that decodes (None if none
-    does), the packets' total size, and with ``keep`` the packets themselves (all of them
-    as the demuxer gave them, or None past ``KEEP_PACKET_BYTES``). Packets are decoded only
-    until that first frame: it proves the stream decodes and gives the rotation, and costs
-    no second open of the file."""
+    does) and the packets' total size. Packets are decoded only until that first frame:
+    it proves the stream decodes and gives the rotation."""
     pts, key, dur = [], [], []
     nbytes = 0
-    kept: list | None = [] if keep else None
     truncated = False
     fallback_step = None
     first = None
-    # one frame to decode: FFmpeg's own thread pool would cost more to start than it
-    # saves (0.3-0.5 ms of a 3 ms open of a 1 s clip)
-    stream.thread_count = 1
+    stream.thread_count = 1  # one frame to decode: a thread pool would cost more than it saves
     cc = stream.codec_context
     discard_other_streams(container, stream)
     try:
         for pkt in container.demux(stream):
-            if kept is not None:
-                kept.append(pkt)
-                if nbytes > KEEP_PACKET_BYTES:
-                    kept = None
             if first is None:
                 try:
                     frames = cc.decode(pkt)
@@ -187,8 +132,7 @@ def _demux_index(container, stream, p: Path, by_dts: bool, keep: bool = False):
             first = frames[0] if frames else None
         except (av.error.FFmpegError, OSError):
             pass
-    return (np.asarray(pts, np.int64), np.asarray(key, bool), np.asarray(dur, np.int64), truncated, first,
-            nbytes, kept)
+    return np.asarray(pts, np.int64), np.asarray(key, bool), np.asarray(dur, np.int64), truncated, first, nbytes
 
 
 def probe(
@@ -200,19 +144,8 @@ def probe(
     video stream is chosen. A truncated file (fewer frames present than its header
     declares) is an error unless ``allow_truncated``: then the frames present are used.
     """
-    info, index, _, _ = probe_with_first_frame(path, stream, allow_truncated=allow_truncated)
-    return info, index
-
-
-def probe_with_first_frame(
-    path: str | os.PathLike, stream: int | None = None, *, allow_truncated: bool = False, keep_open: bool = False
-) -> tuple[VideoInfo, FrameIndex, av.VideoFrame | None, KeptProbe | None]:
-    """``probe`` plus the frame the probe decoded to prove the stream decodes, when it is
-    frame 0 (``open_video`` serves a request for frame 0 alone from it: no second open),
-    and with ``keep_open`` the open file and packets of a small stream (``KeptProbe``)."""
     p = check_path(path)
     container = open_container(p)
-    kept_probe = None
     try:
         vstreams = list(container.streams.video)
         if not vstreams:
@@ -234,8 +167,7 @@ def probe_with_first_frame(
         # AVI stores no presentation times: its timestamps count frames in decode order,
         # and packed B-frames (XviD/DivX) make packet pts disagree with decoded frames.
         by_dts = container.format.name == "avi"
-        pts_dec, key_dec, dur_dec, truncated, first, nbytes, packets = _demux_index(container, vs, p, by_dts,
-                                                                                   keep=keep_open)
+        pts_dec, key_dec, dur_dec, truncated, first, nbytes = _demux_index(container, vs, by_dts)
         if pts_dec.size == 0:
             raise NotAVideoError("video stream has no frames (no packets)", p)
         declared = int(vs.frames or 0)
@@ -298,10 +230,6 @@ def probe_with_first_frame(
             num_streams=len(container.streams),
             video_streams=sinfo,
         )
-        if packets is not None and not truncated:  # (a cut-off demux has no end-of-stream packet)
-            kept_probe = KeptProbe(container, vs, packets)
     finally:
-        if kept_probe is None:
-            container.close()
-    zero = index.by_dts or first.pts == int(index.pts[0])  # by_dts: frames counted from the start
-    return info, index, first if zero else None, kept_probe
+        container.close()
+    return info, index

@@ -5,18 +5,18 @@ stall timeout so a hung decoder becomes a clear error instead of a frozen progra
 from __future__ import annotations
 
 import copy
+import itertools
 import os
-import queue
 import threading
-import time
 from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..errors import DecodeTimeoutError, MissingDependencyError, NotAVideoError, UsageError
+from ..errors import MissingDependencyError, NotAVideoError, UsageError
 from ..registry import Registry
 from .base import Damage, Decoder, FrameIndex, Frames, SeekMode, VideoInfo
-from .probe import probe_with_first_frame
+from .handoff import BATCH_FRAMES, BATCH_PIXELS, with_stall_timeout
+from .probe import probe
 
 #: Preference order: PyAV first (exact seeking on every container, any stream, skips
 #: non-reference frames); torchcodec (exact); decord; OpenCV (sequential only).
@@ -31,6 +31,13 @@ DECODERS: Registry[type[Decoder]] = Registry(
 )
 
 DEFAULT_TIMEOUT_S = 60.0
+#: passes over frames of this many pixels or more decode in parallel keyframe runs; below,
+#: decoding is cheaper than the Python looking at the frames, and runs would only contend
+#: for the interpreter
+PARALLEL_MIN_PIXELS = 100_000
+#: a lone run of frames of at least this many compressed bytes keeps all decoder threads
+#: (decoding outweighs looking at them); lighter frames leave half the cores to the consumer
+HEAVY_FRAME_BYTES = 2000
 
 
 def available_backends() -> list[str]:
@@ -76,13 +83,9 @@ class Video:
         cls = _pick_backend(backend)
         #: broken data met by every decode of this video and its forks (pyav backend)
         self.damage = Damage()
-        self.info, self.index, first, self._kept = probe_with_first_frame(
-            path, stream, allow_truncated=allow_truncated, keep_open=getattr(cls, "can_adopt_probe", False))
+        self.info, self.index = probe(path, stream, allow_truncated=allow_truncated)
         self.decoder: Decoder = self._new_decoder(cls, threads)
         self.timeout = timeout
-        #: frame 0 as the probe decoded it, until first asked for alone (a thumbnail, a
-        #: 1-frame sample): then it costs no second open and decode of the file
-        self._first = first if hasattr(self.decoder, "frame_to_rgb") else None
 
     @property
     def backend(self) -> str:
@@ -145,15 +148,11 @@ class Video:
         stall timeout), colour conversion is left to the consumer, to run in parallel
         with decoding on."""
         times = self.index.times
-        first, self._first = self._first, None
-        if first is not None and len(idx) == 1 and idx[0] == 0:
-            yield 0, float(times[0]), self.decoder.frame_to_rgb(first, size, fast_resize)
-            return
         if lazy is None:
             lazy = self.decoder.can_defer_conversion and self.timeout is not None
         kw = {"lazy": True} if lazy else {}
         gen = self.decoder.iter_frames(idx, size=size, seek=seek, fast_resize=fast_resize, **kw)
-        for i, rgb in _with_stall_timeout(gen, self.timeout, self.path, self.backend, self._batch_frames()):
+        for i, rgb in with_stall_timeout(gen, self.timeout, self.path, self.backend, self._batch_frames()):
             yield i, float(times[i]), rgb
 
     def _batch_frames(self) -> int:
@@ -167,31 +166,26 @@ class Video:
         non-reference frames still decodes), from the first ``limit`` packets' NAL
         headers without decoding; None when the backend or codec cannot tell (only PyAV
         on H.264/HEVC can)."""
-        fn = getattr(self.decoder, "reference_counts", None)
-        counts = fn(limit) if fn is not None and not self.index.by_dts else None
+        counts = None if self.index.by_dts else self.decoder.reference_counts(limit)
         return counts[0] / counts[1] if counts else None
 
-    def iter_guided(self, judge, size: tuple[int, int] | None = None, max_ref_share: float | None = None,
-                    in_caller: bool = False):
+    def iter_guided(self, judge, size: tuple[int, int] | None = None, max_ref_share: float | None = None):
         """(index, time, rgb) of the frames in the gaps between reference frames that
         ``judge(index, rgb)`` marks (see ``PyAVDecoder.iter_guided``), or None when the
         backend cannot skip frames (only PyAV can), the stream has nothing to skip, the
         video was opened with ``threads=1`` (the scan runs two decoders at once), or more
         than ``max_ref_share`` of its frames are reference frames (``reference_share``,
-        read only once the other conditions hold). ``in_caller``: the main decoder runs in
-        the caller's thread, beside the scout's (no stall timeout, as ``fork_for``), for a
-        caller with little work of its own on the frames: two busy threads, not three."""
-        fn = getattr(self.decoder, "iter_guided", None)
-        if fn is None or self.index.by_dts or not self.index.reordered or self.decoder.threads == 1:
+        read only once the other conditions hold)."""
+        if (not self.decoder.can_skip_frames or self.index.by_dts or not self.index.reordered
+                or self.decoder.threads == 1):
             return None
         if max_ref_share is not None and (self.reference_share() or 0.0) > max_ref_share:
             return None
         times = self.index.times
 
         def gen():
-            timeout = None if in_caller else self.timeout
-            for i, rgb in _with_stall_timeout(fn(judge, size=size), timeout, self.path, self.backend,
-                                              self._batch_frames()):
+            for i, rgb in with_stall_timeout(self.decoder.iter_guided(judge, size=size), self.timeout, self.path,
+                                              self.backend, self._batch_frames()):
                 if i >= 0:  # not a heartbeat
                     yield i, float(times[i]), rgb
 
@@ -270,33 +264,46 @@ class Video:
             raise NotAVideoError("some requested frames could not be decoded", self.path)
         return Frames(want.astype(np.int64), times, data)
 
-    def fork_for(self, runs: int, in_caller: bool = False) -> "Video":
+    def fork_for(self, runs: int) -> "Video":
         """Another handle on the same probed video with a decoder of its own (a decoder is
         not shared between threads), for one of ``runs`` parallel runs: the cores shared
-        out between them (one thread each on 2 cores, where frame threads gain little; 4
-        each on 16 cores).
-
-        ``in_caller``: this handle decodes in the caller's thread, not a thread of its own
-        (so without the stall timeout, which only a thread can enforce), for a run the
-        caller interleaves with runs decoding in threads: no more busy threads than cores.
-        Only with PyAV: the stall timeout is there for decoders known to hang (decord); with
-        PyAV the probe already demuxes every packet and decodes the first frame in the
-        caller's thread, unguarded. A PyAV decode that hung in C would hang the caller."""
+        out between them."""
         cap = self.decoder.threads or os.cpu_count() or 1
         other = copy.copy(self)
         other.decoder = self._new_decoder(type(self.decoder), max(1, cap // max(1, runs)))
-        if in_caller and other.decoder.name == "pyav":
-            other.timeout = None
         return other
 
     def _new_decoder(self, cls: type[Decoder], threads: int) -> Decoder:
-        """A decoder of this probed video; every decoder of it may take the probe's open
-        file (whichever comes first)."""
+        """A decoder of this probed video, recording damage where the video does."""
         decoder = cls(self.path, self.info, self.index, threads=threads)
         decoder.damage = self.damage
-        if self._kept is not None:
-            decoder.kept = self._kept
         return decoder
+
+    def plan_runs(self, idx: np.ndarray, parts: int | None = None) -> list[tuple[int, int]]:
+        """How a pass over the sorted frames ``idx`` is split into keyframe runs decoded in
+        parallel (``iter_runs``): one run per core (at most 4) for frames of
+        ``PARALLEL_MIN_PIXELS`` or more, one run below; ``parts`` overrides the count."""
+        if parts is None:
+            big = self.info.width * self.info.height >= PARALLEL_MIN_PIXELS
+            parts = self.parallel_parts() if big else 1
+        return self.split_runs(idx, parts)
+
+    def iter_runs(self, idx: np.ndarray, runs: list[tuple[int, int]], *, size=None, fast_resize: bool = False,
+                  convert: bool = True) -> Iterator[tuple[int, int, object]]:
+        """``(run, index, rgb)`` of every run's frames (``idx[a:b]`` for each run), the runs
+        taking turns, each decoded by a decoder of its own, the cores shared out between
+        them. A lone run of frames lighter to decode than ``HEAVY_FRAME_BYTES`` gets half
+        the cores, leaving the rest to the consumer; heavier frames keep them all."""
+        if len(runs) > 1:
+            handles = [self.fork_for(len(runs)) for _ in runs]
+        else:
+            handles = [self if self.index.bytes_per_frame >= HEAVY_FRAME_BYTES else self.fork_for(2)]
+        streams = [h.iter_frames(idx[a:b], size=size, fast_resize=fast_resize, convert=convert)
+                   for h, (a, b) in zip(handles, runs)]
+        for items in itertools.zip_longest(*streams):
+            for r, item in enumerate(items):
+                if item is not None:
+                    yield r, item[0], item[2]
 
     def parallel_parts(self) -> int:
         """How many runs to decode at once by default: one per core, at most 4, and never
@@ -326,8 +333,6 @@ class Video:
 
     def close(self) -> None:
         self.decoder.close()
-        if self._kept is not None:
-            self._kept.close()
 
     def __enter__(self) -> "Video":
         return self
@@ -368,90 +373,3 @@ def as_video(video: "Video | str | os.PathLike", **open_kw) -> Video:
     """``video`` itself when it is already opened, else ``open_video(video, **open_kw)``: the
     tasks take either, so a command opens (and probes) its file once."""
     return video if isinstance(video, Video) else open_video(video, **open_kw)
-
-
-_DONE = object()
-#: batches of frames a decoder thread may run ahead of its consumer (bounded memory)
-IN_FLIGHT = 8
-#: the decoder thread hands frames over at once while its consumer has nothing to do (an
-#: empty queue: overlap matters most then), and otherwise in batches: at most this many
-#: frames, or what came in this long (s) since the last hand-off, so a frame that took
-#: longer to decode is never held back. Each hand-off wakes both threads and takes the GIL
-#: twice: 200 frames of 160x120 handed over one by one iterated in 17-22 ms, against 13 ms
-#: in one thread and 14 ms in batches; the first frame of the 160x120 cut scan reaches the
-#: consumer after 1.6 instead of 3.9 ms
-BATCH_FRAMES = 32
-BATCH_AGE_S = 0.002
-#: pixels of decoded pictures a batch may hold (2 Mpx: 32 frames of 256x240, 2 of 720p,
-#: one of 1080p and up), so IN_FLIGHT batches hold ~24 MB of 8-bit 4:2:0 or 8 frames
-BATCH_PIXELS = 2_000_000
-
-
-def _with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend: str,
-                        batch_frames: int = BATCH_FRAMES) -> Iterator:
-    """Run ``gen`` in a daemon thread; fail if nothing arrives within ``timeout`` s.
-
-    A native decoder stuck inside C code cannot be interrupted, so the thread is left
-    behind (daemon) and the caller gets a clear error instead of a hang.
-    """
-    if timeout is None:
-        yield from gen
-        return
-    q: queue.Queue = queue.Queue(maxsize=IN_FLIGHT)  # bounded memory
-    stop = threading.Event()
-    clock = time.perf_counter
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work():
-        batch, since = [], clock()
-        try:
-            for item in gen:
-                batch.append(item)
-                # the age counts from the last hand-off, so a frame that took long to
-                # decode goes at once (the stall timeout sees every frame as it comes)
-                if len(batch) >= batch_frames or clock() - since >= BATCH_AGE_S or q.empty():
-                    if not put(batch):
-                        break
-                    batch, since = [], clock()
-            else:
-                if not batch or put(batch):
-                    put(_DONE)
-        except BaseException as e:  # forwarded to the caller, after the frames before it
-            if not batch or put(batch):
-                put(e)
-        finally:
-            close = getattr(gen, "close", None)
-            if close and stop.is_set():
-                try:
-                    close()
-                except Exception:
-                    pass
-
-    th = threading.Thread(target=work, name=f"vidtok-decode-{backend}", daemon=True)
-    th.start()
-    try:
-        while True:
-            try:
-                item = q.get(timeout=timeout)
-            except queue.Empty:
-                other = "" if backend == "pyav" else "--backend pyav or "
-                raise DecodeTimeoutError(
-                    f"decoder '{backend}' made no progress for {timeout:g}s (file may be corrupt; "
-                    f"try {other}a larger --timeout)",
-                    path,
-                ) from None
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield from item
-    finally:
-        stop.set()

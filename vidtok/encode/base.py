@@ -46,39 +46,23 @@ class ImageTextEncoder(ABC):
 
 
 def load_encoder(spec: str = "pixels", device: str | None = None) -> ImageTextEncoder:
-    """Build an encoder from its model string (see the module docstring)."""
+    """Build an encoder from its model string (see the module docstring): ``[random:]NAME[:REST]``,
+    NAME an entry of ``vidtok.encode.ENCODERS``, REST what that class's ``from_spec`` reads."""
+    from . import ENCODERS
+
     spec = spec.strip()
-    if spec == "pixels":
-        from .pixels import PixelFrameEncoder
-
-        return PixelFrameEncoder()
+    rest = spec[len("random:"):] if spec.startswith("random:") else spec
+    random_init = rest != spec
+    if rest in ("clip-tiny", "open_clip-tiny"):
+        rest = "open_clip:vidtok-tiny"
+    elif rest == "siglip-tiny":
+        rest = "siglip"
+    name, _, arg = rest.partition(":")
+    if name not in ENCODERS:
+        raise UsageError(f"unknown encoder '{spec}': use pixels, open_clip:MODEL/PRETRAINED, siglip:HUB_ID, "
+                         "random:clip-tiny or random:siglip-tiny")
     try:
-        if spec.startswith("random:"):
-            rest = spec[len("random:"):]
-            if rest in ("clip-tiny", "open_clip-tiny"):
-                from .clip import OpenClipEncoder
-
-                return OpenClipEncoder("vidtok-tiny", None, device=device, random_init=True)
-            if rest.startswith("open_clip:"):
-                from .clip import OpenClipEncoder
-
-                return OpenClipEncoder(rest.split(":", 1)[1], None, device=device, random_init=True)
-            if rest in ("siglip-tiny",):
-                from .siglip import SiglipEncoder
-
-                return SiglipEncoder(None, device=device, random_init=True)
-            raise UsageError(f"unknown random encoder '{spec}': use random:clip-tiny, random:siglip-tiny "
-                             "or random:open_clip:<model>")
-        if spec.startswith("open_clip:"):
-            from .clip import OpenClipEncoder
-
-            model, _, pretrained = spec.split(":", 1)[1].partition("/")
-            return OpenClipEncoder(model, pretrained or None, device=device)
-        if spec.startswith("siglip:"):
-            from .siglip import SiglipEncoder
-
-            return SiglipEncoder(spec.split(":", 1)[1], device=device)
+        return ENCODERS.get(name).from_spec(arg or None, device=device, random_init=random_init)
     except ImportError as e:
-        extra = "clip" if "open_clip" in spec or "clip-tiny" in spec else "llm"
+        extra = "clip" if name == "open_clip" else "llm"
         raise MissingDependencyError(f"encoder '{spec}' needs pip install 'vidtok[{extra}]' ({e})") from None
-    raise UsageError(f"unknown encoder '{spec}': use pixels, open_clip:MODEL/PRETRAINED, siglip:HUB_ID or random:...")

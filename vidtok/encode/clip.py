@@ -23,6 +23,13 @@ class OpenClipEncoder(ImageTextEncoder):
 
     name = "open_clip"
 
+    @classmethod
+    def from_spec(cls, arg: str | None, device: str | None = None, random_init: bool = False) -> "OpenClipEncoder":
+        """``MODEL/PRETRAINED`` (``ViT-B-32/laion2b_s34b_b79k``); with ``random:`` the
+        architecture alone, randomly initialised (``vidtok-tiny``: a tiny one for tests)."""
+        model, _, pretrained = (arg or "ViT-B-32").partition("/")
+        return cls(model, pretrained or None, device=device, random_init=random_init)
+
     def __init__(self, model: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_b79k",
                  device: str | None = None, random_init: bool = False):
         import open_clip

@@ -65,6 +65,12 @@ class PixelFrameEncoder:
     def __init__(self, side: int = 16):
         self.side = side
 
+    @classmethod
+    def from_spec(cls, arg: str | None, device: str | None = None, random_init: bool = False) -> "PixelFrameEncoder":
+        """``pixels`` or ``pixels:SIDE`` (thumbnail side, default 16); no weights, so
+        ``random:`` changes nothing."""
+        return cls(int(arg)) if arg else cls()
+
     def encode_images(self, frames: np.ndarray, batch_size: int = 256) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
         x = torch.nn.functional.interpolate(x, size=(self.side, self.side), mode="area")

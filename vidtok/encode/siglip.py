@@ -16,6 +16,12 @@ class SiglipEncoder(ImageTextEncoder):
 
     name = "siglip"
 
+    @classmethod
+    def from_spec(cls, arg: str | None, device: str | None = None, random_init: bool = False) -> "SiglipEncoder":
+        """A hub id or local path; with ``random:`` a tiny random SigLIP (tests)."""
+        return cls(None if random_init else (arg or "google/siglip-base-patch16-224"), device=device,
+                   random_init=random_init)
+
     def __init__(self, model_id: str | None = "google/siglip-base-patch16-224", device: str | None = None,
                  random_init: bool = False):
         from transformers import SiglipConfig, SiglipModel

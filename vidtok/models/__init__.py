@@ -1,5 +1,8 @@
 """Video-LLM adapters, one file per family. The registry lives here, apart from ``base.py``
-(torch, transformers), so listing families and checking ``-m`` import neither."""
+(torch, transformers), so listing families and checking ``-m`` import neither. Each
+adapter declares the hub ``model_type`` values it loads (``VideoLLM.model_types``); a
+plugin family registers under the entry-point group ``vidtok.models`` and is then loaded
+from a checkpoint like a built-in one."""
 
 from ..registry import Registry
 
@@ -13,8 +16,4 @@ MODELS: Registry[type] = Registry(
     },
 )
 
-#: hub model_type -> family
-MODEL_TYPES = {"qwen2_5_vl": "qwen2_5_vl", "llava_onevision": "llava_onevision", "qwen3_vl": "qwen3_vl",
-               "smolvlm": "smolvlm2"}
-
-__all__ = ["MODELS", "MODEL_TYPES"]
+__all__ = ["MODELS"]

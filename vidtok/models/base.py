@@ -25,7 +25,7 @@ import torch
 from ..compress.tokenset import TokenSet
 from ..errors import MissingDependencyError, UsageError
 
-from . import MODEL_TYPES, MODELS  # noqa: E402,F401  (re-exported)
+from . import MODELS  # noqa: E402  (re-exported)
 
 from ..defaults import DEFAULT_MODEL  # noqa: E402  (re-exported)
 
@@ -74,7 +74,11 @@ class LLMInput:
 
 
 class VideoLLM(ABC):
+    #: the registry name (``-m random:<family>-tiny``)
     family: str = ""
+    #: the ``model_type`` values of hub ``config.json`` files this adapter loads: a family,
+    #: built-in or plugin, is found from a checkpoint's config by this alone
+    model_types: tuple[str, ...] = ()
     default_sampler: str = "uniform"
 
     def __init__(self, model, tokenizer, processor=None, device: str = "cpu", spec: str = ""):
@@ -327,6 +331,17 @@ def parse_spec(spec: str) -> tuple[str, Optional[str]]:
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
+def family_for(model_type: str, where: str = "") -> type:
+    """The adapter class that declares ``model_type`` (``VideoLLM.model_types``), among the
+    built-in families and those plugins register under the ``vidtok.models`` entry points."""
+    for name in MODELS.names():
+        cls = MODELS.get(name)
+        if model_type in getattr(cls, "model_types", ()):
+            return cls
+    raise UsageError(f"model type '{model_type}'{f' of {where}' if where else ''} is not supported; "
+                     f"families: {', '.join(MODELS.names())}")
+
+
 def load_model(spec: str = DEFAULT_MODEL, device: str | None = None, dtype: str | None = None) -> VideoLLM:
     """Build an adapter from a model string (see the module docstring). ``dtype``:
     float32 / bfloat16 / float16 (default: the checkpoint's own; float32 for ``random:``)."""
@@ -346,11 +361,7 @@ def load_model(spec: str = DEFAULT_MODEL, device: str | None = None, dtype: str 
         from transformers import AutoConfig
 
         cfg = AutoConfig.from_pretrained(rest, trust_remote_code=False)
-        family = MODEL_TYPES.get(cfg.model_type)
-        if family is None:
-            raise UsageError(f"model type '{cfg.model_type}' of {rest} is not supported; "
-                             f"families: {', '.join(MODELS.names())}")
-        return MODELS.get(family).pretrained(rest, device=device, spec=spec, dtype=td)
+        return family_for(cfg.model_type, rest).pretrained(rest, device=device, spec=spec, dtype=td)
     except ImportError as e:
         raise MissingDependencyError(f"models need pip install 'vidtok[llm]' ({e})") from None
     except OSError as e:

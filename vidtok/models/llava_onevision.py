@@ -43,6 +43,7 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
     """LLaVA-OneVision / LLaVA-Video: SigLIP tower, 2x2 pooling, 1-D positions, time instruction."""
 
     family = "llava_onevision"
+    model_types = ("llava_onevision",)  # config.json "model_type" values this adapter loads
     default_sampler = "llava_onevision"
     time_instruction = True
 

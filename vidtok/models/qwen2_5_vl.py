@@ -42,6 +42,7 @@ class Qwen25VLAdapter(VideoLLM):
     """Qwen2.5-VL: own vision tower, M-RoPE with absolute time ids."""
 
     family = "qwen2_5_vl"
+    model_types = ("qwen2_5_vl",)  # config.json "model_type" values this adapter loads
     default_sampler = "qwen2_5_vl"
 
     hf_config = "Qwen2_5_VLConfig"

@@ -35,6 +35,7 @@ class Qwen3VLAdapter(VideoLLM):
     """Qwen3-VL: own vision tower with DeepStack, textual timestamps per temporal patch, interleaved M-RoPE."""
 
     family = "qwen3_vl"
+    model_types = ("qwen3_vl",)  # config.json "model_type" values this adapter loads
     default_sampler = "qwen3_vl"
 
     hf_config = "Qwen3VLConfig"

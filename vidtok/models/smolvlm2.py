@@ -36,6 +36,7 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
     """SmolVLM2: SigLIP + pixel shuffle per frame, 'Frame from MM:SS' timestamps, 1-D positions."""
 
     family = "smolvlm2"
+    model_types = ("smolvlm",)  # config.json "model_type" values this adapter loads
     default_sampler = "smolvlm2"
 
     hf_config = "SmolVLMConfig"

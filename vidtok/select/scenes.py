@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from .analysis import FrameStats
+from .cutscan import FrameStats
 
 
 def content_cuts(content: np.ndarray, threshold: float = 27.0) -> np.ndarray:

@@ -108,15 +108,14 @@ def fps(video: Video, *, fps: float = 1.0, k: Optional[int] = None, **_) -> Sele
 def scenes(video: Video, *, k: Optional[int] = None, detector: str = "content", threshold: float = 27.0,
            min_scene_len: int = 15, progress=None, **_) -> Selection:
     """Scene cuts (content / adaptive / fade) and one representative frame per scene."""
-    from .analysis import analyse, analyse_for_cuts
+    from .cutscan import scan, scan_cuts
     from .scenes import detect, representatives
 
     if detector not in ("content", "adaptive", "fade", "all"):
         raise UsageError(f"unknown detector '{detector}' (content, adaptive, fade, all)")
-    # the two-pass analysis is exact for threshold cuts; the adaptive and fade
-    # detectors read every frame's statistics, so they get the full pass
-    st = analyse_for_cuts(video, threshold, progress=progress) if detector == "content" else \
-        analyse(video, progress=progress)
+    # the cut scan is exact for threshold cuts; the adaptive and fade detectors read every
+    # frame's numbers, so they get the full scan
+    st = scan_cuts(video, threshold, progress=progress) if detector == "content" else scan(video, progress=progress)
     cuts = detect(st, detector, threshold=threshold, min_scene_len=min_scene_len)
     reps = representatives(st, cuts)
     bounds = [0, *cuts.tolist(), len(st.indices)]
@@ -139,11 +138,11 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "content", 
 @SELECTORS.register("redundancy")
 def redundancy(video: Video, *, k: int = 16, analysis_fps: float = 4.0, progress=None, **_) -> Selection:
     """Keyframes where content changes most (KFFocus-style), cheap."""
-    from .analysis import analyse
+    from .cutscan import scan
     from .redundancy import change_keyframes
 
     idx = candidates(video, analysis_fps, max_frames=4096)
-    st = analyse(video, idx, progress=progress)
+    st = scan(video, idx, progress=progress)
     pos = change_keyframes(st.content, st.times, k)
     return Selection(method="redundancy", frames=_frames(video, st.indices[pos], st.content[pos]),
                      params={"analysis_fps": analysis_fps})

@@ -1,0 +1,354 @@
+"""What each ``vidtok`` subcommand does, as library calls: options in, the result dict that
+``--json`` prints out. The CLI only parses flags into these calls, draws progress, renders
+the results and maps errors to exit codes; Python users call the same functions.
+
+Every command that decodes opens its video once (``DecodeOptions.open``: a bad file fails
+there), checks its options (``vidtok.checks``) before anything heavy loads, hands the opened
+``Video`` to its task, and reports damaged data in ``result["damage"]`` (an error with
+``strict``). Files a command writes (frames, ``frames.json``, contact sheets, merge maps,
+HTML reports) are written here, not in the CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Callable, ContextManager, Optional
+
+from .checks import check_answering, check_compression, check_selection
+from .config import DecodeOptions
+from .defaults import DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
+from .errors import UsageError
+
+#: ``status(message)``: a context manager the caller shows while a slow step runs
+Status = Callable[[str], ContextManager]
+
+
+def _quiet(message: str) -> ContextManager:
+    return contextlib.nullcontext()
+
+
+def thumbs(video, indices) -> list:
+    """(index, time, small RGB) of frames of the opened ``video``, for a report."""
+    if not indices:
+        return []
+    w, h = video.info.display_size
+    size = (320, max(2, round(h * 320 / w) // 2 * 2))
+    f = video.get_frames(sorted(set(int(i) for i in indices)), size=size)
+    return list(zip(f.indices.tolist(), f.times.tolist(), f.data))
+
+
+def write_report(path: Path, title: str, video: str, **kw) -> Path:
+    from .report.html import render
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(title, video, **kw), encoding="utf-8")
+    return path
+
+
+def _out_dir(out_dir: Optional[Path]) -> Optional[Path]:
+    if out_dir is None:
+        return None
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError("--out exists and is not a directory", out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def parse_size(size: Optional[str]) -> Optional[tuple[int, int]]:
+    """``640x360`` -> (640, 360)."""
+    if not size:
+        return None
+    try:
+        w, h = (int(x) for x in size.lower().split("x"))
+        if w <= 0 or h <= 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--size must look like 640x360, got '{size}'") from None
+    return w, h
+
+
+def info(video, *, stream: Optional[int] = None, allow_truncated: bool = False, frames: bool = False) -> dict:
+    """``VideoInfo`` as a dict; with ``frames`` every frame's exact time and the keyframes."""
+    from .decode import probe
+
+    vinfo, index = probe(video, stream=stream, allow_truncated=allow_truncated)
+    data = vinfo.model_dump()
+    if frames:
+        data["frame_times"] = [round(float(t), 9) for t in index.times]
+        data["keyframes"] = index.keyframe_indices.tolist()
+    return data
+
+
+def sample(video, *, decode: DecodeOptions, n: Optional[int] = None, fps: Optional[float] = None,
+           max_frames: Optional[int] = None, sampler: Optional[str] = None, seek: str = "exact",
+           size: Optional[str] = None, out_dir: Optional[Path] = None, image_format: str = "jpg",
+           progress: Optional[Callable[[int], Callable[[], None]]] = None) -> dict:
+    """Frames with exact times; with ``out_dir`` written as images beside ``frames.json``.
+    ``progress(total)`` returns the function to call once per decoded frame."""
+    from .select import sample as run_sampler
+
+    if seek not in ("exact", "keyframe"):
+        raise UsageError(f"--seek must be exact or keyframe, got '{seek}'")
+    if image_format not in ("jpg", "png"):
+        raise UsageError(f"--format must be jpg or png, got '{image_format}'")
+    if n is not None and fps is not None:
+        raise UsageError("give -n or --fps, not both")
+    frame_size = parse_size(size)
+    v = decode.open(video)
+    sampler = sampler or ("fps" if fps is not None else "uniform")
+    s = run_sampler(v, sampler, n=n if (n is not None or sampler != "uniform") else 16, fps=fps, max_frames=max_frames)
+    frame_size = frame_size or (tuple(s.frame_size) if s.frame_size else None)
+    # decoders resize before rotation
+    decode_size = None if frame_size is None else (
+        frame_size if v.info.rotation % 180 == 0 else (frame_size[1], frame_size[0]))
+    want = v.snap_to_keyframes(s.indices) if seek == "keyframe" else v.clamp(s.indices)
+    out_dir = _out_dir(out_dir)
+    tick = progress(len(set(want.tolist()))) if progress else None
+    records = []
+    for i, t, rgb in v.iter_frames(want, size=decode_size, seek=seek):
+        rec = {"index": i, "time": round(t, 6)}
+        if out_dir is not None:
+            from PIL import Image
+
+            rec["file"] = f"frame_{i:06d}.{image_format}"
+            Image.fromarray(rgb).save(out_dir / rec["file"], **({"quality": 92} if image_format == "jpg" else {}))
+        records.append(rec)
+        if tick:
+            tick()
+    for rec in records:
+        rec["damaged"] = rec["index"] in v.damage.frames
+    result = {"video": str(video), "sampler": s.sampler, "seek": seek, "backend": v.backend,
+              "num_frames": len(records), "fps": s.fps, "duration": s.duration,
+              "frame_size": list(frame_size) if frame_size else None, "frames": records,
+              "damage": decode.damage(v)}
+    if out_dir is not None:
+        (out_dir / "frames.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def compress(video, *, decode: DecodeOptions, method: str, budget: str, n: int = 16, size: int = 224,
+             patch: int = 16, encoder: str = "pixels", out_dir: Optional[Path] = None,
+             status: Status = _quiet) -> dict:
+    """Tokens in and out, PSNR (pixels encoder); with ``out_dir`` merge maps of a few frames."""
+    v = decode.open(video)
+    check_compression(method, budget)
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError(f"compression needs torch: pip install 'vidtok[torch]' ({e})") from None
+    from .pipeline import compress_video
+
+    with status("decoding and compressing"):
+        r = compress_video(v, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder)
+    result = {**r.summary(), "damage": decode.damage(v)}
+    out_dir = _out_dir(out_dir)
+    if out_dir is not None:
+        from .encode.pixels import PixelsEncoder
+        from .report.merge_map import merge_map
+
+        T = r.grid[0]
+        picks = sorted({0, T // 3, (2 * T) // 3, T - 1})
+        recon = PixelsEncoder(patch).decode(r.compressed.unmerge())
+        files = []
+        for t, img in zip(picks, merge_map(r.frames, r.original, r.compressed, patch, picks, recon)):
+            files.append(f"merge_t{t:03d}_{r.frame_times[t]:.2f}s.png")
+            img.save(out_dir / files[-1])
+        result["images"] = files
+        (out_dir / "compress.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def keyframes(video, *, decode: DecodeOptions, method: str = "scenes", use_cache: bool = True,
+              out_dir: Optional[Path] = None, report: Optional[Path] = None,
+              progress: Optional[Callable[[], None]] = None, **options) -> dict:
+    """The frames (or clips, cuts) that matter, by selector ``method`` with its ``options``
+    (k, query, encoder, budget, detector, threshold, min_scene_len); with ``out_dir`` the
+    frames and a contact sheet; with ``report`` an HTML page."""
+    from .select import select
+
+    v = decode.open(video)
+    check_selection(method, query=options.get("query"), encoder=options.get("encoder"))
+    sel = select(v, method, use_cache=use_cache, progress=progress, **options)
+    result = {"video": str(video), **sel.model_dump(), "damage": decode.damage(v)}
+    if report is not None:
+        relevance = method in ("query", "search", "diverse", "redundancy")
+        curve = ([f.time for f in sel.frames], [f.score for f in sel.frames]) if relevance and len(sel.frames) > 1 else None
+        write_report(report, f"vidtok keyframes ({method})", str(video), frames=thumbs(v, sel.indices),
+                     duration=v.info.end_time, intervals=[{"start": c.start, "end": c.end, "score": c.score}
+                                                          for c in sel.clips], curve=curve,
+                     extra={"cuts": ", ".join(f"{c.time:.3f}s" for c in sel.cuts) or "-", **sel.params})
+    out_dir = _out_dir(out_dir)
+    if out_dir is not None:
+        from PIL import Image
+
+        from .report.contact_sheet import contact_sheet, fmt_time
+
+        files = []
+        if sel.indices:
+            fr = v.get_frames(sel.indices)
+            for i, t, rgb in zip(fr.indices, fr.times, fr.data):
+                files.append(f"frame_{int(i):06d}_{t:.3f}s.jpg")
+                Image.fromarray(rgb).save(out_dir / files[-1], quality=90)
+            sheet = contact_sheet(list(fr.data), [f"#{int(i)}  {fmt_time(float(t))}" for i, t in zip(fr.indices, fr.times)])
+            sheet.save(out_dir / "contact_sheet.jpg", quality=88)
+        result["files"] = files
+        (out_dir / "keyframes.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def load_model(spec: Optional[str], device: Optional[str] = None, proportional: bool = False,
+               status: Status = _quiet):
+    from .models.base import load_model as load
+
+    with status(f"loading {spec or DEFAULT_MODEL}"):
+        model = load(spec or DEFAULT_MODEL, device=device)
+    model.proportional_attention = proportional
+    return model
+
+
+def ask(video, question: str, *, decode: DecodeOptions, model: Optional[str] = None, device: Optional[str] = None,
+        method: Optional[str] = None, budget: Optional[str] = None, max_new_tokens: int = 64,
+        pre_keep: Optional[float] = None, proportional: bool = False, use_cache: bool = True,
+        report: Optional[Path] = None, status: Status = _quiet) -> dict:
+    """The model's answer, with frames used, tokens before and after, stage timings."""
+    from .tasks.ask import ask as run_ask
+
+    v = decode.open(video)
+    check_answering(model=model, method=method, budget=budget)
+    m = load_model(model, device, proportional, status)
+    with status("decoding, encoding and answering"):
+        r = run_ask(v, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
+                    use_cache=use_cache, pre_keep=pre_keep)
+    r["damage"] = decode.damage(v)
+    if report is not None:
+        write_report(report, "vidtok ask", str(video), question=question, answer=r["answer"],
+                     frames=thumbs(v, r["frame_indices"]), duration=v.info.end_time,
+                     tokens={"vision tower": r["visual_tokens_before"], "after compression": r["visual_tokens_after"],
+                             "text": r["text_tokens"]},
+                     extra={"model": r["model"], "seconds": r["seconds"]})
+    return r
+
+
+def ground(video, query: str, *, decode: DecodeOptions, via: str = "llm", model: Optional[str] = None,
+           device: Optional[str] = None, encoder: Optional[str] = None, method: Optional[str] = None,
+           budget: Optional[str] = None, chunk_seconds: float = 600.0, pre_keep: Optional[float] = None,
+           use_cache: bool = True, report: Optional[Path] = None, status: Status = _quiet) -> dict:
+    """Intervals (start, end, score) where ``query`` happens, by the LLM or by embeddings."""
+    from .tasks.ground import ground_embed, ground_llm
+
+    v = decode.open(video)
+    check_answering(task="ground", model=model, method=method, budget=budget, via=via, encoder=encoder)
+    if via == "embed":
+        with status("scoring frames against the query"):
+            r = ground_embed(v, query, encoder=encoder or DEFAULT_TEXT_ENCODER)
+    else:
+        m = load_model(model, device, status=status)
+        with status("asking the model"):
+            r = ground_llm(v, query, m, method=method, budget=budget, chunk_seconds=chunk_seconds, pre_keep=pre_keep,
+                           use_cache=use_cache)
+    r["damage"] = decode.damage(v)
+    if report is not None:
+        curve = (r["curve"]["times"], r["curve"]["similarity"]) if "curve" in r else None
+        mids = v.indices_at([(i["start"] + i["end"]) / 2 for i in r["intervals"][:8]]).tolist()
+        write_report(report, f"vidtok ground: {query}", str(video), question=query,
+                     answer="; ".join(r.get("answers", [])) or None, intervals=r["intervals"], curve=curve,
+                     duration=v.info.end_time, frames=thumbs(v, mids))
+    return r
+
+
+def evaluate(annotations, *, decode: DecodeOptions, task: str = "ground", videos: Optional[Path] = None,
+             model: Optional[str] = None, device: Optional[str] = None, via: str = "llm",
+             encoder: Optional[str] = None, method: Optional[str] = None, budget: Optional[str] = None,
+             limit: Optional[int] = None, pre_keep: Optional[float] = None, status: Status = _quiet) -> dict:
+    """Accuracy at a token budget: grounding (R1@IoU, mIoU) or multiple-choice QA."""
+    from .decode.probe import check_path
+    from .tasks.evaluate import eval_grounding, eval_qa
+
+    ann = check_path(annotations)
+    if task not in ("ground", "qa"):
+        raise UsageError(f"--task must be ground or qa, got '{task}'")
+    check_answering(task=task, model=model, method=method, budget=budget, via=via, encoder=encoder)
+    roots = [Path(videos)] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
+    m = None if (task == "ground" and via == "embed") else load_model(model, device, status=status)
+    if task == "ground":
+        return eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit,
+                              pre_keep=pre_keep, decode=decode)
+    return eval_qa(ann, m, roots, method=method, budget=budget, limit=limit, pre_keep=pre_keep, decode=decode)
+
+
+BATCH_TASKS = ("ask", "ground", "keyframes", "compress")
+
+
+def batch(folder, *, decode: DecodeOptions, cfg, task: str = "keyframes", queries: list[Optional[str]] = (None,),
+          out: Path = Path("results.jsonl"), recursive: bool = False, glob: Optional[str] = None, workers: int = 2,
+          engine: str = "local", restart: bool = False, wait: bool = False, report: Optional[Path] = None,
+          progress: Optional[Callable[[int], Callable[[dict], None]]] = None) -> dict:
+    """Run ``task`` over a folder with the ``PipelineConfig`` ``cfg``: one JSON line per
+    (video, query) in ``out``, resumable, each item exactly once (``BatchLock``).
+    ``progress(total)`` returns the function to call with each record written."""
+    from .batch.jsonl import BatchLock, read_done
+    from .batch.runner import find_videos, make_jobs
+
+    if task not in BATCH_TASKS:
+        raise UsageError(f"--task must be {', '.join(BATCH_TASKS[:-1])} or {BATCH_TASKS[-1]}, got '{task}'")
+    if engine not in ("local", "ray"):
+        raise UsageError(f"--engine must be local or ray, got '{engine}'")
+    queries = list(queries) or [None]
+    if task in ("ask", "ground"):
+        if queries == [None]:
+            raise UsageError(f"--task {task} needs --query or --queries")
+        check_answering(task=task, model=cfg.model, method=cfg.method, budget=cfg.budget, via=cfg.via,
+                        encoder=cfg.encoder)
+    elif task == "keyframes":
+        check_selection(cfg.selector, query=queries[0], encoder=cfg.encoder)
+    else:
+        check_compression(cfg.method, cfg.budget)
+    videos = find_videos(Path(folder), recursive=recursive, pattern=glob)
+    if not videos:
+        raise UsageError("no video files found", folder)
+    jobs = make_jobs(videos, queries, task, cfg.model_dump())
+    on_done = progress(len(jobs)) if progress else None
+    with BatchLock(out, wait=wait):  # before the model loads: a refused run costs nothing
+        if engine == "ray":
+            from .batch.ray_engine import run_batch_ray
+
+            summary = run_batch_ray(jobs, task, cfg, out, resume=not restart, progress=on_done and
+                                    (lambda job, rec: on_done(rec)), decode=decode)
+        else:
+            from .batch.runner import run_batch
+            from .batch.tasks import build_task
+
+            prepare, run_fn = build_task(task, cfg, lambda spec: load_model(spec), decode)
+            summary = run_batch(jobs, task, prepare, run_fn, out, workers=workers, resume=not restart,
+                                progress=on_done and (lambda job, rec: on_done(rec)))
+    if report is not None:
+        write_report(report, f"vidtok batch {task}", str(folder), rows=list(read_done(Path(out))[0].values()),
+                     extra={"total": summary.total, "ok": summary.ok + summary.skipped, "failed": summary.failed})
+    return {"out": str(out), "total": summary.total, "skipped_done": summary.skipped, "ok": summary.ok,
+            "failed": summary.failed, "seconds": round(summary.seconds, 3), "errors": summary.errors[:20]}
+
+
+def search(folder, query: str, *, decode: DecodeOptions, k: int = 10, encoder: str = DEFAULT_TEXT_ENCODER,
+           fps: float = 1.0, index: Optional[Path] = None, recursive: bool = False,
+           progress: Optional[Callable[[int], Callable[[], None]]] = None) -> dict:
+    """Top-``k`` moments for ``query`` across a folder, from an incremental SQLite index."""
+    from .batch.runner import find_videos
+    from .weights import check_encoder
+
+    videos = find_videos(Path(folder), recursive=recursive)
+    check_encoder(encoder)
+    from .encode.base import load_encoder  # torch: only once the options are good
+    from .tasks.search import SearchIndex, default_index
+
+    idx = SearchIndex(index or default_index(Path(folder)))
+    enc = load_encoder(encoder)
+    tick = progress(len(videos)) if progress else None
+    st = idx.update(videos, enc, encoder, fps, progress=tick and (lambda p, s: tick()), decode=decode)
+    hits = idx.search(enc.encode_text([query]).numpy()[0], k=k)
+    return {"query": query, "moments": hits, "index": {**idx.stats(), **st}}
