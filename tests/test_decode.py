@@ -6,6 +6,9 @@ import time
 import numpy as np
 import pytest
 
+from vidtok.decode import guided as guided_mod
+from vidtok.decode import runs as runs_mod
+
 import av
 from vidtok import open_video
 from vidtok.decode import DECODERS, available_backends
@@ -73,16 +76,16 @@ def test_sparse_sampling_does_not_decode_everything(cuts_video):
 def test_parallel_runs_return_the_same_frames(cuts_video):
     v = open_video(cuts_video)  # keyframes at 0, 50, 100, 150
     want = [199, 3, 3, 60, 61, 120, 10, 149, 150, 0, 180]  # unordered, duplicated, every GOP
-    runs = v.split_runs(np.unique(want), 3)
+    runs = runs_mod.split_runs(v, np.unique(want), 3)
     assert len(runs) == 3
     one, many = v.get_frames(want, parts=1), v.get_frames(want, parts=3)
     assert many.indices.tolist() == want
     assert many.times.tolist() == one.times.tolist()
     np.testing.assert_array_equal(many.data, one.data)
-    assert open_video(cuts_video, threads=1).parallel_parts() == 1  # threads=1: one decoding thread
+    assert runs_mod.parallel_parts(open_video(cuts_video, threads=1)) == 1  # threads=1: one decoding thread
     assert open_video(cuts_video, threads=8).fork_for(2).decoder.threads == 4  # cores shared out
     assert open_video(cuts_video, threads=2).fork_for(4).decoder.threads == 1
-    assert open_video(cuts_video, threads=1).iter_guided(lambda i, rgb: True) is None
+    assert guided_mod.iter_guided(open_video(cuts_video, threads=1), lambda i, rgb: True) is None
     kf = v.get_frames(want, seek="keyframe", parts=3)
     np.testing.assert_array_equal(kf.data, v.get_frames(want, seek="keyframe", parts=1).data)
 
@@ -298,7 +301,7 @@ def test_torchcodec_gives_the_same_frames_or_refuses_cleanly():
 def test_guided_scan_reports_scout_errors_and_stalls(cuts_video):
 
     v = open_video(cuts_video)
-    marked = list(v.iter_guided(lambda i, rgb: i == 100))  # the gap ending at frame 100 only
+    marked = list(guided_mod.iter_guided(v, lambda i, rgb: i == 100))  # the gap ending at frame 100 only
     assert marked and [i for i, _, _ in marked] == list(range(marked[0][0], 101))
     assert all(rgb.shape == (120, 160, 3) for _, _, rgb in marked)
 
@@ -306,7 +309,7 @@ def test_guided_scan_reports_scout_errors_and_stalls(cuts_video):
         raise ValueError("judge failed")
 
     with pytest.raises(ValueError, match="judge failed"):
-        list(v.iter_guided(broken))
+        list(guided_mod.iter_guided(v, broken))
 
     def stuck(i, rgb):
         time.sleep(3)
@@ -314,7 +317,7 @@ def test_guided_scan_reports_scout_errors_and_stalls(cuts_video):
 
     slow = open_video(cuts_video, timeout=0.5)
     with pytest.raises(DecodeTimeoutError):
-        list(slow.iter_guided(stuck))
+        list(guided_mod.iter_guided(slow, stuck))
 
 
 def test_one_frame_request_equals_the_same_frame_in_a_batch(cuts_video):
@@ -339,8 +342,8 @@ def test_index_counts_the_streams_compressed_bytes(cuts_video):
 
 def test_hand_off_batches_hold_a_bounded_number_of_pixels(cuts_video):
     v = open_video(cuts_video)
-    assert v._batch_frames() == 32  # 160x120: small frames go 32 at a time
+    assert v.batch_frames() == 32  # 160x120: small frames go 32 at a time
     v.info = v.info.model_copy(update={"width": 1280, "height": 720})
-    assert v._batch_frames() == 2
+    assert v.batch_frames() == 2
     v.info = v.info.model_copy(update={"width": 3840, "height": 2160})
-    assert v._batch_frames() == 1
+    assert v.batch_frames() == 1

@@ -6,6 +6,9 @@ import json
 import numpy as np
 import pytest
 
+from vidtok.decode import guided as guided_mod
+from vidtok.decode import runs as runs_mod
+
 from vidtok import open_video
 from vidtok.select import select
 from vidtok.select.cutscan import FrameStats, rgb_to_hsv
@@ -119,7 +122,7 @@ def test_strided_cut_scan_equals_full_analysis(tmp_path):
     assert all(c % 3 for c in cuts)  # each cut inside a gap of the stride-3 scan
     _guided_matches_full(path, scan=strided)  # (asserts frames were skipped)
     # in parallel keyframe runs too: each run's own gaps, exact changes across run boundaries
-    assert len(open_video(path).split_runs(np.arange(130), 2)) == 2
+    assert len(runs_mod.split_runs(open_video(path), np.arange(130), 2)) == 2
     _guided_matches_full(path, scan=lambda v, t, progress: strided(v, t, progress=progress, parts=2))
     sel = select(open_video(path), "scenes", use_cache=False)
     assert [c.index for c in sel.cuts] == cuts
@@ -150,7 +153,7 @@ def _nonref_decoded_share(path):
         s = next(x for x in c.streams if x.index == v.info.stream_index)
         s.codec_context.skip_frame = "NONREF"
         n = sum(len(s.codec_context.decode(p)) for p in c.demux(s))
-    return v.reference_share(limit=10**9), n / len(v)
+    return guided_mod.reference_share(v, limit=10**9), n / len(v)
 
 
 def test_reference_share_from_nal_headers_equals_nonref_decoding(cuts_video):
@@ -164,7 +167,7 @@ def test_reference_share_on_h264_and_hevc_files():
     for name in ("scenecuts_pyscenedetect_testvideo_720p.mp4", "animation_bbb_5s_hevc_1080p.ts"):
         got, decoded = _nonref_decoded_share(SHARED / name)
         assert got == pytest.approx(decoded), name
-    assert open_video(SHARED / "animation_bbb_1s_vp9_opus.webm").reference_share() is None
+    assert guided_mod.reference_share(open_video(SHARED / "animation_bbb_1s_vp9_opus.webm")) is None
 
 
 @pytest.mark.parametrize("detector", ["content", "adaptive", "all"])
@@ -373,7 +376,7 @@ def test_parallel_runs_give_the_same_analysis(cuts_video):
 
     v = open_video(cuts_video)
     idx = np.arange(len(v))
-    runs = v.split_runs(idx, 3)
+    runs = runs_mod.split_runs(v, idx, 3)
     assert len(runs) == 3 and runs[0][0] == 0 and runs[-1][1] == len(v)
     assert all(v.index.keyframe[idx[a]] for a, _ in runs)  # each run decodes on its own
     one, many = scan(v, parts=1), scan(v, parts=3)

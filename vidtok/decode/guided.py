@@ -23,6 +23,38 @@ from . import nal
 SCOUT_LEAD = 16
 
 
+def reference_share(video, limit: int = 600) -> float | None:
+    """Share of frames that other frames reference (what a decoder skipping non-reference
+    frames still decodes), from the first ``limit`` packets' NAL headers without decoding;
+    None when the backend or codec cannot tell (only PyAV on H.264/HEVC can)."""
+    counts = None if video.index.by_dts else video.decoder.reference_counts(limit)
+    return counts[0] / counts[1] if counts else None
+
+
+def iter_guided(video, judge, size: tuple[int, int] | None = None, max_ref_share: float | None = None):
+    """(index, time, rgb) of the frames in the gaps between reference frames that
+    ``judge(index, rgb)`` marks (``GuidedDecoding.iter_guided``), through the stall
+    timeout; None when the backend cannot skip frames, the stream has nothing to skip (no
+    reordering), the video was opened with ``threads=1`` (this runs two decoders), or more
+    than ``max_ref_share`` of its frames are references (read only once the rest holds)."""
+    from .handoff import with_stall_timeout
+
+    d = video.decoder
+    if not d.can_skip_frames or video.index.by_dts or not video.index.reordered or d.threads == 1:
+        return None
+    if max_ref_share is not None and (reference_share(video) or 0.0) > max_ref_share:
+        return None
+    times = video.index.times
+
+    def gen():
+        for i, rgb in with_stall_timeout(d.iter_guided(judge, size=size), video.timeout, video.path, video.backend,
+                                         video.batch_frames()):
+            if i >= 0:  # not a heartbeat
+                yield i, float(times[i]), rgb
+
+    return gen()
+
+
 class GuidedDecoding:
     """Mixed into ``PyAVDecoder`` (uses its ``_open``, ``_converter``, ``_nearest_index``,
     ``damage``, ``index`` and ``threads``)."""

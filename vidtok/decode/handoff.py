@@ -26,6 +26,12 @@ BATCH_AGE_S = 0.002
 BATCH_PIXELS = 2_000_000
 
 
+def batch_frames(pixels: int) -> int:
+    """Frames of ``pixels`` each that go in one hand-off: up to ``BATCH_FRAMES`` and about
+    ``BATCH_PIXELS`` (a frame waiting for conversion holds its full-size picture)."""
+    return max(1, min(BATCH_FRAMES, BATCH_PIXELS // max(1, pixels)))
+
+
 def with_stall_timeout(gen: Iterator, timeout: float | None, path: str, backend: str,
                         batch_frames: int = BATCH_FRAMES) -> Iterator:
     """Run ``gen`` in a daemon thread; fail if nothing arrives within ``timeout`` s.

@@ -16,18 +16,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import InputError, NotAVideoError, UsageError
-from .base import FrameIndex, StreamInfo, VideoInfo
-
-
-def discard_other_streams(container, stream) -> None:
-    """Have the demuxer skip every other stream's packets (audio, subtitles, other video
-    streams): only this stream's packets are read and wrapped."""
-    discard_all = getattr(getattr(av.stream, "Discard", None), "all", None)
-    if discard_all is not None:
-        for s in container.streams:
-            if s.index != stream.index:
-                s.discard = discard_all
+from ..errors import InputError, NotAVideoError
+from .base import FrameIndex, VideoInfo
+from .streams import choose_stream, discard_other_streams, stream_info
 
 
 def check_path(path: str | os.PathLike) -> Path:
@@ -53,40 +44,6 @@ def open_container(p: Path) -> av.container.InputContainer:
         raise NotAVideoError("not a video FFmpeg can read (invalid or truncated data)", p) from e
     except av.error.FFmpegError as e:
         raise NotAVideoError(f"cannot open as a video: {e.strerror or e}", p) from e
-
-
-def _stream_info(s: av.video.stream.VideoStream) -> StreamInfo:
-    cc = s.codec_context
-    rate = s.average_rate or s.guessed_rate
-    return StreamInfo(
-        index=s.index,
-        codec=cc.name,
-        width=cc.width,
-        height=cc.height,
-        fps=float(rate) if rate else None,
-        frames=s.frames or None,
-        bit_rate=cc.bit_rate or None,
-        is_default=bool(s.disposition & av.stream.Disposition.default),
-    )
-
-
-def best_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
-    """The stream ffprobe/torchcodec would call best: never a cover picture, then the
-    default disposition, then the highest bit rate, then the most pixels."""
-    candidates = [
-        s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)
-    ] or list(container.streams.video)
-
-    def rank(s):
-        cc = s.codec_context
-        return (
-            bool(s.disposition & av.stream.Disposition.default),
-            cc.bit_rate or 0,
-            (cc.width or 0) * (cc.height or 0),
-            -s.index,
-        )
-
-    return max(candidates, key=rank)
 
 
 def _demux_index(container, stream, by_dts: bool):
@@ -147,23 +104,8 @@ def probe(
     p = check_path(path)
     container = open_container(p)
     try:
-        vstreams = list(container.streams.video)
-        if not vstreams:
-            kinds = sorted({s.type for s in container.streams})
-            what = "audio only" if "audio" in kinds else ("only " + ", ".join(kinds) if kinds else "no streams")
-            raise NotAVideoError(f"no video stream ({what})", p)
-        if stream is None:
-            vs = best_video_stream(container)
-        else:
-            match = [s for s in vstreams if s.index == stream]
-            if not match:
-                raise UsageError(
-                    f"stream {stream} is not a video stream; video streams: "
-                    + ", ".join(str(s.index) for s in vstreams),
-                    p,
-                )
-            vs = match[0]
-        sinfo = [_stream_info(s) for s in vstreams]
+        vs = choose_stream(container, stream, p)
+        sinfo = [stream_info(s) for s in container.streams.video]
         # AVI stores no presentation times: its timestamps count frames in decode order,
         # and packed B-frames (XviD/DivX) make packet pts disagree with decoded frames.
         by_dts = container.format.name == "avi"

@@ -31,7 +31,7 @@ from ..errors import NotAVideoError
 from .base import Decoder, SeekMode
 from .convert import to_rgb
 from .guided import GuidedDecoding
-from .probe import discard_other_streams
+from .streams import discard_other_streams
 
 
 @dataclass
@@ -167,9 +167,7 @@ class PyAVDecoder(GuidedDecoding, Decoder):
         keys_for = idx.keyframe_at_or_before(indices)
         # A run starts with a seek to the keyframe before its first target and takes every
         # following target that no keyframe separates from the previous one, or whose
-        # keyframe lies too close ahead for a seek (which flushes the decoder threads) to
-        # pay for the walk it skips. Found for all targets at once: per target in Python it
-        # cost 7 us a frame, in the decoding thread.
+        # keyframe lies within WALK_FRAMES (a seek flushes the decoder threads).
         starts = np.flatnonzero(_keyframe_between(idx, indices[:-1], indices[1:])
                                 & (keys_for[1:] - indices[:-1] > WALK_FRAMES)) + 1
         bounds = [0, *starts.tolist(), len(indices)]
@@ -198,44 +196,15 @@ class PyAVDecoder(GuidedDecoding, Decoder):
         frames; packets that are not wanted are decoded with ``skip`` (NONREF: frames no
         other frame references are dropped before any pixel work). Refused packets are
         counted in ``self.damage``, and so is every wanted frame FFmpeg flags corrupt or
-        that comes out after a refused packet before the next keyframe decodes cleanly."""
-        for i, frame, tainted in self._walk(p, key, wanted, skip):
-            if tainted or frame.is_corrupt:
-                self.damage.frames.add(i)
-            yield i, frame
-
-    def _walk(self, p: _Pass, key: int, wanted: list[int], skip: str):
-        idx = self.index
+        that comes out after a refused packet before the next keyframe decodes cleanly.
+        AVI (``by_dts``): timestamps count frames in decode order, so the n-th frame out
+        after the keyframe is frame key + n, and nothing is skipped (it would shift the count)."""
+        by_count = self.index.by_dts
+        pending = set(wanted) if by_count else {int(self.index.pts[i]): i for i in wanted}
         cc = p.stream.codec_context
-        tainted = False  # a packet was refused since the last clean keyframe
-        if idx.by_dts:
-            # Timestamps are decode-order counters (AVI): the n-th frame out after the
-            # keyframe is frame key + n. No skipping: skipped frames would shift the count.
-            pending = set(wanted)
-            cc.skip_frame = "DEFAULT"
-            n = key
-            for packet in self._packets_from_key(p, key):
-                self.stats["packets"] += 1
-                self.stats["full"] += 1
-                try:
-                    frames = cc.decode(packet)
-                except av.error.FFmpegError:
-                    self.damage.errors += 1
-                    tainted = True
-                    continue
-                tainted = tainted and not packet.is_keyframe
-                for frame in frames:
-                    if n in pending:
-                        pending.discard(n)
-                        yield n, frame, tainted
-                    n += 1
-                if not pending:
-                    return
-            return
-        pending = {int(idx.pts[i]): i for i in wanted}
+        n, tainted = key, False  # tainted: a packet was refused since the last clean keyframe
         for packet in self._packets_from_key(p, key):
-            pts = packet.pts
-            full = pts is None or pts in pending
+            full = by_count or packet.pts is None or packet.pts in pending
             cc.skip_frame = "DEFAULT" if full else skip
             self.stats["packets"] += 1
             self.stats["full"] += full
@@ -247,9 +216,15 @@ class PyAVDecoder(GuidedDecoding, Decoder):
                 continue
             tainted = tainted and not packet.is_keyframe
             for frame in frames:
-                i = self._match(frame.pts, pending)
+                if by_count:
+                    i, n = (n if n in pending else None), n + 1
+                    pending.discard(i)
+                else:
+                    i = self._match(frame.pts, pending)
                 if i is not None:
-                    yield i, frame, tainted
+                    if tainted or frame.is_corrupt:
+                        self.damage.frames.add(i)
+                    yield i, frame
             if not pending:
                 return
 
@@ -290,8 +265,7 @@ def _packet_time(pkt: av.Packet, by_dts: bool) -> int | None:
     return pkt.dts if by_dts or pkt.pts is None else pkt.pts
 
 
-#: Fewer frames to decode than this, one decoder thread beats frame threads (their start-up
-#: and pipeline delay: 1 s VP9 clip, 1 frame 6.4 -> 4.3 ms, 16 of 24 frames 13.0 -> 10.3 ms)
+#: fewer frames to decode than this: one decoder thread, not the frame-thread pipeline
 SHORT_WALK = 32
 
 

@@ -5,56 +5,21 @@ stall timeout so a hung decoder becomes a clear error instead of a frozen progra
 from __future__ import annotations
 
 import copy
-import itertools
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..errors import MissingDependencyError, NotAVideoError, UsageError
-from ..registry import Registry
+from ..errors import NotAVideoError, UsageError
+from .backends import DECODERS, available_backends, pick_backend  # noqa: F401  (re-exported)
 from .base import Damage, Decoder, FrameIndex, Frames, SeekMode, VideoInfo
-from .handoff import BATCH_FRAMES, BATCH_PIXELS, with_stall_timeout
+from .handoff import batch_frames, with_stall_timeout
 from .probe import probe
-
-#: Preference order: PyAV first (exact seeking on every container, any stream, skips
-#: non-reference frames); torchcodec (exact); decord; OpenCV (sequential only).
-DECODERS: Registry[type[Decoder]] = Registry(
-    "decoders",
-    {
-        "pyav": "vidtok.decode.pyav_backend:PyAVDecoder",
-        "torchcodec": "vidtok.decode.torchcodec_backend:TorchCodecDecoder",
-        "decord": "vidtok.decode.decord_backend:DecordDecoder",
-        "opencv": "vidtok.decode.opencv_backend:OpenCVDecoder",
-    },
-)
+from .runs import parallel_parts, split_runs
 
 DEFAULT_TIMEOUT_S = 60.0
-#: passes over frames of this many pixels or more decode in parallel keyframe runs; below,
-#: decoding is cheaper than the Python looking at the frames, and runs would only contend
-#: for the interpreter
-PARALLEL_MIN_PIXELS = 100_000
-#: a lone run of frames of at least this many compressed bytes keeps all decoder threads
-#: (decoding outweighs looking at them); lighter frames leave half the cores to the consumer
-HEAVY_FRAME_BYTES = 2000
-
-
-def available_backends() -> list[str]:
-    return [n for n, cls in DECODERS.items() if cls.available()]
-
-
-def _pick_backend(name: str | None) -> type[Decoder]:
-    if name in (None, "auto"):
-        for n, cls in DECODERS.items():
-            if cls.available():
-                return cls
-        raise MissingDependencyError("no decoder available; install PyAV (pip install av)")
-    cls = DECODERS.get(name)
-    if not cls.available():
-        extra = f" (pip install 'vidtok[{cls.extra}]')" if cls.extra else ""
-        raise MissingDependencyError(f"decoder backend '{name}' is not installed{extra}")
-    return cls
 
 
 class Video:
@@ -80,7 +45,7 @@ class Video:
         self.path = str(path)
         self.info: VideoInfo
         self.index: FrameIndex
-        cls = _pick_backend(backend)
+        cls = pick_backend(backend)
         #: broken data met by every decode of this video and its forks (pyav backend)
         self.damage = Damage()
         self.info, self.index = probe(path, stream, allow_truncated=allow_truncated)
@@ -152,44 +117,12 @@ class Video:
             lazy = self.decoder.can_defer_conversion and self.timeout is not None
         kw = {"lazy": True} if lazy else {}
         gen = self.decoder.iter_frames(idx, size=size, seek=seek, fast_resize=fast_resize, **kw)
-        for i, rgb in with_stall_timeout(gen, self.timeout, self.path, self.backend, self._batch_frames()):
+        for i, rgb in with_stall_timeout(gen, self.timeout, self.path, self.backend, self.batch_frames()):
             yield i, float(times[i]), rgb
 
-    def _batch_frames(self) -> int:
-        """Frames the decoder thread may hand over at once: up to ``BATCH_FRAMES``, and
-        about ``BATCH_PIXELS`` of decoded pictures (a frame waiting for conversion holds
-        its full-size picture), so the frames in flight stay within a few tens of MB."""
-        return max(1, min(BATCH_FRAMES, BATCH_PIXELS // max(1, self.info.width * self.info.height)))
-
-    def reference_share(self, limit: int = 600) -> float | None:
-        """Share of frames that other frames reference (what a decoder skipping
-        non-reference frames still decodes), from the first ``limit`` packets' NAL
-        headers without decoding; None when the backend or codec cannot tell (only PyAV
-        on H.264/HEVC can)."""
-        counts = None if self.index.by_dts else self.decoder.reference_counts(limit)
-        return counts[0] / counts[1] if counts else None
-
-    def iter_guided(self, judge, size: tuple[int, int] | None = None, max_ref_share: float | None = None):
-        """(index, time, rgb) of the frames in the gaps between reference frames that
-        ``judge(index, rgb)`` marks (see ``PyAVDecoder.iter_guided``), or None when the
-        backend cannot skip frames (only PyAV can), the stream has nothing to skip, the
-        video was opened with ``threads=1`` (the scan runs two decoders at once), or more
-        than ``max_ref_share`` of its frames are reference frames (``reference_share``,
-        read only once the other conditions hold)."""
-        if (not self.decoder.can_skip_frames or self.index.by_dts or not self.index.reordered
-                or self.decoder.threads == 1):
-            return None
-        if max_ref_share is not None and (self.reference_share() or 0.0) > max_ref_share:
-            return None
-        times = self.index.times
-
-        def gen():
-            for i, rgb in with_stall_timeout(self.decoder.iter_guided(judge, size=size), self.timeout, self.path,
-                                              self.backend, self._batch_frames()):
-                if i >= 0:  # not a heartbeat
-                    yield i, float(times[i]), rgb
-
-        return gen()
+    def batch_frames(self) -> int:
+        """Frames the decoder thread may hand over at once (``handoff.batch_frames``)."""
+        return batch_frames(self.info.width * self.info.height)
 
     def get_frames(
         self,
@@ -213,7 +146,7 @@ class Video:
         for pos, i in enumerate(want.tolist()):
             positions.setdefault(i, []).append(pos)
         uniq = np.unique(want)
-        runs = self.split_runs(uniq, self.parallel_parts() if parts is None else parts)
+        runs = split_runs(self, uniq, parallel_parts(self) if parts is None else parts)
         out: dict = {"data": None}
         times = np.zeros(len(want))
         got = np.zeros(len(want), dtype=bool)
@@ -235,28 +168,13 @@ class Video:
                     times[pos] = t
                     got[pos] = True
 
-        if len(runs) == 1:
-            # (two threads sharing one run's conversions measured slower: 15 vs 10 ms for
-            # 16 frames of a 1 s clip, three busy threads on two cores)
+        if len(runs) == 1:  # decoded in its worker thread, converted in this one
             fill(self._iter_unconverted(uniq, size, seek))
         else:  # one worker per run, each with a decoder of its own
-            errors: list[BaseException] = []
-
-            def work(frames):
-                try:
-                    fill(frames)
-                except BaseException as e:  # re-raised below, in the caller's thread
-                    errors.append(e)
-
-            workers = [threading.Thread(target=work, daemon=True,
-                                        args=(self.fork_for(len(runs))._iter_unconverted(uniq[a:b], size, seek),))
-                       for a, b in runs]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
-            if errors:
-                raise errors[0]
+            with ThreadPoolExecutor(len(runs)) as pool:
+                for job in [pool.submit(fill, self.fork_for(len(runs))._iter_unconverted(uniq[a:b], size, seek))
+                            for a, b in runs]:
+                    job.result()  # a worker's error is raised here, in the caller's thread
         data = out["data"]
         if data is None:
             return Frames(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 0, 0, 3), np.uint8))
@@ -278,54 +196,6 @@ class Video:
         decoder = cls(self.path, self.info, self.index, threads=threads)
         decoder.damage = self.damage
         return decoder
-
-    def plan_runs(self, idx: np.ndarray, parts: int | None = None) -> list[tuple[int, int]]:
-        """How a pass over the sorted frames ``idx`` is split into keyframe runs decoded in
-        parallel (``iter_runs``): one run per core (at most 4) for frames of
-        ``PARALLEL_MIN_PIXELS`` or more, one run below; ``parts`` overrides the count."""
-        if parts is None:
-            big = self.info.width * self.info.height >= PARALLEL_MIN_PIXELS
-            parts = self.parallel_parts() if big else 1
-        return self.split_runs(idx, parts)
-
-    def iter_runs(self, idx: np.ndarray, runs: list[tuple[int, int]], *, size=None, fast_resize: bool = False,
-                  convert: bool = True) -> Iterator[tuple[int, int, object]]:
-        """``(run, index, rgb)`` of every run's frames (``idx[a:b]`` for each run), the runs
-        taking turns, each decoded by a decoder of its own, the cores shared out between
-        them. A lone run of frames lighter to decode than ``HEAVY_FRAME_BYTES`` gets half
-        the cores, leaving the rest to the consumer; heavier frames keep them all."""
-        if len(runs) > 1:
-            handles = [self.fork_for(len(runs)) for _ in runs]
-        else:
-            handles = [self if self.index.bytes_per_frame >= HEAVY_FRAME_BYTES else self.fork_for(2)]
-        streams = [h.iter_frames(idx[a:b], size=size, fast_resize=fast_resize, convert=convert)
-                   for h, (a, b) in zip(handles, runs)]
-        for items in itertools.zip_longest(*streams):
-            for r, item in enumerate(items):
-                if item is not None:
-                    yield r, item[0], item[2]
-
-    def parallel_parts(self) -> int:
-        """How many runs to decode at once by default: one per core, at most 4, and never
-        more than the ``threads`` the video was opened with (``threads=1``: one run)."""
-        return max(1, min(4, self.decoder.threads or os.cpu_count() or 1))
-
-    def split_runs(self, idx: np.ndarray, parts: int) -> list[tuple[int, int]]:
-        """Sorted frame indices ``idx`` cut into at most ``parts`` runs spanning about
-        equal stretches of the video (the decoding work), as (start, stop) positions into
-        ``idx``; each run's first frame lies in a GOP of its own, so runs decode
-        independently (in parallel)."""
-        n = len(idx)
-        if parts <= 1 or n < 2 * parts:
-            return [(0, n)]
-        keys = self.index.keyframe_at_or_before(idx)  # the keyframe each frame decodes from
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])  # first position of each GOP
-        lo, hi = int(keys[0]), int(idx[-1])
-        at = keys[starts]  # where each candidate run would start decoding
-        bounds = sorted({int(starts[np.argmin(np.abs(at - (lo + (hi - lo) * r / parts)))])
-                         for r in range(1, parts)} - {0})
-        edges = [0, *bounds, n]
-        return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
     def get_frames_at(self, times: Sequence[float] | np.ndarray, **kw) -> Frames:
         """Frames shown at the given times (s); each result carries its exact pts time."""

@@ -15,7 +15,7 @@ less and finds exactly the same cuts, by three rules:
   instead, decoding only the marked gaps' frames (chosen here, in ``scan_cuts``).
 
 How the frames are decoded (keyframe runs in parallel, threads per run) is decode's
-decision (``Video.plan_runs``, ``Video.iter_runs``).
+decision (``decode/runs.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..decode.runs import iter_runs, plan_runs
 from ..decode.video import Video
 
 #: every how many frames the cut scan measures a frame
@@ -147,13 +148,13 @@ def scan(video: Video, indices: Optional[np.ndarray] = None, *, threshold: Optio
     ``stride``-th frame of each run (and its last) is converted and measured at once; the
     frames between wait unconverted and are measured, for their change alone, only when
     the change across their gap reaches ``GAP_SHARE`` of the threshold. ``parts``
-    overrides how many parallel runs decode (``Video.plan_runs``)."""
+    overrides how many parallel runs decode (``decode.runs.plan_runs``)."""
     idx = np.arange(len(video)) if indices is None else np.unique(np.asarray(indices, dtype=np.int64))
     if stride > 1 and threshold is None:
         raise ValueError("a strided scan needs the threshold its gaps are judged by")
     size = analysis_size(video.info, width)
     m = Measure()
-    runs = video.plan_runs(idx, parts)
+    runs = plan_runs(video, idx, parts)
     rows: list[list] = []  # measured frames: [index, change, brightness or None]; thumbnail k = row k
     thumbs = np.zeros((len(idx), 8 * 8 * 3), np.float32)
     batch = Thumbs(thumbs, m)
@@ -161,7 +162,7 @@ def scan(video: Video, indices: Optional[np.ndarray] = None, *, threshold: Optio
     last_hsv: list = [None] * len(runs)
     first: list = [None] * len(runs)  # per run: (row, hsv) of its first frame
     pos = [a for a, _ in runs]
-    for r, j, rgb in video.iter_runs(idx, runs, size=size, fast_resize=True, convert=stride == 1):
+    for r, j, rgb in iter_runs(video, idx, runs, size=size, fast_resize=True, convert=stride == 1):
         if progress:
             progress()
         k, (start, end) = pos[r], runs[r]

@@ -2,7 +2,7 @@
 are references. A scout decoder measures only the reference frames, giving the change
 across each gap between consecutive ones; only gaps whose change reaches ``GAP_SHARE`` of
 the threshold get their frames decoded and measured, by a second decoder running alongside
-(``Video.iter_guided``: one pass, no seeks). Cut positions stay exact (tested equal to the
+(``decode.guided.iter_guided``: one pass, no seeks). Cut positions stay exact (tested equal to the
 full scan on every shared video).
 
 It pays (measured in docs/benchmarks.md) only where both rules hold:
@@ -19,6 +19,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..decode.guided import iter_guided
 from ..decode.video import Video
 from .cutscan import GAP_SHARE, FrameStats, Measure, analysis_size
 
@@ -45,7 +46,7 @@ def guided_scan(video: Video, threshold: float, width: int = 256, progress=None)
             progress()
         return prev_i is not None and c >= GAP_SHARE * threshold and i - prev_i > 1
 
-    guided = video.iter_guided(judge, size=analysis_size(video.info, width), max_ref_share=GUIDED_MAX_REF_SHARE)
+    guided = iter_guided(video, judge, size=analysis_size(video.info, width), max_ref_share=GUIDED_MAX_REF_SHARE)
     if guided is None:
         return None
     exact: dict[int, list] = {}  # frame index -> [change or None, brightness, thumb]
