@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Callable, ContextManager, Optional
 
 from .checks import check_answering, check_compression, check_selection
-from .config import DecodeOptions
-from .defaults import DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
+from .config import DecodeOptions, PipelineConfig
+from .defaults import DEFAULT_BUDGET, DEFAULT_METHOD, DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
 from .errors import UsageError
 
 #: ``status(message)``: a context manager the caller shows while a slow step runs
@@ -130,10 +130,12 @@ def sample(video, *, decode: DecodeOptions, n: Optional[int] = None, fps: Option
     return result
 
 
-def compress(video, *, decode: DecodeOptions, method: str, budget: str, n: int = 16, size: int = 224,
+def compress(video, *, cfg: PipelineConfig, decode: DecodeOptions, n: int = 16, size: int = 224,
              patch: int = 16, encoder: str = "pixels", out_dir: Optional[Path] = None,
              status: Status = _quiet) -> dict:
-    """Tokens in and out, PSNR (pixels encoder); with ``out_dir`` merge maps of a few frames."""
+    """Tokens in and out, PSNR (pixels encoder) for ``cfg.method`` at ``cfg.budget`` with
+    ``cfg.options``; with ``out_dir`` merge maps of a few frames."""
+    method, budget = cfg.method or DEFAULT_METHOD, cfg.budget or DEFAULT_BUDGET
     v = decode.open(video)
     check_compression(method, budget)
     try:
@@ -145,7 +147,8 @@ def compress(video, *, decode: DecodeOptions, method: str, budget: str, n: int =
     from .pipeline import compress_video
 
     with status("decoding and compressing"):
-        r = compress_video(v, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder)
+        r = compress_video(v, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder,
+                           options=cfg.options)
     result = {**r.summary(), "damage": decode.damage(v)}
     out_dir = _out_dir(out_dir)
     if out_dir is not None:
@@ -164,17 +167,19 @@ def compress(video, *, decode: DecodeOptions, method: str, budget: str, n: int =
     return result
 
 
-def keyframes(video, *, decode: DecodeOptions, method: str = "scenes", use_cache: bool = True,
-              out_dir: Optional[Path] = None, report: Optional[Path] = None,
-              progress: Optional[Callable[[], None]] = None, **options) -> dict:
-    """The frames (or clips, cuts) that matter, by selector ``method`` with its ``options``
-    (k, query, encoder, budget, detector, threshold, min_scene_len); with ``out_dir`` the
-    frames and a contact sheet; with ``report`` an HTML page."""
+def keyframes(video, *, cfg: PipelineConfig, decode: DecodeOptions, query: Optional[str] = None,
+              use_cache: bool = True, out_dir: Optional[Path] = None, report: Optional[Path] = None,
+              progress: Optional[Callable[[], None]] = None) -> dict:
+    """The frames (or clips, cuts) that matter, by selector ``cfg.selector`` with ``cfg.k``,
+    ``cfg.encoder`` and its own options (``cfg.options[selector]``: budget, detector,
+    threshold, ...); with ``out_dir`` the frames and a contact sheet; with ``report`` a page."""
     from .select import select
 
+    method = cfg.selector
     v = decode.open(video)
-    check_selection(method, query=options.get("query"), encoder=options.get("encoder"))
-    sel = select(v, method, use_cache=use_cache, progress=progress, **options)
+    check_selection(method, query=query, encoder=cfg.encoder)
+    sel = select(v, method, use_cache=use_cache, progress=progress, k=cfg.k, query=query, encoder=cfg.encoder,
+                 **cfg.options.get(method, {}))
     result = {"video": str(video), **sel.model_dump(), "damage": decode.damage(v)}
     if report is not None:
         relevance = method in ("query", "search", "diverse", "redundancy")
@@ -212,19 +217,18 @@ def load_model(spec: Optional[str], device: Optional[str] = None, proportional: 
     return model
 
 
-def ask(video, question: str, *, decode: DecodeOptions, model: Optional[str] = None, device: Optional[str] = None,
-        method: Optional[str] = None, budget: Optional[str] = None, max_new_tokens: int = 64,
-        pre_keep: Optional[float] = None, proportional: bool = False, use_cache: bool = True,
-        report: Optional[Path] = None, status: Status = _quiet) -> dict:
-    """The model's answer, with frames used, tokens before and after, stage timings."""
+def ask(video, question: str, *, cfg: PipelineConfig, decode: DecodeOptions, device: Optional[str] = None,
+        use_cache: bool = True, report: Optional[Path] = None, status: Status = _quiet) -> dict:
+    """The answer of ``cfg.model`` (compressed by ``cfg.method`` at ``cfg.budget`` when
+    either is set), with frames used, tokens before and after, stage timings."""
     from .tasks.ask import ask as run_ask
 
     v = decode.open(video)
-    check_answering(model=model, method=method, budget=budget)
-    m = load_model(model, device, proportional, status)
+    check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget)
+    m = load_model(cfg.model, device, cfg.proportional, status)
     with status("decoding, encoding and answering"):
-        r = run_ask(v, question, m, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                    use_cache=use_cache, pre_keep=pre_keep)
+        r = run_ask(v, question, m, method=cfg.method, budget=cfg.budget, max_new_tokens=cfg.max_new_tokens,
+                    use_cache=use_cache, pre_keep=cfg.pre_keep, options=cfg.options)
     r["damage"] = decode.damage(v)
     if report is not None:
         write_report(report, "vidtok ask", str(video), question=question, answer=r["answer"],
@@ -235,23 +239,23 @@ def ask(video, question: str, *, decode: DecodeOptions, model: Optional[str] = N
     return r
 
 
-def ground(video, query: str, *, decode: DecodeOptions, via: str = "llm", model: Optional[str] = None,
-           device: Optional[str] = None, encoder: Optional[str] = None, method: Optional[str] = None,
-           budget: Optional[str] = None, chunk_seconds: float = 600.0, pre_keep: Optional[float] = None,
+def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, device: Optional[str] = None,
            use_cache: bool = True, report: Optional[Path] = None, status: Status = _quiet) -> dict:
-    """Intervals (start, end, score) where ``query`` happens, by the LLM or by embeddings."""
+    """Intervals (start, end, score) where ``query`` happens: by the LLM (``cfg.via="llm"``)
+    or by image-text similarity (``"embed"``)."""
     from .tasks.ground import ground_embed, ground_llm
 
     v = decode.open(video)
-    check_answering(task="ground", model=model, method=method, budget=budget, via=via, encoder=encoder)
-    if via == "embed":
+    check_answering(task="ground", model=cfg.model, method=cfg.method, budget=cfg.budget, via=cfg.via,
+                    encoder=cfg.encoder)
+    if cfg.via == "embed":
         with status("scoring frames against the query"):
-            r = ground_embed(v, query, encoder=encoder or DEFAULT_TEXT_ENCODER)
+            r = ground_embed(v, query, encoder=cfg.encoder or DEFAULT_TEXT_ENCODER)
     else:
-        m = load_model(model, device, status=status)
+        m = load_model(cfg.model, device, cfg.proportional, status)
         with status("asking the model"):
-            r = ground_llm(v, query, m, method=method, budget=budget, chunk_seconds=chunk_seconds, pre_keep=pre_keep,
-                           use_cache=use_cache)
+            r = ground_llm(v, query, m, method=cfg.method, budget=cfg.budget, chunk_seconds=cfg.chunk_seconds,
+                           pre_keep=cfg.pre_keep, use_cache=use_cache, options=cfg.options)
     r["damage"] = decode.damage(v)
     if report is not None:
         curve = (r["curve"]["times"], r["curve"]["similarity"]) if "curve" in r else None
@@ -262,11 +266,11 @@ def ground(video, query: str, *, decode: DecodeOptions, via: str = "llm", model:
     return r
 
 
-def evaluate(annotations, *, decode: DecodeOptions, task: str = "ground", videos: Optional[Path] = None,
-             model: Optional[str] = None, device: Optional[str] = None, via: str = "llm",
-             encoder: Optional[str] = None, method: Optional[str] = None, budget: Optional[str] = None,
-             limit: Optional[int] = None, pre_keep: Optional[float] = None, status: Status = _quiet) -> dict:
+def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ground",
+             videos: Optional[Path] = None, device: Optional[str] = None, limit: Optional[int] = None,
+             status: Status = _quiet) -> dict:
     """Accuracy at a token budget: grounding (R1@IoU, mIoU) or multiple-choice QA."""
+    model, via, encoder, method, budget, pre_keep = cfg.model, cfg.via, cfg.encoder, cfg.method, cfg.budget, cfg.pre_keep
     from .decode.probe import check_path
     from .tasks.evaluate import eval_grounding, eval_qa
 
@@ -275,17 +279,18 @@ def evaluate(annotations, *, decode: DecodeOptions, task: str = "ground", videos
         raise UsageError(f"--task must be ground or qa, got '{task}'")
     check_answering(task=task, model=model, method=method, budget=budget, via=via, encoder=encoder)
     roots = [Path(videos)] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
-    m = None if (task == "ground" and via == "embed") else load_model(model, device, status=status)
+    m = None if (task == "ground" and via == "embed") else load_model(model, device, cfg.proportional, status)
     if task == "ground":
         return eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit,
-                              pre_keep=pre_keep, decode=decode)
-    return eval_qa(ann, m, roots, method=method, budget=budget, limit=limit, pre_keep=pre_keep, decode=decode)
+                              pre_keep=pre_keep, decode=decode, options=cfg.options)
+    return eval_qa(ann, m, roots, method=method, budget=budget, limit=limit, pre_keep=pre_keep, decode=decode,
+                   options=cfg.options)
 
 
 BATCH_TASKS = ("ask", "ground", "keyframes", "compress")
 
 
-def batch(folder, *, decode: DecodeOptions, cfg, task: str = "keyframes", queries: list[Optional[str]] = (None,),
+def batch(folder, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "keyframes", queries: list[Optional[str]] = (None,),
           out: Path = Path("results.jsonl"), recursive: bool = False, glob: Optional[str] = None, workers: int = 2,
           engine: str = "local", restart: bool = False, wait: bool = False, report: Optional[Path] = None,
           progress: Optional[Callable[[int], Callable[[dict], None]]] = None) -> dict:
@@ -308,7 +313,7 @@ def batch(folder, *, decode: DecodeOptions, cfg, task: str = "keyframes", querie
     elif task == "keyframes":
         check_selection(cfg.selector, query=queries[0], encoder=cfg.encoder)
     else:
-        check_compression(cfg.method, cfg.budget)
+        check_compression(cfg.method or DEFAULT_METHOD, cfg.budget or DEFAULT_BUDGET)
     videos = find_videos(Path(folder), recursive=recursive, pattern=glob)
     if not videos:
         raise UsageError("no video files found", folder)
@@ -352,3 +357,42 @@ def search(folder, query: str, *, decode: DecodeOptions, k: int = 10, encoder: s
     st = idx.update(videos, enc, encoder, fps, progress=tick and (lambda p, s: tick()), decode=decode)
     hits = idx.search(enc.encode_text([query]).numpy()[0], k=k)
     return {"query": query, "moments": hits, "index": {**idx.stats(), **st}}
+
+
+def models() -> dict:
+    """The model families (from the registry and the adapters' sources: nothing imported)."""
+    from .models import MODELS
+
+    return {"default": DEFAULT_MODEL,
+            "families": [{"family": name, "description": MODELS.describe(name),
+                          "random": [f"random:{name}-{size}" for size in MODELS.module_dict_keys(name, "SIZES")]}
+                         for name in MODELS.names()]}
+
+
+def recipes() -> list[dict]:
+    from .config import list_recipes, load_recipe
+
+    return [{"name": n, **load_recipe(n).model_dump(exclude_defaults=True)} for n in list_recipes()]
+
+
+def methods() -> list[dict]:
+    """Every registered component with its description and (compressors, selectors) the
+    options ``-o`` can set; read from the registries and sources, so nothing is imported:
+    "available" means installed (decoders: their library is found; compressors: torch is)."""
+    import importlib.util
+
+    from .compress import COMPRESSORS
+    from .decode import DECODERS
+    from .encode import ENCODERS
+    from .select import SAMPLERS, SELECTORS
+
+    has_torch = importlib.util.find_spec("torch") is not None
+    rows = [{"kind": "decoder", "name": n, "available": cls.installed(), "description": DECODERS.describe(n)}
+            for n, cls in DECODERS.items()]
+    for kind, reg, available in (("sampler", SAMPLERS, True), ("selector", SELECTORS, True),
+                                 ("compressor", COMPRESSORS, has_torch), ("encoder", ENCODERS, has_torch)):
+        skip = ("query", "progress", "encoder")
+        rows += [{"kind": kind, "name": n, "available": available, "description": reg.describe(n),
+                  **({"options": reg.options(n, skip)} if kind in ("compressor", "selector") else {})}
+                 for n in reg.names()]
+    return rows

@@ -33,6 +33,8 @@ class PipelineConfig(BaseModel):
     pre_keep: Optional[float] = Field(None, gt=0, le=1, description="share of sampled frames through the vision tower")
     proportional: bool = Field(False, description="proportional attention for merged tokens")
     chunk_seconds: float = 600.0
+    options: dict[str, dict] = Field(default_factory=dict,
+                                     description="per component options, e.g. {holitom: {tau: 0.7}} (-o holitom.tau=0.7)")
 
 
 class DecodeOptions(BaseModel):
@@ -70,6 +72,45 @@ class DecodeOptions(BaseModel):
         return video.damage.as_dict()
 
 
+def _typed(raw: str, default):
+    """``raw`` as the type of the option's default (a number where the default is None)."""
+    kinds = [type(default)] if default is not None else [int, float]
+    for kind in kinds:
+        try:
+            return kind(raw)
+        except ValueError:
+            continue
+    if default is None:
+        return raw
+    raise UsageError(f"-o: '{raw}' is not a {type(default).__name__}")
+
+
+def parse_options(pairs: list[str] | None, names: list[str], registry, skip: tuple[str, ...] = ()) -> dict[str, dict]:
+    """``-o key=value`` (repeatable) for the components ``names`` of ``registry`` (a
+    compressor chain, a selector): ``name.key=value`` sets one component's option,
+    ``key=value`` every one of them that has ``key``. Keys are checked against each
+    component's own keyword options (``Registry.options``) and values take their default's
+    type, so a typo is a usage error before anything runs."""
+    out: dict[str, dict] = {}
+    for pair in pairs or []:
+        key, eq, raw = pair.partition("=")
+        if not eq or not key:
+            raise UsageError(f"-o wants key=value or component.key=value, got '{pair}'")
+        target, _, opt = key.rpartition(".")
+        if target and target not in names:
+            raise UsageError(f"-o {pair}: '{target}' is not used here ({', '.join(names)})")
+        hit = False
+        for name in ([target] if target else names):
+            known = registry.options(name, skip)
+            if opt in known:
+                out.setdefault(name, {})[opt] = _typed(raw.strip(), known[opt])
+                hit = True
+        if not hit:
+            have = "; ".join(f"{n}: {', '.join(registry.options(n, skip)) or 'none'}" for n in names)
+            raise UsageError(f"-o {pair}: no such option ({have})")
+    return out
+
+
 def list_recipes() -> list[str]:
     return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
 
@@ -86,7 +127,24 @@ def load_recipe(name_or_path: str) -> PipelineConfig:
         raise UsageError(f"bad recipe: {str(e).splitlines()[0]}", p) from None
 
 
-def resolve(recipe: Optional[str], **flags) -> PipelineConfig:
-    """Recipe values overridden by every flag that was given (not None)."""
+def resolve(recipe: Optional[str], options: list[str] | None = None, for_: str = "compress", **flags) -> PipelineConfig:
+    """Recipe values overridden by every flag that was given (not None), and ``-o`` pairs
+    (``options``) parsed for the compressor chain (``for_="compress"``) or the selector
+    (``for_="select"``) the config names, on top of the recipe's own ``options``."""
     base = load_recipe(recipe) if recipe else PipelineConfig()
-    return base.model_copy(update={k: v for k, v in flags.items() if v is not None})
+    cfg = base.model_copy(update={k: v for k, v in flags.items() if v is not None})
+    if options:
+        if for_ == "select":
+            from .select import SELECTORS
+
+            names, registry, skip = [cfg.selector], SELECTORS, ("progress", "query", "encoder")
+        else:
+            from .compress import COMPRESSORS, parse_methods
+            from .defaults import DEFAULT_METHOD
+
+            names, registry, skip = parse_methods(cfg.method or DEFAULT_METHOD), COMPRESSORS, ("query",)
+        merged = {k: dict(v) for k, v in cfg.options.items()}
+        for name, opts in parse_options(options, names, registry, skip).items():
+            merged.setdefault(name, {}).update(opts)
+        cfg = cfg.model_copy(update={"options": merged})
+    return cfg

@@ -51,9 +51,10 @@ def compress_video(
     encoder: str = "pixels",
     backend: Optional[str] = None,
     timeout: Optional[float] = 60.0,
+    options: Optional[dict[str, dict]] = None,
 ) -> CompressResult:
     """Sample ``num_frames`` frames (size x size) of ``video`` (an opened ``Video`` or a
-    path), encode, compress, measure fidelity."""
+    path), encode, compress (``options``: per method, ``config.parse_options``), measure fidelity."""
     from .compress import compress, parse_methods
     from .encode.pixels import PixelsEncoder, fidelity
 
@@ -74,7 +75,7 @@ def compress_video(
     ts = enc.encode(frames.data, frames.times, ends)
     sec["encode"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    out = compress(ts, names, budget)
+    out = compress(ts, names, budget, options=options)
     sec["compress"] = time.perf_counter() - t0
     return CompressResult(
         video=v.path, methods=names, budget=str(budget), tokens_in=len(ts), tokens_out=len(out),

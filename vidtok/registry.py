@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import inspect
 from importlib.metadata import entry_points
 from typing import Any, Generic, Iterator, TypeVar
 
@@ -91,6 +92,23 @@ class Registry(Generic[T]):
                     and isinstance(node.value, ast.Dict)):
                 return [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
         return []
+
+    def options(self, name: str, skip: tuple[str, ...] = ()) -> dict:
+        """The keyword options the component takes, with their defaults (constants only):
+        what ``-o key=value`` may set. From the signature when it is imported, else read
+        from its source, so checking options imports nothing."""
+        if name in self._loaded:
+            params = inspect.signature(self._loaded[name]).parameters.values()
+            found = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+        else:
+            node = self._source_node(name)
+            if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                return {}
+            args = node.args
+            pos = args.args[len(args.args) - len(args.defaults):]
+            pairs = [*zip(pos, args.defaults), *((a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d)]
+            found = {a.arg: d.value for a, d in pairs if isinstance(d, ast.Constant)}
+        return {k: v for k, v in found.items() if k not in skip and (v is None or isinstance(v, (int, float, str)))}
 
     def _module_tree(self, name: str):
         self.check(name)

@@ -22,7 +22,8 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
             return decode.open(job.video)
 
         def run(job, video):
-            sel = select(video, cfg.selector, k=cfg.k, query=job.query, encoder=cfg.encoder)
+            sel = select(video, cfg.selector, k=cfg.k, query=job.query, encoder=cfg.encoder,
+                         **cfg.options.get(cfg.selector, {}))
             return {**sel.model_dump(), "damage": decode.damage(video)}
 
         return prepare, run
@@ -34,7 +35,8 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
             return decode.open(job.video)
 
         def run(job, video):
-            r = compress_video(video, cfg.method or DEFAULT_METHOD, cfg.budget or DEFAULT_BUDGET, num_frames=cfg.num_frames)
+            r = compress_video(video, cfg.method or DEFAULT_METHOD, cfg.budget or DEFAULT_BUDGET, num_frames=cfg.num_frames,
+                               options=cfg.options)
             return {**r.summary(), "damage": decode.damage(video)}
 
         return prepare, run
@@ -60,7 +62,7 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
                 if not job.query:
                     raise UsageError("--task ask needs --query or --queries")
                 r = ask(video, job.query, model, method=cfg.method, budget=cfg.budget,
-                        max_new_tokens=cfg.max_new_tokens, pre_keep=cfg.pre_keep)
+                        max_new_tokens=cfg.max_new_tokens, pre_keep=cfg.pre_keep, options=cfg.options)
                 r.pop("frame_times", None)
                 return {**r, "damage": decode.damage(video)}
 
@@ -79,7 +81,7 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
                 r.pop("curve", None)
             else:
                 r = ground_llm(video, job.query, model, method=cfg.method, budget=cfg.budget,
-                               chunk_seconds=cfg.chunk_seconds, pre_keep=cfg.pre_keep)
+                               chunk_seconds=cfg.chunk_seconds, pre_keep=cfg.pre_keep, options=cfg.options)
             return {**r, "damage": decode.damage(video)}
 
         return prepare, run

@@ -358,10 +358,11 @@ def load_model(spec: str = DEFAULT_MODEL, device: str | None = None, dtype: str 
             if family not in MODELS:
                 raise UsageError(f"unknown model family '{family}' in '{spec}'; families: {', '.join(MODELS.names())}")
             return MODELS.get(family).random(size, device=device, spec=spec, dtype=td)
-        from transformers import AutoConfig
+        from transformers import PretrainedConfig
 
-        cfg = AutoConfig.from_pretrained(rest, trust_remote_code=False)
-        return family_for(cfg.model_type, rest).pretrained(rest, device=device, spec=spec, dtype=td)
+        # the raw config.json: a plugin family's model_type need not be one transformers knows
+        cfg, _ = PretrainedConfig.get_config_dict(rest)
+        return family_for(cfg.get("model_type", ""), rest).pretrained(rest, device=device, spec=spec, dtype=td)
     except ImportError as e:
         raise MissingDependencyError(f"models need pip install 'vidtok[llm]' ({e})") from None
     except OSError as e:

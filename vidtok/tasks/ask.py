@@ -72,11 +72,13 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
 
 def ask(video, question: str, model, *, method: Optional[str] = None, budget=None,
         max_new_tokens: int = 64, use_cache: bool = True, num_frames: Optional[int] = None,
-        fps: Optional[float] = None, backend=None, timeout=60.0, pre_keep: Optional[float] = None) -> dict:
+        fps: Optional[float] = None, backend=None, timeout=60.0, pre_keep: Optional[float] = None,
+        options: Optional[dict[str, dict]] = None) -> dict:
     from ..compress import compress
     from ..compress.budget import Budget
 
-    """Answer ``question`` about ``video`` (an opened ``Video`` or a path)."""
+    """Answer ``question`` about ``video`` (an opened ``Video`` or a path); ``options``: the
+    compressors' own options by method (``config.parse_options``)."""
     times: dict = {}
     t_all = time.perf_counter()
     video = as_video(video, backend=backend, timeout=timeout)
@@ -92,7 +94,7 @@ def ask(video, question: str, model, *, method: Optional[str] = None, budget=Non
             tokens.meta = {**tokens.meta, "llm_attn": model.text_attention(tokens, question)}
             return tokens
 
-        ts = compress(ts, method or DEFAULT_METHOD, b, prepare=prepare)
+        ts = compress(ts, method or DEFAULT_METHOD, b, options=options, prepare=prepare)
         times["compress"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     inp = model.build_inputs(ts, question)

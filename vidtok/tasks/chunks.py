@@ -9,7 +9,7 @@ from ..decode import as_video
 from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
 
 
-def ask_chunks(video, prompt, model, chunk_seconds, *, method=None, budget=None, max_new_tokens=48,
+def ask_chunks(video, prompt, model, chunk_seconds, *, method=None, budget=None, max_new_tokens=48, options=None,
                backend=None, timeout=60.0, frames_per_chunk: int = 16):
     from ..compress import compress
 
@@ -31,6 +31,7 @@ def ask_chunks(video, prompt, model, chunk_seconds, *, method=None, budget=None,
         ends = np.append(fr.times[1:], b)
         ts = model.encode(fr.data, fr.times, ends, len(idx) / max(b - a, 1e-6))
         if method or budget is not None:
-            ts = compress(ts, method or DEFAULT_METHOD, budget if budget is not None else DEFAULT_BUDGET)
+            ts = compress(ts, method or DEFAULT_METHOD, budget if budget is not None else DEFAULT_BUDGET,
+                          options=options)
         answer, _ = model.generate(model.build_inputs(ts, prompt), max_new_tokens=max_new_tokens)
         yield a, answer, b - a

@@ -48,7 +48,8 @@ def read_grounding(path: Path) -> list[dict]:
 
 
 def eval_grounding(ann: Path, model, roots: list[Path], method=None, budget=None, via="llm", encoder=None,
-                   limit: Optional[int] = None, pre_keep: Optional[float] = None, decode=None) -> dict:
+                   limit: Optional[int] = None, pre_keep: Optional[float] = None, decode=None,
+                   options: Optional[dict] = None) -> dict:
     """``decode``: a ``DecodeOptions`` for opening each video (default options when None)."""
     from ..config import DecodeOptions
     from .ground import ground_embed, ground_llm
@@ -63,7 +64,7 @@ def eval_grounding(ann: Path, model, roots: list[Path], method=None, budget=None
             r = ground_embed(video, it["query"], encoder=encoder or DEFAULT_TEXT_ENCODER)
             tokens = None
         else:
-            r = ground_llm(video, it["query"], model, method=method, budget=budget, pre_keep=pre_keep)
+            r = ground_llm(video, it["query"], model, method=method, budget=budget, pre_keep=pre_keep, options=options)
             tokens = None
         pred = (r["intervals"][0]["start"], r["intervals"][0]["end"]) if r["intervals"] else (0.0, 0.0)
         rows.append({"video": video.path, "query": it["query"], "truth": [it["start"], it["end"]],
@@ -79,7 +80,7 @@ LETTERS = "ABCDEFGH"
 
 
 def eval_qa(ann: Path, model, roots: list[Path], method=None, budget=None, limit: Optional[int] = None,
-            pre_keep: Optional[float] = None, decode=None) -> dict:
+            pre_keep: Optional[float] = None, decode=None, options: Optional[dict] = None) -> dict:
     from ..config import DecodeOptions
     from .ask import ask
 
@@ -94,7 +95,8 @@ def eval_qa(ann: Path, model, roots: list[Path], method=None, budget=None, limit
         opts = it.get("options", [])
         q = it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(opts)) + \
             "\nAnswer with the option's letter."
-        r = ask(decode.open(video), q, model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep)
+        r = ask(decode.open(video), q, model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep,
+                options=options)
         m = re.search(r"\b([A-H])\b", r["answer"])
         pred = m.group(1) if m else None
         truth = it["answer"] if isinstance(it["answer"], str) else LETTERS[int(it["answer"])]

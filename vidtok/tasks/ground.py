@@ -67,7 +67,8 @@ def ground_embed(video, query: str, encoder=DEFAULT_TEXT_ENCODER, fps: float = 2
 
 def ground_llm(video, query: str, model, *, method: Optional[str] = None, budget=None,
                chunk_seconds: float = 600.0, max_new_tokens: int = 48, use_cache: bool = True,
-               backend=None, timeout=60.0, pre_keep: Optional[float] = None) -> dict:
+               backend=None, timeout=60.0, pre_keep: Optional[float] = None,
+               options: Optional[dict[str, dict]] = None) -> dict:
     """Ask the model for the interval; chunk long videos with offsets. ``video``: an opened
     ``Video`` or a path."""
     from ..decode import as_video
@@ -80,7 +81,7 @@ def ground_llm(video, query: str, model, *, method: Optional[str] = None, budget
     if info.duration <= chunk_seconds:
         r = ask(video, PROMPT.format(query=query), model, method=method, budget=budget,
                 max_new_tokens=max_new_tokens, use_cache=use_cache, backend=backend, timeout=timeout,
-                pre_keep=pre_keep)
+                pre_keep=pre_keep, options=options)
         answers.append(r["answer"])
         for a, b in parse_intervals(r["answer"], info.duration):
             intervals.append({"start": round(info.start_time + a, 3), "end": round(info.start_time + b, 3),
@@ -90,7 +91,7 @@ def ground_llm(video, query: str, model, *, method: Optional[str] = None, budget
 
         for off, ans, dur in ask_chunks(video, PROMPT.format(query=query), model, chunk_seconds,
                                         method=method, budget=budget, max_new_tokens=max_new_tokens,
-                                        backend=backend, timeout=timeout):
+                                        backend=backend, timeout=timeout, options=options):
             answers.append(ans)
             for a, b in parse_intervals(ans, dur):
                 intervals.append({"start": round(off + a, 3), "end": round(off + b, 3), "score": 1.0})

@@ -1,0 +1,170 @@
+"""What the ``vidtok`` commands print for people (``--json`` prints the result dicts as
+they are): one function per command, each reading only the result dict it is given, and
+the progress bars and spinners on stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+
+def n(count: int, one: str, many: str | None = None) -> str:
+    """``1 frame``, ``2 frames``."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def shows(quiet: bool) -> bool:
+    """Progress and spinners go to stderr when it is a terminal, and never with --json."""
+    return not quiet and sys.stderr.isatty()
+
+
+def status(quiet: bool = False):
+    """``status(message)`` for slow steps (model loading, generation): a spinner on stderr."""
+    return err.status if shows(quiet) else (lambda message: contextlib.nullcontext())
+
+
+def bar(label: str, quiet: bool, *, count: bool = True, failed: bool = False, transient: bool = True):
+    """A progress bar on stderr (disabled when ``quiet`` or not a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    cols = [TextColumn(f"[bold]{escape(label)}[/bold]"), BarColumn()]
+    cols += [MofNCompleteColumn()] if count else [TimeElapsedColumn()]
+    cols += [TextColumn("{task.fields[failed]} failed")] if failed else []
+    return Progress(*cols, console=err, disable=not shows(quiet), transient=transient)
+
+
+def json_or(result, as_json: bool) -> bool:
+    """Print ``result`` as JSON when asked; True when that is all there is to print."""
+    if as_json:
+        print(json.dumps(result, indent=2))
+    return as_json
+
+
+def line(text: str) -> None:
+    err.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+def damage(result: dict) -> None:
+    """One line on stderr when decoding met damaged data (``--strict`` made it an error)."""
+    d = result.get("damage") or {}
+    if d.get("decode_errors") or d.get("damaged_frames"):
+        from vidtok.decode.base import Damage
+
+        dmg = Damage()
+        dmg.merge(d)
+        line(f"vidtok: warning: {result.get('video')}: {dmg.summary()} (--strict makes this an error)")
+
+
+def table(headers, rows, **kw) -> None:
+    t = Table(*headers, **kw)
+    for r in rows:
+        t.add_row(*(str(x) for x in r))
+    out.print(t)
+
+
+def info(video: str, d: dict) -> None:
+    out.print(f"[bold]{escape(str(video))}[/bold]", soft_wrap=True)
+    streams = d["video_streams"]
+    rows = [
+        ("duration", f"{d['duration']:.3f} s  (start {d['start_time']:.3f} s)"),
+        ("frames", f"{d['num_frames']}  ({n(d['num_keyframes'], 'keyframe')})"),
+        ("fps", f"{d['fps']:.3f}" + ("  variable frame rate" if d["is_vfr"] else "")),
+        ("size", f"{d['width']}x{d['height']}" + (f"  rotated {d['rotation']}°" if d["rotation"] else "")),
+        ("codec", f"{d['codec']} {d['profile'] or ''} {d['pix_fmt'] or ''}".strip()),
+        ("container", f"{d['container']}, {n(d['num_streams'], 'stream')} ({len(streams)} video, "
+                      f"{d['num_streams'] - len(streams)} other)"),
+        ("video streams", ", ".join(f"#{s['index']} {s['codec']} {s['width']}x{s['height']}"
+                                    + (" (chosen)" if s["index"] == d["stream_index"] else "") for s in streams)),
+    ]
+    table([], [(f"[bold]{k}[/bold]", v) for k, v in rows], show_header=False, box=None)
+    if "frame_times" in d:
+        out.print("frame times: " + ", ".join(f"{x:.3f}" for x in d["frame_times"][:20])
+                  + (" ..." if len(d["frame_times"]) > 20 else ""))
+
+
+def sample(r: dict, out_dir) -> None:
+    records = r["frames"]
+    out.print(f"{n(len(records), 'frame')} ({r['sampler']}, {r['seek']} seek, {r['backend']}) at "
+              + ", ".join(f"{x['time']:.2f}s" for x in records[:12]) + (" ..." if len(records) > 12 else ""))
+    if out_dir is not None:
+        out.print(f"wrote {n(len(records), 'image')} and frames.json to {out_dir}")
+
+
+def compress(video: str, r: dict, out_dir) -> None:
+    out.print(f"{escape(video)}: {'+'.join(r['methods'])} kept {r['tokens_out']} of {r['tokens_in']} "
+              f"tokens ({r['ratio']:.1%}) in {r['seconds']['compress'] * 1000:.0f} ms; "
+              f"PSNR {r['psnr_db']:.2f} dB (pixels)", soft_wrap=True)
+    if out_dir is not None:
+        out.print(f"wrote {n(len(r['images']), 'merge map')} to {out_dir}")
+
+
+def keyframes(r: dict, out_dir) -> None:
+    if r["cuts"]:
+        out.print(f"{n(len(r['cuts']), 'cut')} at " + ", ".join(f"{c['time']:.3f}s (#{c['index']})" for c in r["cuts"]))
+    for c in r["clips"]:
+        out.print(f"clip {c['start']:.2f}-{c['end']:.2f}s  {n(len(c['frames']), 'frame')} at {c['size']}px  "
+                  f"{n(c['tokens'], 'token')}  score {c['score']:.3f}")
+    frames = r["frames"]
+    out.print(f"{n(len(frames), 'frame')}: " + ", ".join(f"{f['time']:.2f}s" for f in frames[:16])
+              + (" ..." if len(frames) > 16 else ""))
+    if out_dir is not None:
+        out.print(f"wrote {n(len(r['files']), 'frame')} and contact_sheet.jpg to {out_dir}")
+
+
+def ask(r: dict) -> None:
+    out.print(r["answer"] or "(empty answer)", soft_wrap=True, markup=False)
+    line(f"{r['frames_used']} of {n(r['frames_sampled'], 'frame')}, visual tokens {r['visual_tokens_before']} -> "
+         f"{r['visual_tokens_after']}{' (cached)' if r['cached_tokens'] else ''}, {r['seconds']['total']:.2f}s")
+
+
+def ground(r: dict) -> None:
+    if not r["intervals"]:
+        out.print("no interval found" + (f" (model said: {r['answers'][0]!r})" if r.get("answers") else ""))
+    for iv in r["intervals"]:
+        out.print(f"{iv['start']:.2f}s - {iv['end']:.2f}s  score {iv['score']:.3f}")
+
+
+def evaluate(r: dict) -> None:
+    rows = [(k, f"{v:.3f}") for k, v in r["metrics"].items()]
+    table(["metric", "value"], rows + [("items", r["items"]), ("seconds/item", f"{r['seconds_per_item']:.2f}")])
+
+
+def batch(r: dict, task: str) -> None:
+    table(["total", "already done", "ok", "failed", "seconds"],
+          [(r["total"], r["skipped_done"], r["ok"], r["failed"], f"{r['seconds']:.1f}")], title=f"batch {task} -> {r['out']}")
+    for e in r["errors"][:10]:
+        line(f"failed: {e}")
+
+
+def search(r: dict) -> None:
+    for h in r["moments"]:
+        out.print(f"{h['score']:.3f}  {h['start']:8.2f}s - {h['end']:8.2f}s  {escape(h['video'])}", soft_wrap=True)
+    for f in r["index"]["failed"]:
+        line(f"skipped: {f}")
+
+
+def models(r: dict) -> None:
+    table(["family", "random test models", "description"],
+          [(f["family"], ", ".join(f["random"]), f["description"]) for f in r["families"]])
+    out.print(f"default model: {r['default']}")
+
+
+def recipes(rows: list) -> None:
+    table(["recipe", "model", "method", "budget", "description"],
+          [(r["name"], r.get("model", ""), r.get("method", ""), r.get("budget", ""), r.get("description", ""))
+           for r in rows])
+
+
+def methods(rows: list) -> None:
+    table(["kind", "name", "available", "description"],
+          [(r["kind"], r["name"], "yes" if r["available"] else "no", r["description"]) for r in rows])
+    if not all(r["available"] for r in rows if r["kind"] == "compressor"):
+        out.print("compressors and encoders need torch: pip install 'vidtok[torch]'")

@@ -1,0 +1,53 @@
+"""Recipes and -o key=value on every command that compresses or selects: a compressor's or
+selector's own options reachable from the shell, checked before anything runs."""
+
+import json
+
+import pytest
+
+from .conftest import SAMPLES, run_cli
+
+V = str(SAMPLES / "synthetic_cuts.mp4")
+
+
+def test_compressor_options_reach_the_method(capsys, monkeypatch):
+    from vidtok.compress import COMPRESSORS
+
+    import functools
+
+    seen = {}
+    real = COMPRESSORS.get("holitom")
+
+    @functools.wraps(real)  # the same signature: the options are checked against it
+    def watched(ts, k, q=None, **kw):
+        seen.update(kw)
+        return real(ts, k, q, **kw)
+
+    monkeypatch.setitem(COMPRESSORS._loaded, "holitom", watched)
+    code, out, err = run_cli(["compress", V, "-m", "dtd,holitom", "-o", "tau=0.7", "-o", "holitom.max_segment=4",
+                              "-n", "4", "--size", "32", "--json"], capsys)
+    assert code == 0, err
+    assert seen == {"tau": 0.7, "max_segment": 4}
+
+
+@pytest.mark.parametrize("pair, says", [("nosuch=1", "holitom: tau, max_segment"), ("tau=abc", "not a float"),
+                                        ("dtd.tau=1", "not used here"), ("holitom.x=1", "no such option"),
+                                        ("tau", "key=value")])
+def test_bad_options_are_usage_errors(pair, says, capsys):
+    code, out, err = run_cli(["compress", V, "-o", pair], capsys)
+    assert code == 2 and says in err and err.count("\n") == 1
+
+
+def test_selector_options_and_recipes(capsys, tmp_path):
+    code, out, err = run_cli(["keyframes", V, "-m", "redundancy", "-k", "3", "-o", "analysis_fps=2", "--json",
+                              "--no-cache"], capsys)
+    assert code == 0 and json.loads(out)["params"] == {"analysis_fps": 2.0}
+    recipe = tmp_path / "mine.yaml"
+    recipe.write_text("method: dtd,pool\nbudget: '0.2'\noptions: {holitom: {tau: 0.5}}\n")
+    code, out, err = run_cli(["compress", V, "--recipe", str(recipe), "-n", "4", "--size", "32", "--json"], capsys)
+    d = json.loads(out)
+    assert code == 0 and d["methods"] == ["dtd", "pool"] and d["tokens_out"] == round(0.2 * d["tokens_in"])
+    code, out, err = run_cli(["ask", V, "q", "--recipe", "fast-cpu", "-m", "random:qwen2_5_vl-tiny",
+                              "--max-new-tokens", "2", "--json"], capsys)
+    d = json.loads(out)
+    assert code == 0 and d["compression"]["method"] == "dtd,holitom" and d["compression"]["budget"] == "0.1"
