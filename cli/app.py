@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from vidtok import __version__
+from vidtok.defaults import DEFAULT_MODEL
 from vidtok.errors import EXIT_CODES
 
 from . import render
@@ -51,3 +52,57 @@ RecipeOpt = typer.Option(None, "--recipe", help="A preset from recipes/ or a YAM
 OptionsOpt = typer.Option(None, "--option", "-o", metavar="KEY=VALUE",
                           help="A compressor's (or selector's) own option, repeatable: -o tau=0.7 sets it on every "
                                "method of the chain that has it, -o holitom.tau=0.7 on one (`vidtok methods --json` lists them).")
+
+
+PreKeepOpt = typer.Option(
+    None, "--pre-keep", min=0.01, max=1.0,
+    help="Run the vision tower on only this fraction of the sampled frames, the most distinct ones "
+         "(near-duplicates dropped before the tower: much faster on CPU). --budget stays a share of all frames.")
+ModelOpt = typer.Option(None, "--model", "-m",
+                        help=f"Hub id or local checkpoint directory (default {DEFAULT_MODEL}; a hub id not yet in the "
+                             "Hugging Face cache is downloaded first, and offline that is exit 8 at once), "
+                             "or random:<family>-tiny (no weights).")
+VideoArg = typer.Argument(..., help="Video file.", show_default=False)
+MethodOpt = typer.Option(None, "--method", help="Compressor or chain, e.g. dtd,holitom (default holitom when --budget "
+                                                  "is given; `vidtok methods`).")
+BudgetOpt = typer.Option(None, "--budget", "-B", help="Visual tokens to keep: 0.1, 10%, 500, 64/frame (default 0.1 "
+                                                      "when --method is given).")
+DeviceOpt = typer.Option(None, "--device", help="cuda, mps or cpu (default: the best available).")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the cache (visual tokens, selections).")
+
+
+def decoding(strict: bool = True, pipeline: bool = False):
+    """Give a command the options every decoding command shares (``--backend``, ``--stream``,
+    ``--timeout``, ``--allow-truncated``, and ``--strict`` where it hands out frames) as one
+    checked ``decode: DecodeOptions`` argument, and with ``pipeline`` the ``--recipe`` and
+    ``-o`` of the commands that compress or select (passed on as ``recipe``, ``option``):
+    the flags are declared once, here."""
+    import functools
+    import inspect
+    from typing import Optional
+
+    from vidtok.config import DecodeOptions
+
+    packed = {"backend": (Optional[str], BackendOpt), "stream": (Optional[int], StreamOpt),
+              "timeout": (float, TimeoutOpt), "allow_truncated": (bool, TruncOpt)}
+    if strict:
+        packed["strict"] = (bool, StrictOpt)
+    passed = {"recipe": (Optional[str], RecipeOpt), "option": (Optional[list[str]], OptionsOpt)} if pipeline else {}
+
+    def wrap(fn):
+        sig = inspect.signature(fn, eval_str=True)
+        own = [p for p in sig.parameters.values() if p.name not in ("decode", *passed)]
+        added = {**passed, **packed}
+        extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=ann)
+                 for name, (ann, opt) in added.items()]
+
+        @functools.wraps(fn)
+        def command(*args, **kw):
+            return fn(*args, decode=DecodeOptions.of(**{name: kw.pop(name) for name in packed}), **kw)
+
+        command.__signature__ = sig.replace(parameters=[*own, *extra])
+        command.__annotations__ = {**{p.name: p.annotation for p in own}, **{n: a for n, (a, _) in added.items()}}
+        del command.__wrapped__  # typer reads the signature above, not the wrapped function's
+        return command
+
+    return wrap

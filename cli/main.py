@@ -14,13 +14,13 @@ import typer
 from rich.markup import escape
 
 from vidtok import commands
-from vidtok.defaults import DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
+from vidtok.defaults import DEFAULT_TEXT_ENCODER
 from vidtok.config import resolve
 from vidtok.errors import UsageError, VidtokError
 
 from . import render
-from .app import (BackendOpt, JsonOpt, OptionsOpt, RecipeOpt, ReportOpt, StreamOpt, StrictOpt, TimeoutOpt, TruncOpt,
-                  app)
+from .app import (BudgetOpt, DeviceOpt, JsonOpt, MethodOpt, ModelOpt, NoCacheOpt, PreKeepOpt, ReportOpt, StreamOpt,
+                  TruncOpt, VideoArg, app, decoding)
 
 out, err = render.out, render.err
 
@@ -31,17 +31,9 @@ def _after(result: dict, report) -> None:
         render.line(f"report: {report}")
 
 
-def _decode(backend, stream, timeout, allow_truncated, strict=False):
-    """The common decode options, checked (a bad value is a usage error, exit 2)."""
-    from vidtok.config import DecodeOptions
-
-    return DecodeOptions.of(backend=backend, stream=stream, timeout=timeout, allow_truncated=allow_truncated,
-                            strict=strict)
-
-
 @app.command()
 def info(
-    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    video: str = VideoArg,
     as_json: bool = JsonOpt,
     frames: bool = typer.Option(False, "--frames", help="Include every frame's exact time and the keyframes."),
     stream: Optional[int] = StreamOpt,
@@ -56,8 +48,9 @@ def info(
 
 
 @app.command()
+@decoding()
 def sample(
-    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    video: str = VideoArg,
     n: Optional[int] = typer.Option(None, "-n", "--num-frames", help="Number of evenly spaced frames (default 16)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Sample at this rate (frames per second) instead."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Cap for --fps sampling."),
@@ -69,11 +62,7 @@ def sample(
     image_format: str = typer.Option("jpg", "--format", help="jpg or png."),
     size: Optional[str] = typer.Option(None, "--size", help="Resize frames to WIDTHxHEIGHT (default: the sampler's)."),
     as_json: bool = JsonOpt,
-    backend: Optional[str] = BackendOpt,
-    stream: Optional[int] = StreamOpt,
-    timeout: float = TimeoutOpt,
-    allow_truncated: bool = TruncOpt,
-    strict: bool = StrictOpt,
+    decode=None,  # from @decoding: the shared flags, declared once
 ) -> None:
     """Pick frames from a video and (with --out) write them with their exact times.
 
@@ -82,21 +71,21 @@ def sample(
       [bold]vidtok sample clip.mp4 --fps 1 --max-frames 64 --json[/bold]
       [bold]vidtok sample clip.mp4 --sampler qwen2_5_vl --out frames/[/bold]
     """
-    dec = _decode(backend, stream, timeout, allow_truncated, strict)
     with render.bar("decoding", as_json) as bar:
         def progress(total):
             task = bar.add_task("decode", total=total)
             return lambda: bar.advance(task)
 
-        result = commands.sample(video, decode=dec, n=n, fps=fps, max_frames=max_frames, sampler=sampler, seek=seek,
+        result = commands.sample(video, decode=decode, n=n, fps=fps, max_frames=max_frames, sampler=sampler, seek=seek,
                                  size=size, out_dir=out_dir, image_format=image_format, progress=progress)
     render.damage(result)
     render.json_or(result, as_json) or render.sample(result, out_dir)
 
 
 @app.command()
+@decoding(pipeline=True)
 def compress(
-    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    video: str = VideoArg,
     method: Optional[str] = typer.Option(None, "--method", "-m",
                                help="Compressor or comma-separated chain, e.g. dtd,holitom (see `vidtok methods`)."),
     budget: Optional[str] = typer.Option(None, "--budget", "-B",
@@ -106,14 +95,8 @@ def compress(
     size: int = typer.Option(224, "--size", help="Frames are resized to SIZE x SIZE."),
     patch: int = typer.Option(16, "--patch", help="Patch side in pixels (pixels encoder)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Write merge maps of a few frames here."),
-    recipe: Optional[str] = RecipeOpt,
-    option: Optional[list[str]] = OptionsOpt,
     as_json: bool = JsonOpt,
-    backend: Optional[str] = BackendOpt,
-    stream: Optional[int] = StreamOpt,
-    timeout: float = TimeoutOpt,
-    allow_truncated: bool = TruncOpt,
-    strict: bool = StrictOpt,
+    decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
 ) -> None:
     """Compress a video's visual tokens and measure what survives (PSNR, pixels encoder).
 
@@ -122,15 +105,16 @@ def compress(
       [bold]vidtok compress clip.mp4 -m dtd,tome -B 64/frame --out maps/ --json[/bold]
     """
     cfg = resolve(recipe, option, method=method, budget=budget)
-    result = commands.compress(video, cfg=cfg, decode=_decode(backend, stream, timeout, allow_truncated, strict), n=n,
+    result = commands.compress(video, cfg=cfg, decode=decode, n=n,
                                size=size, patch=patch, encoder=encoder, out_dir=out_dir, status=render.status(as_json))
     render.damage(result)
     render.json_or(result, as_json) or render.compress(video, result, out_dir)
 
 
 @app.command()
+@decoding(pipeline=True)
 def keyframes(
-    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    video: str = VideoArg,
     method: Optional[str] = typer.Option(None, "--method", "-m",
                                help="uniform, fps, scenes, redundancy, query, diverse, clips, search."),
     query: Optional[str] = typer.Option(None, "--query", "-q", help="Text the frames should match (query, diverse, clips, search)."),
@@ -144,14 +128,8 @@ def keyframes(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Write the chosen frames and a contact sheet here."),
     report: Optional[Path] = ReportOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the selection cache."),
-    recipe: Optional[str] = RecipeOpt,
-    option: Optional[list[str]] = OptionsOpt,
     as_json: bool = JsonOpt,
-    backend: Optional[str] = BackendOpt,
-    stream: Optional[int] = StreamOpt,
-    timeout: float = TimeoutOpt,
-    allow_truncated: bool = TruncOpt,
-    strict: bool = StrictOpt,
+    decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
 ) -> None:
     """Pick the frames (or clips) that matter, with exact times.
 
@@ -165,52 +143,36 @@ def keyframes(
       [bold]vidtok keyframes clip.mp4 -m query -q "a dog jumps" -k 16[/bold]  query-aware (needs open_clip weights)
       [bold]vidtok keyframes clip.mp4 -m clips -q "goal" -k 4 --budget 4096[/bold]   F2C key clips
     """
-    dec = _decode(backend, stream, timeout, allow_truncated, strict)
     flags = {"budget": budget, "detector": detector, "threshold": threshold, "min_scene_len": min_scene_len}
     cfg = resolve(recipe, option, for_="select", selector=method, k=k, encoder=encoder)
     own = {**{key: v for key, v in flags.items() if v is not None}, **cfg.options.get(cfg.selector, {})}
     cfg = cfg.model_copy(update={"options": {**cfg.options, cfg.selector: own}})
     with render.bar(cfg.selector, as_json, count=False) as bar:
         task = bar.add_task(cfg.selector, total=None)
-        result = commands.keyframes(video, cfg=cfg, decode=dec, query=query, use_cache=not no_cache, out_dir=out_dir,
+        result = commands.keyframes(video, cfg=cfg, decode=decode, query=query, use_cache=not no_cache, out_dir=out_dir,
                                     report=report, progress=lambda: bar.advance(task))
     _after(result, report)
     render.json_or(result, as_json) or render.keyframes(result, out_dir)
 
 
-PreKeepOpt = typer.Option(
-    None, "--pre-keep", min=0.01, max=1.0,
-    help="Run the vision tower on only this fraction of the sampled frames, the most distinct ones "
-         "(near-duplicates dropped before the tower: much faster on CPU). --budget stays a share of all frames.")
-ModelOpt = typer.Option(None, "--model", "-m",
-                        help=f"Hub id or local checkpoint directory (default {DEFAULT_MODEL}; a hub id not yet in the "
-                             "Hugging Face cache is downloaded first, and offline that is exit 8 at once), "
-                             "or random:<family>-tiny (no weights).")
-
-
 @app.command()
+@decoding(pipeline=True)
 def ask(
-    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    video: str = VideoArg,
     question: str = typer.Argument(..., help="The question.", show_default=False),
     model: Optional[str] = ModelOpt,
-    method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain (default holitom when --budget is given)."),
-    budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual tokens to keep: 0.1, 10%, 500, 64/frame."),
+    method: Optional[str] = MethodOpt,
+    budget: Optional[str] = BudgetOpt,
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1, help="Longest answer in tokens (64)."),
     pre_keep: Optional[float] = PreKeepOpt,
     proportional: Optional[bool] = typer.Option(
         None, "--proportional/--no-proportional", help="Proportional attention: a merged token gets log(tokens it stands for) "
                                       "added to its attention logits (ToMe), so merging near-duplicates keeps their weight."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the visual-token cache."),
-    device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu (default: best available)."),
+    no_cache: bool = NoCacheOpt,
+    device: Optional[str] = DeviceOpt,
     report: Optional[Path] = ReportOpt,
-    recipe: Optional[str] = RecipeOpt,
-    option: Optional[list[str]] = OptionsOpt,
     as_json: bool = JsonOpt,
-    backend: Optional[str] = BackendOpt,
-    stream: Optional[int] = StreamOpt,
-    timeout: float = TimeoutOpt,
-    allow_truncated: bool = TruncOpt,
-    strict: bool = StrictOpt,
+    decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
 ) -> None:
     """Ask a video LLM a question about a video, optionally with compressed visual tokens.
 
@@ -224,36 +186,31 @@ def ask(
     """
     cfg = resolve(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
                   pre_keep=pre_keep, proportional=proportional)
-    r = commands.ask(video, question, cfg=cfg, decode=_decode(backend, stream, timeout, allow_truncated, strict),
+    r = commands.ask(video, question, cfg=cfg, decode=decode,
                      device=device, use_cache=not no_cache, report=report, status=render.status(as_json))
     _after(r, report)
     render.json_or(r, as_json) or render.ask(r)
 
 
 @app.command()
+@decoding(pipeline=True)
 def ground(
-    video: str = typer.Argument(..., help="Video file.", show_default=False),
+    video: str = VideoArg,
     query: str = typer.Argument(..., help="What to find, e.g. 'person opens the door'.", show_default=False),
     model: Optional[str] = ModelOpt,
     via: Optional[str] = typer.Option(None, "--via", help="llm (ask the video LLM) or embed (image-text similarity, no LLM)."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--via embed: open_clip:MODEL/PRETRAINED, siglip:ID, random:clip-tiny."),
-    method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain for the LLM path."),
-    budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget for the LLM path."),
+    method: Optional[str] = MethodOpt,
+    budget: Optional[str] = BudgetOpt,
     chunk_seconds: Optional[float] = typer.Option(None, "--chunk-seconds", min=1.0, help="Longer videos are asked in chunks of this length (600)."),
     pre_keep: Optional[float] = PreKeepOpt,
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the visual-token cache."),
+    no_cache: bool = NoCacheOpt,
     report: Optional[Path] = ReportOpt,
     srt: bool = typer.Option(False, "--srt", help="Print the intervals as SRT subtitles."),
     vtt: bool = typer.Option(False, "--vtt", help="Print the intervals as WebVTT."),
-    device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu."),
-    recipe: Optional[str] = RecipeOpt,
-    option: Optional[list[str]] = OptionsOpt,
+    device: Optional[str] = DeviceOpt,
     as_json: bool = JsonOpt,
-    backend: Optional[str] = BackendOpt,
-    stream: Optional[int] = StreamOpt,
-    timeout: float = TimeoutOpt,
-    allow_truncated: bool = TruncOpt,
-    strict: bool = StrictOpt,
+    decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
 ) -> None:
     """Find when something happens: intervals in seconds with scores.
 
@@ -268,7 +225,7 @@ def ground(
 
     cfg = resolve(recipe, option, via=via, model=model, encoder=encoder, method=method, budget=budget,
                   chunk_seconds=chunk_seconds, pre_keep=pre_keep)
-    r = commands.ground(video, query, cfg=cfg, decode=_decode(backend, stream, timeout, allow_truncated, strict),
+    r = commands.ground(video, query, cfg=cfg, decode=decode,
                         device=device, use_cache=not no_cache, report=report,
                         status=render.status(as_json or srt or vtt))
     _after(r, report)
@@ -279,6 +236,7 @@ def ground(
 
 
 @app.command(name="eval")
+@decoding(strict=False, pipeline=True)
 def evaluate(
     annotations: str = typer.Argument(..., help="Charades-STA .txt (ground) or QA .jsonl file.", show_default=False),
     task: str = typer.Option("ground", "--task", help="ground or qa."),
@@ -286,18 +244,13 @@ def evaluate(
     model: Optional[str] = ModelOpt,
     via: Optional[str] = typer.Option(None, "--via", help="ground: llm or embed."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--via embed encoder."),
-    method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain."),
-    budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget."),
+    method: Optional[str] = MethodOpt,
+    budget: Optional[str] = BudgetOpt,
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N items."),
     pre_keep: Optional[float] = PreKeepOpt,
-    device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu."),
-    recipe: Optional[str] = RecipeOpt,
-    option: Optional[list[str]] = OptionsOpt,
+    device: Optional[str] = DeviceOpt,
     as_json: bool = JsonOpt,
-    backend: Optional[str] = BackendOpt,
-    stream: Optional[int] = StreamOpt,
-    timeout: float = TimeoutOpt,
-    allow_truncated: bool = TruncOpt,
+    decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
 ) -> None:
     """Measure accuracy against token budget on grounding (R1@IoU, mIoU) or multiple-choice QA.
 
@@ -305,12 +258,13 @@ def evaluate(
     """
     cfg = resolve(recipe, option, model=model, via=via, encoder=encoder, method=method, budget=budget,
                   pre_keep=pre_keep)
-    r = commands.evaluate(annotations, cfg=cfg, decode=_decode(backend, stream, timeout, allow_truncated), task=task,
+    r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task,
                           videos=videos, device=device, limit=limit, status=render.status(as_json))
     render.json_or(r, as_json) or render.evaluate(r)
 
 
 @app.command()
+@decoding(pipeline=True)
 def batch(
     folder: str = typer.Argument(..., help="Folder of videos (or one video).", show_default=False),
     task: str = typer.Option("keyframes", "--task", "-t", help="ask, ground, keyframes or compress."),
@@ -321,11 +275,9 @@ def batch(
     glob: Optional[str] = typer.Option(None, "--glob", help="Only files matching this pattern, e.g. '*.mp4'."),
     workers: int = typer.Option(2, "--workers", "-w", help="Threads that decode ahead of model work."),
     engine: str = typer.Option("local", "--engine", help="local (threads) or ray (a Ray cluster or a local Ray)."),
-    recipe: Optional[str] = RecipeOpt,
-    option: Optional[list[str]] = OptionsOpt,
     model: Optional[str] = ModelOpt,
-    method: Optional[str] = typer.Option(None, "--method", help="Compressor or chain."),
-    budget: Optional[str] = typer.Option(None, "--budget", "-B", help="Visual-token budget."),
+    method: Optional[str] = MethodOpt,
+    budget: Optional[str] = BudgetOpt,
     selector: Optional[str] = typer.Option(None, "--selector", help="keyframes task: selector (default scenes)."),
     k: Optional[int] = typer.Option(None, "-k", help="keyframes task: frames to select."),
     via: Optional[str] = typer.Option(None, "--via", help="ground task: llm or embed."),
@@ -337,11 +289,7 @@ def batch(
     wait: bool = typer.Option(False, "--wait", help="If another batch is writing --out, wait for it instead of failing (exit 2)."),
     report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
-    backend: Optional[str] = BackendOpt,
-    stream: Optional[int] = StreamOpt,
-    timeout: float = TimeoutOpt,
-    allow_truncated: bool = TruncOpt,
-    strict: bool = StrictOpt,
+    decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
 ) -> None:
     """Run a task over a folder: one JSON line per (video, query), resumable.
 
@@ -355,7 +303,6 @@ def batch(
       [bold]vidtok batch videos/ --task keyframes --out kf.jsonl[/bold]
       [bold]vidtok batch videos/ --task ground --query "a goal" --recipe grounding --out goals.jsonl[/bold]
     """
-    dec = _decode(backend, stream, timeout, allow_truncated, strict)
     cfg = resolve(recipe, option, for_="select" if task == "keyframes" else "compress", model=model, method=method,
                   budget=budget, selector=selector, k=k, via=via, encoder=encoder, pre_keep=pre_keep,
                   proportional=proportional)
@@ -369,7 +316,7 @@ def batch(
             t = bar.add_task(task, total=total, failed=0)
             return lambda rec: bar.update(t, advance=1, failed=bar.tasks[0].fields["failed"] + (rec["status"] == "error"))
 
-        result = commands.batch(folder, decode=dec, cfg=cfg, task=task, queries=qs, out=out_path, recursive=recursive,
+        result = commands.batch(folder, decode=decode, cfg=cfg, task=task, queries=qs, out=out_path, recursive=recursive,
                                 glob=glob, workers=workers, engine=engine, restart=restart, wait=wait, report=report,
                                 progress=progress)
     _after(result, report)
@@ -379,6 +326,7 @@ def batch(
 
 
 @app.command()
+@decoding(strict=False)
 def search(
     folder: str = typer.Argument(..., help="Folder of videos.", show_default=False),
     query: str = typer.Argument(..., help="What to find.", show_default=False),
@@ -389,10 +337,7 @@ def search(
     index: Optional[Path] = typer.Option(None, "--index", help="SQLite index file (default: in the user cache)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Look into subfolders."),
     as_json: bool = JsonOpt,
-    backend: Optional[str] = BackendOpt,
-    stream: Optional[int] = StreamOpt,
-    timeout: float = TimeoutOpt,
-    allow_truncated: bool = TruncOpt,
+    decode=None,  # from @decoding: the shared flags, declared once
 ) -> None:
     """Find moments across a whole collection: top-k (video, start, end, score).
 
@@ -400,13 +345,12 @@ def search(
     changed videos. The default encoder's weights (~600 MB) are downloaded from the Hugging
     Face hub on first use; offline and not cached, that is exit 8 at once. Example: [bold]vidtok search videos/ "a dog catches a frisbee" -k 5[/bold]
     """
-    dec = _decode(backend, stream, timeout, allow_truncated)
     with render.bar("indexing", as_json) as bar:
         def progress(total):
             t = bar.add_task("index", total=total)
             return lambda: bar.advance(t)
 
-        result = commands.search(folder, query, decode=dec, k=k, encoder=encoder, fps=fps, index=index,
+        result = commands.search(folder, query, decode=decode, k=k, encoder=encoder, fps=fps, index=index,
                                  recursive=recursive, progress=progress)
     render.json_or(result, as_json) or render.search(result)
 

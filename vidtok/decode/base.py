@@ -192,9 +192,17 @@ class Decoder(ABC):
     requires: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    @abstractmethod
     def available(cls) -> bool:
-        """Whether the backend's library imports here."""
+        """Whether the modules it needs import here (an import can fail for more than a
+        missing package: torchcodec raises OSError without FFmpeg's libraries)."""
+        import importlib
+
+        try:
+            for m in cls.requires:
+                importlib.import_module(m)
+        except Exception:
+            return False
+        return True
 
     @classmethod
     def installed(cls) -> bool:

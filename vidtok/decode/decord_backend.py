@@ -19,14 +19,6 @@ class DecordDecoder(Decoder):
     name = "decord"
     requires = ("decord",)
 
-    @classmethod
-    def available(cls) -> bool:
-        try:
-            import decord  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
     def iter_frames(self, indices, *, size=None, seek: SeekMode = "exact", fast_resize: bool = False) -> Iterator[tuple[int, np.ndarray]]:
         import decord
 

@@ -22,14 +22,6 @@ class OpenCVDecoder(Decoder):
     name = "opencv"
     requires = ("cv2",)
 
-    @classmethod
-    def available(cls) -> bool:
-        try:
-            import cv2  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
     def iter_frames(self, indices, *, size=None, seek: SeekMode = "exact", fast_resize: bool = False) -> Iterator[tuple[int, np.ndarray]]:
         import cv2
 

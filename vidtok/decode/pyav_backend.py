@@ -55,10 +55,6 @@ class PyAVDecoder(GuidedDecoding, Decoder):
     can_defer_conversion = True
     can_skip_frames = True
 
-    @classmethod
-    def available(cls) -> bool:
-        return True
-
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         #: work done by the last call: packets sent to the decoder, of them decoded in
@@ -90,15 +86,8 @@ class PyAVDecoder(GuidedDecoding, Decoder):
             return lambda frame: functools.partial(rgb, frame)
         return rgb
 
-    def iter_frames(
-        self,
-        indices: np.ndarray,
-        *,
-        size: tuple[int, int] | None = None,
-        seek: SeekMode = "exact",
-        fast_resize: bool = False,
-        lazy: bool = False,
-    ) -> Iterator[tuple[int, np.ndarray]]:
+    def iter_frames(self, indices: np.ndarray, *, size: tuple[int, int] | None = None, seek: SeekMode = "exact",
+                    fast_resize: bool = False, lazy: bool = False) -> Iterator[tuple[int, np.ndarray]]:
         """``lazy=True`` yields zero-argument callables that return the RGB array instead
         of the array (see ``_converter``)."""
         indices = np.asarray(indices, dtype=np.int64)

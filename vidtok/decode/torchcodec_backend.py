@@ -20,17 +20,9 @@ class TorchCodecDecoder(Decoder):
     """torchcodec: exact seeking, any stream (needs torch and a system FFmpeg)."""
 
     name = "torchcodec"
-    requires = ("torchcodec", "torch")
+    requires = ("torchcodec",)  # its import loads FFmpeg's libraries (OSError without them)
     extra = "torchcodec"
     can_select_stream = True
-
-    @classmethod
-    def available(cls) -> bool:
-        try:
-            from torchcodec.decoders import VideoDecoder  # noqa: F401
-        except Exception:  # ImportError, or OSError when FFmpeg libraries are missing
-            return False
-        return True
 
     def iter_frames(self, indices, *, size=None, seek: SeekMode = "exact", fast_resize: bool = False) -> Iterator[tuple[int, np.ndarray]]:
         from torchcodec.decoders import VideoDecoder

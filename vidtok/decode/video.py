@@ -155,7 +155,7 @@ class Video:
         def fill(frames) -> None:
             for i, t, rgb in frames:
                 rgb = rgb() if callable(rgb) else rgb  # converted here, beside the decoding
-                if len(want) == 1:  # a lone frame: its own array, no copy (~1 ms at 854x480)
+                if len(want) == 1:  # a lone frame: its own array, no copy
                     out["data"], times[0], got[0] = rgb[None], t, True
                     continue
                 if out["data"] is None:
@@ -216,15 +216,7 @@ class Video:
                 f"{i.width}x{i.height}, backend={self.backend})")
 
 
-def open_video(
-    path: str | os.PathLike,
-    *,
-    backend: str | None = None,
-    stream: int | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT_S,
-    threads: int = 0,
-    allow_truncated: bool = False,
-) -> Video:
+def open_video(path: str | os.PathLike, **options) -> Video:
     """Open a video for exact-time frame access.
 
     backend: ``pyav`` (default), ``torchcodec``, ``decord`` or ``opencv``.
@@ -235,8 +227,7 @@ def open_video(
       (no parallel runs), e.g. when many processes decode side by side.
     allow_truncated: use the frames a truncated file has instead of failing.
     """
-    return Video(path, backend=backend, stream=stream, timeout=timeout, threads=threads,
-                 allow_truncated=allow_truncated)
+    return Video(path, **options)
 
 
 def as_video(video: "Video | str | os.PathLike", **open_kw) -> Video:

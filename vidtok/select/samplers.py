@@ -132,22 +132,23 @@ def _qwen(name: str, factor: int, info: VideoInfo, index: FrameIndex, fps: float
     return _finish(name, info, index, idx, size=size, fps_requested=fps, factor=factor)
 
 
-@SAMPLERS.register("qwen2_5_vl")
-def qwen2_5_vl(info: VideoInfo, index: FrameIndex, fps: float = 2.0, min_frames: int = 4,
-               max_frames: int = 768) -> Sampling:
-    """Qwen2.5-VL default: 2 fps, 4..768 frames, even count, 28-px multiples, ~90k-token budget."""
-    return _qwen("qwen2_5_vl", 28, info, index, fps, min_frames, max_frames,
-                 min_pixels=128 * 28 * 28, max_pixels=768 * 28 * 28,
-                 total_pixels=int(128000 * 28 * 28 * 0.9))
+def _qwen_default(name: str, factor: int, doc: str) -> SamplerFn:
+    """A Qwen family's default sampler: 2 fps, 4..768 frames, even count, ``factor``-px
+    multiples, 128..768 patches of ``factor``² a frame, ~90 % of a 128k-token budget."""
+
+    def sampler(info: VideoInfo, index: FrameIndex, fps: float = 2.0, min_frames: int = 4,
+                max_frames: int = 768) -> Sampling:
+        return _qwen(name, factor, info, index, fps, min_frames, max_frames, min_pixels=128 * factor * factor,
+                     max_pixels=768 * factor * factor, total_pixels=int(128000 * factor * factor * 0.9))
+
+    sampler.__name__ = sampler.__qualname__ = name
+    sampler.__doc__ = doc
+    return SAMPLERS.register(name, sampler)
 
 
-@SAMPLERS.register("qwen3_vl")
-def qwen3_vl(info: VideoInfo, index: FrameIndex, fps: float = 2.0, min_frames: int = 4,
-             max_frames: int = 768) -> Sampling:
-    """Qwen3-VL default: 2 fps, 4..768 frames, even count, 32-px multiples."""
-    return _qwen("qwen3_vl", 32, info, index, fps, min_frames, max_frames,
-                 min_pixels=128 * 32 * 32, max_pixels=768 * 32 * 32,
-                 total_pixels=int(128000 * 32 * 32 * 0.9))
+qwen2_5_vl = _qwen_default("qwen2_5_vl", 28, "Qwen2.5-VL default: 2 fps, 4..768 frames, even count, 28-px multiples, "
+                                             "~90k-token budget.")
+qwen3_vl = _qwen_default("qwen3_vl", 32, "Qwen3-VL default: 2 fps, 4..768 frames, even count, 32-px multiples.")
 
 
 @SAMPLERS.register("llava_onevision")
