@@ -1,4 +1,4 @@
-"""Decoding many frames in parallel: a pass over sorted frame indices is cut into runs that
+"""Decoding many frames in parallel (every function takes an opened ``Video``): a pass over sorted frame indices is cut into runs that
 each start at a keyframe (so they decode independently), and each run gets a decoder of
 its own with its share of the cores (``Video.fork_for``). Decode decides the split:
 callers (``get_frames``, the cut scan) only consume the frames.
@@ -14,24 +14,21 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .video import Video
 
 PARALLEL_MIN_PIXELS = 100_000
 HEAVY_FRAME_BYTES = 2000
 
 
-def parallel_parts(video: "Video") -> int:
+def parallel_parts(video) -> int:
     """How many runs to decode at once by default: one per core, at most 4, and never
     more than the ``threads`` the video was opened with (``threads=1``: one run)."""
     return max(1, min(4, video.decoder.threads or os.cpu_count() or 1))
 
 
-def split_runs(video: "Video", idx: np.ndarray, parts: int) -> list[tuple[int, int]]:
+def split_runs(video, idx: np.ndarray, parts: int) -> list[tuple[int, int]]:
     """Sorted frame indices ``idx`` cut into at most ``parts`` runs spanning about equal
     stretches of the video (the decoding work), as (start, stop) positions into ``idx``;
     each run's first frame lies in a GOP of its own."""
@@ -48,7 +45,7 @@ def split_runs(video: "Video", idx: np.ndarray, parts: int) -> list[tuple[int, i
     return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def plan_runs(video: "Video", idx: np.ndarray, parts: int | None = None) -> list[tuple[int, int]]:
+def plan_runs(video, idx: np.ndarray, parts: int | None = None) -> list[tuple[int, int]]:
     """The runs of a pass over ``idx`` (``parts`` overrides their count)."""
     if parts is None:
         big = video.info.width * video.info.height >= PARALLEL_MIN_PIXELS
@@ -56,7 +53,7 @@ def plan_runs(video: "Video", idx: np.ndarray, parts: int | None = None) -> list
     return split_runs(video, idx, parts)
 
 
-def iter_runs(video: "Video", idx: np.ndarray, runs: list[tuple[int, int]], *, size=None,
+def iter_runs(video, idx: np.ndarray, runs: list[tuple[int, int]], *, size=None,
               fast_resize: bool = False, convert: bool = True) -> Iterator[tuple[int, int, object]]:
     """``(run, index, rgb)`` of every run's frames (``idx[a:b]`` for each run), the runs
     taking turns, each decoded by a decoder of its own."""

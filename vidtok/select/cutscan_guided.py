@@ -21,7 +21,7 @@ import numpy as np
 
 from ..decode.guided import iter_guided
 from ..decode.video import Video
-from .cutscan import GAP_SHARE, FrameStats, Measure, analysis_size
+from .measure import GAP_SHARE, FrameStats, Measure, analysis_size
 
 GUIDED_MIN_PIXELS = 100_000
 GUIDED_MAX_REF_SHARE = 0.45
