@@ -14,15 +14,16 @@ import typer
 from rich.markup import escape
 
 from vidtok import commands
-from vidtok.defaults import DEFAULT_TEXT_ENCODER
 from vidtok.config import resolve
+from vidtok.defaults import DEFAULT_TEXT_ENCODER
 from vidtok.errors import UsageError, VidtokError
 
 from . import render
 from .app import (BudgetOpt, DeviceOpt, JsonOpt, MethodOpt, ModelOpt, NoCacheOpt, PreKeepOpt, ReportOpt, StreamOpt,
                   TruncOpt, VideoArg, app, decoding)
 
-out, err = render.out, render.err
+err = render.err
+
 
 def _after(result: dict, report) -> None:
     """What every decoding command says on stderr after its work: damage, the report's path."""
