@@ -6,7 +6,6 @@ import time
 import numpy as np
 import pytest
 
-from vidtok.decode import guided as guided_mod
 from vidtok.decode import runs as runs_mod
 
 import av
@@ -85,7 +84,6 @@ def test_parallel_runs_return_the_same_frames(cuts_video):
     assert runs_mod.parallel_parts(open_video(cuts_video, threads=1)) == 1  # threads=1: one decoding thread
     assert open_video(cuts_video, threads=8).fork_for(2).decoder.threads == 4  # cores shared out
     assert open_video(cuts_video, threads=2).fork_for(4).decoder.threads == 1
-    assert guided_mod.iter_guided(open_video(cuts_video, threads=1), lambda i, rgb: True) is None
     kf = v.get_frames(want, seek="keyframe", parts=3)
     np.testing.assert_array_equal(kf.data, v.get_frames(want, seek="keyframe", parts=1).data)
 
@@ -296,28 +294,6 @@ def test_torchcodec_gives_the_same_frames_or_refuses_cleanly():
         assert np.abs(got.data.astype(int) - ref.data.astype(int)).mean() < 0.5, p.name
         checked += 1
     assert checked >= 10 and refused == 2
-
-
-def test_guided_scan_reports_scout_errors_and_stalls(cuts_video):
-
-    v = open_video(cuts_video)
-    marked = list(guided_mod.iter_guided(v, lambda i, rgb: i == 100))  # the gap ending at frame 100 only
-    assert marked and [i for i, _, _ in marked] == list(range(marked[0][0], 101))
-    assert all(rgb.shape == (120, 160, 3) for _, _, rgb in marked)
-
-    def broken(i, rgb):
-        raise ValueError("judge failed")
-
-    with pytest.raises(ValueError, match="judge failed"):
-        list(guided_mod.iter_guided(v, broken))
-
-    def stuck(i, rgb):
-        time.sleep(3)
-        return False
-
-    slow = open_video(cuts_video, timeout=0.5)
-    with pytest.raises(DecodeTimeoutError):
-        list(guided_mod.iter_guided(slow, stuck))
 
 
 def test_one_frame_request_equals_the_same_frame_in_a_batch(cuts_video):

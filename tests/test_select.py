@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 
-from vidtok.decode import guided as guided_mod
 from vidtok.decode import runs as runs_mod
 
 from vidtok import open_video
@@ -31,7 +30,7 @@ def test_scene_cuts_match_pyscenedetect_content_detector():
     assert len(sel.frames) == len(got) + 1  # one representative per scene
 
 
-def _guided_matches_full(path, skips=True, scan=None):
+def _cut_scan_matches_full(path, skips=True, scan=None):
     """The cut scan (``scan``, default ``scan_cuts``) measures every frame whose change
     could be a cut exactly as the full scan does, and finds its cuts."""
     from vidtok.select.cutscan import scan as full_scan
@@ -62,8 +61,8 @@ def _guided_matches_full(path, skips=True, scan=None):
 
 
 @needs_shared
-def test_guided_cut_analysis_equals_full_analysis_on_b_frame_video():
-    _guided_matches_full(SHARED / "scenecuts_pyscenedetect_testvideo_720p.mp4")
+def test_cut_scan_equals_full_scan_on_b_frame_video():
+    _cut_scan_matches_full(SHARED / "scenecuts_pyscenedetect_testvideo_720p.mp4")
 
 
 SHARED_VIDEOS = [
@@ -79,16 +78,9 @@ SHARED_VIDEOS = [
 @needs_shared
 @pytest.mark.parametrize("name", SHARED_VIDEOS)
 def test_cut_scan_equals_full_analysis_on_every_shared_video(name):
-    # whichever scan the video gets (guided, strided, parallel runs): the full analysis's cuts,
+    # the cut scan (strided, in parallel runs where decode splits the pass): the full scan's cuts,
     # and every frame whose change reaches half the threshold measured exactly
-    _guided_matches_full(SHARED / name, skips=False)
-
-
-def test_guided_cut_analysis_equals_full_analysis_on_synthetic_cuts(cuts_video, monkeypatch):
-    # small frames and many reference frames normally take the full pass: force the guided one
-    monkeypatch.setattr("vidtok.select.cutscan_guided.GUIDED_MIN_PIXELS", 0)
-    monkeypatch.setattr("vidtok.select.cutscan_guided.GUIDED_MAX_REF_SHARE", 1.0)
-    _guided_matches_full(cuts_video, skips=False)  # changes everywhere: nothing to skip
+    _cut_scan_matches_full(SHARED / name, skips=False)
 
 
 def _quiet_cuts_video(path):
@@ -120,10 +112,10 @@ def test_strided_cut_scan_equals_full_analysis(tmp_path):
     path = tmp_path / "quiet_cuts.mp4"
     cuts = _quiet_cuts_video(path)
     assert all(c % 3 for c in cuts)  # each cut inside a gap of the stride-3 scan
-    _guided_matches_full(path, scan=strided)  # (asserts frames were skipped)
+    _cut_scan_matches_full(path, scan=strided)  # (asserts frames were skipped)
     # in parallel keyframe runs too: each run's own gaps, exact changes across run boundaries
     assert len(runs_mod.split_runs(open_video(path), np.arange(130), 2)) == 2
-    _guided_matches_full(path, scan=lambda v, t, progress: strided(v, t, progress=progress, parts=2))
+    _cut_scan_matches_full(path, scan=lambda v, t, progress: strided(v, t, progress=progress, parts=2))
     sel = select(open_video(path), "scenes", use_cache=False)
     assert [c.index for c in sel.cuts] == cuts
 
@@ -132,7 +124,7 @@ def test_strided_cut_scan_on_synthetic_cuts_measures_every_frame(cuts_video):
     from vidtok.select.cutscan import scan_cuts
 
     # small frames take the strided scan; a pan in every gap leaves nothing to skip
-    _guided_matches_full(cuts_video, skips=False)
+    _cut_scan_matches_full(cuts_video, skips=False)
     assert len(scan_cuts(open_video(cuts_video), 27.0).indices) == len(open_video(cuts_video))
 
 
@@ -143,31 +135,6 @@ def test_unconverted_frames_convert_on_call(cuts_video):
     eager = v.get_frames([3, 7, 60], size=(80, 60)).data
     for (_, _, rgb), want in zip(lazy, eager):
         np.testing.assert_array_equal(rgb(), want)
-
-
-def _nonref_decoded_share(path):
-    import av
-
-    v = open_video(path)
-    with av.open(str(path)) as c:
-        s = next(x for x in c.streams if x.index == v.info.stream_index)
-        s.codec_context.skip_frame = "NONREF"
-        n = sum(len(s.codec_context.decode(p)) for p in c.demux(s))
-    return guided_mod.reference_share(v, limit=10**9), n / len(v)
-
-
-def test_reference_share_from_nal_headers_equals_nonref_decoding(cuts_video):
-    got, decoded = _nonref_decoded_share(cuts_video)
-    assert got == pytest.approx(decoded)
-    assert 0 < got < 1
-
-
-@needs_shared
-def test_reference_share_on_h264_and_hevc_files():
-    for name in ("scenecuts_pyscenedetect_testvideo_720p.mp4", "animation_bbb_5s_hevc_1080p.ts"):
-        got, decoded = _nonref_decoded_share(SHARED / name)
-        assert got == pytest.approx(decoded), name
-    assert guided_mod.reference_share(open_video(SHARED / "animation_bbb_1s_vp9_opus.webm")) is None
 
 
 @pytest.mark.parametrize("detector", ["content", "adaptive", "all"])

@@ -175,9 +175,6 @@ class Decoder(ABC):
     #: True when ``iter_frames(..., lazy=True)`` can hand back conversions to run in the
     #: caller's thread
     can_defer_conversion: ClassVar[bool] = False
-    #: True when the backend can decode only chosen frames of a stream (``iter_guided``,
-    #: ``reference_counts``): only PyAV, which drives FFmpeg's ``skip_frame``
-    can_skip_frames: ClassVar[bool] = False
 
     def __init__(self, path: str, info: VideoInfo, index: FrameIndex, *, threads: int = 0):
         self.path = path
@@ -224,15 +221,6 @@ class Decoder(ABC):
         """Yield ``(index, rgb)`` for each requested index, ascending. ``size`` is
         (width, height) of the returned frames before rotation; ``fast_resize`` trades
         resampling quality for speed (analysis passes, not model input)."""
-
-    def reference_counts(self, limit: int = 600) -> tuple[int, int] | None:
-        """(reference frames, frames) among the first ``limit`` packets, or None where the
-        backend cannot tell."""
-        return None
-
-    def iter_guided(self, judge, size=None, fast_resize: bool = True) -> Iterator[tuple[int, np.ndarray]]:
-        """Frames of the gaps ``judge`` marks between reference frames (``can_skip_frames``)."""
-        raise NotImplementedError(f"the {self.name} backend cannot skip frames")
 
     def close(self) -> None:  # pragma: no cover - trivial
         pass

@@ -30,7 +30,6 @@ import numpy as np
 from ..errors import NotAVideoError
 from .base import Decoder, SeekMode
 from .convert import to_rgb
-from .guided import GuidedDecoding
 from .streams import discard_other_streams
 
 
@@ -45,7 +44,7 @@ class _Pass:
     fresh: bool = True  # nothing read yet: the first keyframe needs no seek
 
 
-class PyAVDecoder(GuidedDecoding, Decoder):
+class PyAVDecoder(Decoder):
     """PyAV/FFmpeg: exact seeking on every container, any stream, skips unneeded frames (default)."""
 
     name = "pyav"
@@ -53,7 +52,6 @@ class PyAVDecoder(GuidedDecoding, Decoder):
     extra = ""  # a core dependency
     can_select_stream = True
     can_defer_conversion = True
-    can_skip_frames = True
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)

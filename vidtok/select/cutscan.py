@@ -4,15 +4,15 @@ memory: only per-frame numbers are kept, never the frames.
 
 ``scan`` measures every frame (``stride=1``: the adaptive and fade detectors and
 ``redundancy`` read every frame's numbers). For threshold cuts, ``scan_cuts`` measures
-less and finds exactly the same cuts, by three rules:
+less and finds exactly the same cuts, by two rules:
 
 * every ``CUT_STRIDE``-th frame is measured at once;
 * the frames between are measured only where the change across their gap reaches
   ``GAP_SHARE`` of the threshold (a cut inside a gap shows across it); elsewhere the gap's
-  change stands for them (below the threshold: never a cut);
-* on B-frame video where few frames are references, the guided scan
-  (``cutscan_guided.py``) takes the same rule with the gaps between reference frames
-  instead, decoding only the marked gaps' frames (chosen here, in ``scan_cuts``).
+  change stands for them (below the threshold: never a cut).
+
+Every frame is decoded, by any backend; there is no second path (docs/benchmarks.md says
+what the one that decoded only the gaps between reference frames paid, and why it went).
 
 How the frames are decoded (keyframe runs in parallel, threads per run) is decode's
 decision (``decode/runs.py``).
@@ -26,7 +26,6 @@ import numpy as np
 
 from ..decode.runs import iter_runs, plan_runs
 from ..decode.video import Video
-from .cutscan_guided import guided_scan
 from .measure import GAP_SHARE, FrameStats, Measure, Thumbs, analysis_size, rgb_to_hsv  # noqa: F401  (re-exported)
 
 #: every how many frames the cut scan measures a frame
@@ -94,7 +93,5 @@ def scan(video: Video, indices: Optional[np.ndarray] = None, *, threshold: Optio
 
 def scan_cuts(video: Video, threshold: float, width: int = 256, progress=None) -> FrameStats:
     """Every cut the full ``scan`` finds at ``threshold``, measuring as few frames as the
-    rules in the module docstring allow: the guided scan where it pays, else the strided one."""
-    st = guided_scan(video, threshold, width, progress)
-    return st if st is not None else scan(video, threshold=threshold, stride=CUT_STRIDE, width=width,
-                                          progress=progress)
+    rules in the module docstring allow."""
+    return scan(video, threshold=threshold, stride=CUT_STRIDE, width=width, progress=progress)
