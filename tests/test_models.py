@@ -14,6 +14,10 @@ from vidtok.models.base import load_model
 from vidtok.tasks.parse import parse_intervals
 from .conftest import run_cli, SHARED, needs_shared
 
+# transformers removes what it deprecates: any deprecation warning it raises on the
+# adapters' paths fails these tests
+pytestmark = pytest.mark.filterwarnings("error::FutureWarning:transformers.*", "error::DeprecationWarning:transformers.*")
+
 FAMILIES = ["qwen2_5_vl", "qwen3_vl", "llava_onevision", "smolvlm2"]
 
 

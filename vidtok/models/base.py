@@ -119,7 +119,7 @@ class VideoLLM(ABC):
         import transformers
 
         model = getattr(transformers, cls.hf_model).from_pretrained(
-            model_id, torch_dtype=dtype or "auto", attn_implementation="sdpa").to(device)
+            model_id, dtype=dtype or "auto", attn_implementation="sdpa").to(device)
         proc = transformers.AutoProcessor.from_pretrained(model_id)
         return cls(model, proc.tokenizer, proc, device, spec)
 
@@ -242,9 +242,9 @@ class VideoLLM(ABC):
 
     def _forward(self, embeds, positions, past=None, start: int = 0, inp: "LLMInput | None" = None):
         mask = self._mask(inp, start, embeds.shape[1], embeds.device)
-        out = self.model(inputs_embeds=embeds, position_ids=positions, attention_mask=mask,
-                         past_key_values=past, use_cache=True)
-        return out.logits, out.past_key_values
+        out = self.model(inputs_embeds=embeds, position_ids=positions, attention_mask=mask, use_cache=True,
+                         **cache_arg(self.model.forward, past))
+        return out.logits, cache_of(out)
 
     @torch.inference_mode()
     def prefill(self, inp: LLMInput, reuse_prefix: bool = False):
@@ -290,8 +290,8 @@ class VideoLLM(ABC):
             pos = self.step_positions(inp, step)
             mask = self._mask(inp, L + step, 1, inp.inputs_embeds.device)
             out = self.model(input_ids=torch.tensor([[tok]], device=inp.inputs_embeds.device), position_ids=pos,
-                             past_key_values=past, attention_mask=mask, use_cache=True)
-            past = out.past_key_values
+                             attention_mask=mask, use_cache=True, **cache_arg(self.model.forward, past))
+            past = cache_of(out)
             tok = int(out.logits[0, -1].argmax())
         return self.decode_text(ids), {"prefill": t_prefill, "decode": time.perf_counter() - t1,
                                        "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit}
@@ -329,6 +329,19 @@ def parse_spec(spec: str) -> tuple[str, Optional[str]]:
 
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def cache_arg(forward, cache) -> dict:
+    """The KV cache as ``forward`` takes it: transformers renamed ``past_key_values`` to
+    ``cache`` (the old name warns, and goes in 5.40); older 5.x releases know only the old one."""
+    import inspect
+
+    return {"cache" if "cache" in inspect.signature(forward).parameters else "past_key_values": cache}
+
+
+def cache_of(out):
+    """The KV cache of a model output, under whichever name this transformers gives it."""
+    return out["cache"] if "cache" in out else out["past_key_values"]
 
 
 def family_for(model_type: str, where: str = "") -> type:

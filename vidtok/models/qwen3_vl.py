@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, VideoLLM
+from .base import LLMInput, VideoLLM, cache_arg, cache_of
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
@@ -153,10 +153,10 @@ class Qwen3VLAdapter(VideoLLM):
                 deep = [d[before: before + n] for d in inp.extra["deepstack_visual_embeds"]]
             else:
                 vis = None
-        out = self.model.model.language_model(inputs_embeds=embeds, position_ids=positions, attention_mask=mask,
-                                              past_key_values=past, use_cache=True, visual_pos_masks=vis,
-                                              deepstack_visual_embeds=deep)
-        return self.model.lm_head(out.last_hidden_state), out.past_key_values
+        lm = self.model.model.language_model
+        out = lm(inputs_embeds=embeds, position_ids=positions, attention_mask=mask, use_cache=True,
+                 visual_pos_masks=vis, deepstack_visual_embeds=deep, **cache_arg(lm.forward, past))
+        return self.model.lm_head(out.last_hidden_state), cache_of(out)
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.full((3, 1, 1), inp.next_position + step, dtype=torch.long, device=self.device)
