@@ -125,7 +125,11 @@ def keyframes(
                                           help="open_clip:MODEL/PRETRAINED, siglip:HUB_ID, random:clip-tiny, pixels."),
     detector: Optional[str] = typer.Option(None, "--detector", help="scenes: content (default), adaptive, fade, all."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="scenes: content threshold (default 27)."),
-    min_scene_len: Optional[int] = typer.Option(None, "--min-scene-len", help="scenes: minimum frames per scene (15)."),
+    min_scene_len: Optional[int] = typer.Option(None, "--min-scene-len", min=0,
+                                                help="scenes: minimum frames per scene (15; 0: none)."),
+    scene_filter: Optional[str] = typer.Option(
+        None, "--filter", help="scenes: how the minimum length is kept, as PySceneDetect does: merge (default: a burst "
+                               "too soon after a cut becomes one cut at its end) or suppress (cuts too soon are dropped)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Write the chosen frames and a contact sheet here."),
     report: Optional[Path] = ReportOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the selection cache."),
@@ -144,7 +148,8 @@ def keyframes(
       [bold]vidtok keyframes clip.mp4 -m query -q "a dog jumps" -k 16[/bold]  query-aware (needs open_clip weights)
       [bold]vidtok keyframes clip.mp4 -m clips -q "goal" -k 4 --budget 4096[/bold]   F2C key clips
     """
-    flags = {"budget": budget, "detector": detector, "threshold": threshold, "min_scene_len": min_scene_len}
+    flags = {"budget": budget, "detector": detector, "threshold": threshold, "min_scene_len": min_scene_len,
+             "filter": scene_filter}
     cfg = resolve(recipe, option, for_="select", selector=method, k=k, encoder=encoder)
     own = {**{key: v for key, v in flags.items() if v is not None}, **cfg.options.get(cfg.selector, {})}
     cfg = cfg.model_copy(update={"options": {**cfg.options, cfg.selector: own}})

@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vidtok.decode import runs as runs_mod
 
@@ -15,7 +17,7 @@ from vidtok.select.clips import plan_clips, select_clips, tokens_for
 from vidtok.select.diverse import maxmin_select, mmr_select
 from vidtok.select.query import query_select
 from vidtok.select.redundancy import change_keyframes
-from vidtok.select.scenes import detect, enforce_min_len, fade_cuts, representatives
+from vidtok.select.scenes import detect, fade_cuts, flash_filter, representatives
 from vidtok.select.search import coarse_to_fine
 from .conftest import run_cli, SAMPLES, SHARED, needs_shared
 
@@ -158,7 +160,7 @@ def test_hsv_matches_opencv_convention():
 def test_fades_and_min_scene_length():
     bright = np.array([100] * 10 + [3] * 6 + [100] * 10 + [2] * 3, float)
     assert fade_cuts(bright).tolist() == [13]  # the trailing fade-out has no light after it
-    assert enforce_min_len(np.array([3, 20, 25, 40]), 15).tolist() == [20, 40]
+    assert flash_filter(np.array([3, 20, 25, 40]), 15, "suppress").tolist() == [20, 40]
 
 
 def test_representative_is_never_a_black_frame():
@@ -185,7 +187,8 @@ def test_unsampled_frames_are_never_representatives_or_fades():
     reps = representatives(st, np.array([10]))
     assert all(sampled[r] for r in reps) and 5 not in reps
     assert detect(st, "fade").tolist() == []
-    assert detect(FrameStats(st.indices, st.times, st.content, bright, thumbs), "fade").tolist() == [15]  # unmasked: a fade
+    # unmasked: a fade (suppress: the dark frames 1-2 would otherwise hold the merge rule back)
+    assert detect(FrameStats(st.indices, st.times, st.content, bright, thumbs), "fade", filter="suppress").tolist() == [15]
 
 
 def test_strided_scan_samples_its_stride_frames(cuts_video):
@@ -411,3 +414,52 @@ def test_scene_keyframes_never_import_torch(tmp_path):
     assert '"cuts"' in out  # the selection was made (and cached in tmp_path)
     assert out.strip().splitlines()[-1] == "False"
     assert list(tmp_path.rglob("*.json"))
+
+
+# -- the minimum scene length, by PySceneDetect's own rule -------------------------------------
+
+def _strobe_clip(path):
+    """Cuts at 20 and 90, and a strobe (every frame changes) over frames 30-46 that starts too
+    soon after the cut at 20 (min_scene_len 15): PySceneDetect's merge reports the strobe
+    once, at its last frame (46); suppress drops all but frame 35, 15 frames after 20."""
+    from .videogen import write_frames
+
+    solid = lambda c: np.full((72, 96, 3), c, np.uint8)  # noqa: E731
+    frames = [solid((30, 30, 30))] * 20 + [solid((40, 220, 40))] * 10
+    frames += [solid((240, 240, 240)) if i % 2 == 0 else solid((20, 20, 230)) for i in range(17)]
+    frames += [frames[-1]] * (90 - 47) + [solid((20, 20, 20))] * 30
+    return write_frames(path, frames)
+
+
+def test_merge_and_suppress_filters_on_a_strobe(tmp_path, capsys):
+    path = _strobe_clip(tmp_path / "strobe.mp4")
+    code, out, err = run_cli(["keyframes", str(path), "--json", "--no-cache"], capsys)
+    assert code == 0, err
+    assert [c["index"] for c in json.loads(out)["cuts"]] == [20, 46, 90]  # merge: PySceneDetect's default
+    code, out, err = run_cli(["keyframes", str(path), "--filter", "suppress", "--json", "--no-cache"], capsys)
+    assert [c["index"] for c in json.loads(out)["cuts"]] == [20, 35, 90]
+    code, out, err = run_cli(["keyframes", str(path), "--filter", "merge", "--min-scene-len", "0", "--json",
+                              "--no-cache"], capsys)
+    assert [c["index"] for c in json.loads(out)["cuts"]] == [20, *range(30, 47), 90]  # no minimum: every change
+    code, out, err = run_cli(["keyframes", str(path), "--filter", "nosuch"], capsys)
+    assert code == 2 and "merge or suppress" in err
+    # and PySceneDetect's ContentDetector on the same file agrees, in both modes
+    from scenedetect import ContentDetector
+    from scenedetect import detect as psd_detect
+    from scenedetect.detector import FlashFilter
+
+    for mode, want in ((FlashFilter.Mode.MERGE, [20, 46, 90]), (FlashFilter.Mode.SUPPRESS, [20, 35, 90])):
+        assert [sc[0].frame_num for sc in psd_detect(str(path), ContentDetector(filter_mode=mode))][1:] == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=120), st.sampled_from([0, 1, 3, 15, 30]),
+       st.sampled_from(["merge", "suppress"]))
+def test_flash_filter_equals_pyscenedetects(mask, min_len, mode):
+    """The same cuts as PySceneDetect's FlashFilter fed frame by frame (its reference)."""
+    from scenedetect import FrameTimecode
+    from scenedetect.detector import FlashFilter
+
+    ref = FlashFilter(FlashFilter.Mode.MERGE if mode == "merge" else FlashFilter.Mode.SUPPRESS, min_len)
+    want = [t.frame_num for i, a in enumerate(mask) for t in ref.filter(FrameTimecode(i, fps=25.0), a)]
+    assert flash_filter(np.flatnonzero(mask), min_len, mode, len(mask)).tolist() == want

@@ -78,6 +78,26 @@ def write_clip(path: Path, codec: str, pix_fmt: str, width: int, height: int, *,
     return path
 
 
+def write_frames(path: Path, frames: list[np.ndarray], pix_fmt: str = "yuv420p") -> Path:
+    """Write RGB ``frames`` as H.264 at ``FPS`` (crf 18, keyframe every 50 frames)."""
+    path = Path(path)
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=FPS)
+        s.width, s.height, s.pix_fmt = w, h, pix_fmt
+        s.codec_context.time_base = Fraction(1, FPS)
+        s.options = {"crf": "18", "preset": "ultrafast", "g": "50"}
+        for i, rgb in enumerate(frames):
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            f.pts = i
+            f.time_base = Fraction(1, FPS)
+            for pkt in s.encode(f):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    return path
+
+
 def write_format(folder: Path, name: str, **kw) -> Path:
     codec, fmt, w, h, ext = FORMATS[name]
     return write_clip(Path(folder) / f"{name}.{ext}", codec, fmt, w, h, **kw)

@@ -7,17 +7,21 @@
 * ``fade``: cuts in the middle of dark stretches (fade to black and back);
 * ``all``: the union.
 
-Cuts closer than ``min_scene_len`` frames to the previous one (or to the start) are
-dropped. The representative of a scene is its most typical frame that is not dark, so
+A minimum scene length of ``min_scene_len`` frames is kept by PySceneDetect's own rule
+(its ``FlashFilter``): ``merge`` (its default) folds a burst of above-threshold frames that
+comes too soon after a cut into one cut at the burst's last frame, once the burst has
+lasted the minimum length; ``suppress`` drops every cut closer than the minimum to the last
+kept one (or to the start). The representative of a scene is its most typical frame that is not dark, so
 fades never make a black frame stand for a scene.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 import numpy as np
 
+from ..errors import UsageError
 from .cutscan import FrameStats
 
 
@@ -53,22 +57,60 @@ def fade_cuts(brightness: np.ndarray, dark: float = 12.0) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def enforce_min_len(cuts: np.ndarray, min_len: int, frame_of=None) -> np.ndarray:
-    """Drop cuts closer than ``min_len`` frames to the previous kept cut (or the start).
-    ``frame_of`` maps positions to frame indices when the analysed frames are sparse."""
-    keep, last = [], 0
-    for c in sorted(set(int(c) for c in cuts)):
-        f = int(frame_of[c]) if frame_of is not None else c
-        if f - last >= min_len:
-            keep.append(c)
-            last = f
-    return np.asarray(keep, dtype=np.int64)
+FILTERS = ("merge", "suppress")
+
+
+def flash_filter(above: np.ndarray, min_len: int, mode: str = "merge", end: Optional[int] = None) -> np.ndarray:
+    """PySceneDetect's ``FlashFilter`` over the sorted frame numbers ``above`` whose change
+    reached the threshold (frames counted from the first analysed one, which starts the
+    first scene), in the video's ``end`` frames: the frame numbers of the cuts it reports.
+    Only above-threshold frames are needed: every other frame is below, and a below frame
+    changes the filter's state only once ``min_len`` frames have passed since the last
+    above one, which its number alone decides."""
+    above = [int(t) for t in sorted(set(int(t) for t in above))]
+    if min_len <= 0:
+        return np.asarray(above, dtype=np.int64)
+    if mode not in FILTERS:
+        raise UsageError(f"--filter must be merge or suppress, got '{mode}'")
+    out: list[int] = []
+    last = 0  # the last frame above the threshold (the first frame to begin with)
+    if mode == "suppress":
+        for t in above:
+            if t - last >= min_len:
+                out.append(t)
+                last = t
+        return np.asarray(out, dtype=np.int64)
+    enabled = merging = False  # merging starts only after the first cut was reported
+    start = 0
+    end = (above[-1] if above else 0) + min_len + 1 if end is None else end
+
+    def below_until(stop: int) -> None:  # the below frames last+1 .. stop-1 pass
+        nonlocal merging
+        if merging and last + min_len < stop and last - start >= min_len:
+            merging = False
+            out.append(last)
+
+    for t in above:
+        below_until(t)
+        met = t - last >= min_len
+        last = t
+        if merging:
+            continue
+        if met:
+            enabled = True
+            out.append(t)
+        elif enabled:
+            merging, start = True, t
+    below_until(end)
+    return np.asarray(out, dtype=np.int64)
 
 
 def detect(stats: FrameStats, detector: Literal["content", "adaptive", "fade", "all"] = "content",
            threshold: float = 27.0, adaptive_threshold: float = 3.0, min_scene_len: int = 15,
-           dark: float = 12.0) -> np.ndarray:
-    """Positions (into ``stats``) of the first frame of each new scene."""
+           dark: float = 12.0, filter: str = "merge", end: Optional[int] = None) -> np.ndarray:
+    """Positions (into ``stats``) of the first frame of each new scene; ``filter`` keeps the
+    minimum scene length (``flash_filter``); ``end``: the video's frame count (default: the
+    analysed frames')."""
     parts = []
     if detector in ("content", "all"):
         parts.append(content_cuts(stats.content, threshold))
@@ -78,7 +120,10 @@ def detect(stats: FrameStats, detector: Literal["content", "adaptive", "fade", "
         rows = np.arange(len(stats.indices)) if stats.sampled is None else np.flatnonzero(stats.sampled)
         parts.append(rows[fade_cuts(stats.brightness[rows], dark)])
     cuts = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    return enforce_min_len(cuts, min_scene_len, stats.indices - stats.indices[0])
+    frame = stats.indices - stats.indices[0]  # frame numbers from the first analysed frame
+    end = int(frame[-1]) + 1 if end is None else end - int(stats.indices[0])
+    kept = flash_filter(frame[np.unique(cuts)] if len(cuts) else cuts, min_scene_len, filter, end)
+    return np.searchsorted(frame, kept).astype(np.int64)
 
 
 def representatives(stats: FrameStats, cuts: np.ndarray, dark: float = 12.0) -> list[int]:

@@ -106,17 +106,19 @@ def fps(video: Video, *, fps: float = 1.0, k: Optional[int] = None, **_) -> Sele
 
 @SELECTORS.register("scenes")
 def scenes(video: Video, *, k: Optional[int] = None, detector: str = "content", threshold: float = 27.0,
-           min_scene_len: int = 15, progress=None, **_) -> Selection:
+           min_scene_len: int = 15, filter: str = "merge", progress=None, **_) -> Selection:
     """Scene cuts (content / adaptive / fade) and one representative frame per scene."""
     from .cutscan import scan, scan_cuts
     from .scenes import detect, representatives
 
     if detector not in ("content", "adaptive", "fade", "all"):
         raise UsageError(f"unknown detector '{detector}' (content, adaptive, fade, all)")
+    if filter not in ("merge", "suppress"):
+        raise UsageError(f"--filter must be merge or suppress, got '{filter}'")
     # the cut scan is exact for threshold cuts; the adaptive and fade detectors read every
     # frame's numbers, so they get the full scan
     st = scan_cuts(video, threshold, progress=progress) if detector == "content" else scan(video, progress=progress)
-    cuts = detect(st, detector, threshold=threshold, min_scene_len=min_scene_len)
+    cuts = detect(st, detector, threshold=threshold, min_scene_len=min_scene_len, filter=filter, end=len(video))
     reps = representatives(st, cuts)
     bounds = [0, *cuts.tolist(), len(st.indices)]
     t = video.index.times
@@ -131,7 +133,7 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "content", 
     return Selection(
         method="scenes", frames=frames, scenes=spans,
         cuts=[Cut(index=int(st.indices[c]), time=float(t[st.indices[c]])) for c in cuts],
-        params={"detector": detector, "threshold": threshold, "min_scene_len": min_scene_len},
+        params={"detector": detector, "threshold": threshold, "min_scene_len": min_scene_len, "filter": filter},
     )
 
 
