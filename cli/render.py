@@ -167,4 +167,4 @@ def methods(rows: list) -> None:
     table(["kind", "name", "available", "description"],
           [(r["kind"], r["name"], "yes" if r["available"] else "no", r["description"]) for r in rows])
     if not all(r["available"] for r in rows if r["kind"] == "compressor"):
-        out.print("compressors and encoders need torch: pip install 'vidtok[torch]'")
+        out.print("compressors and encoders need torch: pip install 'vidtok[torch]'", markup=False)
