@@ -522,3 +522,44 @@ def test_transnet_without_its_extra_is_exit_6(capsys, monkeypatch):
     code, out, err = run_cli(["keyframes", str(SAMPLES / "synthetic_cuts.mp4"), "--detector", "transnet", "--no-cache"],
                              capsys)
     assert code == 6 and "vidtok[cuts]" in err and err.count("\n") == 1
+
+
+# -- the Qwen samplers take Qwen's own frame count ------------------------------------------
+
+def _qwen_count(total_frames, video_fps, fps=2.0):
+    from qwen_vl_utils.vision_process import smart_nframes
+
+    return smart_nframes({"fps": fps}, total_frames=total_frames, video_fps=video_fps)
+
+
+@pytest.mark.parametrize("sampler", ["qwen2_5_vl", "qwen3_vl"])
+def test_qwen_samplers_take_qwen_vl_utils_frame_count_on_every_video(sampler):
+    from vidtok.select import sample
+
+    videos = sorted(SAMPLES.glob("*.mp4")) + sorted(SAMPLES.glob("*.webm"))
+    if SHARED.exists():
+        videos += [p for p in sorted(SHARED.glob("*.*")) if p.suffix in (".mp4", ".mkv", ".webm", ".avi", ".ts")]
+    assert len(videos) >= 4
+    for path in videos:
+        v = open_video(path)
+        s = sample(v, sampler)
+        assert len(s.indices) == _qwen_count(len(v), v.info.fps), path.name
+        # and the frames Qwen's reader would take: linspace(0, N - 1, n).round() on constant frame rate
+        if not v.info.is_vfr:
+            want = np.linspace(0, len(v) - 1, len(s.indices)).round().astype(int)
+            assert np.abs(np.asarray(s.indices) - want).max() <= 1, path.name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=4, max_value=3000), st.sampled_from([23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 60.0]),
+       st.sampled_from([0.5, 1.0, 2.0, 4.0]))
+def test_qwen_frame_count_rule_equals_qwen_vl_utils(total, rate, fps):
+    from vidtok.decode.base import FrameIndex, VideoInfo
+    from vidtok.select.samplers import qwen2_5_vl
+
+    pts = np.arange(total, dtype=np.int64)
+    index = FrameIndex(pts=pts, keyframe=pts % 50 == 0, time_base=1 / rate, frame_duration=1 / rate)
+    info = VideoInfo(path="x.mp4", container="mp4", stream_index=0, codec="h264", width=640, height=360,
+                     num_frames=total, fps=rate, is_vfr=False, start_time=0.0, duration=total / rate, num_keyframes=1,
+                     num_streams=1, video_streams=[])
+    assert len(qwen2_5_vl(info, index, fps=fps).indices) == _qwen_count(total, rate, fps)

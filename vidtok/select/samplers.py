@@ -121,11 +121,16 @@ def fps_sampler(info: VideoInfo, index: FrameIndex, fps: float = 1.0, max_frames
 
 def _qwen(name: str, factor: int, info: VideoInfo, index: FrameIndex, fps: float, min_frames: int,
           max_frames: int, min_pixels: int, max_pixels: int, total_pixels: int) -> Sampling:
-    frame_factor = 2  # temporal patch size: frames go in pairs
-    n = info.duration * fps
-    n = min(max(n, min_frames), max_frames, len(index))
-    n = max(frame_factor, int(round(n / frame_factor)) * frame_factor)
-    idx = uniform_indices(index, n)
+    # qwen-vl-utils' frame count rule (smart_nframes): the rate's count clamped to
+    # [min_frames rounded up, min(max_frames, frames) rounded down] and to the frame count,
+    # then rounded *down* to whole temporal patches (pairs of frames)
+    frame_factor = 2
+    lo = math.ceil(min_frames / frame_factor) * frame_factor
+    hi = (min(max_frames, len(index)) // frame_factor) * frame_factor
+    seconds = len(index) / info.fps if info.fps else info.duration  # qwen: total_frames / video_fps
+    n = min(max(seconds * fps, lo), hi, len(index))
+    n = max(frame_factor, int(n // frame_factor) * frame_factor)
+    idx = uniform_indices(index, min(n, len(index)))
     per_frame = max(min(max_pixels, total_pixels / n * frame_factor), int(min_pixels * 1.05))
     w, h = info.display_size
     size = smart_resize(w, h, factor, min_pixels, int(per_frame))
