@@ -81,8 +81,6 @@ def decoding(strict: bool = True, pipeline: bool = False):
     import inspect
     from typing import Optional
 
-    from vidtok.config import DecodeOptions
-
     packed = {"backend": (Optional[str], BackendOpt), "stream": (Optional[int], StreamOpt),
               "timeout": (float, TimeoutOpt), "allow_truncated": (bool, TruncOpt)}
     if strict:
@@ -98,6 +96,8 @@ def decoding(strict: bool = True, pipeline: bool = False):
 
         @functools.wraps(fn)
         def command(*args, **kw):
+            from vidtok.config import DecodeOptions  # pydantic: when a command runs, not at start
+
             return fn(*args, decode=DecodeOptions.of(**{name: kw.pop(name) for name in packed}), **kw)
 
         command.__signature__ = sig.replace(parameters=[*own, *extra])

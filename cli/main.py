@@ -14,7 +14,6 @@ import typer
 from rich.markup import escape
 
 from vidtok import commands
-from vidtok.config import resolve
 from vidtok.defaults import DEFAULT_TEXT_ENCODER
 from vidtok.errors import UsageError, VidtokError
 
@@ -23,6 +22,13 @@ from .app import (BudgetOpt, DeviceOpt, JsonOpt, MethodOpt, ModelOpt, NoCacheOpt
                   TruncOpt, VideoArg, app, decoding)
 
 err = render.err
+
+
+def _resolve(*args, **kw):
+    """The recipe with the flags on top (``vidtok.config.resolve``; pydantic loads here)."""
+    from vidtok.config import resolve
+
+    return resolve(*args, **kw)
 
 
 def _after(result: dict, report) -> None:
@@ -105,7 +111,7 @@ def compress(
       [bold]vidtok compress clip.mp4 --method holitom --budget 0.1[/bold]
       [bold]vidtok compress clip.mp4 -m dtd,tome -B 64/frame --out maps/ --json[/bold]
     """
-    cfg = resolve(recipe, option, method=method, budget=budget)
+    cfg = _resolve(recipe, option, method=method, budget=budget)
     result = commands.compress(video, cfg=cfg, decode=decode, n=n,
                                size=size, patch=patch, encoder=encoder, out_dir=out_dir, status=render.status(as_json))
     render.damage(result)
@@ -152,7 +158,7 @@ def keyframes(
     """
     flags = {"budget": budget, "detector": detector, "threshold": threshold, "min_scene_len": min_scene_len,
              "filter": scene_filter}
-    cfg = resolve(recipe, option, for_="select", selector=method, k=k, encoder=encoder)
+    cfg = _resolve(recipe, option, for_="select", selector=method, k=k, encoder=encoder)
     own = {**{key: v for key, v in flags.items() if v is not None}, **cfg.options.get(cfg.selector, {})}
     cfg = cfg.model_copy(update={"options": {**cfg.options, cfg.selector: own}})
     with render.bar(cfg.selector, as_json, count=False) as bar:
@@ -192,7 +198,7 @@ def ask(
       [bold]vidtok ask clip.mp4 "What happens?" --budget 0.1 --pre-keep 0.5[/bold]   (half the frames through the tower)
       [bold]vidtok ask clip.mp4 "What happens?" -m random:qwen2_5_vl-tiny --json[/bold]   (no weights: a test model)
     """
-    cfg = resolve(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
+    cfg = _resolve(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
                   pre_keep=pre_keep, proportional=proportional)
     r = commands.ask(video, question, cfg=cfg, decode=decode,
                      device=device, use_cache=not no_cache, report=report, status=render.status(as_json))
@@ -231,7 +237,7 @@ def ground(
     """
     from vidtok.tasks.ground import to_srt, to_vtt
 
-    cfg = resolve(recipe, option, via=via, model=model, encoder=encoder, method=method, budget=budget,
+    cfg = _resolve(recipe, option, via=via, model=model, encoder=encoder, method=method, budget=budget,
                   chunk_seconds=chunk_seconds, pre_keep=pre_keep)
     r = commands.ground(video, query, cfg=cfg, decode=decode,
                         device=device, use_cache=not no_cache, report=report,
@@ -264,7 +270,7 @@ def evaluate(
 
     Example: [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1[/bold]
     """
-    cfg = resolve(recipe, option, model=model, via=via, encoder=encoder, method=method, budget=budget,
+    cfg = _resolve(recipe, option, model=model, via=via, encoder=encoder, method=method, budget=budget,
                   pre_keep=pre_keep)
     r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task,
                           videos=videos, device=device, limit=limit, status=render.status(as_json))
@@ -311,7 +317,7 @@ def batch(
       [bold]vidtok batch videos/ --task keyframes --out kf.jsonl[/bold]
       [bold]vidtok batch videos/ --task ground --query "a goal" --recipe grounding --out goals.jsonl[/bold]
     """
-    cfg = resolve(recipe, option, for_="select" if task == "keyframes" else "compress", model=model, method=method,
+    cfg = _resolve(recipe, option, for_="select" if task == "keyframes" else "compress", model=model, method=method,
                   budget=budget, selector=selector, k=k, via=via, encoder=encoder, pre_keep=pre_keep,
                   proportional=proportional)
     qs: list[Optional[str]] = [query] if query else [None]

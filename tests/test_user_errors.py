@@ -320,3 +320,14 @@ def test_results_from_the_caches_still_report_damage(damaged, capsys):
         assert code == 0 and "damaged data" in err
         code, out, err = run_cli(argv + ["--strict"], capsys)  # served from it
         assert code == 4 and "damaged data" in err, argv
+
+
+def test_help_imports_no_decoder_or_models():
+    """`vidtok --help` and commands' help load neither PyAV, NumPy nor torch (typer itself
+    brings pydantic for some parameter types)."""
+    code = ("import sys; from vidtok.cli.main import main\n"
+            "for argv in (['--help'], ['ask', '--help'], ['keyframes', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit as e:\n        assert e.code in (0, None)\n"
+            "print(sorted(m for m in ('av', 'numpy', 'torch') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stderr

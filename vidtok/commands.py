@@ -16,10 +16,14 @@ import json
 from pathlib import Path
 from typing import Callable, ContextManager, Optional
 
+from typing import TYPE_CHECKING
+
 from .checks import check_answering, check_compression, check_selection
-from .config import DecodeOptions, PipelineConfig
 from .defaults import DEFAULT_BUDGET, DEFAULT_METHOD, DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
 from .errors import UsageError
+
+if TYPE_CHECKING:  # pydantic models: imported where a command runs, not to list --help
+    from .config import DecodeOptions, PipelineConfig
 
 #: ``status(message)``: a context manager the caller shows while a slow step runs
 Status = Callable[[str], ContextManager]
