@@ -68,6 +68,8 @@ MethodOpt = typer.Option(None, "--method", help="Compressor or chain, e.g. dtd,h
 BudgetOpt = typer.Option(None, "--budget", "-B", help="Visual tokens to keep: 0.1, 10%, 500, 64/frame (default 0.1 "
                                                       "when --method is given).")
 DeviceOpt = typer.Option(None, "--device", help="cuda, mps or cpu (default: the best available).")
+DtypeOpt = typer.Option(None, "--dtype", help="Model weights' dtype: float32, bfloat16 or float16 (default: the "
+                                              "checkpoint's own; float32 for random: models).")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the cache (visual tokens, selections).")
 
 

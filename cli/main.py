@@ -18,7 +18,7 @@ from vidtok.defaults import DEFAULT_TEXT_ENCODER
 from vidtok.errors import UsageError, VidtokError
 
 from . import render
-from .app import (BudgetOpt, DeviceOpt, JsonOpt, MethodOpt, ModelOpt, NoCacheOpt, PreKeepOpt, ReportOpt, StreamOpt,
+from .app import (BudgetOpt, DeviceOpt, DtypeOpt, JsonOpt, MethodOpt, ModelOpt, NoCacheOpt, PreKeepOpt, ReportOpt, StreamOpt,
                   TruncOpt, VideoArg, app, decoding)
 
 err = render.err
@@ -184,6 +184,7 @@ def ask(
                                       "added to its attention logits (ToMe), so merging near-duplicates keeps their weight."),
     no_cache: bool = NoCacheOpt,
     device: Optional[str] = DeviceOpt,
+    dtype: Optional[str] = DtypeOpt,
     report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
     decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
@@ -199,7 +200,7 @@ def ask(
       [bold]vidtok ask clip.mp4 "What happens?" -m random:qwen2_5_vl-tiny --json[/bold]   (no weights: a test model)
     """
     cfg = _resolve(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                  pre_keep=pre_keep, proportional=proportional)
+                   pre_keep=pre_keep, proportional=proportional, dtype=dtype)
     r = commands.ask(video, question, cfg=cfg, decode=decode,
                      device=device, use_cache=not no_cache, report=report, status=render.status(as_json))
     _after(r, report)
@@ -223,6 +224,7 @@ def ground(
     srt: bool = typer.Option(False, "--srt", help="Print the intervals as SRT subtitles."),
     vtt: bool = typer.Option(False, "--vtt", help="Print the intervals as WebVTT."),
     device: Optional[str] = DeviceOpt,
+    dtype: Optional[str] = DtypeOpt,
     as_json: bool = JsonOpt,
     decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
 ) -> None:
@@ -238,7 +240,7 @@ def ground(
     from vidtok.tasks.ground import to_srt, to_vtt
 
     cfg = _resolve(recipe, option, via=via, model=model, encoder=encoder, method=method, budget=budget,
-                  chunk_seconds=chunk_seconds, pre_keep=pre_keep)
+                   chunk_seconds=chunk_seconds, pre_keep=pre_keep, dtype=dtype)
     r = commands.ground(video, query, cfg=cfg, decode=decode,
                         device=device, use_cache=not no_cache, report=report,
                         status=render.status(as_json or srt or vtt))
@@ -263,6 +265,7 @@ def evaluate(
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N items."),
     pre_keep: Optional[float] = PreKeepOpt,
     device: Optional[str] = DeviceOpt,
+    dtype: Optional[str] = DtypeOpt,
     as_json: bool = JsonOpt,
     decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
 ) -> None:
@@ -271,7 +274,7 @@ def evaluate(
     Example: [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1[/bold]
     """
     cfg = _resolve(recipe, option, model=model, via=via, encoder=encoder, method=method, budget=budget,
-                  pre_keep=pre_keep)
+                   pre_keep=pre_keep, dtype=dtype)
     r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task,
                           videos=videos, device=device, limit=limit, status=render.status(as_json))
     render.json_or(r, as_json) or render.evaluate(r)
@@ -297,6 +300,8 @@ def batch(
     via: Optional[str] = typer.Option(None, "--via", help="ground task: llm or embed."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Image-text encoder for query-aware steps."),
     pre_keep: Optional[float] = PreKeepOpt,
+    device: Optional[str] = DeviceOpt,
+    dtype: Optional[str] = DtypeOpt,
     proportional: Optional[bool] = typer.Option(None, "--proportional/--no-proportional",
                                                 help="ask/ground: proportional attention for merged tokens."),
     restart: bool = typer.Option(False, "--restart", help="Start over instead of resuming an existing --out."),
@@ -318,8 +323,8 @@ def batch(
       [bold]vidtok batch videos/ --task ground --query "a goal" --recipe grounding --out goals.jsonl[/bold]
     """
     cfg = _resolve(recipe, option, for_="select" if task == "keyframes" else "compress", model=model, method=method,
-                  budget=budget, selector=selector, k=k, via=via, encoder=encoder, pre_keep=pre_keep,
-                  proportional=proportional)
+                   budget=budget, selector=selector, k=k, via=via, encoder=encoder, pre_keep=pre_keep,
+                   proportional=proportional, device=device, dtype=dtype)
     qs: list[Optional[str]] = [query] if query else [None]
     if queries is not None:
         if not queries.is_file():

@@ -51,3 +51,17 @@ def test_selector_options_and_recipes(capsys, tmp_path):
                               "--max-new-tokens", "2", "--json"], capsys)
     d = json.loads(out)
     assert code == 0 and d["compression"]["method"] == "dtd,holitom" and d["compression"]["budget"] == "0.1"
+
+
+def test_dtype_and_device_reach_the_model_and_are_checked_first(capsys, monkeypatch):
+    code, out, err = run_cli(["ask", V, "q", "-m", "random:qwen2_5_vl-tiny", "--dtype", "bfloat16", "--device", "cpu",
+                              "--max-new-tokens", "2", "--no-cache", "--json"], capsys)
+    d = json.loads(out)
+    assert code == 0 and d["dtype"] == "bfloat16" and d["device"] == "cpu"
+    import vidtok.models.base as base
+
+    monkeypatch.setattr(base, "load_model", lambda *a, **k: pytest.fail("loaded before the options were checked"))
+    for argv in (["ask", V, "q", "--dtype", "float64"], ["batch", str(SAMPLES), "--task", "ask", "-q", "x",
+                                                           "--dtype", "int8", "--out", "/dev/null"]):
+        code, out, err = run_cli(argv, capsys)
+        assert code == 2 and "--dtype" in err, err

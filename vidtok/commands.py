@@ -212,11 +212,11 @@ def keyframes(video, *, cfg: PipelineConfig, decode: DecodeOptions, query: Optio
 
 
 def load_model(spec: Optional[str], device: Optional[str] = None, proportional: bool = False,
-               status: Status = _quiet):
+               status: Status = _quiet, dtype: Optional[str] = None):
     from .models.base import load_model as load
 
     with status(f"loading {spec or DEFAULT_MODEL}"):
-        model = load(spec or DEFAULT_MODEL, device=device)
+        model = load(spec or DEFAULT_MODEL, device=device, dtype=dtype)
     model.proportional_attention = proportional
     return model
 
@@ -229,11 +229,12 @@ def ask(video, question: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
 
     v = decode.open(video)
     check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget)
-    m = load_model(cfg.model, device, cfg.proportional, status)
+    m = load_model(cfg.model, device or cfg.device, cfg.proportional, status, cfg.dtype)
     with status("decoding, encoding and answering"):
         r = run_ask(v, question, m, method=cfg.method, budget=cfg.budget, max_new_tokens=cfg.max_new_tokens,
                     use_cache=use_cache, pre_keep=cfg.pre_keep, options=cfg.options)
     r["damage"] = decode.damage(v)
+    r["device"], r["dtype"] = m.device, str(next(m.model.parameters()).dtype).removeprefix("torch.")
     if report is not None:
         write_report(report, "vidtok ask", str(video), question=question, answer=r["answer"],
                      frames=thumbs(v, r["frame_indices"]), duration=v.info.end_time,
@@ -256,7 +257,7 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
         with status("scoring frames against the query"):
             r = ground_embed(v, query, encoder=cfg.encoder or DEFAULT_TEXT_ENCODER)
     else:
-        m = load_model(cfg.model, device, cfg.proportional, status)
+        m = load_model(cfg.model, device or cfg.device, cfg.proportional, status, cfg.dtype)
         with status("asking the model"):
             r = ground_llm(v, query, m, method=cfg.method, budget=cfg.budget, chunk_seconds=cfg.chunk_seconds,
                            pre_keep=cfg.pre_keep, use_cache=use_cache, options=cfg.options)
@@ -283,7 +284,8 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
         raise UsageError(f"--task must be ground or qa, got '{task}'")
     check_answering(task=task, model=model, method=method, budget=budget, via=via, encoder=encoder)
     roots = [Path(videos)] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
-    m = None if (task == "ground" and via == "embed") else load_model(model, device, cfg.proportional, status)
+    m = None if (task == "ground" and via == "embed") else load_model(model, device or cfg.device, cfg.proportional,
+                                                                       status, cfg.dtype)
     if task == "ground":
         return eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit,
                               pre_keep=pre_keep, decode=decode, options=cfg.options)
@@ -333,7 +335,7 @@ def batch(folder, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ke
             from .batch.runner import run_batch
             from .batch.tasks import build_task
 
-            prepare, run_fn = build_task(task, cfg, lambda spec: load_model(spec), decode)
+            prepare, run_fn = build_task(task, cfg, lambda spec: load_model(spec, cfg.device, dtype=cfg.dtype), decode)
             summary = run_batch(jobs, task, prepare, run_fn, out, workers=workers, resume=not restart,
                                 progress=on_done and (lambda job, rec: on_done(rec)))
     if report is not None:

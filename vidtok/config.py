@@ -5,7 +5,7 @@ the command line override them; what neither sets takes the defaults below."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,6 +33,9 @@ class PipelineConfig(BaseModel):
     pre_keep: Optional[float] = Field(None, gt=0, le=1, description="share of sampled frames through the vision tower")
     proportional: bool = Field(False, description="proportional attention for merged tokens")
     chunk_seconds: float = 600.0
+    device: Optional[str] = Field(None, description="cuda, mps or cpu (default: the best available)")
+    dtype: Optional[Literal["float32", "bfloat16", "float16"]] = Field(
+        None, description="model weights' dtype (default: the checkpoint's own; float32 for random: models)")
     options: dict[str, dict] = Field(default_factory=dict,
                                      description="per component options, e.g. {holitom: {tau: 0.7}} (-o holitom.tau=0.7)")
 
@@ -132,7 +135,11 @@ def resolve(recipe: Optional[str], options: list[str] | None = None, for_: str =
     (``options``) parsed for the compressor chain (``for_="compress"``) or the selector
     (``for_="select"``) the config names, on top of the recipe's own ``options``."""
     base = load_recipe(recipe) if recipe else PipelineConfig()
-    cfg = base.model_copy(update={k: v for k, v in flags.items() if v is not None})
+    try:  # validated again with the flags on top: a bad value is a usage error, before anything loads
+        cfg = PipelineConfig(**{**base.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise UsageError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
     if options:
         if for_ == "select":
             from .select import SELECTORS

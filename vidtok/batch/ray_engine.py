@@ -36,7 +36,8 @@ def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resum
             from ..models.base import load_model
 
             self.prepare, self.run = build_task(task, PipelineConfig(**cfg_dict),
-                                                lambda spec: load_model(spec or DEFAULT_MODEL),
+                                                lambda spec: load_model(spec or DEFAULT_MODEL, device=cfg_dict.get("device"),
+                                                                        dtype=cfg_dict.get("dtype")),
                                                 DecodeOptions(**decode_dict))
 
         def process(self, job_dict):
