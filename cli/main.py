@@ -147,7 +147,7 @@ def keyframes(
     """Pick the frames (or clips) that matter, with exact times.
 
     query, diverse, clips and search embed frames with an image-text encoder: with a
-    query and no --encoder, open_clip ViT-B-32 (~600 MB, downloaded from the Hugging Face
+    query and no --encoder, open_clip ViT-B-32 (downloaded from the Hugging Face
     hub on first use; offline and not cached: exit 8 at once).
 
     Examples:
@@ -230,8 +230,8 @@ def ground(
 ) -> None:
     """Find when something happens: intervals in seconds with scores.
 
-    --via embed needs an image-text encoder: without --encoder, open_clip ViT-B-32 (~600 MB,
-    downloaded from the Hugging Face hub on first use; offline and not cached: exit 8 at once).
+    --via embed needs an image-text encoder: without --encoder, open_clip ViT-B-32
+    (downloaded from the Hugging Face hub on first use; offline and not cached: exit 8 at once).
 
     Examples:
       [bold]vidtok ground clip.mp4 "person opens the door" --json[/bold]
@@ -361,7 +361,7 @@ def search(
     """Find moments across a whole collection: top-k (video, start, end, score).
 
     The first search embeds every video into an index; later searches embed only new or
-    changed videos. The default encoder's weights (~600 MB) are downloaded from the Hugging
+    changed videos. The default encoder's weights are downloaded from the Hugging
     Face hub on first use; offline and not cached, that is exit 8 at once. Example: [bold]vidtok search videos/ "a dog catches a frisbee" -k 5[/bold]
     """
     with render.bar("indexing", as_json) as bar:

@@ -9,5 +9,5 @@ DEFAULT_METHOD = "holitom"
 #: the budget used when a method is given without ``--budget``
 DEFAULT_BUDGET = "0.1"
 #: the image-text encoder of query-aware selection, ``ground --via embed`` and ``search``
-#: (open_clip's ViT-B-32 on LAION-2B: ~600 MB, downloaded from the Hugging Face hub once)
+#: (open_clip's ViT-B-32 on LAION-2B, downloaded from the Hugging Face hub once)
 DEFAULT_TEXT_ENCODER = "open_clip:ViT-B-32/laion2b_s34b_b79k"
