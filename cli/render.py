@@ -64,7 +64,9 @@ def damage(result: dict) -> None:
 
 
 def table(headers, rows, **kw) -> None:
-    t = Table(*headers, **kw)
+    t = Table(**kw)
+    for h in headers:  # long values (hub ids, paths) wrap rather than lose their ends
+        t.add_column(h, overflow="fold")
     for r in rows:
         t.add_row(*(str(x) for x in r))
     out.print(t)
@@ -152,9 +154,11 @@ def search(r: dict) -> None:
 
 
 def models(r: dict) -> None:
-    table(["family", "random test models", "description"],
+    rows = [(f["family"], h["id"], h["params"], "yes" if h["cached"] else "no") for f in r["families"] for h in f["hub"]]
+    table(["family", "hub id", "parameters", "in local cache"], rows)
+    table(["family", "random test models (no weights)", "description"],
           [(f["family"], ", ".join(f["random"]), f["description"]) for f in r["families"]])
-    out.print(f"default model: {r['default']}")
+    out.print(f"default model: {r['default']} (fetch one with: hf download <hub id>)")
 
 
 def recipes(rows: list) -> None:

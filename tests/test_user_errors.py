@@ -332,3 +332,22 @@ def test_help_imports_no_decoder_or_models():
     """`vidtok --help` and commands' help load neither PyAV, NumPy nor torch (typer itself
     brings pydantic for some parameter types)."""
     assert _imported_by([["--help"], ["ask", "--help"], ["keyframes", "--help"]], ("av", "numpy", "torch")) == []
+
+
+def test_models_lists_hub_checkpoints_and_which_are_cached(tmp_path, monkeypatch):
+    """`vidtok models` marks the hub checkpoints already in the local Hugging Face cache (a
+    cache written here, laid out as huggingface_hub lays it out), without importing torch."""
+    repo = tmp_path / "hub" / "models--Qwen--Qwen2.5-VL-3B-Instruct"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "snapshots" / "abc123" / "config.json").write_text("{}")
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub")}
+    code = ("import json, sys; from vidtok.commands import models\n"
+            "print(json.dumps([models(), 'torch' in sys.modules]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    listed, torch_loaded = json.loads(r.stdout)
+    hub = {h["id"]: h for f in listed["families"] for h in f["hub"]}
+    assert hub["Qwen/Qwen2.5-VL-3B-Instruct"]["cached"] and hub["Qwen/Qwen2.5-VL-3B-Instruct"]["params"] == "3B"
+    assert not hub["Qwen/Qwen2.5-VL-7B-Instruct"]["cached"] and not torch_loaded
+    assert {f["family"] for f in listed["families"] if f["hub"]} == {"qwen2_5_vl", "qwen3_vl", "llava_onevision", "smolvlm2"}

@@ -366,11 +366,16 @@ def search(folder, query: str, *, decode: DecodeOptions, k: int = 10, encoder: s
 
 
 def models() -> dict:
-    """The model families (from the registry and the adapters' sources: nothing imported)."""
+    """The model families with their hub checkpoints (and whether each is in the local
+    Hugging Face cache already) and random test models; read from the registry and the
+    adapters' sources, so nothing is imported or downloaded."""
     from .models import MODELS
+    from .weights import in_cache
 
     return {"default": DEFAULT_MODEL,
             "families": [{"family": name, "description": MODELS.describe(name),
+                          "hub": [{"id": repo, "params": params, "cached": in_cache(repo)}
+                                  for repo, params in MODELS.module_dict(name, "HUB_IDS").items()],
                           "random": [f"random:{name}-{size}" for size in MODELS.module_dict_keys(name, "SIZES")]}
                          for name in MODELS.names()]}
 

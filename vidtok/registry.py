@@ -86,12 +86,18 @@ class Registry(Generic[T]):
     def module_dict_keys(self, name: str, constant: str) -> list[str]:
         """Keys of the dict ``constant`` defined at the top of the component's module (e.g. an
         adapter's ``SIZES``), read from the source without importing it."""
+        return list(self.module_dict(name, constant))
+
+    def module_dict(self, name: str, constant: str) -> dict:
+        """The dict ``constant`` at the top of the component's module, keys with their values
+        where those are constants (else None), read from the source without importing it."""
         tree = self._module_tree(name)
         for node in tree.body if tree is not None else ():
             if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == constant for t in node.targets)
                     and isinstance(node.value, ast.Dict)):
-                return [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
-        return []
+                return {k.value: (v.value if isinstance(v, ast.Constant) else None)
+                        for k, v in zip(node.value.keys, node.value.values) if isinstance(k, ast.Constant)}
+        return {}
 
     def options(self, name: str, skip: tuple[str, ...] = ()) -> dict:
         """The keyword options the component takes, with their defaults (constants only):

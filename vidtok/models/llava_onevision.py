@@ -25,6 +25,14 @@ TINY = {
     "video_token_id": 151647, "image_token_id": 151646,
 }
 # Real dimensions of llava-onevision-qwen2-0.5b-ov-hf (config.json), for speed measurement.
+
+#: checkpoints on the Hugging Face hub this adapter loads, with their parameter counts
+HUB_IDS = {
+    "llava-hf/llava-onevision-qwen2-0.5b-ov-hf": "0.5B",
+    "llava-hf/llava-onevision-qwen2-7b-ov-hf": "7B",
+    "llava-hf/llava-onevision-qwen2-72b-ov-hf": "72B",
+}
+
 SIZES = {
     "tiny": TINY,
     "0.5b": {

@@ -24,6 +24,15 @@ TINY = {
                       "fullatt_block_indexes": [1], "window_size": 112, "tokens_per_second": 2},
 }
 # Real dimensions of Qwen2.5-VL-3B-Instruct (config.json), for speed measurement.
+
+#: checkpoints on the Hugging Face hub this adapter loads, with their parameter counts
+HUB_IDS = {
+    "Qwen/Qwen2.5-VL-3B-Instruct": "3B",
+    "Qwen/Qwen2.5-VL-7B-Instruct": "7B",
+    "Qwen/Qwen2.5-VL-32B-Instruct": "32B",
+    "Qwen/Qwen2.5-VL-72B-Instruct": "72B",
+}
+
 SIZES = {
     "tiny": TINY,
     "3b": {

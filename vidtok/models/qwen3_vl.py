@@ -28,6 +28,15 @@ TINY = {
     "vision_config": {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
                       "patch_size": 16, "deepstack_visual_indexes": [0, 1], "num_position_embeddings": 256},
 }
+
+#: checkpoints on the Hugging Face hub this adapter loads, with their parameter counts
+HUB_IDS = {
+    "Qwen/Qwen3-VL-2B-Instruct": "2B",
+    "Qwen/Qwen3-VL-4B-Instruct": "4B",
+    "Qwen/Qwen3-VL-8B-Instruct": "8B",
+    "Qwen/Qwen3-VL-32B-Instruct": "32B",
+}
+
 SIZES = {"tiny": TINY}
 
 

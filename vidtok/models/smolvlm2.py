@@ -24,6 +24,14 @@ TINY = {
     "scale_factor": 2,
     "image_token_id": 128257,
 }
+
+#: checkpoints on the Hugging Face hub this adapter loads, with their parameter counts
+HUB_IDS = {
+    "HuggingFaceTB/SmolVLM2-256M-Video-Instruct": "256M",
+    "HuggingFaceTB/SmolVLM2-500M-Video-Instruct": "500M",
+    "HuggingFaceTB/SmolVLM2-2.2B-Instruct": "2.2B",
+}
+
 SIZES = {"tiny": TINY}
 
 
