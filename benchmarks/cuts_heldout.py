@@ -18,7 +18,6 @@ import argparse
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from vidtok import open_video  # noqa: E402
 from vidtok.select import select  # noqa: E402
+from tests.videogen import write_frames  # noqa: E402  (the tests' own clip writer)
 
 W, H, FPS, DISSOLVE = 480, 270, 25, 12
 
@@ -54,8 +54,6 @@ def shot_frames(path: Path, start: float, seconds: float) -> np.ndarray:
 
 def build(videos: Path, name, shots, dissolve_into, out: Path):
     """Write the concatenation; return (path, hard cut frames, (dissolve start, end) or None)."""
-    import av
-
     parts = [shot_frames(videos / v, s, d) for v, s, d in shots]
     frames, cuts, dissolve = [], [], None
     for k, p in enumerate(parts):
@@ -70,19 +68,8 @@ def build(videos: Path, name, shots, dissolve_into, out: Path):
         if k:
             cuts.append(len(frames))
         frames.extend(p)
-    path = out / f"heldout_{name}.mp4"
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=FPS)
-        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-        s.codec_context.time_base = Fraction(1, FPS)
-        s.options = {"crf": "20", "preset": "veryfast", "g": "100"}
-        for i, rgb in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            f.pts, f.time_base = i, Fraction(1, FPS)
-            for pkt in s.encode(f):
-                c.mux(pkt)
-        for pkt in s.encode():
-            c.mux(pkt)
+    path = write_frames(out / f"heldout_{name}.mp4", frames, options={"crf": "20", "preset": "veryfast", "g": "100"},
+                        fps=FPS)
     return path, cuts, dissolve
 
 

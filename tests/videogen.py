@@ -52,46 +52,38 @@ def frames_rgb(width: int, height: int, n: int = FRAMES, cut: int = CUT) -> list
     return out
 
 
+#: encoder settings per codec: fast, near-lossless, B-frames and a keyframe every 50 frames
+OPTIONS = {"libx264": {"crf": "18", "preset": "ultrafast", "bf": "2", "g": "50"},
+           "libx265": {"crf": "18", "preset": "ultrafast", "x265-params": "log-level=error"}}
+
+
 def write_clip(path: Path, codec: str, pix_fmt: str, width: int, height: int, *,
                rotation: int = 0, n: int = FRAMES) -> Path:
     """Write ``n`` frames of ``frames_rgb`` in ``pix_fmt`` with ``codec``; ``rotation``
     sets the display matrix (what a phone held upright writes)."""
-    path = Path(path)
-    with av.open(str(path), "w") as c:
-        s = c.add_stream(codec, rate=FPS)
-        s.width, s.height, s.pix_fmt = width, height, pix_fmt
-        s.codec_context.time_base = Fraction(1, FPS)
-        if codec == "libx264":
-            s.options = {"crf": "18", "preset": "ultrafast", "bf": "2", "g": "50"}
-        elif codec == "libx265":
-            s.options = {"crf": "18", "preset": "ultrafast", "x265-params": "log-level=error"}
-        if rotation:
-            s.set_display_rotation(rotation)
-        for i, rgb in enumerate(frames_rgb(width, height, n)):
-            f = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            f.pts = i
-            f.time_base = Fraction(1, FPS)
-            for pkt in s.encode(f.reformat(format=pix_fmt) if pix_fmt not in ("rgb24",) else f):
-                c.mux(pkt)
-        for pkt in s.encode():
-            c.mux(pkt)
-    return path
+    return write_frames(path, frames_rgb(width, height, n), pix_fmt, codec=codec, options=OPTIONS.get(codec, {}),
+                        rotation=rotation)
 
 
-def write_frames(path: Path, frames: list[np.ndarray], pix_fmt: str = "yuv420p") -> Path:
-    """Write RGB ``frames`` as H.264 at ``FPS`` (crf 18, keyframe every 50 frames)."""
+def write_frames(path: Path, frames, pix_fmt: str = "yuv420p", *, codec: str = "libx264",
+                 options: dict | None = None, rotation: int = 0, fps: int = FPS) -> Path:
+    """Write RGB ``frames`` at ``fps`` in ``pix_fmt`` with ``codec`` (default: H.264, crf 18,
+    a keyframe every 50 frames); ``rotation`` sets the display matrix."""
     path = Path(path)
+    frames = list(frames)
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=FPS)
+        s = c.add_stream(codec, rate=fps)
         s.width, s.height, s.pix_fmt = w, h, pix_fmt
-        s.codec_context.time_base = Fraction(1, FPS)
-        s.options = {"crf": "18", "preset": "ultrafast", "g": "50"}
+        s.codec_context.time_base = Fraction(1, fps)
+        s.options = {"crf": "18", "preset": "ultrafast", "g": "50"} if options is None else options
+        if rotation:
+            s.set_display_rotation(rotation)
         for i, rgb in enumerate(frames):
             f = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             f.pts = i
-            f.time_base = Fraction(1, FPS)
-            for pkt in s.encode(f):
+            f.time_base = Fraction(1, fps)
+            for pkt in s.encode(f.reformat(format=pix_fmt)):
                 c.mux(pkt)
         for pkt in s.encode():
             c.mux(pkt)

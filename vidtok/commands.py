@@ -376,7 +376,7 @@ def models() -> dict:
             "families": [{"family": name, "description": MODELS.describe(name),
                           "hub": [{"id": repo, "params": params, "cached": in_cache(repo)}
                                   for repo, params in MODELS.module_dict(name, "HUB_IDS").items()],
-                          "random": [f"random:{name}-{size}" for size in MODELS.module_dict_keys(name, "SIZES")]}
+                          "random": [f"random:{name}-{size}" for size in MODELS.module_dict(name, "SIZES")]}
                          for name in MODELS.names()]}
 
 

@@ -57,8 +57,7 @@ class DecodeOptions(BaseModel):
         try:
             return cls(**values)
         except ValidationError as e:
-            err = e.errors()[0]
-            raise UsageError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+            raise _flag_error(e) from None
 
     def open(self, path):
         """The opened video (probed: missing, unreadable and non-video files fail here)."""
@@ -73,6 +72,12 @@ class DecodeOptions(BaseModel):
         if video.damage and self.strict:
             raise DamagedVideoError(video.damage.summary(), video.path)
         return video.damage.as_dict()
+
+
+def _flag_error(e: ValidationError) -> UsageError:
+    """A config model's first validation error as the flag it came from: ``--dtype: ...``."""
+    err = e.errors()[0]
+    return UsageError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}")
 
 
 def _typed(raw: str, default):
@@ -138,8 +143,7 @@ def resolve(recipe: Optional[str], options: list[str] | None = None, for_: str =
     try:  # validated again with the flags on top: a bad value is a usage error, before anything loads
         cfg = PipelineConfig(**{**base.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
     except ValidationError as e:
-        err = e.errors()[0]
-        raise UsageError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+        raise _flag_error(e) from None
     if options:
         if for_ == "select":
             from .select import SELECTORS

@@ -83,11 +83,6 @@ class Registry(Generic[T]):
             doc = (ast.get_docstring(node) if node is not None else None) or ""
         return doc.strip().splitlines()[0] if doc.strip() else ""
 
-    def module_dict_keys(self, name: str, constant: str) -> list[str]:
-        """Keys of the dict ``constant`` defined at the top of the component's module (e.g. an
-        adapter's ``SIZES``), read from the source without importing it."""
-        return list(self.module_dict(name, constant))
-
     def module_dict(self, name: str, constant: str) -> dict:
         """The dict ``constant`` at the top of the component's module, keys with their values
         where those are constants (else None), read from the source without importing it."""

@@ -74,8 +74,6 @@ class FrameIndex:
     frame_duration: float  # duration of the last frame (s)
     #: timestamps are decode-order counters (AVI): frames are matched by counting
     by_dts: bool = False
-    #: decode order differs from presentation order (B-frames): some frames are skippable
-    reordered: bool = False
     #: compressed size of all the stream's packets (bytes): with the pixel count, what a
     #: frame costs to decode (CABAC work grows with the bits)
     packet_bytes: int = 0

@@ -137,9 +137,8 @@ def probe(
         last_dur = int(dur_dec[order][-1]) if dur_dec.size and dur_dec[order][-1] > 0 else 0
         if last_dur <= 0:
             last_dur = int(np.median(deltas)) if deltas.size else int(round(1 / (25 * tb)))
-        reordered = bool(np.any(np.diff(pts_dec) < 0))
         index = FrameIndex(pts=pts, keyframe=key, time_base=tb, frame_duration=last_dur * tb, by_dts=by_dts,
-                           reordered=reordered, packet_bytes=nbytes)
+                           packet_bytes=nbytes)
 
         start = float(pts[0] * tb)
         duration = float((pts[-1] + last_dur - pts[0]) * tb)

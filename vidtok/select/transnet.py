@@ -77,13 +77,12 @@ def probabilities(video, net, progress: Optional[Callable[[], None]] = None) -> 
     import torch
 
     n = len(video)
-    frames = (rgb for _, _, rgb in video.iter_frames(np.arange(n), size=INPUT_SIZE))
 
-    def counted():
-        for f in frames:
+    def frames():
+        for _, _, rgb in video.iter_frames(np.arange(n), size=INPUT_SIZE):
             if progress:
                 progress()
-            yield f
+            yield rgb
 
     out: list[np.ndarray] = []
     batch: list[np.ndarray] = []
@@ -95,7 +94,7 @@ def probabilities(video, net, progress: Optional[Callable[[], None]] = None) -> 
         out.extend(torch.sigmoid(single[:, CONTEXT:CONTEXT + STEP, 0]).float().cpu().numpy())
         batch.clear()
 
-    for w in _windows(counted(), n):
+    for w in _windows(frames(), n):
         batch.append(w)
         if len(batch) == BATCH:
             run()
