@@ -212,12 +212,13 @@ def keyframes(video, *, cfg: PipelineConfig, decode: DecodeOptions, query: Optio
 
 
 def load_model(spec: Optional[str], device: Optional[str] = None, proportional: bool = False,
-               status: Status = _quiet, dtype: Optional[str] = None):
+               status: Status = _quiet, dtype: Optional[str] = None, resize: str = "model"):
     from .models.base import load_model as load
 
     with status(f"loading {spec or DEFAULT_MODEL}"):
         model = load(spec or DEFAULT_MODEL, device=device, dtype=dtype)
     model.proportional_attention = proportional
+    model.resize = resize
     return model
 
 
@@ -229,7 +230,7 @@ def ask(video, question: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
 
     v = decode.open(video)
     check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget)
-    m = load_model(cfg.model, device or cfg.device, cfg.proportional, status, cfg.dtype)
+    m = load_model(cfg.model, device or cfg.device, cfg.proportional, status, cfg.dtype, cfg.resize)
     with status("decoding, encoding and answering"):
         r = run_ask(v, question, m, method=cfg.method, budget=cfg.budget, max_new_tokens=cfg.max_new_tokens,
                     use_cache=use_cache, pre_keep=cfg.pre_keep, options=cfg.options)
@@ -257,7 +258,7 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
         with status("scoring frames against the query"):
             r = ground_embed(v, query, encoder=cfg.encoder or DEFAULT_TEXT_ENCODER)
     else:
-        m = load_model(cfg.model, device or cfg.device, cfg.proportional, status, cfg.dtype)
+        m = load_model(cfg.model, device or cfg.device, cfg.proportional, status, cfg.dtype, cfg.resize)
         with status("asking the model"):
             r = ground_llm(v, query, m, method=cfg.method, budget=cfg.budget, chunk_seconds=cfg.chunk_seconds,
                            pre_keep=cfg.pre_keep, use_cache=use_cache, options=cfg.options)
@@ -285,7 +286,7 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
     check_answering(task=task, model=model, method=method, budget=budget, via=via, encoder=encoder)
     roots = [Path(videos)] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
     m = None if (task == "ground" and via == "embed") else load_model(model, device or cfg.device, cfg.proportional,
-                                                                       status, cfg.dtype)
+                                                                       status, cfg.dtype, cfg.resize)
     if task == "ground":
         return eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit,
                               pre_keep=pre_keep, decode=decode, options=cfg.options)

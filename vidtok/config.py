@@ -32,6 +32,9 @@ class PipelineConfig(BaseModel):
     num_frames: int = Field(16, description="compress task: frames sampled")
     pre_keep: Optional[float] = Field(None, gt=0, le=1, description="share of sampled frames through the vision tower")
     proportional: bool = Field(False, description="proportional attention for merged tokens")
+    resize: Literal["model", "decoder"] = Field(
+        "model", description="who resizes frames for the model: its own processor (model) or the decoder (faster, "
+                             "less memory; pixels differ slightly)")
     chunk_seconds: float = 600.0
     device: Optional[str] = Field(None, description="cuda, mps or cpu (default: the best available)")
     dtype: Optional[Literal["float32", "bfloat16", "float16"]] = Field(

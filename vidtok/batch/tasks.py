@@ -48,6 +48,7 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
         model = model_loader(cfg.model) if need_model else None
         if model is not None:
             model.proportional_attention = cfg.proportional
+            model.resize = cfg.resize
 
         if task == "ask":
             from ..tasks.ask import ask, visual_tokens

@@ -170,6 +170,10 @@ class VideoLLM(ABC):
     #: originals gets log(size) added to its attention logits, so that merging exact
     #: duplicates leaves attention as it was. Off by default (unvalidated for pruning).
     proportional_attention: bool = False
+    #: who resizes frames: "model" (the model's own processor, from frames decoded at the
+    #: video's size: the model's own pixels) or "decoder" (FFmpeg scales while decoding to
+    #: the size the processor would pick: less memory and time, pixels differ slightly)
+    resize: str = "model"
 
     def _with_sizes(self, inp: LLMInput, cols: torch.Tensor, sizes: torch.Tensor) -> LLMInput:
         """Attach the key bias of visual tokens at sequence columns ``cols`` (adapters call

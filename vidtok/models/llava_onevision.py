@@ -3,7 +3,8 @@
 Frames at the tower's square size go through SigLIP and the projector, then 2x2 bilinear
 pooling (729 -> 196 tokens per frame at 384 px) and one trailing newline token. Positions
 are 1-D, so a compressed set is simply the kept tokens in (t, h, w) order. Time reaches the
-model as LLaVA-Video's time instruction, listing only the frames that still have a kept
+model only through LLaVA-Video's time instruction when ``time_instruction`` is on (off by
+default, as the processor writes none); it lists only the frames that still have a kept
 token, so the text never promises frames the model cannot see (vLLM #30847).
 """
 
@@ -53,7 +54,11 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
     family = "llava_onevision"
     model_types = ("llava_onevision",)  # config.json "model_type" values this adapter loads
     default_sampler = "llava_onevision"
-    time_instruction = True
+    #: LLaVA-Video's training prompt ("The video lasts for ... These frames are located at
+    #: ..."), listing only frames with kept tokens. Off by default: the model's own
+    #: processor and chat template do not write it (a user of LLaVA-Video adds it to the
+    #: question); a library user may turn it on per adapter
+    time_instruction = False
 
     hf_config = "LlavaOnevisionConfig"
     hf_model = "LlavaOnevisionForConditionalGeneration"

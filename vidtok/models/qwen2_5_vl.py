@@ -67,15 +67,14 @@ class Qwen25VLAdapter(VideoLLM):
         return Qwen2VLVideoProcessor()
 
     def pixel_inputs(self, frames: np.ndarray):
+        """The model's own video processor on decoded frames: it resizes them by its own
+        rule (a no-op on frames the decoder already sized, ``--resize decoder``), with the
+        per-frame pixel cap of qwen-vl-utils that transformers makes its default."""
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
         if len(x) % 2:  # the temporal patch takes frames in pairs: repeat the last one
             x = torch.cat([x, x[-1:]])
-        vp = self._video_processor()
-        kw = dict(return_tensors="pt", do_resize=False, do_sample_frames=False)
-        try:  # frames are already sized by vidtok's sampler: the per-frame cap is moot
-            out = vp(videos=[x], cap_pixels_per_frame=False, **kw)
-        except (TypeError, ValueError):
-            out = vp(videos=[x], **kw)
+        out = self._video_processor()(videos=[x], return_tensors="pt", do_sample_frames=False,
+                                      cap_pixels_per_frame=True)
         return out["pixel_values_videos"], out["video_grid_thw"]
 
     @torch.inference_mode()

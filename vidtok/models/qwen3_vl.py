@@ -52,13 +52,15 @@ class Qwen3VLAdapter(VideoLLM):
     sizes = SIZES
 
     def pixel_inputs(self, frames: np.ndarray):
+        """The model's own video processor on decoded frames (it resizes them by its own
+        rule, with qwen-vl-utils' per-frame pixel cap that transformers makes its default)."""
         from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
         if len(x) % 2:
             x = torch.cat([x, x[-1:]])
         vp = self.processor.video_processor if self.processor is not None else Qwen3VLVideoProcessor()
-        out = vp(videos=[x], return_tensors="pt", do_resize=False, do_sample_frames=False)
+        out = vp(videos=[x], return_tensors="pt", do_sample_frames=False, cap_pixels_per_frame=True)
         return out["pixel_values_videos"], out["video_grid_thw"]
 
     @torch.inference_mode()
@@ -76,13 +78,18 @@ class Qwen3VLAdapter(VideoLLM):
             t, e = np.append(t, t[-1]), np.append(e, e[-1])
         ts = TokenSet.from_grid(feats.reshape(T, H, W, -1), t[0::2], e[1::2])
         ts.meta = {"family": self.family, "grid_thw": grid, "dim": int(main.shape[-1]), "deepstack": len(deep),
-                   "patch_times": torch.tensor((t[0::2] + t[1::2]) / 2)}
+                   # mean time of each temporal patch's two frames, as the processor writes it;
+                   # rounded to the microsecond so that float noise in the frames' exact
+                   # times (1.2000000000000002) cannot flip the one-decimal stamp
+                   "patch_times": torch.tensor(np.round((t[0::2] + t[1::2]) / 2, 6))}
         return ts
 
     # -- prompt --------------------------------------------------------------------------------
     def _template(self, question: str) -> tuple[list[int], list[int]]:
         if self.processor is not None:
-            return self._chat_template_ids(question, "<|vision_start|><|video_pad|><|vision_end|>")
+            # the processor expands only <|video_pad|>: the template's own vision start/end
+            # stay around the whole video, as the model was trained
+            return self._chat_template_ids(question, "<|video_pad|>")
         return self._encode("<|im_start|>user\n"), self._encode(question + "<|im_end|>\n<|im_start|>assistant\n")
 
     def _stamp(self, t: float) -> list[int]:

@@ -36,7 +36,7 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     pre = {"pre_keep": pre_keep} if pre_keep is not None and pre_keep < 1 else {}
     v = as_video(video, backend=backend, timeout=timeout)  # a bad file fails here, cached or not
     key = token_cache.entry_key(v.path, model=model.spec, sampler=model.default_sampler,
-                                stream=v.info.stream_index, **params, **pre)
+                                stream=v.info.stream_index, resize=model.resize, **params, **pre)
     if use_cache:
         t0 = time.perf_counter()
         hit = token_cache.load(key)
@@ -46,9 +46,9 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
             return hit[0], hit[1], True
     t0 = time.perf_counter()
     s = sample(v, model.default_sampler, **params)
-    size = tuple(s.frame_size) if s.frame_size else None
-    if hasattr(model, "frame_size"):
-        size = model.frame_size
+    size = None  # the video's own size: the model's processor resizes
+    if model.resize == "decoder":
+        size = model.frame_size if hasattr(model, "frame_size") else tuple(s.frame_size) if s.frame_size else None
     fr = v.get_frames(s.indices, size=size)
     data, ftimes, findices = fr.data, fr.times, fr.indices
     n_sampled = len(ftimes)
@@ -58,7 +58,10 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     ends = np.append(ftimes[1:], v.info.end_time)
     times["decode"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ts = model.encode(data, ftimes, ends, s.fps)
+    # the sampled rate as the processors take it from the video's metadata (and qwen-vl-utils
+    # computes it): frames kept / frames in the video * the video's rate
+    fps = len(s.indices) / len(v.index) * v.info.fps if v.info.fps else s.fps
+    ts = model.encode(data, ftimes, ends, fps)
     times["encode"] = time.perf_counter() - t0
     tokens_full = full_token_count(len(ts), len(ftimes), n_sampled, model.frames_per_step)
     extra = {"frames": [int(i) for i in findices], "frame_times": [float(t) for t in ftimes],

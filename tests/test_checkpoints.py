@@ -1,0 +1,86 @@
+"""Real checkpoint directories (tests/checkpoints.py) run through vidtok and through the
+model's own processor, chat template and ``generate``: the model's own path is the
+reference, never vidtok's preprocessing."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from vidtok.decode import open_video
+from vidtok.models.base import load_model
+from vidtok.tasks.ask import visual_tokens
+from .checkpoints import write_checkpoint
+from .conftest import run_cli
+from .videogen import write_frames
+
+pytestmark = pytest.mark.filterwarnings("error::FutureWarning:transformers.*", "error::DeprecationWarning:transformers.*")
+
+FAMILIES = ["qwen2_5_vl", "qwen3_vl", "llava_onevision", "smolvlm2"]
+QUESTION = "What is happening in this video?"
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("checkpoints")
+    return {f: write_checkpoint(f, root / f) for f in FAMILIES}
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory):
+    """An odd-sized 3 s clip (the processors must resize it themselves)."""
+    path = tmp_path_factory.mktemp("clip") / "odd.mp4"
+    rng = np.random.default_rng(1)
+    base = [rng.integers(0, 256, (94, 150, 3), dtype=np.uint8) for _ in range(2)]
+    return write_frames(path, [np.roll(base[i >= 15], 3 * i, axis=1) for i in range(30)], fps=10)
+
+
+def reference(ckpt, frames: np.ndarray, indices, total: int, fps: float, question: str = QUESTION):
+    """The model's own path on decoded frames: AutoProcessor's chat template and
+    processor (with the video's metadata, as qwen-vl-utils and the model cards pass it),
+    then the model's forward. Returns (processor inputs, model, logits)."""
+    import transformers
+    from transformers.video_utils import VideoMetadata
+
+    proc = transformers.AutoProcessor.from_pretrained(ckpt)
+    cfg = json.loads((ckpt / "config.json").read_text())
+    model = getattr(transformers, cfg["architectures"][0]).from_pretrained(ckpt, attn_implementation="sdpa").eval()
+    msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
+    text = proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+    meta = VideoMetadata(total_num_frames=total, fps=fps, frames_indices=list(indices), width=frames.shape[2],
+                         height=frames.shape[1])
+    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    # Qwen: qwen-vl-utils' per-frame pixel cap, which transformers makes its default
+    cap = {"cap_pixels_per_frame": True} if cfg["model_type"].startswith("qwen") else {}
+    inputs = proc(text=[text], videos=[video], video_metadata=[meta], return_tensors="pt", do_sample_frames=False,
+                  **cap)
+    with torch.inference_mode():
+        logits = model(**inputs).logits
+    return inputs, model, logits
+
+
+def vidtok_path(ckpt, clip):
+    m = load_model(str(ckpt), device="cpu")
+    v = open_video(clip)
+    ts, extra, _ = visual_tokens(v, m, use_cache=False)
+    fr = v.get_frames(extra["frames"])  # the same decoded frames, at the video's own size
+    return m, v, ts, extra, fr.data
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_same_tokens_pixels_and_logits_as_the_models_own_processor(family, checkpoints, clip):
+    m, v, ts, extra, frames = vidtok_path(checkpoints[family], clip)
+    assert frames.shape[1:3] == (94, 150)  # decoded at the video's size: the processor resizes
+    inputs, _, ref = reference(checkpoints[family], frames, extra["frames"], len(v.index), v.info.fps)
+    vid_id = m.model.config.video_token_id if family != "smolvlm2" else m.model.config.image_token_id
+    newline = 1 if family == "llava_onevision" else 0  # LLaVA's video ends in one newline token
+    assert len(ts) + newline == int((inputs["input_ids"] == vid_id).sum())
+    pv = m.pixel_inputs(frames)
+    pv = pv[0] if isinstance(pv, tuple) else pv
+    key = "pixel_values_videos" if "pixel_values_videos" in inputs else "pixel_values"
+    torch.testing.assert_close(pv.float(), inputs[key].float(), rtol=0, atol=1e-6)
+    inp = m.build_inputs(ts, QUESTION)
+    ours, _ = m.prefill(inp)
+    assert ours.shape == ref.shape
+    torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-4)
