@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vidtok.decode import open_video
-from vidtok.models.base import load_model
+from vidtok.models.base import Sampling, load_model
 from vidtok.tasks.ask import visual_tokens
 from .checkpoints import write_checkpoint
 from .conftest import run_cli
@@ -48,8 +48,9 @@ def reference(ckpt, frames: np.ndarray, indices, total: int, fps: float, questio
     model = getattr(transformers, cfg["architectures"][0]).from_pretrained(ckpt, attn_implementation="sdpa").eval()
     msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
     text = proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+    # the metadata transformers' own video loader fills in
     meta = VideoMetadata(total_num_frames=total, fps=fps, frames_indices=list(indices), width=frames.shape[2],
-                         height=frames.shape[1])
+                         height=frames.shape[1], duration=total / fps)
     video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
     # Qwen: qwen-vl-utils' per-frame pixel cap, which transformers makes its default
     cap = {"cap_pixels_per_frame": True} if cfg["model_type"].startswith("qwen") else {}
@@ -84,3 +85,23 @@ def test_same_tokens_pixels_and_logits_as_the_models_own_processor(family, check
     ours, _ = m.prefill(inp)
     assert ours.shape == ref.shape
     torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("sampling", [None, Sampling(temperature=0.9, top_k=40, top_p=0.95, seed=7)],
+                         ids=["greedy", "sampled"])
+def test_generated_ids_equal_the_models_own_generate(family, sampling, checkpoints, clip):
+    """With compression off and the same settings (and seed), vidtok's answer is token for
+    token what ``model.generate`` gives on the processor's inputs."""
+    m, v, ts, extra, frames = vidtok_path(checkpoints[family], clip)
+    inputs, model, _ = reference(checkpoints[family], frames, extra["frames"], len(v.index), v.info.fps)
+    gc = m.generation_config(12, sampling)
+    gc.eos_token_id = None  # random weights: let both run the full length
+    if sampling is not None:
+        torch.manual_seed(sampling.seed)
+    with torch.inference_mode():
+        ref = model.generate(**inputs, generation_config=gc)[0, inputs["input_ids"].shape[1]:].tolist()
+    m.eos_ids = lambda: set()
+    _, info = m.generate(m.build_inputs(ts, QUESTION), max_new_tokens=12, sampling=sampling, reuse_prefix=False)
+    assert len(ref) == 12
+    assert info["ids"] == ref

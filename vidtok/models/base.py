@@ -4,8 +4,8 @@ An adapter (1) encodes frames with the model's own vision tower into a ``TokenSe
 grid is the LLM's token grid, and (2) builds the LLM input from any compressed
 ``TokenSet``: kept embeddings in place of the video placeholder, position ids taken from
 each kept token's original (t, h, w) through the model's own position function, so time
-stays consistent with what was kept. Generation is a plain greedy loop over the model's KV
-cache, so no model internals are monkey-patched.
+stays consistent with what was kept. Generation is transformers' own ``generate`` fed those
+embeddings and positions (no model internals are monkey-patched).
 
 Model strings (``-m``): a hub id or local path (family from its config), or
 ``random:<family>-tiny`` / ``random:<family>-<size>`` for randomly initialised models built
@@ -255,9 +255,43 @@ class VideoLLM(ABC):
         """Logits of the whole input and the KV cache. With ``reuse_prefix`` the KV of the
         template + video part is taken from (or stored in) the prefix cache, so only the
         question is computed on a second call."""
+        past, P = self._prefix_past(inp, reuse_prefix)
+        return self._forward(inp.inputs_embeds[:, P:], inp.position_ids[..., P:], past, start=P, inp=inp)
+
+    def generation_inputs(self, inp: LLMInput, cached: int) -> dict:
+        """What ``model.generate`` takes for this input when ``cached`` tokens are already in
+        the KV cache: the merged embeddings (families whose forward needs nothing but
+        embeddings and positions; Qwen3-VL overrides this for DeepStack)."""
+        return {"inputs_embeds": inp.inputs_embeds}
+
+    def generation_config(self, max_new_tokens: int, sampling: "Sampling | None" = None):
+        """The checkpoint's own generation config (eos ids, repetition penalty, ...), greedy
+        unless ``sampling`` asks for sampling; its settings then replace the checkpoint's."""
+        import copy
+
+        from transformers import GenerationConfig
+
+        base = self.model.generation_config
+        gc = copy.deepcopy(base) if base is not None else GenerationConfig()
+        gc.max_new_tokens = max_new_tokens
+        gc.eos_token_id = sorted(self.eos_ids()) or None
+        if gc.pad_token_id is None and gc.eos_token_id:
+            gc.pad_token_id = gc.eos_token_id[0]
+        if sampling is None or not sampling.samples:
+            gc.do_sample, gc.temperature, gc.top_p, gc.top_k = False, None, None, None  # greedy
+        else:
+            gc.do_sample = True
+            for name in ("temperature", "top_p", "top_k"):
+                if getattr(sampling, name) is not None:
+                    setattr(gc, name, getattr(sampling, name))
+        return gc
+
+    def _prefix_past(self, inp: LLMInput, reuse_prefix: bool):
+        """(KV cache holding the template + video prefix, its length) from the prefix cache,
+        computing and storing it on a miss; (None, 0) when prefix reuse is off."""
         if not reuse_prefix or inp.prefix_len <= 0 or inp.prefix_len >= inp.inputs_embeds.shape[1]:
             self.last_prefix_hit = False
-            return self._forward(inp.inputs_embeds, inp.position_ids, inp=inp)
+            return None, 0
         P = inp.prefix_len
         key = inp.prefix_key()
         hit = self._prefix_cache.pop(key, None)
@@ -268,22 +302,71 @@ class VideoLLM(ABC):
             past = hit
             extra = past.get_seq_length() - P
             if extra > 0:
-                past.crop(-extra)  # drop what the previous question appended
+                past.crop(-extra)  # drop what the previous question and answer appended
         self._prefix_cache[key] = past
         while len(self._prefix_cache) > self.max_prefix_entries:
             self._prefix_cache.pop(next(iter(self._prefix_cache)))
-        return self._forward(inp.inputs_embeds[:, P:], inp.position_ids[..., P:], past, start=P, inp=inp)
+        return past, P
 
     @torch.inference_mode()
-    def generate(self, inp: LLMInput, max_new_tokens: int = 64, reuse_prefix: bool = True) -> tuple[str, dict]:
-        """Greedy decoding over the KV cache. Returns text and timings (prefill, decode)."""
+    def generate(self, inp: LLMInput, max_new_tokens: int = 64, reuse_prefix: bool = True,
+                 sampling: "Sampling | None" = None, on_text=None, past=None) -> tuple[str, dict]:
+        """The answer to ``inp`` through transformers' own ``generate`` (its logits
+        processors, stopping criteria, streamer interface and cache classes), fed vidtok's
+        embeddings and position ids. ``sampling``: temperature / top-p / top-k / seed / stop
+        strings (greedy without it); ``on_text(delta)`` receives the answer as it is
+        generated; ``past``: a KV cache already holding the first tokens of ``inp`` (a
+        conversation's earlier turns; otherwise the prefix cache supplies the template and
+        video). Returns the text and the timings and token counts."""
+        from transformers import StoppingCriteriaList
+
         t0 = time.perf_counter()
-        logits, past = self.prefill(inp, reuse_prefix=reuse_prefix)
+        if past is None:
+            past, cached = self._prefix_past(inp, reuse_prefix)
+        else:
+            cached, self.last_prefix_hit = past.get_seq_length(), True
+        L = inp.inputs_embeds.shape[1]
+        if inp.key_bias is not None:
+            # proportional attention needs a float bias on every key at every step, which
+            # generate's 2-D mask bookkeeping cannot carry: a plain greedy loop over the cache
+            return self._generate_biased(inp, max_new_tokens, past, cached, t0)
+        seed = sampling.seed if sampling is not None else None
+        if seed is not None:
+            torch.manual_seed(seed)
+        stops = list(sampling.stop) if sampling is not None and sampling.stop else []
+        streamer = _Streamer(self, on_text)
+        criteria = StoppingCriteriaList([_StopText(self, stops)] if stops else [])
+        given = self.generation_inputs(inp, cached)
+        out = self.model.generate(
+            **given, position_ids=inp.position_ids,
+            attention_mask=torch.ones(1, L, dtype=torch.long, device=inp.inputs_embeds.device),
+            generation_config=self.generation_config(max_new_tokens, sampling), stopping_criteria=criteria,
+            streamer=streamer, return_dict_in_generate=True, use_cache=True,
+            **({"cache": past} if past is not None else {}))
+        # with embeddings generate returns only the new tokens; with ids, prompt + new
+        ids = out.sequences[0, given["input_ids"].shape[1] if "input_ids" in given else 0:].tolist()
+        eos = self.eos_ids()
+        ids = [i for i in ids if i not in eos]
+        text = self.decode_text(ids)
+        for s in stops:  # the answer ends before the first stop string (llm's rule)
+            if s in text:
+                text = text[: text.index(s)]
+        t = time.perf_counter()
+        self.last_cache = out.cache if "cache" in out else out.get("past_key_values")
+        return text, {"prefill": streamer.first_at - t0 if streamer.first_at else t - t0,
+                      "decode": t - streamer.first_at if streamer.first_at else 0.0,
+                      "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit, "prefill_tokens": L - cached,
+                      "ids": ids}
+
+    def _generate_biased(self, inp: LLMInput, max_new_tokens: int, past, cached: int, t0: float):
+        """Greedy decoding with proportional attention's key bias (see ``generate``)."""
+        L = inp.inputs_embeds.shape[1]
+        logits, past = self._forward(inp.inputs_embeds[:, cached:], inp.position_ids[..., cached:], past,
+                                     start=cached, inp=inp)
         t_prefill = time.perf_counter() - t0
         eos = self.eos_ids()
         ids: list[int] = []
         tok = int(logits[0, -1].argmax())
-        L = inp.inputs_embeds.shape[1]
         t1 = time.perf_counter()
         for step in range(max_new_tokens):
             if tok in eos:
@@ -297,8 +380,75 @@ class VideoLLM(ABC):
                              attention_mask=mask, use_cache=True, **cache_arg(self.model.forward, past))
             past = cache_of(out)
             tok = int(out.logits[0, -1].argmax())
+        self.last_cache = past
         return self.decode_text(ids), {"prefill": t_prefill, "decode": time.perf_counter() - t1,
-                                       "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit}
+                                       "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit,
+                                       "prefill_tokens": L - cached}
+
+
+@dataclass
+class Sampling:
+    """How to pick each next token: greedy unless ``temperature``, ``top_p`` or ``top_k``
+    is set; ``seed`` makes sampling repeatable; generation stops at any of ``stop``."""
+
+    temperature: Optional[float] = None
+    top_p: Optional[float] = None
+    top_k: Optional[int] = None
+    seed: Optional[int] = None
+    stop: tuple[str, ...] = ()
+
+    @property
+    def samples(self) -> bool:
+        return bool(self.temperature) or self.top_p is not None or self.top_k is not None
+
+
+class _Streamer:
+    """transformers' streamer interface (``put`` / ``end``): decodes the answer so far at
+    each new token and hands ``on_text`` what was added; records when the first token came."""
+
+    def __init__(self, model: "VideoLLM", on_text=None):
+        self.model, self.on_text = model, on_text
+        self.ids: list[int] = []
+        self.shown = ""
+        self.prompt_seen = False
+        self.first_at: float | None = None
+
+    def put(self, value) -> None:
+        if not self.prompt_seen:  # generate hands over the prompt first: not part of the answer
+            self.prompt_seen = True
+            return
+        if self.first_at is None:
+            self.first_at = time.perf_counter()
+        eos = self.model.eos_ids()
+        self.ids += [i for i in value.reshape(-1).tolist() if i not in eos]
+        if self.on_text is not None:
+            text = self.model.decode_text(self.ids)
+            if not text.endswith("\ufffd") and text.startswith(self.shown):  # whole characters only
+                self.on_text(text[len(self.shown):])
+                self.shown = text
+
+    def end(self) -> None:
+        if self.on_text is not None:
+            text = self.model.decode_text(self.ids)
+            if text.startswith(self.shown) and len(text) > len(self.shown):
+                self.on_text(text[len(self.shown):])
+            self.shown = text
+
+
+class _StopText:
+    """A transformers stopping criterion: stop once the decoded answer contains one of
+    ``stops`` (works with any tokenizer, however the stop string splits into tokens)."""
+
+    def __init__(self, model: "VideoLLM", stops: list[str]):
+        self.model, self.stops = model, stops
+        self.start: int | None = None
+
+    def __call__(self, input_ids, scores, **kw):
+        if self.start is None:
+            self.start = input_ids.shape[1] - 1  # the first call sees the prompt + one token
+        text = self.model.decode_text(input_ids[0, self.start:].tolist())
+        done = any(s in text for s in self.stops)
+        return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
 
 
 class SquareFrameInput:

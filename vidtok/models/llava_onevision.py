@@ -142,15 +142,3 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.tensor([[inp.next_position + step]], device=self.device)
-
-    @torch.inference_mode()
-    def native_logits(self, frames: np.ndarray, fps: float, question: str, tokens: TokenSet | None = None):
-        cfg = self.model.config
-        pv = self.pixel_inputs(frames).to(self.device, self.model.dtype)
-        q = self._question(tokens, question) if tokens is not None else question
-        before, after = self._prompt_ids(q)
-        T = len(frames)
-        per = (cfg.vision_config.image_size // cfg.vision_config.patch_size + 1) // 2
-        n = T * per * per + 1
-        ids = torch.tensor([before + [cfg.video_token_id] * n + after], device=self.device)
-        return self.model(input_ids=ids, pixel_values_videos=pv, attention_mask=torch.ones_like(ids)).logits

@@ -152,21 +152,3 @@ class Qwen25VLAdapter(VideoLLM):
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.full((3, 1, 1), inp.next_position + step, dtype=torch.long, device=self.device)
-
-    # -- the model's own path, for equivalence tests ----------------------------------------
-    @torch.inference_mode()
-    def native_logits(self, frames: np.ndarray, fps: float, question: str) -> torch.Tensor:
-        pv, grid = self.pixel_inputs(frames)
-        before, after = self._prompt_ids(question)
-        merge = self.model.config.vision_config.spatial_merge_size
-        n = int(grid.prod()) // merge**2
-        cfg = self.model.config
-        ids = torch.tensor([before + [cfg.video_token_id] * n + after], device=self.device)
-        types = torch.zeros_like(ids, dtype=torch.int32)
-        types[0, len(before): len(before) + n] = 2
-        tps = cfg.vision_config.temporal_patch_size
-        self.model.model.rope_deltas = None
-        out = self.model(input_ids=ids, pixel_values_videos=pv.to(self.device), video_grid_thw=grid.to(self.device),
-                         mm_token_type_ids=types, second_per_grid_ts=torch.tensor([tps / fps], device=self.device),
-                         attention_mask=torch.ones_like(ids))
-        return out.logits

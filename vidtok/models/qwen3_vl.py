@@ -147,8 +147,25 @@ class Qwen3VLAdapter(VideoLLM):
         last_vis = int(torch.nonzero(vis_mask[0]).max()) if bool(vis_mask.any()) else 0
         inp = LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(ids) - len(ts),
                        next_position=int(pos_f.max()) + 1, prefix_len=last_vis + 2,
-                       extra={"visual_pos_masks": vis_mask, "deepstack_visual_embeds": deep})
+                       extra={"visual_pos_masks": vis_mask, "deepstack_visual_embeds": deep, "ids": ids,
+                              "main": feats[:, :D]})
         return self._with_sizes(inp, torch.nonzero(vis_mask[0]).squeeze(1), ts.size)
+
+    def generation_inputs(self, inp: LLMInput, cached: int) -> dict:
+        """DeepStack adds vision features inside the first LLM layers, which the model's
+        forward computes only from vision outputs, never from embeddings: so ``generate``
+        gets the layout's ids and the kept features as precomputed encoder outputs (the
+        model scatters them itself), and none when the cache already holds every visual
+        token (the uncached part then has no placeholder to fill)."""
+        from transformers.models.qwen3_vl.modeling_qwen3_vl import BaseModelOutputWithDeepstackFeatures
+
+        ids = torch.tensor([inp.extra["ids"]], device=self.device)
+        vis = inp.extra["visual_pos_masks"]
+        if not bool(vis[:, cached:].any()):
+            return {"input_ids": ids}
+        out = BaseModelOutputWithDeepstackFeatures(
+            pooler_output=[inp.extra["main"]], deepstack_features=[[d] for d in inp.extra["deepstack_visual_embeds"]])
+        return {"input_ids": ids, "mm_encoder_outputs": {"video": out}}
 
     def _decoder_kwargs(self, inp: LLMInput) -> dict:
         vis = inp.extra.get("visual_pos_masks")
@@ -176,14 +193,3 @@ class Qwen3VLAdapter(VideoLLM):
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.full((3, 1, 1), inp.next_position + step, dtype=torch.long, device=self.device)
-
-    @torch.inference_mode()
-    def native_logits(self, frames, fps, question, tokens: TokenSet) -> torch.Tensor:
-        pv, grid = self.pixel_inputs(frames)
-        T, H, W = tokens.grid
-        ids, types, _ = self._layout(tokens.meta, [list(range(H * W))] * T, question)
-        t = torch.tensor([ids], device=self.device)
-        self.model.model.rope_deltas = None
-        return self.model(input_ids=t, pixel_values_videos=pv.to(self.device), video_grid_thw=grid.to(self.device),
-                          mm_token_type_ids=torch.tensor([types], device=self.device, dtype=torch.int32),
-                          attention_mask=torch.ones_like(t)).logits

@@ -9,6 +9,8 @@ every frame that still has a kept token and drops the others.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import torch
 
@@ -35,6 +37,14 @@ HUB_IDS = {
 SIZES = {"tiny": TINY}
 
 
+def _words(n: int) -> str:
+    """The frame count as SmolVLM2's processor writes it: in words (num2words, which the
+    processor itself requires)."""
+    from num2words import num2words
+
+    return num2words(n)
+
+
 def _clock(t: float) -> str:
     m, s = divmod(int(t), 60)
     return f"{m:02d}:{s:02d}"
@@ -52,11 +62,17 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
     sizes = SIZES
 
     def pixel_inputs(self, frames: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
-        s = self.model.config.vision_config.image_size
-        if x.shape[-2:] != (s, s):
-            x = torch.nn.functional.interpolate(x, size=(s, s), mode="bilinear", antialias=True, align_corners=False)
-        return ((x - 0.5) / 0.5)[None]  # SigLIP normalisation; (1, N, 3, s, s)
+        """(1, N, 3, s, s): the model's own video processor on decoded frames (longest side
+        to its size, then squared to ``max_image_size``, SigLIP normalisation)."""
+        from transformers import SmolVLMVideoProcessor
+
+        if self.processor is not None:
+            vp = self.processor.video_processor
+        else:  # random: models: the processor a checkpoint of this tower size would save
+            s = self.model.config.vision_config.image_size
+            vp = SmolVLMVideoProcessor(size={"longest_edge": s}, max_image_size={"longest_edge": s})
+        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+        return vp(videos=[x], return_tensors="pt", do_sample_frames=False)["pixel_values"]
 
     @torch.inference_mode()
     def encode(self, frames, times, ends, fps) -> TokenSet:
@@ -92,8 +108,8 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
         dur = tokens.meta.get("duration", 0.0)
         covered = tokens.covered_frames().tolist()
         kept = [t for t, n in enumerate(members) if n or covered[t]]
-        head = self._encode("<|im_start|>User: " + f"You are provided the following series of {len(kept)} frames "
-                          f"from a 0:{_clock(dur)} [H:MM:SS] video.\n")
+        head = self._encode("<|im_start|>User: " + f"You are provided the following series of {_words(len(kept))} "
+                            f"frames from a {timedelta(seconds=int(dur))} [H:MM:SS] video.\n")
         open_ids, close_ids = self._specials()
         ids, vis = list(head), [False] * len(head)
         for t in kept:
@@ -133,11 +149,3 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.tensor([[inp.next_position + step]], device=self.device)
-
-    @torch.inference_mode()
-    def native_logits(self, frames, fps, question, tokens: TokenSet) -> torch.Tensor:
-        T, H, W = tokens.grid
-        ids, _ = self._layout(tokens, [H * W] * T, question)
-        t = torch.tensor([ids], device=self.device)
-        pv = self.pixel_inputs(frames).to(self.device, self.model.dtype)
-        return self.model(input_ids=t, pixel_values=pv, attention_mask=torch.ones_like(t)).logits
