@@ -108,3 +108,48 @@ def decoding(strict: bool = True, pipeline: bool = False):
         return command
 
     return wrap
+
+
+def generating(fn):
+    """Give a command that answers with a model the generation and model-input flags
+    (``--temperature``, ``--top-p``, ``--top-k``, ``--seed``, ``--stop``, ``--system``,
+    ``--resize``), passed on as one ``gen`` dict of the flags given: declared once, here."""
+    import functools
+    import inspect
+    from typing import Optional
+
+    flags = {
+        "temperature": (Optional[float], typer.Option(
+            None, "--temperature", min=0.0, help="Sample with this temperature (default: greedy, the same answer "
+                                                  "every time).", rich_help_panel="Generation")),
+        "top_p": (Optional[float], typer.Option(
+            None, "--top-p", min=0.0, max=1.0, help="Sample from the smallest set of tokens holding this "
+                                                    "probability.", rich_help_panel="Generation")),
+        "top_k": (Optional[int], typer.Option(None, "--top-k", min=1, help="Sample among the k likeliest tokens.",
+                                              rich_help_panel="Generation")),
+        "seed": (Optional[int], typer.Option(None, "--seed", help="Seed for sampling: the same seed, the same answer.",
+                                             rich_help_panel="Generation")),
+        "stop": (Optional[list[str]], typer.Option(None, "--stop", help="End the answer before this text "
+                                                                          "(repeatable).", rich_help_panel="Generation")),
+        "system": (Optional[str], typer.Option(None, "--system", help="System prompt, placed by the model's own chat "
+                                                                       "template.", rich_help_panel="Generation")),
+        "resize": (Optional[str], typer.Option(
+            None, "--resize", help="Who resizes frames for the model: 'model' (its own processor, from frames "
+                                   "decoded at full size: the model's own pixels; default) or 'decoder' (FFmpeg "
+                                   "while decoding: less memory and time, pixels differ slightly).")),
+    }
+
+    sig = inspect.signature(fn, eval_str=True)
+    own = [p for p in sig.parameters.values() if p.name != "gen"]
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=ann)
+             for name, (ann, opt) in flags.items()]
+
+    @functools.wraps(fn)
+    def command(*args, **kw):
+        gen = {name: kw.pop(name) for name in flags}
+        return fn(*args, gen={k: v for k, v in gen.items() if v not in (None, [])}, **kw)
+
+    command.__signature__ = sig.replace(parameters=[*own, *extra])
+    command.__annotations__ = {**{p.name: p.annotation for p in own}, **{n: a for n, (a, _) in flags.items()}}
+    del command.__wrapped__
+    return command

@@ -18,7 +18,7 @@ from vidtok.defaults import DEFAULT_TEXT_ENCODER
 from vidtok.errors import UsageError, VidtokError
 
 from . import render
-from .app import (BudgetOpt, DeviceOpt, DtypeOpt, JsonOpt, MethodOpt, ModelOpt, NoCacheOpt, PreKeepOpt, ReportOpt, StreamOpt,
+from .app import (generating, BudgetOpt, DeviceOpt, DtypeOpt, JsonOpt, MethodOpt, ModelOpt, NoCacheOpt, PreKeepOpt, ReportOpt, StreamOpt,
                   TruncOpt, VideoArg, app, decoding)
 
 err = render.err
@@ -171,6 +171,7 @@ def keyframes(
 
 @app.command()
 @decoding(pipeline=True)
+@generating
 def ask(
     video: str = VideoArg,
     question: str = typer.Argument(..., help="The question.", show_default=False),
@@ -187,7 +188,7 @@ def ask(
     dtype: Optional[str] = DtypeOpt,
     report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
-    decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
+    decode=None, recipe=None, option=None, gen=None,  # from @decoding, @generating: shared flags declared once
 ) -> None:
     """Ask a video LLM a question about a video, optionally with compressed visual tokens.
 
@@ -200,15 +201,17 @@ def ask(
       [bold]vidtok ask clip.mp4 "What happens?" -m random:qwen2_5_vl-tiny --json[/bold]   (no weights: a test model)
     """
     cfg = _resolve(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                   pre_keep=pre_keep, proportional=proportional, dtype=dtype)
-    r = commands.ask(video, question, cfg=cfg, decode=decode,
-                     device=device, use_cache=not no_cache, report=report, status=render.status(as_json))
+                   pre_keep=pre_keep, proportional=proportional, dtype=dtype, **gen)
+    on_text = render.streaming(as_json)
+    r = commands.ask(video, question, cfg=cfg, decode=decode, device=device, use_cache=not no_cache, report=report,
+                     status=render.status(as_json), on_text=on_text)
+    render.json_or(r, as_json) or render.ask(r, streamed=on_text is not None)
     _after(r, report)
-    render.json_or(r, as_json) or render.ask(r)
 
 
 @app.command()
 @decoding(pipeline=True)
+@generating
 def ground(
     video: str = VideoArg,
     query: str = typer.Argument(..., help="What to find, e.g. 'person opens the door'.", show_default=False),
@@ -226,7 +229,7 @@ def ground(
     device: Optional[str] = DeviceOpt,
     dtype: Optional[str] = DtypeOpt,
     as_json: bool = JsonOpt,
-    decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
+    decode=None, recipe=None, option=None, gen=None,  # from @decoding, @generating: shared flags declared once
 ) -> None:
     """Find when something happens: intervals in seconds with scores.
 
@@ -240,7 +243,7 @@ def ground(
     from vidtok.tasks.ground import to_srt, to_vtt
 
     cfg = _resolve(recipe, option, via=via, model=model, encoder=encoder, method=method, budget=budget,
-                   chunk_seconds=chunk_seconds, pre_keep=pre_keep, dtype=dtype)
+                   chunk_seconds=chunk_seconds, pre_keep=pre_keep, dtype=dtype, **gen)
     r = commands.ground(video, query, cfg=cfg, decode=decode,
                         device=device, use_cache=not no_cache, report=report,
                         status=render.status(as_json or srt or vtt))
@@ -282,6 +285,7 @@ def evaluate(
 
 @app.command()
 @decoding(pipeline=True)
+@generating
 def batch(
     folder: str = typer.Argument(..., help="Folder of videos (or one video).", show_default=False),
     task: str = typer.Option("keyframes", "--task", "-t", help="ask, ground, keyframes or compress."),
@@ -308,7 +312,7 @@ def batch(
     wait: bool = typer.Option(False, "--wait", help="If another batch is writing --out, wait for it instead of failing (exit 2)."),
     report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
-    decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
+    decode=None, recipe=None, option=None, gen=None,  # from @decoding, @generating: shared flags declared once
 ) -> None:
     """Run a task over a folder: one JSON line per (video, query), resumable.
 
@@ -324,7 +328,7 @@ def batch(
     """
     cfg = _resolve(recipe, option, for_="select" if task == "keyframes" else "compress", model=model, method=method,
                    budget=budget, selector=selector, k=k, via=via, encoder=encoder, pre_keep=pre_keep,
-                   proportional=proportional, device=device, dtype=dtype)
+                   proportional=proportional, device=device, dtype=dtype, **gen)
     qs: list[Optional[str]] = [query] if query else [None]
     if queries is not None:
         if not queries.is_file():

@@ -26,9 +26,39 @@ def shows(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
+_spinners: list = []  # the spinner showing now, if any (an answer streaming in ends it)
+
+
 def status(quiet: bool = False):
     """``status(message)`` for slow steps (model loading, generation): a spinner on stderr."""
-    return err.status if shows(quiet) else (lambda message: contextlib.nullcontext())
+    if not shows(quiet):
+        return lambda message: contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def spin(message: str):
+        with err.status(message) as s:
+            _spinners.append(s)
+            try:
+                yield s
+            finally:
+                _spinners.remove(s)
+
+    return spin
+
+
+def streaming(quiet: bool):
+    """A callback that prints an answer on stdout as it is generated, when stdout is a
+    terminal and not with --json (None otherwise: the answer is printed whole at the end)."""
+    if quiet or not sys.stdout.isatty():
+        return None
+
+    def on_text(delta: str) -> None:
+        for s in _spinners:
+            s.stop()
+        out.print(delta, end="", markup=False, highlight=False, soft_wrap=True)
+        out.file.flush()
+
+    return on_text
 
 
 def bar(label: str, quiet: bool, *, count: bool = True, failed: bool = False, transient: bool = True):
@@ -121,8 +151,11 @@ def keyframes(r: dict, out_dir) -> None:
         out.print(f"wrote {n(len(r['files']), 'frame')} and contact_sheet.jpg to {out_dir}")
 
 
-def ask(r: dict) -> None:
-    out.print(r["answer"] or "(empty answer)", soft_wrap=True, markup=False)
+def ask(r: dict, streamed: bool = False) -> None:
+    if streamed:
+        out.print()  # the answer is on screen already: end its line
+    else:
+        out.print(r["answer"] or "(empty answer)", soft_wrap=True, markup=False)
     line(f"{r['frames_used']} of {n(r['frames_sampled'], 'frame')}, visual tokens {r['visual_tokens_before']} -> "
          f"{r['visual_tokens_after']}{' (cached)' if r['cached_tokens'] else ''}, {r['seconds']['total']:.2f}s")
 

@@ -36,7 +36,8 @@ def clip(tmp_path_factory):
     return write_frames(path, [np.roll(base[i >= 15], 3 * i, axis=1) for i in range(30)], fps=10)
 
 
-def reference(ckpt, frames: np.ndarray, indices, total: int, fps: float, question: str = QUESTION):
+def reference(ckpt, frames: np.ndarray, indices, total: int, fps: float, question: str = QUESTION,
+              system: str | None = None):
     """The model's own path on decoded frames: AutoProcessor's chat template and
     processor (with the video's metadata, as qwen-vl-utils and the model cards pass it),
     then the model's forward. Returns (processor inputs, model, logits)."""
@@ -47,6 +48,8 @@ def reference(ckpt, frames: np.ndarray, indices, total: int, fps: float, questio
     cfg = json.loads((ckpt / "config.json").read_text())
     model = getattr(transformers, cfg["architectures"][0]).from_pretrained(ckpt, attn_implementation="sdpa").eval()
     msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
+    if system:
+        msgs.insert(0, {"role": "system", "content": [{"type": "text", "text": system}]})
     text = proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
     # the metadata transformers' own video loader fills in
     meta = VideoMetadata(total_num_frames=total, fps=fps, frames_indices=list(indices), width=frames.shape[2],
@@ -70,10 +73,13 @@ def vidtok_path(ckpt, clip):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_same_tokens_pixels_and_logits_as_the_models_own_processor(family, checkpoints, clip):
+@pytest.mark.parametrize("system", [None, "Answer in one short sentence."])
+def test_same_tokens_pixels_and_logits_as_the_models_own_processor(family, system, checkpoints, clip):
     m, v, ts, extra, frames = vidtok_path(checkpoints[family], clip)
+    m.system = system
     assert frames.shape[1:3] == (94, 150)  # decoded at the video's size: the processor resizes
-    inputs, _, ref = reference(checkpoints[family], frames, extra["frames"], len(v.index), v.info.fps)
+    inputs, _, ref = reference(checkpoints[family], frames, extra["frames"], len(v.index), v.info.fps,
+                               system=system)
     vid_id = m.model.config.video_token_id if family != "smolvlm2" else m.model.config.image_token_id
     newline = 1 if family == "llava_onevision" else 0  # LLaVA's video ends in one newline token
     assert len(ts) + newline == int((inputs["input_ids"] == vid_id).sum())
@@ -100,8 +106,21 @@ def test_generated_ids_equal_the_models_own_generate(family, sampling, checkpoin
     if sampling is not None:
         torch.manual_seed(sampling.seed)
     with torch.inference_mode():
-        ref = model.generate(**inputs, generation_config=gc)[0, inputs["input_ids"].shape[1]:].tolist()
+        ref = model.generate(**inputs, generation_config=gc).sequences[0, inputs["input_ids"].shape[1]:].tolist()
     m.eos_ids = lambda: set()
     _, info = m.generate(m.build_inputs(ts, QUESTION), max_new_tokens=12, sampling=sampling, reuse_prefix=False)
     assert len(ref) == 12
     assert info["ids"] == ref
+
+
+def test_answer_streams_and_ends_before_a_stop_string(checkpoints, clip):
+    m, v, ts, extra, frames = vidtok_path(checkpoints["qwen2_5_vl"], clip)
+    m.eos_ids = lambda: set()
+    inp = m.build_inputs(ts, QUESTION)
+    pieces = []
+    full, info = m.generate(inp, max_new_tokens=10, on_text=pieces.append, reuse_prefix=False)
+    assert len(pieces) > 1 and "".join(pieces) == full == m.tokenizer.decode(info["ids"], skip_special_tokens=True)
+    stop = full[len(full) // 2: len(full) // 2 + 2]  # text the greedy answer is known to reach
+    head = full[: full.index(stop)]
+    cut, info2 = m.generate(inp, max_new_tokens=10, sampling=Sampling(stop=(stop,)), reuse_prefix=False)
+    assert cut == head and info2["new_tokens"] < 10

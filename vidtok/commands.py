@@ -211,29 +211,30 @@ def keyframes(video, *, cfg: PipelineConfig, decode: DecodeOptions, query: Optio
     return result
 
 
-def load_model(spec: Optional[str], device: Optional[str] = None, proportional: bool = False,
-               status: Status = _quiet, dtype: Optional[str] = None, resize: str = "model"):
+def load_model(cfg: PipelineConfig, device: Optional[str] = None, status: Status = _quiet, spec: Optional[str] = None):
+    """``cfg.model`` (or ``spec``) loaded on ``device`` (else ``cfg.device``) in ``cfg.dtype``,
+    with the config's model settings (``VideoLLM.configure``)."""
     from .models.base import load_model as load
 
-    with status(f"loading {spec or DEFAULT_MODEL}"):
-        model = load(spec or DEFAULT_MODEL, device=device, dtype=dtype)
-    model.proportional_attention = proportional
-    model.resize = resize
-    return model
+    spec = spec or cfg.model or DEFAULT_MODEL
+    with status(f"loading {spec}"):
+        model = load(spec, device=device or cfg.device, dtype=cfg.dtype)
+    return model.configure(cfg)
 
 
 def ask(video, question: str, *, cfg: PipelineConfig, decode: DecodeOptions, device: Optional[str] = None,
-        use_cache: bool = True, report: Optional[Path] = None, status: Status = _quiet) -> dict:
+        use_cache: bool = True, report: Optional[Path] = None, status: Status = _quiet, on_text=None) -> dict:
     """The answer of ``cfg.model`` (compressed by ``cfg.method`` at ``cfg.budget`` when
-    either is set), with frames used, tokens before and after, stage timings."""
+    either is set), with frames used, tokens before and after, stage timings;
+    ``on_text(delta)`` receives the answer as it is generated."""
     from .tasks.ask import ask as run_ask
 
     v = decode.open(video)
     check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget)
-    m = load_model(cfg.model, device or cfg.device, cfg.proportional, status, cfg.dtype, cfg.resize)
+    m = load_model(cfg, device, status)
     with status("decoding, encoding and answering"):
         r = run_ask(v, question, m, method=cfg.method, budget=cfg.budget, max_new_tokens=cfg.max_new_tokens,
-                    use_cache=use_cache, pre_keep=cfg.pre_keep, options=cfg.options)
+                    use_cache=use_cache, pre_keep=cfg.pre_keep, options=cfg.options, on_text=on_text)
     r["damage"] = decode.damage(v)
     r["device"], r["dtype"] = m.device, str(next(m.model.parameters()).dtype).removeprefix("torch.")
     if report is not None:
@@ -258,7 +259,7 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
         with status("scoring frames against the query"):
             r = ground_embed(v, query, encoder=cfg.encoder or DEFAULT_TEXT_ENCODER)
     else:
-        m = load_model(cfg.model, device or cfg.device, cfg.proportional, status, cfg.dtype, cfg.resize)
+        m = load_model(cfg, device, status)
         with status("asking the model"):
             r = ground_llm(v, query, m, method=cfg.method, budget=cfg.budget, chunk_seconds=cfg.chunk_seconds,
                            pre_keep=cfg.pre_keep, use_cache=use_cache, options=cfg.options)
@@ -285,8 +286,7 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
         raise UsageError(f"--task must be ground or qa, got '{task}'")
     check_answering(task=task, model=model, method=method, budget=budget, via=via, encoder=encoder)
     roots = [Path(videos)] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
-    m = None if (task == "ground" and via == "embed") else load_model(model, device or cfg.device, cfg.proportional,
-                                                                       status, cfg.dtype, cfg.resize)
+    m = None if (task == "ground" and via == "embed") else load_model(cfg, device, status)
     if task == "ground":
         return eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit,
                               pre_keep=pre_keep, decode=decode, options=cfg.options)
@@ -336,7 +336,7 @@ def batch(folder, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ke
             from .batch.runner import run_batch
             from .batch.tasks import build_task
 
-            prepare, run_fn = build_task(task, cfg, lambda spec: load_model(spec, cfg.device, dtype=cfg.dtype), decode)
+            prepare, run_fn = build_task(task, cfg, lambda spec: load_model(cfg, spec=spec), decode)
             summary = run_batch(jobs, task, prepare, run_fn, out, workers=workers, resume=not restart,
                                 progress=on_done and (lambda job, rec: on_done(rec)))
     if report is not None:

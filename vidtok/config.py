@@ -36,11 +36,27 @@ class PipelineConfig(BaseModel):
         "model", description="who resizes frames for the model: its own processor (model) or the decoder (faster, "
                              "less memory; pixels differ slightly)")
     chunk_seconds: float = 600.0
+    # generation: greedy unless temperature, top_p or top_k is set; the checkpoint's own
+    # generation config supplies everything else (eos ids, repetition penalty)
+    temperature: Optional[float] = Field(None, ge=0, description="sampling temperature (0 or unset: greedy)")
+    top_p: Optional[float] = Field(None, gt=0, le=1, description="nucleus sampling: smallest set of tokens with this mass")
+    top_k: Optional[int] = Field(None, ge=1, description="sample among the k likeliest tokens")
+    seed: Optional[int] = Field(None, description="seed for sampling (repeatable answers)")
+    stop: list[str] = Field(default_factory=list, description="stop the answer before any of these strings")
+    system: Optional[str] = Field(None, description="system prompt (the model's chat template places it)")
     device: Optional[str] = Field(None, description="cuda, mps or cpu (default: the best available)")
     dtype: Optional[Literal["float32", "bfloat16", "float16"]] = Field(
         None, description="model weights' dtype (default: the checkpoint's own; float32 for random: models)")
     options: dict[str, dict] = Field(default_factory=dict,
                                      description="per component options, e.g. {holitom: {tau: 0.7}} (-o holitom.tau=0.7)")
+
+
+    def sampling(self):
+        """The generation settings as ``vidtok.models.base.Sampling``."""
+        from .models.base import Sampling
+
+        return Sampling(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k, seed=self.seed,
+                        stop=tuple(self.stop))
 
 
 class DecodeOptions(BaseModel):

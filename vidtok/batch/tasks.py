@@ -47,8 +47,7 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
         need_model = not (task == "ground" and cfg.via == "embed")
         model = model_loader(cfg.model) if need_model else None
         if model is not None:
-            model.proportional_attention = cfg.proportional
-            model.resize = cfg.resize
+            model.configure(cfg)
 
         if task == "ask":
             from ..tasks.ask import ask, visual_tokens

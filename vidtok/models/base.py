@@ -81,6 +81,15 @@ class VideoLLM(ABC):
     model_types: tuple[str, ...] = ()
     default_sampler: str = "uniform"
 
+    def configure(self, cfg) -> "VideoLLM":
+        """Take a ``PipelineConfig``'s model settings: proportional attention, who resizes
+        frames, generation settings and system prompt."""
+        self.proportional_attention = cfg.proportional
+        self.resize = cfg.resize
+        self.sampling = cfg.sampling()
+        self.system = cfg.system
+        return self
+
     def __init__(self, model, tokenizer, processor=None, device: str = "cpu", spec: str = ""):
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -91,6 +100,10 @@ class VideoLLM(ABC):
         #: question on the same tokens prefills only the question
         self._prefix_cache: dict[str, tuple] = {}
         self.max_prefix_entries = 2
+        #: generation settings when ``generate`` is given none (``configure``)
+        self.sampling: Sampling | None = None
+        #: system prompt the chat template places before the user's turn
+        self.system: str | None = None
 
     # -- building --------------------------------------------------------------------------
     #: transformers class names of the family, and the configs ``random:`` builds
@@ -151,6 +164,8 @@ class VideoLLM(ABC):
         """The model's own chat template for one video and a question, split at the
         video placeholder the processor would expand: (ids before, ids after)."""
         msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
+        if self.system:
+            msgs.insert(0, {"role": "system", "content": self.system})
         text = self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
         before, _, after = text.partition(placeholder)
         return self._encode(before), self._encode(after)
@@ -274,6 +289,7 @@ class VideoLLM(ABC):
         base = self.model.generation_config
         gc = copy.deepcopy(base) if base is not None else GenerationConfig()
         gc.max_new_tokens = max_new_tokens
+        gc.use_cache, gc.return_dict_in_generate = True, True
         gc.eos_token_id = sorted(self.eos_ids()) or None
         if gc.pad_token_id is None and gc.eos_token_id:
             gc.pad_token_id = gc.eos_token_id[0]
@@ -285,6 +301,15 @@ class VideoLLM(ABC):
                 if getattr(sampling, name) is not None:
                     setattr(gc, name, getattr(sampling, name))
         return gc
+
+    def generation_summary(self) -> dict:
+        """The settings answers are generated with (for --json and reports)."""
+        gc = self.generation_config(1, self.sampling)
+        s = self.sampling
+        return {"do_sample": bool(gc.do_sample), "temperature": gc.temperature if gc.do_sample else None,
+                "top_p": gc.top_p if gc.do_sample else None, "top_k": gc.top_k if gc.do_sample else None,
+                "seed": s.seed if s else None, "stop": list(s.stop) if s else [],
+                "repetition_penalty": gc.repetition_penalty, "system": self.system, "resize": self.resize}
 
     def _prefix_past(self, inp: LLMInput, reuse_prefix: bool):
         """(KV cache holding the template + video prefix, its length) from the prefix cache,
@@ -321,15 +346,17 @@ class VideoLLM(ABC):
         from transformers import StoppingCriteriaList
 
         t0 = time.perf_counter()
+        sampling = sampling if sampling is not None else self.sampling
         if past is None:
             past, cached = self._prefix_past(inp, reuse_prefix)
         else:
             cached, self.last_prefix_hit = past.get_seq_length(), True
+        reused = cached if self.last_prefix_hit else 0  # tokens whose KV this call did not compute
         L = inp.inputs_embeds.shape[1]
         if inp.key_bias is not None:
             # proportional attention needs a float bias on every key at every step, which
             # generate's 2-D mask bookkeeping cannot carry: a plain greedy loop over the cache
-            return self._generate_biased(inp, max_new_tokens, past, cached, t0)
+            return self._generate_biased(inp, max_new_tokens, past, cached, reused, t0)
         seed = sampling.seed if sampling is not None else None
         if seed is not None:
             torch.manual_seed(seed)
@@ -341,8 +368,7 @@ class VideoLLM(ABC):
             **given, position_ids=inp.position_ids,
             attention_mask=torch.ones(1, L, dtype=torch.long, device=inp.inputs_embeds.device),
             generation_config=self.generation_config(max_new_tokens, sampling), stopping_criteria=criteria,
-            streamer=streamer, return_dict_in_generate=True, use_cache=True,
-            **({"cache": past} if past is not None else {}))
+            streamer=streamer, **({"cache": past} if past is not None else {}))
         # with embeddings generate returns only the new tokens; with ids, prompt + new
         ids = out.sequences[0, given["input_ids"].shape[1] if "input_ids" in given else 0:].tolist()
         eos = self.eos_ids()
@@ -355,10 +381,10 @@ class VideoLLM(ABC):
         self.last_cache = out.cache if "cache" in out else out.get("past_key_values")
         return text, {"prefill": streamer.first_at - t0 if streamer.first_at else t - t0,
                       "decode": t - streamer.first_at if streamer.first_at else 0.0,
-                      "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit, "prefill_tokens": L - cached,
+                      "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit, "prefill_tokens": L - reused,
                       "ids": ids}
 
-    def _generate_biased(self, inp: LLMInput, max_new_tokens: int, past, cached: int, t0: float):
+    def _generate_biased(self, inp: LLMInput, max_new_tokens: int, past, cached: int, reused: int, t0: float):
         """Greedy decoding with proportional attention's key bias (see ``generate``)."""
         L = inp.inputs_embeds.shape[1]
         logits, past = self._forward(inp.inputs_embeds[:, cached:], inp.position_ids[..., cached:], past,
@@ -383,7 +409,7 @@ class VideoLLM(ABC):
         self.last_cache = past
         return self.decode_text(ids), {"prefill": t_prefill, "decode": time.perf_counter() - t1,
                                        "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit,
-                                       "prefill_tokens": L - cached}
+                                       "prefill_tokens": L - reused, "ids": ids}
 
 
 @dataclass

@@ -108,7 +108,8 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
         dur = tokens.meta.get("duration", 0.0)
         covered = tokens.covered_frames().tolist()
         kept = [t for t, n in enumerate(members) if n or covered[t]]
-        head = self._encode("<|im_start|>User: " + f"You are provided the following series of {_words(len(kept))} "
+        system = f"System: {self.system}<end_of_utterance>\n" if self.system else ""  # as its template writes it
+        head = self._encode(f"<|im_start|>{system}User: " + f"You are provided the following series of {_words(len(kept))} "
                             f"frames from a {timedelta(seconds=int(dur))} [H:MM:SS] video.\n")
         open_ids, close_ids = self._specials()
         ids, vis = list(head), [False] * len(head)

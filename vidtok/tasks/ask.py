@@ -76,12 +76,14 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
 def ask(video, question: str, model, *, method: Optional[str] = None, budget=None,
         max_new_tokens: int = 64, use_cache: bool = True, num_frames: Optional[int] = None,
         fps: Optional[float] = None, backend=None, timeout=60.0, pre_keep: Optional[float] = None,
-        options: Optional[dict[str, dict]] = None) -> dict:
+        options: Optional[dict[str, dict]] = None, on_text=None) -> dict:
+    """Answer ``question`` about ``video`` (an opened ``Video`` or a path); ``options``: the
+    compressors' own options by method (``config.parse_options``); ``on_text(delta)``
+    receives the answer as it is generated (the model's ``sampling`` and ``system``
+    settings apply, see ``VideoLLM.configure``)."""
     from ..compress import compress
     from ..compress.budget import Budget
 
-    """Answer ``question`` about ``video`` (an opened ``Video`` or a path); ``options``: the
-    compressors' own options by method (``config.parse_options``)."""
     times: dict = {}
     t_all = time.perf_counter()
     video = as_video(video, backend=backend, timeout=timeout)
@@ -102,7 +104,7 @@ def ask(video, question: str, model, *, method: Optional[str] = None, budget=Non
     t0 = time.perf_counter()
     inp = model.build_inputs(ts, question)
     times["build_inputs"] = time.perf_counter() - t0
-    answer, gen = model.generate(inp, max_new_tokens=max_new_tokens)
+    answer, gen = model.generate(inp, max_new_tokens=max_new_tokens, on_text=on_text)
     times["prefill"] = gen["prefill"]
     times["generate"] = gen["decode"]
     times["total"] = time.perf_counter() - t_all
@@ -116,5 +118,6 @@ def ask(video, question: str, model, *, method: Optional[str] = None, budget=Non
                                                       "pre_keep": pre_keep,
                                                       "proportional_attention": model.proportional_attention},
         "cached_tokens": cached, "cached_prefix_kv": gen.get("prefix_cached", False), "new_tokens": gen["new_tokens"],
+        "prefill_tokens": gen["prefill_tokens"], "generation": model.generation_summary(),
         "seconds": {k: round(v, 4) for k, v in times.items()},
     }
