@@ -413,7 +413,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(1)
 
 
-from . import lists  # noqa: E402,F401  # registers methods, models, recipes, cache
+from . import chat, lists  # noqa: E402,F401  # registers chat; methods, models, recipes, cache
 
 if __name__ == "__main__":  # pragma: no cover
     main()

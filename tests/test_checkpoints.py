@@ -113,7 +113,7 @@ def test_generated_ids_equal_the_models_own_generate(family, sampling, checkpoin
     assert info["ids"] == ref
 
 
-def test_answer_streams_and_ends_before_a_stop_string(checkpoints, clip):
+def test_answer_streams_and_ends_before_a_stop_string(checkpoints, clip, caplog):
     m, v, ts, extra, frames = vidtok_path(checkpoints["qwen2_5_vl"], clip)
     m.eos_ids = lambda: set()
     inp = m.build_inputs(ts, QUESTION)
@@ -124,3 +124,59 @@ def test_answer_streams_and_ends_before_a_stop_string(checkpoints, clip):
     head = full[: full.index(stop)]
     cut, info2 = m.generate(inp, max_new_tokens=10, sampling=Sampling(stop=(stop,)), reuse_prefix=False)
     assert cut == head and info2["new_tokens"] < 10
+    # transformers also deprecates through its logger (not only warnings): none on this path
+    assert not [r for r in caplog.records if "deprecat" in r.getMessage().lower()]
+
+
+def test_piped_chat_prefills_only_each_turns_own_tokens(checkpoints, clip, capsys, monkeypatch, tmp_path):
+    import io
+
+    saved = tmp_path / "talk.json"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"What is shown?\nWhat happens next?\n/frames\nWhy?\n/save {saved}\n"))
+    code, out, err = run_cli(["chat", str(clip), "-m", str(checkpoints["qwen2_5_vl"]), "--json", "--max-new-tokens",
+                              "4", "--no-cache"], capsys)
+    assert code == 0, err
+    lines = [json.loads(x) for x in out.splitlines()]
+    turns = [x for x in lines if "turn" in x]
+    assert [t["question"] for t in turns] == ["What is shown?", "What happens next?", "Why?"]
+    assert turns[0]["prefill_tokens"] == turns[0]["sequence_length"]  # the video and the first question
+    for prev, t in zip(turns, turns[1:]):
+        # its own tokens: what the sequence grew by beyond the previous answer, plus that
+        # answer's last token (generated, never fed back) unless it was the end token
+        own = t["sequence_length"] - prev["sequence_length"] - prev["new_tokens"]
+        assert own < 40 and t["prefill_tokens"] in (own, own + 1)
+    assert [x for x in lines if x.get("command") == "/frames"][0]["visual_tokens_after"] == turns[0]["visual_tokens"]
+    assert len(json.loads(saved.read_text())["turns"]) == 3
+
+
+def test_a_conversation_from_its_cache_answers_as_from_scratch(checkpoints, clip):
+    """Turn three from the kept cache gives the ids a full recomputation of the same
+    conversation gives; a new budget drops the cache (other visual tokens)."""
+    from vidtok.tasks.chat import Conversation
+
+    m = load_model(str(checkpoints["smolvlm2"]))
+    c = Conversation(open_video(clip), m, use_cache=False, max_new_tokens=5)
+    for q in ("What is shown?", "And then?", "Why?"):
+        last = c.ask(q)
+    m.history = [(t["question"], t["ids"]) for t in c.turns[:2]]
+    _, fresh = m.generate(m.build_inputs(c.tokens, "Why?"), max_new_tokens=5, reuse_prefix=False)
+    m.history = []
+    assert fresh["ids"] == last["ids"] and last["prefill_tokens"] < fresh["prefill_tokens"] / 4
+    c.set_budget("0.25")
+    after = c.ask("Once more?")
+    assert after["prefill_tokens"] == after["sequence_length"] and after["visual_tokens"] < last["visual_tokens"]
+
+
+@pytest.mark.parametrize("argv", [["ask", "{clip}", "What happens?"], ["ground", "{clip}", "the scene changes"],
+                                  ["batch", "{folder}", "--task", "ask", "--query", "What?", "--out", "{out}"]])
+def test_commands_load_a_checkpoint_directory(argv, checkpoints, clip, capsys, tmp_path):
+    out = tmp_path / "r.jsonl"
+    args = [a.format(clip=clip, folder=clip.parent, out=out) for a in argv]
+    extra = {"ask": ["--max-new-tokens", "3", "--json"], "ground": ["--json"], "batch": []}[argv[0]]
+    code, stdout, err = run_cli([*args, "-m", str(checkpoints["qwen3_vl"]), *extra], capsys)
+    assert code == 0, err
+    if argv[0] == "batch":
+        rec = json.loads(out.read_text().splitlines()[0])
+        assert rec["status"] == "ok" and rec["result"]["model"] == str(checkpoints["qwen3_vl"])
+    else:
+        assert json.loads(stdout)["model"] == str(checkpoints["qwen3_vl"])

@@ -246,6 +246,22 @@ def ask(video, question: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
     return r
 
 
+def chat(video, *, cfg: PipelineConfig, decode: DecodeOptions, device: Optional[str] = None, use_cache: bool = True,
+         status: Status = _quiet):
+    """A ``Conversation`` about ``video``: decoded, encoded and compressed once (the file
+    and options checked before the model loads)."""
+    from .tasks.chat import Conversation
+
+    v = decode.open(video)
+    check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget)
+    m = load_model(cfg, device, status)
+    with status("decoding and encoding the video"):
+        c = Conversation(v, m, method=cfg.method, budget=cfg.budget, options=cfg.options, pre_keep=cfg.pre_keep,
+                         use_cache=use_cache, max_new_tokens=cfg.max_new_tokens)
+    c.damage = decode.damage(v)
+    return c
+
+
 def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, device: Optional[str] = None,
            use_cache: bool = True, report: Optional[Path] = None, status: Status = _quiet) -> dict:
     """Intervals (start, end, score) where ``query`` happens: by the LLM (``cfg.via="llm"``)

@@ -50,6 +50,11 @@ class ByteTokenizer:
         return "".join(out)
 
 
+#: where an earlier answer sits in a rendered conversation (replaced by its token ids)
+ANSWER = "\x00answer{}\x00"
+ANSWER_SPLIT = r"\x00answer(\d+)\x00"
+
+
 @dataclass
 class LLMInput:
     inputs_embeds: torch.Tensor  # (1, L, D)
@@ -60,6 +65,9 @@ class LLMInput:
     extra: dict = field(default_factory=dict)
     #: tokens before the question (template + video): their KV cache is reusable
     prefix_len: int = 0
+    #: (L,) one key per position: the token id of text, ``-1 - j`` for the j-th visual
+    #: token; a conversation compares these with what its KV cache holds
+    keys: Optional[list[int]] = None
     #: (L,) added to every query's attention logit of each key (proportional attention:
     #: log of the original tokens a merged token stands for; 0 for text); None: plain
     key_bias: Optional[torch.Tensor] = None
@@ -104,6 +112,8 @@ class VideoLLM(ABC):
         self.sampling: Sampling | None = None
         #: system prompt the chat template places before the user's turn
         self.system: str | None = None
+        #: a conversation's earlier turns: (question, answer token ids), oldest first
+        self.history: list[tuple[str, list[int]]] = []
 
     # -- building --------------------------------------------------------------------------
     #: transformers class names of the family, and the configs ``random:`` builds
@@ -161,14 +171,48 @@ class VideoLLM(ABC):
         return self.tokenizer.encode(text)
 
     def _chat_template_ids(self, question: str, placeholder: str) -> tuple[list[int], list[int]]:
-        """The model's own chat template for one video and a question, split at the
-        video placeholder the processor would expand: (ids before, ids after)."""
-        msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
+        """The model's own chat template for one video, the conversation so far
+        (``history``) and a question, split at the video placeholder the processor would
+        expand: (ids before, ids after). Earlier answers enter as the ids generated."""
+        msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": self._first(question)}]}]
+        for i, (_, _) in enumerate(self.history):
+            msgs.append({"role": "assistant", "content": [{"type": "text", "text": ANSWER.format(i)}]})
+            msgs.append({"role": "user", "content": [{"type": "text", "text": self._later(i, question)}]})
         if self.system:
             msgs.insert(0, {"role": "system", "content": self.system})
         text = self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
         before, _, after = text.partition(placeholder)
-        return self._encode(before), self._encode(after)
+        return self._encode(before), self._splice(after)
+
+    def _first(self, question: str) -> str:
+        """The question of the first user turn (the one with the video)."""
+        return self.history[0][0] if self.history else question
+
+    def _later(self, i: int, question: str) -> str:
+        """The question of the user turn after answer ``i``."""
+        return self.history[i + 1][0] if i + 1 < len(self.history) else question
+
+    def _dialogue(self, question: str, answer_open: str, answer_close: str) -> str:
+        """The text after the video in a template written by hand: every question, each
+        earlier answer (a marker ``_splice`` fills with its ids) between ``answer_open``
+        and ``answer_close``."""
+        text = self._first(question)
+        for i in range(len(self.history)):
+            text += answer_open + ANSWER.format(i) + answer_close + self._later(i, question)
+        return text
+
+    def _splice(self, text: str) -> list[int]:
+        """Token ids of ``text`` with each answer marker replaced by that answer's ids, so
+        a conversation's earlier turns are exactly the tokens its KV cache holds."""
+        import re
+
+        ids: list[int] = []
+        for k, part in enumerate(re.split(ANSWER_SPLIT, text)):
+            if k % 2:
+                ids += self.history[int(part)][1]
+            elif part:
+                ids += self._encode(part)
+        return ids
 
     def eos_ids(self) -> set[int]:
         eos = self.model.generation_config.eos_token_id if self.model.generation_config else None
@@ -371,6 +415,7 @@ class VideoLLM(ABC):
             streamer=streamer, **({"cache": past} if past is not None else {}))
         # with embeddings generate returns only the new tokens; with ids, prompt + new
         ids = out.sequences[0, given["input_ids"].shape[1] if "input_ids" in given else 0:].tolist()
+        self.last_generated = ids  # with eos: the cache holds the input and all but the last
         eos = self.eos_ids()
         ids = [i for i in ids if i not in eos]
         text = self.decode_text(ids)
@@ -406,7 +451,7 @@ class VideoLLM(ABC):
                              attention_mask=mask, use_cache=True, **cache_arg(self.model.forward, past))
             past = cache_of(out)
             tok = int(out.logits[0, -1].argmax())
-        self.last_cache = past
+        self.last_cache = self.last_generated = None  # a conversation recomputes its next turn
         return self.decode_text(ids), {"prefill": t_prefill, "decode": time.perf_counter() - t1,
                                        "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit,
                                        "prefill_tokens": L - reused, "ids": ids}

@@ -120,7 +120,9 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
     def _prompt_ids(self, question: str) -> tuple[list[int], list[int]]:
         if self.processor is not None:
             return self._chat_template_ids(question, "<video>")
-        return self._encode("<|im_start|>user\n"), self._encode("\n" + question + "<|im_end|>\n<|im_start|>assistant\n")
+        return self._encode("<|im_start|>user\n"), self._splice(
+            "\n" + self._dialogue(question, "<|im_end|>\n<|im_start|>assistant\n", "<|im_end|>\n<|im_start|>user\n")
+            + "<|im_end|>\n<|im_start|>assistant\n")
 
     @torch.inference_mode()
     def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:
@@ -137,7 +139,8 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
         pos = torch.cat([torch.arange(nb), nb + ts.flat_pos().cpu(),
                          torch.arange(nb + n_full, nb + n_full + 1 + len(after))]).to(self.device)
         inp = LLMInput(embeds, pos[None], num_visual=len(ts), num_text=len(before) + len(after),
-                       next_position=int(pos[-1]) + 1, prefix_len=len(before) + len(ts) + 1)
+                       next_position=int(pos[-1]) + 1, prefix_len=len(before) + len(ts) + 1,
+                       keys=before + [-1 - j for j in range(len(ts) + 1)] + after)
         return self._with_sizes(inp, len(before) + torch.arange(len(ts)), ts.size)
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:

@@ -99,7 +99,8 @@ class Qwen25VLAdapter(VideoLLM):
         if self.processor is not None:
             return self._chat_template_ids(question, "<|video_pad|>")
         before = self._encode("<|im_start|>user\n") + [cfg.vision_start_token_id]
-        after = [cfg.vision_end_token_id] + self._encode(question + "<|im_end|>\n<|im_start|>assistant\n")
+        after = [cfg.vision_end_token_id] + self._splice(self._dialogue(question, "<|im_end|>\n<|im_start|>assistant\n", "<|im_end|>\n<|im_start|>user\n")
+                                                     + "<|im_end|>\n<|im_start|>assistant\n")
         return before, after
 
     def full_position_ids(self, before, after, meta, n_video: int) -> torch.Tensor:
@@ -131,7 +132,8 @@ class Qwen25VLAdapter(VideoLLM):
         embeds = torch.cat([text_before, vid, text_after], 1)
         position_ids = pos_full[:, :, cols]
         inp = LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(before) + len(after),
-                       next_position=int(pos_full.max()) + 1, prefix_len=len(before) + len(ts) + 1)
+                       next_position=int(pos_full.max()) + 1, prefix_len=len(before) + len(ts) + 1,
+                       keys=before + [-1 - j for j in range(len(ts))] + after)
         return self._with_sizes(inp, len(before) + torch.arange(len(ts)), ts.size)
 
     def _time_positions(self, pos_full: torch.Tensor, start: int, tokens: TokenSet) -> None:

@@ -117,7 +117,8 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
             stamp = self._encode(f"\nFrame from {_clock(float(tokens.frame_times[t]))}:") + open_ids
             ids += stamp + [cfg.image_token_id] * members[t] + close_ids
             vis += [False] * len(stamp) + [True] * members[t] + [False] * len(close_ids)
-        tail = self._encode("\n\n" + question + "<end_of_utterance>\nAssistant:")
+        tail = self._splice("\n\n" + self._dialogue(question, "<end_of_utterance>\nAssistant: ",
+                                                     "<end_of_utterance>\nUser: ") + "<end_of_utterance>\nAssistant:")
         ids += tail
         vis += [False] * len(tail)
         return ids, vis
@@ -145,7 +146,8 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
         pos[~vis_t] = full_text
         pos[vis_t] = full_tok[ts.flat_pos().cpu()]
         inp = LLMInput(embeds, pos.to(self.device)[None], num_visual=len(ts), num_text=L - len(ts),
-                       next_position=len(full_ids), prefix_len=last_vis + 2)
+                       next_position=len(full_ids), prefix_len=last_vis + 2,
+                       keys=[-1 - int(j) if v else i for i, v, j in zip(ids, vis, np.cumsum(vis) - 1)])
         return self._with_sizes(inp, torch.nonzero(mask[0]).squeeze(1), ts.size)
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:

@@ -1,0 +1,122 @@
+"""``chat``: a conversation about one video. The video is decoded, encoded and compressed
+once; each turn is appended to the model's own multi-turn chat template, and the KV cache
+of everything said so far is kept, so a turn prefills only its own tokens.
+
+The cache is matched token by token (``LLMInput.keys``): earlier answers enter the
+template as the very ids that were generated, so the conversation's text and its cache
+never disagree; whatever no longer matches (a new budget, a reset) is recomputed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+from ..decode import as_video
+from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
+from .ask import visual_tokens
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class Conversation:
+    """Turns about one video with one model (``VideoLLM``; its ``sampling`` and ``system``
+    settings apply). ``method``/``budget`` compress the video's tokens once per setting."""
+
+    def __init__(self, video, model, *, method: Optional[str] = None, budget=None, options=None,
+                 pre_keep: Optional[float] = None, use_cache: bool = True, max_new_tokens: int = 64):
+        t0 = time.perf_counter()
+        self.video = as_video(video)
+        self.model = model
+        self.encoded, self.extra, self.tokens_cached = visual_tokens(self.video, model, pre_keep=pre_keep,
+                                                                     use_cache=use_cache)
+        self.options = options
+        self.max_new_tokens = max_new_tokens
+        self.method, self.budget = method, budget
+        self.seconds = {"video": time.perf_counter() - t0}
+        self._compress()
+        self.reset()
+
+    # -- settings ------------------------------------------------------------------------------
+    def _compress(self) -> None:
+        from ..compress import compress
+        from ..compress.budget import Budget
+
+        t0 = time.perf_counter()
+        self.tokens = self.encoded
+        if self.method or self.budget is not None:
+            full = self.extra.get("tokens_full", len(self.encoded))
+            b = Budget.parse(self.budget if self.budget is not None else DEFAULT_BUDGET).of(full)
+            self.tokens = compress(self.encoded, self.method or DEFAULT_METHOD, b, options=self.options)
+        self.seconds["compress"] = time.perf_counter() - t0
+
+    def set_budget(self, budget: str) -> None:
+        """Compress the video's tokens to ``budget`` (``none``: all of them) from here on;
+        the conversation stays, its cache is recomputed at the next turn."""
+        self.budget = None if budget.lower() in ("none", "off", "full") else budget
+        self._compress()
+        self._past, self._keys = None, []  # other visual tokens: nothing cached matches
+
+    def set_method(self, method: str) -> None:
+        self.method = None if method.lower() in ("none", "off") else method
+        self._compress()
+        self._past, self._keys = None, []
+
+    def reset(self) -> None:
+        """Forget the turns (the video's tokens stay)."""
+        self.turns: list[dict] = []
+        self._past = None
+        self._keys: list[int] = []
+
+    # -- turns ---------------------------------------------------------------------------------
+    def ask(self, question: str, on_text=None) -> dict:
+        """One turn: the answer, the tokens generated and prefilled, and timings."""
+        m = self.model
+        m.history = [(t["question"], t["ids"]) for t in self.turns]
+        try:
+            inp = m.build_inputs(self.tokens, question)
+        finally:
+            m.history = []
+        L = inp.inputs_embeds.shape[1]
+        past = None
+        if self._past is not None:
+            keep = min(_common_prefix(self._keys, inp.keys), L - 1, self._past.get_seq_length())
+            drop = self._past.get_seq_length() - keep
+            if drop:
+                self._past.crop(-drop)  # transformers: a negative count of tokens to remove
+            past = self._past
+        answer, info = m.generate(inp, max_new_tokens=self.max_new_tokens, reuse_prefix=False, on_text=on_text,
+                                  past=past)
+        self._past = m.last_cache
+        self._keys = inp.keys + m.last_generated[:-1] if m.last_generated else []
+        if self._past is not None and self._past.get_seq_length() != len(self._keys):
+            self._past, self._keys = None, []  # not what we think it holds: recompute next turn
+        turn = {"turn": len(self.turns) + 1, "question": question, "answer": answer, "ids": info["ids"],
+                "new_tokens": info["new_tokens"], "prefill_tokens": info["prefill_tokens"], "sequence_length": L,
+                "visual_tokens": inp.num_visual,
+                "seconds": {"prefill": round(info["prefill"], 4), "decode": round(info["decode"], 4)}}
+        self.turns.append(turn)
+        return turn
+
+    def frames(self) -> dict:
+        """The frames the model sees, and the visual tokens before and after compression."""
+        return {"frames": self.extra["frames"], "frame_times": [round(t, 3) for t in self.extra["frame_times"]],
+                "visual_tokens_before": self.extra.get("tokens_full", len(self.encoded)),
+                "visual_tokens_after": len(self.tokens), "method": self.method, "budget": self.budget}
+
+    def as_dict(self) -> dict:
+        return {"video": self.video.path, "model": self.model.spec, "generation": self.model.generation_summary(),
+                **self.frames(), "turns": [{k: v for k, v in t.items() if k != "ids"} for t in self.turns]}
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False))
+        return path
