@@ -113,7 +113,11 @@ def test_generated_ids_equal_the_models_own_generate(family, sampling, checkpoin
     assert info["ids"] == ref
 
 
-def test_answer_streams_and_ends_before_a_stop_string(checkpoints, clip, caplog):
+def test_answer_streams_and_ends_before_a_stop_string(checkpoints, clip, caplog, monkeypatch):
+    import logging
+
+    # transformers' logger does not propagate by default: let caplog see its warnings
+    monkeypatch.setattr(logging.getLogger("transformers"), "propagate", True)
     m, v, ts, extra, frames = vidtok_path(checkpoints["qwen2_5_vl"], clip)
     m.eos_ids = lambda: set()
     inp = m.build_inputs(ts, QUESTION)
