@@ -36,7 +36,7 @@ def lines(path):
 
 def test_batch_writes_one_line_per_video_and_an_error_record(tmp_path, capsys):
     d, out = folder(tmp_path), tmp_path / "r.jsonl"
-    code, stdout, err = run(["batch", str(d), "--task", "keyframes", "--out", str(out), "--json"], capsys)
+    code, stdout, err = run(["batch", str(d), "--task", "keyframes", "-o", "detector=content", "--out", str(out), "--json"], capsys)
     assert code == 7  # documented: some items failed
     recs = lines(out)
     assert len(recs) == 4 and len({r["id"] for r in recs}) == 4
@@ -46,7 +46,7 @@ def test_batch_writes_one_line_per_video_and_an_error_record(tmp_path, capsys):
     cuts = next(r for r in recs if r["video"].endswith("synthetic_cuts.mp4"))["result"]["cuts"]
     assert [c["index"] for c in cuts] == [40, 95, 150]
     # rerun: successes are skipped, the failure is retried and still recorded once
-    code, stdout, _ = run(["batch", str(d), "--task", "keyframes", "--out", str(out), "--json"], capsys)
+    code, stdout, _ = run(["batch", str(d), "--task", "keyframes", "-o", "detector=content", "--out", str(out), "--json"], capsys)
     s = json.loads(stdout)
     assert code == 7 and s["skipped_done"] == 3 and s["failed"] == 1
     assert len(lines(out)) == 4

