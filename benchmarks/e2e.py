@@ -2,6 +2,7 @@
 
     python benchmarks/e2e.py [--model random:llava_onevision-0.5b] [--frames 8] [--budget 0.1]
                              [--method holitom] [--video PATH] [--new-tokens 16]
+    python benchmarks/e2e.py --long --model random:smolvlm2-256m     # the 120 s video, the model's own sampling
 
 Random models at real dimensions (weights change no timing). For each setting: visual
 tokens, vision-encoding time, prefill time, time to first token (decode + encode +
@@ -43,9 +44,11 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
     params = {"n": frames} if model.family == "llava_onevision" else {"fps": None}
     s = sample(v, model.default_sampler, **params)
     idx = s.indices
-    if model.family != "llava_onevision" and len(idx) > frames:  # cap frames for CPU runs
+    if frames and model.family != "llava_onevision" and len(idx) > frames:  # cap frames for CPU runs
         idx = list(np.asarray(idx)[np.linspace(0, len(idx) - 1, frames).round().astype(int)])
-    size = getattr(model, "frame_size", None) or (tuple(s.frame_size) if s.frame_size else None)
+    size = None  # the video's own size, the model's processor resizes (vidtok's default)
+    if model.resize == "decoder":
+        size = getattr(model, "frame_size", None) or (tuple(s.frame_size) if s.frame_size else None)
     fr = v.get_frames(idx, size=size)
     data, ftimes = fr.data, fr.times
     if pre_keep:  # drop near-duplicate frames before the vision tower
@@ -53,7 +56,7 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
         data, ftimes = data[keep], ftimes[keep]
     t_decode = time.perf_counter() - t_all
     t0 = time.perf_counter()
-    ts = model.encode(data, ftimes, np.append(ftimes[1:], v.info.end_time), s.fps)
+    ts = model.encode(data, ftimes, np.append(ftimes[1:], v.info.end_time), len(idx) / len(v.index) * v.info.fps)
     t_encode = time.perf_counter() - t0
     n_full = full_token_count(len(ts), len(ftimes), len(fr.times), model.frames_per_step)
     t0 = time.perf_counter()
@@ -77,6 +80,7 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
         "frames": f"{len(ftimes)} / {len(fr.times)}", "visual_tokens_in": n_full, "visual_tokens": len(ts),
         "sequence": int(inp.inputs_embeds.shape[1]), "decode_s": t_decode, "encode_s": t_encode,
         "compress_s": t_compress, "prefill_s": t_prefill, "ttft_s": ttft, "e2e_s": e2e,
+        "s_per_token": gen["decode"] / max(1, gen["new_tokens"] - 1),
         "peak_rss_mb": peak_rss_mb(),
         "cuda_peak_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
     }
@@ -86,7 +90,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="random:llava_onevision-0.5b")
     ap.add_argument("--video", default=str(ROOT.parent / "shared" / "videos" / "cooking_flipping_pancake_h264_opus.mkv"))
-    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--frames", type=int, default=8, help="cap on frames (0: the model's own sampling, uncapped)")
+    ap.add_argument("--long", action="store_true",
+                    help="the 120 s shared video at the model's own sampling (--frames 0 unless given)")
+    ap.add_argument("--resize", default="model", help="model (its processor; vidtok's default) or decoder")
     ap.add_argument("--budget", default="0.1")
     ap.add_argument("--method", default="holitom")
     ap.add_argument("--new-tokens", type=int, default=16)
@@ -97,11 +104,16 @@ def main(argv=None):
     ap.add_argument("--dtype", default=None, help="float32 / bfloat16 (default float32 for random models)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    if args.long:
+        args.video = str(ROOT.parent / "shared" / "videos" / "long_static_cam_fly_courtship_120s.mp4")
+        if "--frames" not in (argv or sys.argv):
+            args.frames = 0
     if args.threads:
         torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     model = load_model(args.model, device=args.device, dtype=args.dtype)
     load_s = time.perf_counter() - t0
+    model.resize = args.resize
     one(model, args.video, 2, None, args.method, 1)  # warm-up (allocator, kernels)
     rows = [one(model, args.video, args.frames, None, args.method, args.new_tokens),
             one(model, args.video, args.frames, args.budget, args.method, args.new_tokens)]
@@ -110,18 +122,20 @@ def main(argv=None):
     full = rows[0]
     ratios = [{k: full[k] / max(r[k], 1e-9) for k in ("prefill_s", "ttft_s", "e2e_s")} for r in rows[1:]]
     dev = torch.cuda.get_device_name() if str(model.device).startswith("cuda") else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    frames_said = args.frames or "the model's own sampling of"
     lines = [
         f"Model `{args.model}` (random weights at real dimensions, loaded in {load_s:.1f} s), "
-        f"{Path(args.video).name}, {args.frames} frames, {args.new_tokens} new tokens, {dev}, "
+        f"{Path(args.video).name}, {frames_said} frames, {args.new_tokens} new "
+        f"tokens, {dev}, frames resized by the {'processor' if args.resize == 'model' else 'decoder'}, "
         f"{args.dtype or 'float32'}, torch {torch.__version__}. Compression: `{args.method}` at {args.budget}.",
         "",
-        "| setting | frames through the tower | visual tokens | sequence | decode s | vision s | compress s | prefill s | TTFT s | end-to-end s | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| setting | frames through the tower | visual tokens | sequence | decode s | vision s | compress s | prefill s | TTFT s | s / token | end-to-end s | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(f"| {r['budget']} | {r['frames']} | {r['visual_tokens']} / {r['visual_tokens_in']} | {r['sequence']} | "
                      f"{r['decode_s']:.2f} | {r['encode_s']:.2f} | {r['compress_s']:.3f} | {r['prefill_s']:.2f} | "
-                     f"{r['ttft_s']:.2f} | {r['e2e_s']:.2f} | {r['peak_rss_mb']:.0f} |")
+                     f"{r['ttft_s']:.2f} | {r['s_per_token']:.3f} | {r['e2e_s']:.2f} | {r['peak_rss_mb']:.0f} |")
     lines.append("")
     for r, q in zip(rows[1:], ratios):
         lines.append(f"Speed-up at {r['budget']}: prefill {q['prefill_s']:.1f}x, time to first token "

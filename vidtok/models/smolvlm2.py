@@ -34,7 +34,21 @@ HUB_IDS = {
     "HuggingFaceTB/SmolVLM2-2.2B-Instruct": "2.2B",
 }
 
-SIZES = {"tiny": TINY}
+# Real dimensions of SmolVLM2-256M-Video-Instruct (its config.json: SigLIP-base/16 at 512 px,
+# 4x4 pixel shuffle -> 64 tokens a frame, SmolLM2-135M), for speed measurement: the model a
+# CPU user can actually run.
+SIZES = {
+    "tiny": TINY,
+    "256m": {
+        "vision_config": {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
+                          "num_attention_heads": 12, "image_size": 512, "patch_size": 16},
+        "text_config": {"model_type": "llama", "hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 30,
+                        "num_attention_heads": 9, "num_key_value_heads": 3, "head_dim": 64, "vocab_size": 49280,
+                        "max_position_embeddings": 8192, "rope_theta": 100000, "rms_norm_eps": 1e-5},
+        "scale_factor": 4,
+        "image_token_id": 49190,
+    },
+}
 
 
 def _words(n: int) -> str:
