@@ -132,23 +132,29 @@ def test_answer_streams_and_ends_before_a_stop_string(checkpoints, clip, caplog,
     assert not [r for r in caplog.records if "deprecat" in r.getMessage().lower()]
 
 
-def test_piped_chat_prefills_only_each_turns_own_tokens(checkpoints, clip, capsys, monkeypatch, tmp_path):
+@pytest.mark.parametrize("family", FAMILIES)
+def test_piped_chat_prefills_only_each_turns_own_tokens(family, checkpoints, clip, capsys, monkeypatch, tmp_path):
     import io
 
     saved = tmp_path / "talk.json"
     monkeypatch.setattr("sys.stdin", io.StringIO(f"What is shown?\nWhat happens next?\n/frames\nWhy?\n/save {saved}\n"))
-    code, out, err = run_cli(["chat", str(clip), "-m", str(checkpoints["qwen2_5_vl"]), "--json", "--max-new-tokens",
+    code, out, err = run_cli(["chat", str(clip), "-m", str(checkpoints[family]), "--json", "--max-new-tokens",
                               "4", "--no-cache"], capsys)
     assert code == 0, err
     lines = [json.loads(x) for x in out.splitlines()]
     turns = [x for x in lines if "turn" in x]
     assert [t["question"] for t in turns] == ["What is shown?", "What happens next?", "Why?"]
     assert turns[0]["prefill_tokens"] == turns[0]["sequence_length"]  # the video and the first question
+    # a template that renders an earlier answer's header as its generation prompt did (Qwen's)
+    # leaves nothing but the new turn to compute; LLaVA-OneVision's writes "assistant \n"
+    # in history but "assistant\n" as the prompt, SmolVLM2's "Assistant: " before the answer
+    # but "Assistant:" as the prompt: those few header tokens are computed again
+    header = 0 if family.startswith("qwen") else 8
     for prev, t in zip(turns, turns[1:]):
         # its own tokens: what the sequence grew by beyond the previous answer, plus that
         # answer's last token (generated, never fed back) unless it was the end token
         own = t["sequence_length"] - prev["sequence_length"] - prev["new_tokens"]
-        assert own < 40 and t["prefill_tokens"] in (own, own + 1)
+        assert own < 40 and own <= t["prefill_tokens"] <= own + 1 + header
     assert [x for x in lines if x.get("command") == "/frames"][0]["visual_tokens_after"] == turns[0]["visual_tokens"]
     assert len(json.loads(saved.read_text())["turns"]) == 3
 
@@ -171,16 +177,17 @@ def test_a_conversation_from_its_cache_answers_as_from_scratch(checkpoints, clip
     assert after["prefill_tokens"] == after["sequence_length"] and after["visual_tokens"] < last["visual_tokens"]
 
 
+@pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("argv", [["ask", "{clip}", "What happens?"], ["ground", "{clip}", "the scene changes"],
                                   ["batch", "{folder}", "--task", "ask", "--query", "What?", "--out", "{out}"]])
-def test_commands_load_a_checkpoint_directory(argv, checkpoints, clip, capsys, tmp_path):
+def test_commands_load_a_checkpoint_directory(family, argv, checkpoints, clip, capsys, tmp_path):
     out = tmp_path / "r.jsonl"
     args = [a.format(clip=clip, folder=clip.parent, out=out) for a in argv]
-    extra = {"ask": ["--max-new-tokens", "3", "--json"], "ground": ["--json"], "batch": []}[argv[0]]
-    code, stdout, err = run_cli([*args, "-m", str(checkpoints["qwen3_vl"]), *extra], capsys)
+    extra = {"ask": ["--max-new-tokens", "3", "--json"], "ground": ["--json", "--no-cache"], "batch": []}[argv[0]]
+    code, stdout, err = run_cli([*args, "-m", str(checkpoints[family]), *extra], capsys)
     assert code == 0, err
     if argv[0] == "batch":
         rec = json.loads(out.read_text().splitlines()[0])
-        assert rec["status"] == "ok" and rec["result"]["model"] == str(checkpoints["qwen3_vl"])
+        assert rec["status"] == "ok" and rec["result"]["model"] == str(checkpoints[family])
     else:
-        assert json.loads(stdout)["model"] == str(checkpoints["qwen3_vl"])
+        assert json.loads(stdout)["model"] == str(checkpoints[family])

@@ -528,6 +528,32 @@ def test_two_stage_transnet_on_shared_videos(name):
     assert transnet_events(SHARED / name, full=False) == transnet_events(SHARED / name, full=True)
 
 
+def test_a_fade_through_black_is_one_transition():
+    from vidtok.select.transnet import join_fades
+
+    frames = np.full((100, 27, 48, 3), 120, np.uint8)
+    frames[38:60] = 2  # a cut to black after the event at 37 ...
+    frames[60:80] = np.linspace(10, 115, 20)[:, None, None, None]  # ... and a fade in, marked at 64
+    times = np.arange(100) / 25.0
+    assert join_fades([(10, 11), (37, 38), (63, 65), (80, 81)], frames, times) == [(10, 11), (37, 65), (80, 81)]
+    short_dark_shot = frames.copy()
+    short_dark_shot[60:65] = 2  # black until a hard cut at 65 to a bright shot: two cuts
+    assert join_fades([(37, 38), (64, 65)], short_dark_shot, times) == [(37, 38), (64, 65)]
+    assert join_fades([(10, 11), (80, 81)], np.full_like(frames, 120), times) == [(10, 11), (80, 81)]  # no black
+    slow = np.arange(100) / 25.0 * 10  # the same frames 10x further apart in time: too far to be one fade
+    assert join_fades([(37, 38), (63, 65)], frames, slow) == [(37, 38), (63, 65)]
+
+
+@needs_shared
+def test_transnet_on_the_scene_cut_test_video_reports_each_transition_once():
+    """PySceneDetect's test video: a fade in, a cut to black and a fade in, a fade out and
+    in through black, a dissolve, a fade out. Each is one event."""
+    sel = select(open_video(SHARED / "scenecuts_pyscenedetect_testvideo_720p.mp4"), "scenes", detector="transnet",
+                 use_cache=False)
+    assert [c.index for c in sel.cuts] == [30, 226, 409, 544, 679]
+    assert sel.params["transitions"] == [[179, 226], [345, 409], [542, 544]]  # cut to black + fade in; fades
+
+
 def test_auto_detector_is_transnet_with_its_extra_and_content_without(monkeypatch, capsys):
     import sys
 

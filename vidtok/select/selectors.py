@@ -127,7 +127,8 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", thr
         net = transnet.load_network()
         full = net.device.type == "cuda" if full is None else full
         params["scan"] = "full" if full else "two-stage"
-        events = transnet.transitions(transnet.probabilities(video, net, progress, full=full), threshold)
+        p, small = transnet.scan(video, net, progress, full=full)
+        events = transnet.join_fades(transnet.transitions(p, threshold), small, video.index.times)
         cut_frames = [b for _, b in events]
         bounds = [0, *cut_frames, len(video)]
         rep_frames = [(a + b - 1) // 2 for a, b in zip(bounds[:-1], bounds[1:])]  # each shot's middle frame

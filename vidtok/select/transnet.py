@@ -12,7 +12,9 @@ turning per-frame probabilities into events:
 * a frame is part of a transition when its probability exceeds ``THRESHOLD`` (the package's
   own default);
 * a run of such frames is one event (a hard cut: one frame; a dissolve or fade: several),
-  and the new shot starts at the first frame after the run (the cut's index).
+  and the new shot starts at the first frame after the run (the cut's index);
+* the network marks a cut or fade to black and the fade in after it: the two are one
+  transition (``join_fades``).
 """
 
 from __future__ import annotations
@@ -139,7 +141,14 @@ def bfloat16_cpu() -> bool:
 
 def probabilities(video, net, progress: Optional[Callable[[], None]] = None, full: Optional[bool] = None,
                   bf16: Optional[bool] = None) -> np.ndarray:
-    """The network's per-frame transition probability for every frame of ``video``.
+    """The network's per-frame transition probability for every frame of ``video`` (``scan``
+    without the frames)."""
+    return scan(video, net, progress, full, bf16)[0]
+
+
+def scan(video, net, progress: Optional[Callable[[], None]] = None, full: Optional[bool] = None,
+         bf16: Optional[bool] = None) -> tuple[np.ndarray, np.ndarray]:
+    """(per-frame transition probability, every frame at 48x27) of ``video``.
 
     ``full`` (default: on CUDA): every segment through the network. Otherwise the
     two-stage scan: the frame differences above propose segments and only those go
@@ -151,7 +160,7 @@ def probabilities(video, net, progress: Optional[Callable[[], None]] = None, ful
 
     n = len(video)
     if n == 0:
-        return np.zeros(0, np.float32)
+        return np.zeros(0, np.float32), np.zeros((0, INPUT_SIZE[1], INPUT_SIZE[0], 3), np.uint8)
     full = net.device.type == "cuda" if full is None else full
     cpu = net.device.type == "cpu"
     bf16 = cpu and bfloat16_cpu() if bf16 is None else bf16
@@ -170,6 +179,31 @@ def probabilities(video, net, progress: Optional[Callable[[], None]] = None, ful
         p = torch.sigmoid(single[0, CONTEXT:CONTEXT + STEP, 0].float()).cpu().numpy()
         out[j * STEP: j * STEP + STEP] = p[: n - j * STEP]
     wait(n)  # the decoder's errors surface even when the last segments were skipped
+    return out, frames
+
+
+#: A cut or fade to black and the fade in that follows are one transition: the network marks
+#: both. Two events are joined when the picture between them goes black (a frame's mean
+#: 0-255 RGB at 48x27 at most ``BLACK``), the second is gradual (frame-to-frame change at
+#: its end at most ``GRADUAL``, where a hard cut out of a short dark shot changes far more)
+#: and it ends at most ``FADE_GAP`` seconds after the first.
+BLACK, GRADUAL, FADE_GAP = 12.0, 10.0, 3.0
+
+
+def join_fades(events: list[tuple[int, int]], frames: np.ndarray, times: np.ndarray) -> list[tuple[int, int]]:
+    """``events`` with each cut or fade to black and the fade in after it made one transition."""
+    if not events:
+        return events
+    means = frames.reshape(len(frames), -1).mean(1)
+    out = [events[0]]
+    for a, b in events[1:]:
+        pa, pb = out[-1]
+        between = means[pb:a]
+        change = float(np.abs(frames[b].astype(np.int16) - frames[b - 1]).mean()) if 0 < b < len(frames) else 1e9
+        if len(between) and float(between.min()) <= BLACK and change <= GRADUAL and times[b] - times[pb] <= FADE_GAP:
+            out[-1] = (pa, b)
+        else:
+            out.append((a, b))
     return out
 
 
