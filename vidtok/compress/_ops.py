@@ -28,17 +28,7 @@ def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
     if len(a_idx) == 0 or r <= 0:
         return ts
     x = cosine_normalize(ts.feats)
-    best_sim = torch.full((len(a_idx),), -2.0)
-    best_b = torch.zeros(len(a_idx), dtype=torch.long)
-    ga, gb = groups[a_idx], groups[b_idx]
-    for g in torch.unique(ga).tolist():
-        ai = torch.nonzero(ga == g).squeeze(1)
-        bi = torch.nonzero(gb == g).squeeze(1)
-        if len(bi) == 0:
-            continue
-        v, j = rowmax(x[a_idx[ai]], x[b_idx[bi]])
-        best_sim[ai] = v
-        best_b[ai] = bi[j]
+    best_sim, best_b = _grouped_best_match(x, a_idx, b_idx, g_sorted, rank, is_a, change)
     valid = best_sim > -2.0
     r = min(r, int(valid.sum()))
     top = torch.topk(torch.where(valid, best_sim, torch.full_like(best_sim, -3.0)), r).indices
@@ -51,6 +41,45 @@ def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
     assign[stay] = len(b_idx) + torch.arange(len(stay))
     assign[a_idx[merged]] = assign[b_idx[best_b[merged]]]
     return ts.reduce(assign, len(b_idx) + len(stay))
+
+
+#: most similarity entries (groups x A slots x B slots) computed at once when matching inside
+#: groups: bounds the memory of one step, not the number of host waits
+MATCH_CHUNK = 1 << 24
+
+
+def _grouped_best_match(x, a_idx, b_idx, g_sorted, rank, is_a, change):
+    """For every A token, its most similar B token of the same group: (similarity, index into
+    ``b_idx``; -2 where the group has no B). Tokens are laid out per group in padded
+    (groups, slots, D) blocks and matched with batched products, so the host waits a fixed
+    number of times (the group count and the largest group), not once per group; one group
+    (global merging) goes through the ``rowmax`` kernel without padding."""
+    dense = torch.cumsum(change.long(), 0) - 1  # group number of each sorted token, 0..G-1
+    G = int(dense[-1]) + 1
+    if G == 1:
+        v, j = rowmax(x[a_idx], x[b_idx])
+        return v, j
+    slot = rank // 2  # A tokens sit at even ranks, B at odd ones (a lone token: B, rank 0)
+    dA, dB = dense[is_a], dense[~is_a]
+    sA, sB = slot[is_a], slot[~is_a]
+    max_slots = int(slot.max()) + 1
+    D = x.shape[1]
+    xa = x.new_zeros(G, max_slots, D)
+    xa[dA, sA] = x[a_idx].to(xa.dtype)
+    xb = x.new_zeros(G, max_slots, D)
+    xb[dB, sB] = x[b_idx].to(xb.dtype)
+    b_of = torch.full((G, max_slots), -1, dtype=torch.long, device=x.device)
+    b_of[dB, sB] = torch.arange(len(b_idx), device=x.device)
+    best_v = torch.full((G, max_slots), -2.0, device=x.device)
+    best_j = torch.zeros((G, max_slots), dtype=torch.long, device=x.device)
+    step = max(1, MATCH_CHUNK // (max_slots * max_slots))
+    for g0 in range(0, G, step):
+        sim = torch.bmm(xa[g0:g0 + step].float(), xb[g0:g0 + step].float().transpose(1, 2))
+        sim = sim.masked_fill((b_of[g0:g0 + step] < 0)[:, None, :], -2.0)
+        best_v[g0:g0 + step], best_j[g0:g0 + step] = sim.max(-1)
+    v = best_v[dA, sA]
+    j = b_of[dA, best_j[dA, sA]].clamp_min(0)
+    return v, j
 
 
 def merge_to(ts: TokenSet, k: int, groups: torch.Tensor | None = None) -> TokenSet:

@@ -21,14 +21,13 @@ def uniform(ts: TokenSet, budget: int, query=None) -> TokenSet:
     T, H, W = ts.grid
     frames = torch.unique(ts.frames_of())
     per = torch.bincount(ts.frames_of(), minlength=T)
-    # fewest frames whose tokens reach the budget
-    m = 1
-    while m < len(frames):
-        pick = frames[torch.linspace(0, len(frames) - 1, m).round().long()]
-        if int(per[pick].sum()) >= budget:
-            break
-        m += 1
-    pick = frames[torch.linspace(0, len(frames) - 1, m).round().long()]
+    # fewest frames whose tokens reach the budget: every count's total first, on the device,
+    # then one look at them (not one host wait per frame count tried)
+    F = len(frames)
+    totals = torch.stack([per[frames[torch.linspace(0, F - 1, m).round().long()]].sum() for m in range(1, F + 1)])
+    reach = torch.nonzero(totals >= budget)
+    m = int(reach[0]) + 1 if len(reach) else F
+    pick = frames[torch.linspace(0, F - 1, m).round().long()]
     in_pick = torch.isin(ts.frames_of(), pick)
     keep = torch.nonzero(in_pick).squeeze(1)
     excess = len(keep) - budget
