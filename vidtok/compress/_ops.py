@@ -63,11 +63,13 @@ def _grouped_best_match(x, a_idx, b_idx, g_sorted, rank, is_a, change):
     dA, dB = dense[is_a], dense[~is_a]
     sA, sB = slot[is_a], slot[~is_a]
     max_slots = int(slot.max()) + 1
-    D = x.shape[1]
-    xa = x.new_zeros(G, max_slots, D)
-    xa[dA, sA] = x[a_idx].to(xa.dtype)
-    xb = x.new_zeros(G, max_slots, D)
-    xb[dB, sB] = x[b_idx].to(xb.dtype)
+    # each (group, slot) reads its token by one gather; empty slots read token 0 and are
+    # masked (B) or never read back (A)
+    src_a = torch.zeros((G, max_slots), dtype=torch.long, device=x.device)
+    src_a[dA, sA] = a_idx
+    src_b = torch.zeros((G, max_slots), dtype=torch.long, device=x.device)
+    src_b[dB, sB] = b_idx
+    xa, xb = x[src_a], x[src_b]
     b_of = torch.full((G, max_slots), -1, dtype=torch.long, device=x.device)
     b_of[dB, sB] = torch.arange(len(b_idx), device=x.device)
     best_v = torch.full((G, max_slots), -2.0, device=x.device)
