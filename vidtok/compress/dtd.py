@@ -35,24 +35,23 @@ def dtd(ts: TokenSet, budget: int, query=None) -> TokenSet:
     slot = torch.full((N,), -1, dtype=torch.long)
     slot[keep] = torch.arange(len(keep))
     assign = slot.clone()
-    # hold: walk frames in order; a dropped token joins the last kept token at its (h, w)
-    last = torch.full((H * W,), -1, dtype=torch.long)
+    # hold: a dropped token joins the last kept token at its (h, w) in an earlier frame. In
+    # (h, w, t) order that is the running maximum of kept positions inside each (h, w) run:
+    # one pass on the device, no walk over frames
     hw = ts.pos[:, 1] * W + ts.pos[:, 2]
-    by_t = torch.argsort(ts.pos[:, 0] * (N + 1) + torch.arange(N), stable=True)
-    tt = ts.pos[by_t, 0]
-    bounds = torch.searchsorted(tt, torch.arange(T + 1))
-    orphans = []
-    for t in range(T):
-        ids = by_t[bounds[t]:bounds[t + 1]]
-        if len(ids) == 0:
-            continue
-        k = kept[ids]
-        drop = ids[~k]
-        held = last[hw[drop]]
-        assign[drop] = torch.where(held >= 0, slot[held.clamp_min(0)], torch.full_like(held, -1))
-        orphans.append(drop[held < 0])
-        last[hw[ids[k]]] = ids[k]
-    orphans = torch.cat(orphans) if orphans else torch.zeros(0, dtype=torch.long)
+    order = torch.argsort(hw * (T + 1) + ts.pos[:, 0], stable=True)
+    hw_sorted = hw[order]
+    i = torch.arange(N, device=order.device)
+    run_start = torch.ones(N, dtype=torch.bool, device=order.device)
+    run_start[1:] = hw_sorted[1:] != hw_sorted[:-1]
+    start = torch.cummax(torch.where(run_start, i, torch.zeros_like(i)), 0).values
+    last_kept = torch.cummax(torch.where(kept[order], i, torch.full_like(i, -1)), 0).values
+    held_sorted = torch.where(last_kept >= start, order[last_kept.clamp_min(0)], torch.full_like(i, -1))
+    held = torch.empty_like(held_sorted)
+    held[order] = held_sorted
+    drop = ~kept
+    assign[drop] = torch.where(held[drop] >= 0, slot[held[drop].clamp_min(0)], torch.full_like(held[drop], -1))
+    orphans = torch.nonzero(drop & (held < 0)).squeeze(1)
     if len(orphans):
         assign[orphans] = nearest(ts.feats[orphans], ts.feats[keep])
     return ts.reduce(assign, len(keep), rep=keep, how="rep")
