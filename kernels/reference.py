@@ -45,9 +45,10 @@ def maxmin(x: torch.Tensor, k: int, first: int):
     chosen[0] = first
     mind = 1 - x.float() @ x[first].float()
     mind[first] = -1
+    xf = x.float()
     for i in range(1, k):
-        j = int(mind.argmax())
+        j = mind.argmax()  # stays a device tensor: no host wait per selected token
         chosen[i] = j
-        mind = torch.minimum(mind, 1 - x.float() @ x[j].float())
-        mind[chosen[: i + 1]] = -1
+        mind = torch.minimum(mind, 1 - xf @ xf.index_select(0, j.reshape(1)).squeeze(0))
+        mind.index_fill_(0, chosen[: i + 1], -1)
     return chosen
