@@ -18,10 +18,10 @@ SYNCING = {aten._local_scalar_dense.default, aten.nonzero.default, aten.masked_s
            aten._unique2.default, aten.unique_dim.default, aten.unique_consecutive.default,
            aten.repeat_interleave.Tensor, aten.index.Tensor, aten.bincount.default}
 
-#: the compressors whose host waits are already a fixed handful per call. The others still
-#: wait once or more per frame (per-frame scalars in vidcom2 / vq / traj):
-#: measured counts at 8 and 64 frames are in the issue notes; each joins this list when it
-#: is rewritten.
+#: the compressors whose host waits are a fixed handful per call. Not yet: vq and traj (per-frame
+#: scalars), vidcom2 (three waits per round of its capped largest-remainder allocation, and
+#: the rounds grow with the frames); measured counts are in the issue notes; each joins this
+#: list when it is rewritten.
 SYNC_FREE = ["fastv", "visionzip", "tome", "pool", "uniform", "holitom", "fastvid", "dtd", "divprune"]
 
 

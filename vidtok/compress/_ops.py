@@ -84,6 +84,46 @@ def _grouped_best_match(x, a_idx, b_idx, g_sorted, rank, is_a, change):
     return v, j
 
 
+def rank_in_group(g: torch.Tensor) -> torch.Tensor:
+    """Each element's rank among the elements of its group, in index order."""
+    order = torch.argsort(g, stable=True)
+    gs = g[order]
+    n = len(g)
+    i = torch.arange(n, device=g.device)
+    change = torch.ones(n, dtype=torch.bool, device=g.device)
+    change[1:] = gs[1:] != gs[:-1]
+    first = torch.cummax(torch.where(change, i, torch.zeros_like(i)), 0).values
+    rank = torch.empty_like(i)
+    rank[order] = i - first
+    return rank
+
+
+def grouped_rowmax(a: torch.Tensor, ga: torch.Tensor, b: torch.Tensor, gb: torch.Tensor, groups: int):
+    """For each row of ``a`` (group ``ga``), the largest dot product with a row of ``b`` of
+    the same group (``gb``; groups numbered 0..groups-1): (value, index into ``b``; -1 and
+    -inf where the group has no row of ``b``). Padded (groups, slots, D) blocks matched with
+    batched products, chunked by memory: two host waits (the largest groups), not one per
+    group; ties go to the earliest row of ``b``."""
+    sa, sb = rank_in_group(ga), rank_in_group(gb)
+    na = int(sa.max()) + 1 if len(a) else 1
+    nb = int(sb.max()) + 1 if len(b) else 1
+    src_a = torch.zeros((groups, na), dtype=torch.long, device=a.device)
+    src_a[ga, sa] = torch.arange(len(a), device=a.device)
+    b_of = torch.full((groups, nb), -1, dtype=torch.long, device=a.device)
+    b_of[gb, sb] = torch.arange(len(b), device=a.device)
+    xa, xb = a[src_a].float(), b[b_of.clamp_min(0)].float()
+    best_v = torch.full((groups, na), float("-inf"), device=a.device)
+    best_j = torch.zeros((groups, na), dtype=torch.long, device=a.device)
+    step = max(1, MATCH_CHUNK // (na * nb))
+    for g0 in range(0, groups, step):
+        sim = torch.bmm(xa[g0:g0 + step], xb[g0:g0 + step].transpose(1, 2))
+        sim = sim.masked_fill((b_of[g0:g0 + step] < 0)[:, None, :], float("-inf"))
+        best_v[g0:g0 + step], best_j[g0:g0 + step] = sim.max(-1)
+    v = best_v[ga, sa]
+    j = torch.where(torch.isfinite(v), b_of[ga, best_j[ga, sa]], torch.full_like(sa, -1))
+    return v, j
+
+
 def merge_to(ts: TokenSet, k: int, groups: torch.Tensor | None = None) -> TokenSet:
     """Repeat bipartite merging until exactly ``k`` tokens remain. ``groups`` (per
     current token) restricts merging within groups; when no pair is left inside the
@@ -123,12 +163,9 @@ def largest_remainder(weights: torch.Tensor, total: int, caps: torch.Tensor) -> 
         if int(add.sum()) == 0:
             # hand out single tokens by largest remainder
             frac = torch.where(free, share - share.floor(), torch.full_like(share, -1.0))
-            for i in torch.argsort(frac, descending=True).tolist():
-                if remaining == 0:
-                    break
-                if alloc[i] < caps[i]:
-                    alloc[i] += 1
-                    remaining -= 1
+            order = torch.argsort(frac, descending=True)
+            eligible = (alloc < caps)[order]
+            alloc[order[eligible & (torch.cumsum(eligible.long(), 0) <= remaining)]] += 1
             break
         alloc += add
         remaining -= int(add.sum())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ._ops import largest_remainder
+from ._ops import grouped_rowmax, largest_remainder, rank_in_group
 from .tokenset import TokenSet, cosine_normalize, nearest
 
 
@@ -30,22 +30,15 @@ def vidcom2(ts: TokenSet, budget: int, query=None, tau: float = 0.05) -> TokenSe
     alloc = largest_remainder(weights, budget, counts)
     # token score: distinct from its frame and from the video
     score = (1 - (x * fm[inv]).sum(-1)) + (1 - (x @ video_mean.T).squeeze(1))
-    keep: list[torch.Tensor] = []
-    assign_rest = torch.empty(len(ts), dtype=torch.long)
-    for f in range(F):
-        ids = torch.nonzero(inv == f).squeeze(1)
-        k = int(alloc[f])
-        if k == 0:
-            continue
-        top = ids[torch.topk(score[ids], k).indices]
-        keep.append(top)
-    keep = torch.sort(torch.cat(keep)).values
+    # each frame keeps its ``alloc`` best-scoring tokens: rank inside the frame by score
+    by_score = torch.argsort(-score, stable=True)
+    rank = torch.empty_like(inv)
+    rank[by_score] = rank_in_group(inv[by_score])
+    keep = torch.nonzero(rank < alloc[inv]).squeeze(1)
     # dropped tokens join the most similar kept token of their frame (else any)
-    kf = inv[keep]
-    for f in range(F):
-        ids = torch.nonzero(inv == f).squeeze(1)
-        cand = torch.nonzero(kf == f).squeeze(1)
-        if len(cand) == 0:
-            cand = torch.arange(len(keep))
-        assign_rest[ids] = cand[nearest(ts.feats[ids], ts.feats[keep[cand]])]
+    _, j = grouped_rowmax(x, inv, x[keep], inv[keep], F)
+    lone = torch.nonzero(j < 0).squeeze(1)  # frames that kept nothing
+    if len(lone):
+        j[lone] = nearest(ts.feats[lone], ts.feats[keep])
+    assign_rest = j
     return ts.keep(keep, assign_rest)
