@@ -23,13 +23,16 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0):
     n = len(x)
     g = torch.Generator().manual_seed(seed)
     x = x.float()
-    idx = [int(torch.randint(n, (1,), generator=g))]
-    d = _sqdist(x, x[idx]).squeeze(1).clamp_min(0)
-    for _ in range(1, k):  # k-means++
-        p = d / d.sum() if float(d.sum()) > 0 else torch.full_like(d, 1 / n)
-        j = int(torch.multinomial(p, 1, generator=g))
-        idx.append(j)
-        d = torch.minimum(d, _sqdist(x, x[j : j + 1]).squeeze(1).clamp_min(0))
+    # k-means++ with every chosen index kept on the device: no host wait per code
+    idx = torch.empty(k, dtype=torch.long, device=x.device)
+    idx[0] = torch.randint(n, (1,), generator=g)[0]
+    d = _sqdist(x, x[idx[:1]]).squeeze(1).clamp_min(0)
+    for i in range(1, k):
+        total = d.sum()
+        p = torch.where(total > 0, d / total.clamp_min(1e-30), torch.full_like(d, 1 / n))
+        j = torch.multinomial(p, 1, generator=g)
+        idx[i] = j[0]
+        d = torch.minimum(d, _sqdist(x, x.index_select(0, j)).squeeze(1).clamp_min(0))
     c = x[idx].clone()
     assign = torch.empty(n, dtype=torch.long)
     from ..kernels import rowmax, scatter_mean
