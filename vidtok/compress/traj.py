@@ -48,7 +48,7 @@ def traj(ts: TokenSet, budget: int, query=None, radius: int = 1) -> TokenSet:
             a = parent[a]
         return a
 
-    has_succ = torch.zeros(N, dtype=torch.bool)
+    has_succ = [False] * N  # plain integers: the link walk reads nothing from the device
     accepted = 0
     prev_list = best_prev.tolist()
     for i in links.tolist():
