@@ -351,3 +351,21 @@ def test_attention_received_equals_the_towers_eager_attention():
     with torch.inference_mode():
         ours = attention_received(vm.encoder.layers[-1], out.hidden_states[-2])
     torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("family", ["llava_onevision", "smolvlm2"])
+def test_tower_in_chunks_of_frames_gives_the_same_tokens(family, monkeypatch):
+    """A per-frame tower runs a few frames at a time (bounded memory): the tokens, the
+    newline and VisionZip's attention signal are those of one pass over all frames."""
+    import importlib
+
+    m = load_model(f"random:{family}-tiny", device="cpu")
+    frames, times = frames_for(m, T=19)  # two full chunks and a partial one
+    mod = importlib.import_module(type(m).__module__)
+    chunked = m.encode(frames, times, times + 0.5, 2.0)
+    monkeypatch.setattr(mod, "TOWER_FRAMES", 1000)
+    whole = m.encode(frames, times, times + 0.5, 2.0)
+    torch.testing.assert_close(chunked.feats, whole.feats, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(chunked.meta["attn"], whole.meta["attn"], rtol=1e-5, atol=1e-5)
+    if family == "llava_onevision":
+        torch.testing.assert_close(chunked.meta["newline"], whole.meta["newline"])

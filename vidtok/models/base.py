@@ -553,6 +553,11 @@ def parse_spec(spec: str) -> tuple[str, Optional[str]]:
     return "hub", spec
 
 
+#: frames through a per-frame vision tower at once (SigLIP: LLaVA-OneVision, SmolVLM2): its
+#: activations, and the processor's float copy of full-size frames, scale with this, not
+#: with the video (64 frames at once held ~12 GB for SmolVLM2-256M at 512 px)
+TOWER_FRAMES = 8
+
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 

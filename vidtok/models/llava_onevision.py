@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, SquareFrameInput, VideoLLM, attention_received
+from .base import TOWER_FRAMES, LLMInput, SquareFrameInput, VideoLLM, attention_received
 
 TINY = {
     "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64,
@@ -76,18 +76,22 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
     @torch.inference_mode()
     def encode(self, frames: np.ndarray, times: np.ndarray, ends: np.ndarray, fps: float) -> TokenSet:
         cfg = self.model.config
-        pv = self.pixel_inputs(frames).to(self.device, self.model.dtype)
-        out = self.model.model.get_video_features(
-            pv, vision_feature_layer=cfg.vision_feature_layer,
-            vision_feature_select_strategy=cfg.vision_feature_select_strategy, output_hidden_states=True)
-        feats = out.pooler_output[0]
-        newline = feats[-1].float().cpu()
+        feats, attn, newline = [], [], None
+        for s in range(0, len(frames), TOWER_FRAMES):  # a few frames at a time: bounded activations
+            pv = self.pixel_inputs(frames[s:s + TOWER_FRAMES]).to(self.device, self.model.dtype)
+            out = self.model.model.get_video_features(
+                pv, vision_feature_layer=cfg.vision_feature_layer,
+                vision_feature_select_strategy=cfg.vision_feature_select_strategy, output_hidden_states=True)
+            f = out.pooler_output[0]  # the chunk's pooled tokens, then the learned newline
+            n = len(frames[s:s + TOWER_FRAMES])
+            side = int(round(((f.shape[0] - 1) / n) ** 0.5))
+            feats.append(f[:-1].float().cpu())
+            newline = f[-1].float().cpu()
+            attn.append(self._attention_received(out.hidden_states, side).float().cpu())
         T = len(frames)
-        side = int(round(((feats.shape[0] - 1) / T) ** 0.5))
-        ts = TokenSet.from_grid(feats[:-1].reshape(T, side, side, -1).float().cpu(), times, ends)
+        ts = TokenSet.from_grid(torch.cat(feats).reshape(T, side, side, -1), times, ends)
         ts.meta = {"family": self.family, "newline": newline,
-                   "duration": float(ends[-1] - times[0]) if len(times) else 0.0,
-                   "attn": self._attention_received(out.hidden_states, side).float().cpu()}
+                   "duration": float(ends[-1] - times[0]) if len(times) else 0.0, "attn": torch.cat(attn)}
         return ts
 
     def _attention_received(self, hidden_states, side: int) -> torch.Tensor:

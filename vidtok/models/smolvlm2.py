@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, SquareFrameInput, VideoLLM, attention_received
+from .base import TOWER_FRAMES, LLMInput, SquareFrameInput, VideoLLM, attention_received
 
 TINY = {
     "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
@@ -90,21 +90,27 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
 
     @torch.inference_mode()
     def encode(self, frames, times, ends, fps) -> TokenSet:
-        pv = self.pixel_inputs(frames).to(self.device, self.model.dtype)
-        out = self.model.model.get_image_features(pv, output_hidden_states=True)
-        feats = out.pooler_output[0]
+        # frames are images to this tower: ``TOWER_FRAMES`` at a time bound its activations,
+        # the hidden states VisionZip's signal reads and the processor's float copy by that
+        # many frames, not by the video
+        feats, recv = [], []
+        layer = self.model.model.vision_model.encoder.layers[-1]
+        for s in range(0, len(frames), TOWER_FRAMES):
+            pv = self.pixel_inputs(frames[s:s + TOWER_FRAMES]).to(self.device, self.model.dtype)
+            out = self.model.model.get_image_features(pv, output_hidden_states=True)
+            feats.append(out.pooler_output[0].float().cpu())
+            # VisionZip's signal: attention received in the tower's last layer (which made
+            # the features), pooled below over the pixel-shuffle blocks of each LLM token
+            recv.append(attention_received(layer, out.hidden_states[-2]).float().cpu())
+        feats = torch.cat(feats)
         T = len(frames)
         per = feats.shape[0] // T
         side = int(round(per ** 0.5))
-        ts = TokenSet.from_grid(feats.reshape(T, side, side, -1).float().cpu(), times, ends)
+        ts = TokenSet.from_grid(feats.reshape(T, side, side, -1), times, ends)
         ts.meta = {"family": self.family, "duration": float(ends[-1] - times[0]) if len(times) else 0.0}
-        if out.hidden_states is not None:
-            # VisionZip's signal: attention received in the tower's last layer (which made
-            # the features), pooled over the pixel-shuffle blocks that form each LLM token
-            recv = attention_received(self.model.model.vision_model.encoder.layers[-1], out.hidden_states[-2])
-            g = int(round(recv.shape[1] ** 0.5))
-            s = g // side
-            ts.meta["attn"] = torch.nn.functional.avg_pool2d(recv.view(-1, 1, g, g), s).reshape(-1).float().cpu()
+        recv = torch.cat(recv)
+        g = int(round(recv.shape[1] ** 0.5))
+        ts.meta["attn"] = torch.nn.functional.avg_pool2d(recv.view(-1, 1, g, g), g // side).reshape(-1)
         return ts
 
     def _specials(self) -> tuple[list[int], list[int]]:
