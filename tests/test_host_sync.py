@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from vidtok.compress import compress
+from vidtok.compress import COMPRESSORS, compress
 from vidtok.compress.tokenset import TokenSet
 
 aten = torch.ops.aten
@@ -18,11 +18,8 @@ SYNCING = {aten._local_scalar_dense.default, aten.nonzero.default, aten.masked_s
            aten._unique2.default, aten.unique_dim.default, aten.unique_consecutive.default,
            aten.repeat_interleave.Tensor, aten.index.Tensor, aten.bincount.default}
 
-#: the compressors whose host waits are a fixed handful per call: all but vidcom2, which waits
-#: three times per round of its capped largest-remainder allocation, and the rounds grow with
-#: the frames (15 waits at 8 frames, 39 at 64, 42 at 128; measured counts are in the issue
-#: notes). It joins this list when that allocation is rewritten.
-SYNC_FREE = ["fastv", "visionzip", "tome", "pool", "uniform", "holitom", "fastvid", "dtd", "divprune", "vq", "traj"]
+#: every registered compressor (the test fails for a new one that waits per frame)
+SYNC_FREE = COMPRESSORS.names()
 
 
 class HostSyncs(TorchDispatchMode):

@@ -150,27 +150,33 @@ def _carry_groups(old: TokenSet, new: TokenSet, groups: torch.Tensor) -> torch.T
 
 def largest_remainder(weights: torch.Tensor, total: int, caps: torch.Tensor) -> torch.Tensor:
     """Integer allocation of ``total`` proportional to ``weights``, each at most its cap,
-    summing exactly to ``min(total, caps.sum())``."""
-    caps = caps.long()
-    total = int(min(total, int(caps.sum())))
-    alloc = torch.zeros_like(caps)
-    w = weights.double().clamp_min(0) + 1e-12
-    free = caps > 0
+    summing exactly to ``min(total, caps.sum())``. One value per frame: the rounds run on
+    the host over numbers read from the device once."""
+    import numpy as np
+
+    caps_h = np.asarray(caps.long().tolist(), dtype=np.int64)
+    w = np.clip(np.asarray(weights.double().tolist(), dtype=np.float64), 0, None) + 1e-12
+    total = int(min(total, int(caps_h.sum())))
+    alloc = np.zeros_like(caps_h)
+    free = caps_h > 0
     remaining = total
-    while remaining > 0 and bool(free.any()):
+    while remaining > 0 and free.any():
         share = w * free / (w * free).sum() * remaining
-        add = torch.minimum(share.floor().long(), caps - alloc)
+        add = np.minimum(np.floor(share).astype(np.int64), caps_h - alloc)
         if int(add.sum()) == 0:
             # hand out single tokens by largest remainder
-            frac = torch.where(free, share - share.floor(), torch.full_like(share, -1.0))
-            order = torch.argsort(frac, descending=True)
-            eligible = (alloc < caps)[order]
-            alloc[order[eligible & (torch.cumsum(eligible.long(), 0) <= remaining)]] += 1
+            frac = np.where(free, share - np.floor(share), -1.0)
+            for i in np.argsort(-frac, kind="stable"):
+                if remaining == 0:
+                    break
+                if alloc[i] < caps_h[i]:
+                    alloc[i] += 1
+                    remaining -= 1
             break
         alloc += add
         remaining -= int(add.sum())
-        free = alloc < caps
-    return alloc
+        free = alloc < caps_h
+    return torch.as_tensor(alloc, device=caps.device)
 
 
 def frame_cuts(ts: TokenSet, threshold: float | None = None, num_segments: int | None = None) -> torch.Tensor:
