@@ -369,3 +369,28 @@ def test_tower_in_chunks_of_frames_gives_the_same_tokens(family, monkeypatch):
     torch.testing.assert_close(chunked.meta["attn"], whole.meta["attn"], rtol=1e-5, atol=1e-5)
     if family == "llava_onevision":
         torch.testing.assert_close(chunked.meta["newline"], whole.meta["newline"])
+
+
+@pytest.mark.parametrize("resize", ["model", "decoder"])
+def test_ground_in_chunks_answers_each_chunk_with_offsets(resize, samples, monkeypatch):
+    """A video longer than --chunk-seconds is asked chunk by chunk, each through the model's
+    own processor (or the decoder's scaling), and every answer's times are shifted by its
+    chunk's start: a parsed answer lands in its chunk."""
+    from vidtok.tasks.ground import ground_llm
+
+    m = load_model("random:qwen2_5_vl-tiny", device="cpu")
+    m.resize = resize
+    sizes = []
+    real = type(m).pixel_inputs
+
+    def spy(self, frames):
+        sizes.append(frames.shape[1:3])
+        return real(self, frames)
+
+    monkeypatch.setattr(type(m), "pixel_inputs", spy)
+    monkeypatch.setattr(m, "generate", lambda inp, **kw: ("from 1 to 2 seconds", {}))
+    r = ground_llm(samples / "synthetic_cuts.mp4", "a cut", m, chunk_seconds=3.0, max_new_tokens=4)
+    assert len(r["answers"]) == 3  # 8 s in chunks of 3 s
+    assert [(iv["start"], iv["end"]) for iv in r["intervals"]] == [(1.0, 2.0), (4.0, 5.0), (7.0, 8.0)]
+    full = (120, 160)  # the clip's own size: the processor scales it; the decoder scales it itself
+    assert all((tuple(s) == full) == (resize == "model") for s in sizes)

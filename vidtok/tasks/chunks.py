@@ -16,17 +16,19 @@ def ask_chunks(video, prompt, model, chunk_seconds, *, method=None, budget=None,
     v = as_video(video, backend=backend, timeout=timeout)
     start, end = v.info.start_time, v.info.end_time
     edges = np.arange(start, end, chunk_seconds).tolist() + [end]
-    size = getattr(model, "frame_size", None)
-    for a, b in zip(edges[:-1], edges[1:]):
-        t = np.linspace(a, b, frames_per_chunk, endpoint=False)
-        idx = np.unique(v.indices_at(t))
-        if len(idx) % 2:
-            idx = idx[:-1] if len(idx) > 1 else idx
+    size = None  # the video's own size: the model's processor resizes (``VideoLLM.resize``)
+    if model.resize == "decoder":
+        size = getattr(model, "frame_size", None)
         if size is None:
             from ..select.samplers import smart_resize
 
             w, h = v.info.display_size
             size = smart_resize(w, h, 28, 128 * 28 * 28, 768 * 28 * 28)
+    for a, b in zip(edges[:-1], edges[1:]):
+        t = np.linspace(a, b, frames_per_chunk, endpoint=False)
+        idx = np.unique(v.indices_at(t))
+        if len(idx) % 2:
+            idx = idx[:-1] if len(idx) > 1 else idx
         fr = v.get_frames(idx, size=size)
         ends = np.append(fr.times[1:], b)
         ts = model.encode(fr.data, fr.times, ends, len(idx) / max(b - a, 1e-6))
