@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from vidtok.decode import open_video
-from vidtok.models.base import Sampling, load_model
+from vidtok.models.base import load_model
+from vidtok.models.generation import Sampling
 from vidtok.tasks.ask import visual_tokens
 from .checkpoints import write_checkpoint
 from .conftest import run_cli

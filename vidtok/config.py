@@ -53,7 +53,7 @@ class PipelineConfig(BaseModel):
 
     def sampling(self):
         """The generation settings as ``vidtok.models.base.Sampling``."""
-        from .models.base import Sampling
+        from .models.generation import Sampling
 
         return Sampling(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k, seed=self.seed,
                         stop=tuple(self.stop))
