@@ -192,3 +192,15 @@ def test_commands_load_a_checkpoint_directory(family, argv, checkpoints, clip, c
         assert rec["status"] == "ok" and rec["result"]["model"] == str(checkpoints[family])
     else:
         assert json.loads(stdout)["model"] == str(checkpoints[family])
+
+
+def test_chat_refuses_fastv_before_loading_a_model(clip, capsys, monkeypatch):
+    import io
+
+    import vidtok.commands
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("What?\n"))
+    monkeypatch.setattr(vidtok.commands, "load_model", lambda *a, **k: pytest.fail("model loaded"))
+    code, out, err = run_cli(["chat", str(clip), "-m", "random:qwen2_5_vl-tiny", "--method", "fastv", "--budget", "0.1"],
+                             capsys)
+    assert code == 2 and "fastv" in err and "chat" in err

@@ -254,6 +254,9 @@ def chat(video, *, cfg: PipelineConfig, decode: DecodeOptions, device: Optional[
 
     v = decode.open(video)
     check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget)
+    if cfg.method and "fastv" in cfg.method.split(","):
+        raise UsageError("--method fastv ranks tokens by the LLM's attention to one question; chat compresses the "
+                         "video once for every question: choose another method (vidtok methods)")
     m = load_model(cfg, device, status)
     with status("decoding and encoding the video"):
         c = Conversation(v, m, method=cfg.method, budget=cfg.budget, options=cfg.options, pre_keep=cfg.pre_keep,
