@@ -28,8 +28,9 @@ def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
     if len(a_idx) == 0 or r <= 0:
         return ts
     x = cosine_normalize(ts.feats)
-    best_sim, best_b = _grouped_best_match(x, a_idx, b_idx, g_sorted, rank, is_a, change)
-    valid = best_sim > -2.0
+    dense = torch.cumsum(change.long(), 0) - 1  # group number of each sorted token, 0..G-1
+    best_sim, best_b = grouped_rowmax(x, a_idx, dense[is_a], b_idx, dense[~is_a], int(dense[-1]) + 1)
+    valid = best_sim > -2.0  # every A token has a B in its group (lone tokens are B)
     r = min(r, int(valid.sum()))
     top = torch.topk(torch.where(valid, best_sim, torch.full_like(best_sim, -3.0)), r).indices
     merged = torch.zeros(len(a_idx), dtype=torch.bool)
@@ -48,42 +49,6 @@ def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
 MATCH_CHUNK = 1 << 24
 
 
-def _grouped_best_match(x, a_idx, b_idx, g_sorted, rank, is_a, change):
-    """For every A token, its most similar B token of the same group: (similarity, index into
-    ``b_idx``; -2 where the group has no B). Tokens are laid out per group in padded
-    (groups, slots, D) blocks and matched with batched products, so the host waits a fixed
-    number of times (the group count and the largest group), not once per group; one group
-    (global merging) goes through the ``rowmax`` kernel without padding."""
-    dense = torch.cumsum(change.long(), 0) - 1  # group number of each sorted token, 0..G-1
-    G = int(dense[-1]) + 1
-    if G == 1:
-        v, j = rowmax(x[a_idx], x[b_idx])
-        return v, j
-    slot = rank // 2  # A tokens sit at even ranks, B at odd ones (a lone token: B, rank 0)
-    dA, dB = dense[is_a], dense[~is_a]
-    sA, sB = slot[is_a], slot[~is_a]
-    max_slots = int(slot.max()) + 1
-    # each (group, slot) reads its token by one gather; empty slots read token 0 and are
-    # masked (B) or never read back (A)
-    src_a = torch.zeros((G, max_slots), dtype=torch.long, device=x.device)
-    src_a[dA, sA] = a_idx
-    src_b = torch.zeros((G, max_slots), dtype=torch.long, device=x.device)
-    src_b[dB, sB] = b_idx
-    xa, xb = x[src_a], x[src_b]
-    b_of = torch.full((G, max_slots), -1, dtype=torch.long, device=x.device)
-    b_of[dB, sB] = torch.arange(len(b_idx), device=x.device)
-    best_v = torch.full((G, max_slots), -2.0, device=x.device)
-    best_j = torch.zeros((G, max_slots), dtype=torch.long, device=x.device)
-    step = max(1, MATCH_CHUNK // (max_slots * max_slots))
-    for g0 in range(0, G, step):
-        sim = torch.bmm(xa[g0:g0 + step].float(), xb[g0:g0 + step].float().transpose(1, 2))
-        sim = sim.masked_fill((b_of[g0:g0 + step] < 0)[:, None, :], -2.0)
-        best_v[g0:g0 + step], best_j[g0:g0 + step] = sim.max(-1)
-    v = best_v[dA, sA]
-    j = b_of[dA, best_j[dA, sA]].clamp_min(0)
-    return v, j
-
-
 def rank_in_group(g: torch.Tensor) -> torch.Tensor:
     """Each element's rank among the elements of its group, in index order."""
     order = torch.argsort(g, stable=True)
@@ -98,22 +63,29 @@ def rank_in_group(g: torch.Tensor) -> torch.Tensor:
     return rank
 
 
-def grouped_rowmax(a: torch.Tensor, ga: torch.Tensor, b: torch.Tensor, gb: torch.Tensor, groups: int):
-    """For each row of ``a`` (group ``ga``), the largest dot product with a row of ``b`` of
-    the same group (``gb``; groups numbered 0..groups-1): (value, index into ``b``; -1 and
-    -inf where the group has no row of ``b``). Padded (groups, slots, D) blocks matched with
-    batched products, chunked by memory: two host waits (the largest groups), not one per
-    group; ties go to the earliest row of ``b``."""
+def grouped_rowmax(x: torch.Tensor, a_rows: torch.Tensor, ga: torch.Tensor, b_rows: torch.Tensor, gb: torch.Tensor,
+                   groups: int):
+    """For each row ``a_rows`` of ``x`` (group ``ga``), the largest dot product with a row
+    ``b_rows`` of ``x`` of the same group (``gb``; groups numbered 0..groups-1): (value,
+    index into ``b_rows``; -inf and -1 where the group has no such row). Rows are gathered
+    straight from ``x`` into padded (groups, slots, D) blocks matched with batched products,
+    chunked by memory: two host waits (the largest groups), not one per group; ties go to
+    the earliest of ``b_rows``. One group goes through the ``rowmax`` kernel unpadded."""
+    if groups == 1:
+        return rowmax(x[a_rows], x[b_rows])
     sa, sb = rank_in_group(ga), rank_in_group(gb)
-    na = int(sa.max()) + 1 if len(a) else 1
-    nb = int(sb.max()) + 1 if len(b) else 1
-    src_a = torch.zeros((groups, na), dtype=torch.long, device=a.device)
-    src_a[ga, sa] = torch.arange(len(a), device=a.device)
-    b_of = torch.full((groups, nb), -1, dtype=torch.long, device=a.device)
-    b_of[gb, sb] = torch.arange(len(b), device=a.device)
-    xa, xb = a[src_a].float(), b[b_of.clamp_min(0)].float()
-    best_v = torch.full((groups, na), float("-inf"), device=a.device)
-    best_j = torch.zeros((groups, na), dtype=torch.long, device=a.device)
+    na = int(sa.max()) + 1 if len(a_rows) else 1
+    nb = int(sb.max()) + 1 if len(b_rows) else 1
+    # empty slots read row 0: masked (B) or never read back (A)
+    src_a = torch.zeros((groups, na), dtype=torch.long, device=x.device)
+    src_a[ga, sa] = a_rows
+    b_of = torch.full((groups, nb), -1, dtype=torch.long, device=x.device)
+    b_of[gb, sb] = torch.arange(len(b_rows), device=x.device)
+    src_b = torch.zeros((groups, nb), dtype=torch.long, device=x.device)
+    src_b[gb, sb] = b_rows
+    xa, xb = x[src_a].float(), x[src_b].float()
+    best_v = torch.full((groups, na), float("-inf"), device=x.device)
+    best_j = torch.zeros((groups, na), dtype=torch.long, device=x.device)
     step = max(1, MATCH_CHUNK // (na * nb))
     for g0 in range(0, groups, step):
         sim = torch.bmm(xa[g0:g0 + step], xb[g0:g0 + step].transpose(1, 2))

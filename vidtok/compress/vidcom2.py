@@ -36,7 +36,7 @@ def vidcom2(ts: TokenSet, budget: int, query=None, tau: float = 0.05) -> TokenSe
     rank[by_score] = rank_in_group(inv[by_score])
     keep = torch.nonzero(rank < alloc[inv]).squeeze(1)
     # dropped tokens join the most similar kept token of their frame (else any)
-    _, j = grouped_rowmax(x, inv, x[keep], inv[keep], F)
+    _, j = grouped_rowmax(x, torch.arange(len(ts)), inv, keep, inv[keep], F)
     lone = torch.nonzero(j < 0).squeeze(1)  # frames that kept nothing
     if len(lone):
         j[lone] = nearest(ts.feats[lone], ts.feats[keep])
