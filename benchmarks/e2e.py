@@ -46,9 +46,7 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
     idx = s.indices
     if frames and model.family != "llava_onevision" and len(idx) > frames:  # cap frames for CPU runs
         idx = list(np.asarray(idx)[np.linspace(0, len(idx) - 1, frames).round().astype(int)])
-    size = None  # the video's own size, the model's processor resizes (vidtok's default)
-    if model.resize == "decoder":
-        size = getattr(model, "frame_size", None) or (tuple(s.frame_size) if s.frame_size else None)
+    size = model.decode_size(tuple(s.frame_size) if s.frame_size else None)  # None: the processor resizes
     fr = v.get_frames(idx, size=size)
     data, ftimes = fr.data, fr.times
     if pre_keep:  # drop near-duplicate frames before the vision tower

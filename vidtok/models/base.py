@@ -202,6 +202,21 @@ class VideoLLM(ABC):
             text += answer_open + ANSWER.format(i) + answer_close + self._later(i, question)
         return text
 
+    def _chatml_after(self, question: str, lead: str = "") -> list[int]:
+        """The ids after the video in a ChatML prompt written by hand (``random:`` models of
+        the Qwen-based families): ``lead``, the dialogue so far, then the assistant's turn."""
+        return self._splice(lead + self._dialogue(question, "<|im_end|>\n<|im_start|>assistant\n",
+                                                  "<|im_end|>\n<|im_start|>user\n")
+                            + "<|im_end|>\n<|im_start|>assistant\n")
+
+    def decode_size(self, sampler_size=None):
+        """The (width, height) frames are decoded at: None, the video's own, where the
+        model's processor resizes them (``resize == "model"``); with ``resize == "decoder"``
+        the tower's square size, else ``sampler_size`` (the size the processor would pick)."""
+        if self.resize != "decoder":
+            return None
+        return getattr(self, "frame_size", None) or sampler_size
+
     def _splice(self, text: str) -> list[int]:
         """Token ids of ``text`` with each answer marker replaced by that answer's ids, so
         a conversation's earlier turns are exactly the tokens its KV cache holds."""
@@ -424,7 +439,7 @@ class VideoLLM(ABC):
             if s in text:
                 text = text[: text.index(s)]
         t = time.perf_counter()
-        self.last_cache = out.cache if "cache" in out else out.get("past_key_values")
+        self.last_cache = cache_of(out)
         return text, {"prefill": streamer.first_at - t0 if streamer.first_at else t - t0,
                       "decode": t - streamer.first_at if streamer.first_at else 0.0,
                       "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit, "prefill_tokens": L - reused,
@@ -506,8 +521,19 @@ def cache_arg(forward, cache) -> dict:
 
 
 def cache_of(out):
-    """The KV cache of a model output, under whichever name this transformers gives it."""
-    return out["cache"] if "cache" in out else out["past_key_values"]
+    """The KV cache of a model (or ``generate``) output, under whichever name this
+    transformers gives it."""
+    return out["cache"] if "cache" in out else out.get("past_key_values")
+
+
+def visual_keys(ids: list[int], visual) -> list[int]:
+    """``LLMInput.keys`` of a layout: each text id as it is, -1 - j for the j-th position
+    where ``visual`` is true."""
+    out, j = [], 0
+    for i, v in zip(ids, visual):
+        out.append(-1 - j if v else i)
+        j += bool(v)
+    return out
 
 
 def family_for(model_type: str, where: str = "") -> type:

@@ -124,9 +124,7 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
     def _prompt_ids(self, question: str) -> tuple[list[int], list[int]]:
         if self.processor is not None:
             return self._chat_template_ids(question, "<video>")
-        return self._encode("<|im_start|>user\n"), self._splice(
-            "\n" + self._dialogue(question, "<|im_end|>\n<|im_start|>assistant\n", "<|im_end|>\n<|im_start|>user\n")
-            + "<|im_end|>\n<|im_start|>assistant\n")
+        return self._encode("<|im_start|>user\n"), self._chatml_after(question, lead="\n")
 
     @torch.inference_mode()
     def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:

@@ -99,8 +99,7 @@ class Qwen25VLAdapter(VideoLLM):
         if self.processor is not None:
             return self._chat_template_ids(question, "<|video_pad|>")
         before = self._encode("<|im_start|>user\n") + [cfg.vision_start_token_id]
-        after = [cfg.vision_end_token_id] + self._splice(self._dialogue(question, "<|im_end|>\n<|im_start|>assistant\n", "<|im_end|>\n<|im_start|>user\n")
-                                                     + "<|im_end|>\n<|im_start|>assistant\n")
+        after = [cfg.vision_end_token_id] + self._chatml_after(question)
         return before, after
 
     def full_position_ids(self, before, after, meta, n_video: int) -> torch.Tensor:

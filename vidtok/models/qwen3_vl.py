@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, VideoLLM, cache_arg, cache_of
+from .base import LLMInput, VideoLLM, cache_arg, cache_of, visual_keys
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
@@ -38,15 +38,6 @@ HUB_IDS = {
 }
 
 SIZES = {"tiny": TINY}
-
-
-def _keys(ids: list[int], types: list[int]) -> list[int]:
-    """``LLMInput.keys``: text ids, and -1 - j for the j-th visual token."""
-    out, j = [], 0
-    for i, t in zip(ids, types):
-        out.append(-1 - j if t == 2 else i)
-        j += t == 2
-    return out
 
 
 class Qwen3VLAdapter(VideoLLM):
@@ -99,8 +90,7 @@ class Qwen3VLAdapter(VideoLLM):
             # the processor expands only <|video_pad|>: the template's own vision start/end
             # stay around the whole video, as the model was trained
             return self._chat_template_ids(question, "<|video_pad|>")
-        return self._encode("<|im_start|>user\n"), self._splice(self._dialogue(question, "<|im_end|>\n<|im_start|>assistant\n", "<|im_end|>\n<|im_start|>user\n")
-                                                     + "<|im_end|>\n<|im_start|>assistant\n")
+        return self._encode("<|im_start|>user\n"), self._chatml_after(question)
 
     def _stamp(self, t: float) -> list[int]:
         return self._encode(f"<{t:.1f} seconds>")
@@ -157,7 +147,7 @@ class Qwen3VLAdapter(VideoLLM):
         last_vis = int(torch.nonzero(vis_mask[0]).max()) if bool(vis_mask.any()) else 0
         inp = LLMInput(embeds, position_ids, num_visual=len(ts), num_text=len(ids) - len(ts),
                        next_position=int(pos_f.max()) + 1, prefix_len=last_vis + 2,
-                       keys=_keys(ids, types),
+                       keys=visual_keys(ids, [t == 2 for t in types]),
                        extra={"visual_pos_masks": vis_mask, "deepstack_visual_embeds": deep, "ids": ids,
                               "main": feats[:, :D]})
         return self._with_sizes(inp, torch.nonzero(vis_mask[0]).squeeze(1), ts.size)

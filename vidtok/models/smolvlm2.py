@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import TOWER_FRAMES, LLMInput, SquareFrameInput, VideoLLM, attention_received
+from .base import TOWER_FRAMES, LLMInput, SquareFrameInput, VideoLLM, attention_received, visual_keys
 
 TINY = {
     "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
@@ -167,7 +167,7 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
         pos[vis_t] = full_tok[ts.flat_pos().cpu()]
         inp = LLMInput(embeds, pos.to(self.device)[None], num_visual=len(ts), num_text=L - len(ts),
                        next_position=len(full_ids), prefix_len=last_vis + 2,
-                       keys=[-1 - int(j) if v else i for i, v, j in zip(ids, vis, np.cumsum(vis) - 1)])
+                       keys=visual_keys(ids, vis))
         return self._with_sizes(inp, torch.nonzero(mask[0]).squeeze(1), ts.size)
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:

@@ -46,10 +46,7 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
             return hit[0], hit[1], True
     t0 = time.perf_counter()
     s = sample(v, model.default_sampler, **params)
-    size = None  # the video's own size: the model's processor resizes
-    if model.resize == "decoder":
-        size = model.frame_size if hasattr(model, "frame_size") else tuple(s.frame_size) if s.frame_size else None
-    fr = v.get_frames(s.indices, size=size)
+    fr = v.get_frames(s.indices, size=model.decode_size(tuple(s.frame_size) if s.frame_size else None))
     data, ftimes, findices = fr.data, fr.times, fr.indices
     n_sampled = len(ftimes)
     if pre:

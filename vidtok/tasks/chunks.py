@@ -16,14 +16,10 @@ def ask_chunks(video, prompt, model, chunk_seconds, *, method=None, budget=None,
     v = as_video(video, backend=backend, timeout=timeout)
     start, end = v.info.start_time, v.info.end_time
     edges = np.arange(start, end, chunk_seconds).tolist() + [end]
-    size = None  # the video's own size: the model's processor resizes (``VideoLLM.resize``)
-    if model.resize == "decoder":
-        size = getattr(model, "frame_size", None)
-        if size is None:
-            from ..select.samplers import smart_resize
+    from ..select.samplers import smart_resize
 
-            w, h = v.info.display_size
-            size = smart_resize(w, h, 28, 128 * 28 * 28, 768 * 28 * 28)
+    # with --resize decoder: the size Qwen's processor would pick for one frame (square towers: theirs)
+    size = model.decode_size(smart_resize(*v.info.display_size, 28, 128 * 28 * 28, 768 * 28 * 28))
     for a, b in zip(edges[:-1], edges[1:]):
         t = np.linspace(a, b, frames_per_chunk, endpoint=False)
         idx = np.unique(v.indices_at(t))
