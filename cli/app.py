@@ -71,6 +71,15 @@ DeviceOpt = typer.Option(None, "--device", help="cuda, mps or cpu (default: the 
 DtypeOpt = typer.Option(None, "--dtype", help="Model weights' dtype: float32, bfloat16 or float16 (default: the "
                                               "checkpoint's own; float32 for random: models).")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the cache (visual tokens, selections).")
+MaxNewTokensOpt = typer.Option(None, "--max-new-tokens", min=1, help="Longest answer in tokens (64).")
+
+
+def resolve_config(*args, **kw):
+    """The recipe with the flags on top (``vidtok.config.resolve``; pydantic loads here,
+    when a command runs)."""
+    from vidtok.config import resolve
+
+    return resolve(*args, **kw)
 
 
 def decoding(strict: bool = True, pipeline: bool = False):

@@ -8,14 +8,12 @@ import json
 import sys
 from typing import Optional
 
-import typer
-
 from vidtok import commands
 from vidtok.errors import UsageError, VidtokError
 
 from . import render
-from .app import (BudgetOpt, DeviceOpt, DtypeOpt, JsonOpt, MethodOpt, ModelOpt, NoCacheOpt, PreKeepOpt, VideoArg, app,
-                  decoding, generating)
+from .app import (BudgetOpt, DeviceOpt, DtypeOpt, JsonOpt, MaxNewTokensOpt, MethodOpt, ModelOpt, NoCacheOpt, PreKeepOpt,
+                  VideoArg, app, decoding, generating, resolve_config)
 
 HELP = ("/budget X (e.g. 0.1, 500, none)  /method M  /frames  /reset  /save FILE  /quit  "
         "(anything else is a question)")
@@ -29,7 +27,7 @@ def chat(
     model: Optional[str] = ModelOpt,
     method: Optional[str] = MethodOpt,
     budget: Optional[str] = BudgetOpt,
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1, help="Longest answer in tokens (64)."),
+    max_new_tokens: Optional[int] = MaxNewTokensOpt,
     pre_keep: Optional[float] = PreKeepOpt,
     no_cache: bool = NoCacheOpt,
     device: Optional[str] = DeviceOpt,
@@ -49,7 +47,7 @@ def chat(
       [bold]vidtok chat talk.mp4 -m Qwen/Qwen2.5-VL-3B-Instruct --budget 0.1[/bold]
       [bold]printf 'What is on the slide?\\nWho speaks?\\n' | vidtok chat talk.mp4 --json[/bold]
     """
-    cfg = _resolve(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
+    cfg = resolve_config(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
                    pre_keep=pre_keep, dtype=dtype, **gen)
     c = commands.chat(video, cfg=cfg, decode=decode, device=device, use_cache=not no_cache,
                       status=render.status(as_json))
@@ -69,12 +67,6 @@ def chat(
         on_text = render.streaming(as_json)
         turn = c.ask(text, on_text=on_text)
         _show_turn(turn, as_json, streamed=on_text is not None)
-
-
-def _resolve(*args, **kw):
-    from vidtok.config import resolve  # pydantic: when the command runs
-
-    return resolve(*args, **kw)
 
 
 def _lines(interactive: bool):
@@ -130,9 +122,6 @@ def _show_turn(turn: dict, as_json: bool, streamed: bool) -> None:
     if as_json:
         print(json.dumps({k: v for k, v in turn.items() if k != "ids"}, ensure_ascii=False), flush=True)
         return
-    if streamed:
-        render.out.print()
-    else:
-        render.out.print(turn["answer"] or "(empty answer)", soft_wrap=True, markup=False)
+    render.answer(turn["answer"], streamed)
     render.line(f"{turn['new_tokens']} tokens, prefill {turn['prefill_tokens']} of {turn['sequence_length']} "
                 f"in {turn['seconds']['prefill']:.2f}s, decode {turn['seconds']['decode']:.2f}s")

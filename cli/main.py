@@ -18,17 +18,10 @@ from vidtok.defaults import DEFAULT_TEXT_ENCODER
 from vidtok.errors import UsageError, VidtokError
 
 from . import render
-from .app import (generating, BudgetOpt, DeviceOpt, DtypeOpt, JsonOpt, MethodOpt, ModelOpt, NoCacheOpt, PreKeepOpt, ReportOpt, StreamOpt,
-                  TruncOpt, VideoArg, app, decoding)
+from .app import (BudgetOpt, DeviceOpt, DtypeOpt, JsonOpt, MaxNewTokensOpt, MethodOpt, ModelOpt, NoCacheOpt,
+                  PreKeepOpt, ReportOpt, StreamOpt, TruncOpt, VideoArg, app, decoding, generating, resolve_config)
 
 err = render.err
-
-
-def _resolve(*args, **kw):
-    """The recipe with the flags on top (``vidtok.config.resolve``; pydantic loads here)."""
-    from vidtok.config import resolve
-
-    return resolve(*args, **kw)
 
 
 def _after(result: dict, report) -> None:
@@ -111,7 +104,7 @@ def compress(
       [bold]vidtok compress clip.mp4 --method holitom --budget 0.1[/bold]
       [bold]vidtok compress clip.mp4 -m dtd,tome -B 64/frame --out maps/ --json[/bold]
     """
-    cfg = _resolve(recipe, option, method=method, budget=budget)
+    cfg = resolve_config(recipe, option, method=method, budget=budget)
     result = commands.compress(video, cfg=cfg, decode=decode, n=n,
                                size=size, patch=patch, encoder=encoder, out_dir=out_dir, status=render.status(as_json))
     render.damage(result)
@@ -159,7 +152,7 @@ def keyframes(
     """
     flags = {"budget": budget, "detector": detector, "threshold": threshold, "min_scene_len": min_scene_len,
              "filter": scene_filter}
-    cfg = _resolve(recipe, option, for_="select", selector=method, k=k, encoder=encoder)
+    cfg = resolve_config(recipe, option, for_="select", selector=method, k=k, encoder=encoder)
     own = {**{key: v for key, v in flags.items() if v is not None}, **cfg.options.get(cfg.selector, {})}
     cfg = cfg.model_copy(update={"options": {**cfg.options, cfg.selector: own}})
     with render.bar(cfg.selector, as_json, count=False) as bar:
@@ -179,7 +172,7 @@ def ask(
     model: Optional[str] = ModelOpt,
     method: Optional[str] = MethodOpt,
     budget: Optional[str] = BudgetOpt,
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1, help="Longest answer in tokens (64)."),
+    max_new_tokens: Optional[int] = MaxNewTokensOpt,
     pre_keep: Optional[float] = PreKeepOpt,
     proportional: Optional[bool] = typer.Option(
         None, "--proportional/--no-proportional", help="Proportional attention: a merged token gets log(tokens it stands for) "
@@ -201,7 +194,7 @@ def ask(
       [bold]vidtok ask clip.mp4 "What happens?" --budget 0.1 --pre-keep 0.5[/bold]   (half the frames through the tower)
       [bold]vidtok ask clip.mp4 "What happens?" -m random:qwen2_5_vl-tiny --json[/bold]   (no weights: a test model)
     """
-    cfg = _resolve(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
+    cfg = resolve_config(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
                    pre_keep=pre_keep, proportional=proportional, dtype=dtype, **gen)
     on_text = render.streaming(as_json)
     r = commands.ask(video, question, cfg=cfg, decode=decode, device=device, use_cache=not no_cache, report=report,
@@ -243,7 +236,7 @@ def ground(
     """
     from vidtok.tasks.ground import to_srt, to_vtt
 
-    cfg = _resolve(recipe, option, via=via, model=model, encoder=encoder, method=method, budget=budget,
+    cfg = resolve_config(recipe, option, via=via, model=model, encoder=encoder, method=method, budget=budget,
                    chunk_seconds=chunk_seconds, pre_keep=pre_keep, dtype=dtype, **gen)
     r = commands.ground(video, query, cfg=cfg, decode=decode,
                         device=device, use_cache=not no_cache, report=report,
@@ -277,7 +270,7 @@ def evaluate(
 
     Example: [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1[/bold]
     """
-    cfg = _resolve(recipe, option, model=model, via=via, encoder=encoder, method=method, budget=budget,
+    cfg = resolve_config(recipe, option, model=model, via=via, encoder=encoder, method=method, budget=budget,
                    pre_keep=pre_keep, dtype=dtype)
     r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task,
                           videos=videos, device=device, limit=limit, status=render.status(as_json))
@@ -327,7 +320,7 @@ def batch(
       [bold]vidtok batch videos/ --task keyframes --out kf.jsonl[/bold]
       [bold]vidtok batch videos/ --task ground --query "a goal" --recipe grounding --out goals.jsonl[/bold]
     """
-    cfg = _resolve(recipe, option, for_="select" if task == "keyframes" else "compress", model=model, method=method,
+    cfg = resolve_config(recipe, option, for_="select" if task == "keyframes" else "compress", model=model, method=method,
                    budget=budget, selector=selector, k=k, via=via, encoder=encoder, pre_keep=pre_keep,
                    proportional=proportional, device=device, dtype=dtype, **gen)
     qs: list[Optional[str]] = [query] if query else [None]

@@ -151,11 +151,16 @@ def keyframes(r: dict, out_dir) -> None:
         out.print(f"wrote {n(len(r['files']), 'frame')} and contact_sheet.jpg to {out_dir}")
 
 
-def ask(r: dict, streamed: bool = False) -> None:
+def answer(text: str, streamed: bool = False) -> None:
+    """An answer on stdout, or the end of its line when it streamed in already."""
     if streamed:
-        out.print()  # the answer is on screen already: end its line
+        out.print()
     else:
-        out.print(r["answer"] or "(empty answer)", soft_wrap=True, markup=False)
+        out.print(text or "(empty answer)", soft_wrap=True, markup=False)
+
+
+def ask(r: dict, streamed: bool = False) -> None:
+    answer(r["answer"], streamed)
     line(f"{r['frames_used']} of {n(r['frames_sampled'], 'frame')}, visual tokens {r['visual_tokens_before']} -> "
          f"{r['visual_tokens_after']}{' (cached)' if r['cached_tokens'] else ''}, {r['seconds']['total']:.2f}s")
 
