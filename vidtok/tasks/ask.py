@@ -70,6 +70,19 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     return ts, extra, False
 
 
+def compress_tokens(ts, extra: dict, method: Optional[str], budget, options=None, prepare=None):
+    """``ts`` compressed by ``method`` (default holitom) to ``budget`` (default 0.1) of the
+    full video's visual tokens (``extra["tokens_full"]``: every sampled frame's, also those
+    ``--pre-keep`` kept from the tower); ``ts`` itself when neither is set."""
+    if not method and budget is None:
+        return ts
+    from ..compress import compress
+    from ..compress.budget import Budget
+
+    b = Budget.parse(budget if budget is not None else DEFAULT_BUDGET).of(extra.get("tokens_full", len(ts)))
+    return compress(ts, method or DEFAULT_METHOD, b, options=options, prepare=prepare)
+
+
 def ask(video, question: str, model, *, method: Optional[str] = None, budget=None,
         max_new_tokens: int = 64, use_cache: bool = True, num_frames: Optional[int] = None,
         fps: Optional[float] = None, backend=None, timeout=60.0, pre_keep: Optional[float] = None,
@@ -78,9 +91,6 @@ def ask(video, question: str, model, *, method: Optional[str] = None, budget=Non
     compressors' own options by method (``config.parse_options``); ``on_text(delta)``
     receives the answer as it is generated (the model's ``sampling`` and ``system``
     settings apply, see ``VideoLLM.configure``)."""
-    from ..compress import compress
-    from ..compress.budget import Budget
-
     times: dict = {}
     t_all = time.perf_counter()
     video = as_video(video, backend=backend, timeout=timeout)
@@ -90,13 +100,12 @@ def ask(video, question: str, model, *, method: Optional[str] = None, budget=Non
     n_before = extra.get("tokens_full", n_encoded)
     if method or budget is not None:
         t0 = time.perf_counter()
-        b = Budget.parse(budget if budget is not None else DEFAULT_BUDGET).of(n_before)  # a share of the full video
 
         def prepare(name, tokens):  # fastv: the LLM's attention from the question
             tokens.meta = {**tokens.meta, "llm_attn": model.text_attention(tokens, question)}
             return tokens
 
-        ts = compress(ts, method or DEFAULT_METHOD, b, options=options, prepare=prepare)
+        ts = compress_tokens(ts, extra, method, budget, options=options, prepare=prepare)
         times["compress"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     inp = model.build_inputs(ts, question)

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..decode import as_video
-from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
-from .ask import visual_tokens
+from .ask import compress_tokens, visual_tokens
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -47,15 +46,8 @@ class Conversation:
 
     # -- settings ------------------------------------------------------------------------------
     def _compress(self) -> None:
-        from ..compress import compress
-        from ..compress.budget import Budget
-
         t0 = time.perf_counter()
-        self.tokens = self.encoded
-        if self.method or self.budget is not None:
-            full = self.extra.get("tokens_full", len(self.encoded))
-            b = Budget.parse(self.budget if self.budget is not None else DEFAULT_BUDGET).of(full)
-            self.tokens = compress(self.encoded, self.method or DEFAULT_METHOD, b, options=self.options)
+        self.tokens = compress_tokens(self.encoded, self.extra, self.method, self.budget, options=self.options)
         self.seconds["compress"] = time.perf_counter() - t0
 
     def set_budget(self, budget: str) -> None:
