@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Callable, ContextManager, Optional
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, ContextManager, Optional
 
 from .checks import check_answering, check_compression, check_selection
 from .defaults import DEFAULT_BUDGET, DEFAULT_METHOD, DEFAULT_MODEL, DEFAULT_TEXT_ENCODER

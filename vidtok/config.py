@@ -50,9 +50,8 @@ class PipelineConfig(BaseModel):
     options: dict[str, dict] = Field(default_factory=dict,
                                      description="per component options, e.g. {holitom: {tau: 0.7}} (-o holitom.tau=0.7)")
 
-
     def sampling(self):
-        """The generation settings as ``vidtok.models.base.Sampling``."""
+        """The generation settings as ``vidtok.models.generation.Sampling``."""
         from .models.generation import Sampling
 
         return Sampling(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k, seed=self.seed,

@@ -176,7 +176,7 @@ class VideoLLM(ABC):
         (``history``) and a question, split at the video placeholder the processor would
         expand: (ids before, ids after). Earlier answers enter as the ids generated."""
         msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": self._first(question)}]}]
-        for i, (_, _) in enumerate(self.history):
+        for i in range(len(self.history)):
             msgs.append({"role": "assistant", "content": [{"type": "text", "text": ANSWER.format(i)}]})
             msgs.append({"role": "user", "content": [{"type": "text", "text": self._later(i, question)}]})
         if self.system:

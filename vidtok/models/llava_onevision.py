@@ -25,7 +25,6 @@ TINY = {
     "vision_feature_layer": -1,
     "video_token_id": 151647, "image_token_id": 151646,
 }
-# Real dimensions of llava-onevision-qwen2-0.5b-ov-hf (config.json), for speed measurement.
 
 #: checkpoints on the Hugging Face hub this adapter loads, with their parameter counts
 HUB_IDS = {
@@ -34,6 +33,7 @@ HUB_IDS = {
     "llava-hf/llava-onevision-qwen2-72b-ov-hf": "72B",
 }
 
+# Real dimensions of llava-onevision-qwen2-0.5b-ov-hf (config.json), for speed measurement.
 SIZES = {
     "tiny": TINY,
     "0.5b": {

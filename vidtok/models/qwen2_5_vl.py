@@ -23,7 +23,6 @@ TINY = {
     "vision_config": {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
                       "fullatt_block_indexes": [1], "window_size": 112, "tokens_per_second": 2},
 }
-# Real dimensions of Qwen2.5-VL-3B-Instruct (config.json), for speed measurement.
 
 #: checkpoints on the Hugging Face hub this adapter loads, with their parameter counts
 HUB_IDS = {
@@ -33,6 +32,7 @@ HUB_IDS = {
     "Qwen/Qwen2.5-VL-72B-Instruct": "72B",
 }
 
+# Real dimensions of Qwen2.5-VL-3B-Instruct (config.json), for speed measurement.
 SIZES = {
     "tiny": TINY,
     "3b": {

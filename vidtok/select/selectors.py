@@ -112,12 +112,12 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", thr
     extra is installed) and one representative frame per scene. ``full``: transnet runs on
     every segment (default on CUDA; on a CPU the frame differences propose the segments)."""
     from .cutscan import scan, scan_cuts
-    from .scenes import detect, representatives
+    from .scenes import FILTERS, detect, representatives
 
     detector = resolve_detector(detector)
     if detector not in DETECTORS:
         raise UsageError(f"unknown detector '{detector}' ({', '.join(('auto', *DETECTORS))})")
-    if filter not in ("merge", "suppress"):
+    if filter not in FILTERS:  # checked before any decoding; flash_filter holds the rule
         raise UsageError(f"--filter must be merge or suppress, got '{filter}'")
     params: dict = {"detector": detector}  # the one that ran (auto resolved)
     if detector == "transnet":
