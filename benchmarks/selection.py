@@ -81,7 +81,10 @@ def f1(pred, truth, tol):
 
 
 def run_vidtok(path, stream=None):
-    return [c.index for c in select(open_video(path, stream=stream), "scenes", use_cache=False).cuts]
+    # the content detector, the one compared with PySceneDetect's (the default, auto, is the
+    # learned one where vidtok[cuts] is installed)
+    return [c.index for c in select(open_video(path, stream=stream), "scenes", detector="content",
+                                    use_cache=False).cuts]
 
 
 def run_pyscenedetect(path):
