@@ -1,17 +1,16 @@
 """Generation settings and the two pieces vidtok hands transformers' ``generate``: a streamer
 (its ``put``/``end`` interface) that turns token ids into text deltas, and a stopping
-criterion for stop strings. ``VideoLLM.generate`` (models/base.py) puts them together."""
+criterion for stop strings. ``VideoLLM.generate`` (models/base.py) puts them together; both
+take that adapter as ``model`` (for its ``decode_text`` and ``eos_ids``), untyped here so
+this module does not import base.py, which imports it."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import torch
-
-if TYPE_CHECKING:
-    from .base import VideoLLM
 
 
 @dataclass
@@ -34,7 +33,7 @@ class Streamer:
     """transformers' streamer interface (``put`` / ``end``): decodes the answer so far at
     each new token and hands ``on_text`` what was added; records when the first token came."""
 
-    def __init__(self, model: "VideoLLM", on_text=None):
+    def __init__(self, model, on_text=None):
         self.model, self.on_text = model, on_text
         self.ids: list[int] = []
         self.shown = ""
@@ -67,7 +66,7 @@ class StopText:
     """A transformers stopping criterion: stop once the decoded answer contains one of
     ``stops`` (works with any tokenizer, however the stop string splits into tokens)."""
 
-    def __init__(self, model: "VideoLLM", stops: list[str]):
+    def __init__(self, model, stops: list[str]):
         self.model, self.stops = model, stops
         self.start: int | None = None
 
