@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 
 from vidtok import commands
 from vidtok.defaults import DEFAULT_TEXT_ENCODER
@@ -394,7 +393,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     except VidtokError as e:
         if debug:
             raise
-        err.print(f"[red]vidtok: error:[/red] {escape(e.one_line())}", highlight=False, soft_wrap=True)
+        err.print(f"[red]vidtok: error:[/red] {render.escape(e.one_line())}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err.print("vidtok: interrupted")

@@ -1,6 +1,7 @@
 """Frame access: exact frames and times, clamping, seeking, keyframe mode, backends."""
 
 import importlib
+import dataclasses
 import time
 
 import numpy as np
@@ -319,7 +320,7 @@ def test_index_counts_the_streams_compressed_bytes(cuts_video):
 def test_hand_off_batches_hold_a_bounded_number_of_pixels(cuts_video):
     v = open_video(cuts_video)
     assert v.batch_frames() == 32  # 160x120: small frames go 32 at a time
-    v.info = v.info.model_copy(update={"width": 1280, "height": 720})
+    v.info = dataclasses.replace(v.info, width=1280, height=720)
     assert v.batch_frames() == 2
-    v.info = v.info.model_copy(update={"width": 3840, "height": 2160})
+    v.info = dataclasses.replace(v.info, width=3840, height=2160)
     assert v.batch_frames() == 1

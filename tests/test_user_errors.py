@@ -334,6 +334,13 @@ def test_help_imports_no_decoder_or_models():
     assert _imported_by([["--help"], ["ask", "--help"], ["keyframes", "--help"]], ("av", "numpy", "torch")) == []
 
 
+def test_info_json_imports_only_what_it_prints():
+    """`vidtok info --json` is PyAV and NumPy: no pydantic (typer >= 0.29 imports it for its
+    parameters, hence the pin), no rich, no entry-point scan, no torch (#19 start-up)."""
+    heavy = ("pydantic", "rich", "importlib.metadata", "torch", "PIL")
+    assert _imported_by([["info", "--json", str(SAMPLES / "synthetic_cuts.mp4")]], heavy) == []
+
+
 def test_models_lists_hub_checkpoints_and_which_are_cached(tmp_path, monkeypatch):
     """`vidtok models` marks the hub checkpoints already in the local Hugging Face cache (a
     cache written here, laid out as huggingface_hub lays it out), without importing torch."""

@@ -78,7 +78,7 @@ def info(video, *, stream: Optional[int] = None, allow_truncated: bool = False, 
     from .decode import probe
 
     vinfo, index = probe(video, stream=stream, allow_truncated=allow_truncated)
-    data = vinfo.model_dump()
+    data = vinfo.to_dict()
     if frames:
         data["frame_times"] = [round(float(t), 9) for t in index.times]
         data["keyframes"] = index.keyframe_indices.tolist()

@@ -4,17 +4,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import ClassVar, Iterator, Literal, Optional
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 SeekMode = Literal["exact", "keyframe"]
 
 
-class StreamInfo(BaseModel):
+@dataclass(kw_only=True)
+class StreamInfo:
     """One video stream of the container (``index`` is FFmpeg's absolute stream index)."""
 
     index: int
@@ -22,34 +22,41 @@ class StreamInfo(BaseModel):
     width: int
     height: int
     fps: Optional[float] = None
-    frames: Optional[int] = Field(None, description="frame count the container declares")
+    frames: Optional[int] = None  # frame count the container declares
     bit_rate: Optional[int] = None
     is_default: bool = False
 
 
-class VideoInfo(BaseModel):
+@dataclass(kw_only=True)
+class VideoInfo:
     """What a user needs to know before sampling. Times are seconds on the stream's own
-    timeline (the first frame's time is its real presentation time, not forced to 0)."""
+    timeline (the first frame's time is its real presentation time, not forced to 0).
+
+    A plain dataclass (``to_dict()`` is what ``vidtok info --json`` prints): building it
+    with pydantic cost ``vidtok info`` ~0.1 s of imports (docs/benchmarks.md, start-up)."""
 
     path: str
-    container: str = Field(description="FFmpeg demuxer name, e.g. 'mov,mp4,m4a,3gp,3g2,mj2'")
-    stream_index: int = Field(description="the video stream decoded (FFmpeg stream index)")
+    container: str  # FFmpeg demuxer name, e.g. 'mov,mp4,m4a,3gp,3g2,mj2'
+    stream_index: int  # the video stream decoded (FFmpeg stream index)
     codec: str
     profile: Optional[str] = None
     pix_fmt: Optional[str] = None
-    width: int = Field(description="coded width in pixels (before rotation)")
-    height: int = Field(description="coded height in pixels (before rotation)")
-    rotation: int = Field(0, description="display rotation in degrees, counter-clockwise")
-    num_frames: int = Field(description="frames that can be decoded from this stream")
-    fps: float = Field(description="average frame rate (frames / duration)")
-    is_vfr: bool = Field(description="true when frame intervals vary beyond timestamp rounding")
-    start_time: float = Field(description="presentation time of the first frame")
-    duration: float = Field(description="end of the last frame minus start of the first (s)")
-    container_duration: Optional[float] = Field(None, description="duration the container declares")
+    width: int  # coded width in pixels (before rotation)
+    height: int  # coded height in pixels (before rotation)
+    rotation: int = 0  # display rotation in degrees, counter-clockwise
+    num_frames: int  # frames that can be decoded from this stream
+    fps: float  # average frame rate (frames / duration)
+    is_vfr: bool  # true when frame intervals vary beyond timestamp rounding
+    start_time: float  # presentation time of the first frame
+    duration: float  # end of the last frame minus start of the first (s)
+    container_duration: Optional[float] = None  # duration the container declares
     num_keyframes: int
-    truncated: bool = Field(False, description="the file ends before all declared frames")
-    num_streams: int = Field(description="all streams in the file (video, audio, subtitles, ...)")
+    truncated: bool = False  # the file ends before all declared frames
+    num_streams: int  # all streams in the file (video, audio, subtitles, ...)
     video_streams: list[StreamInfo]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
     @property
     def end_time(self) -> float:
