@@ -10,7 +10,12 @@ cancels out; end-of-sequence is off so both generate exactly N tokens.
   ~13 GB); both get the same embeddings and position ids (no processor files exist for a
   ``random:`` model), so the ratio is vidtok's overhead around ``generate``.
 
+With ``--compile`` a third column: vidtok with ``--compile`` (static KV cache, compiled decode
+step; CUDA graphs on a GPU), its ratio to transformers' eager ``generate``, and the one-time
+compile (the first compiled call minus an eager call of the same length).
+
     python benchmarks/generation.py [--models tiny,qwen2_5_vl-3b] [--new-tokens 8] [--repeat 3]
+                                    [--compile] [--dtype bfloat16]
 """
 
 from __future__ import annotations
@@ -43,16 +48,12 @@ def per_token(run, n: int, repeat: int) -> tuple[float, float]:
     """(seconds per token, seconds for 1 token) of ``run(k)``, medians over ``repeat``."""
     one, full = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        run(1)
-        one.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        run(n)
-        full.append(time.perf_counter() - t0)
+        one.append(timed(run, 1))
+        full.append(timed(run, n))
     return (statistics.median(full) - statistics.median(one)) / (n - 1), statistics.median(one)
 
 
-def tiny(family: str, folder: Path, video: Path, n: int, repeat: int) -> dict:
+def tiny(family: str, folder: Path, video: Path, n: int, repeat: int, compiled: bool = False) -> dict:
     import transformers
     from transformers.video_utils import VideoMetadata
 
@@ -85,19 +86,31 @@ def tiny(family: str, folder: Path, video: Path, n: int, repeat: int) -> dict:
         with torch.inference_mode():
             model.generate(**inputs, generation_config=gc)
 
-    def ours(k):
+    return compare(f"{family} (tiny checkpoint)", ref, *ours(m, inp, compiled), n, repeat, inp.inputs_embeds.shape[1])
+
+
+def ours(m, inp, compiled: bool):
+    """vidtok's generate, eager and (when ``compiled``) with ``--compile``."""
+
+    def eager(k):
+        m.compile = False
         m.generate(inp, max_new_tokens=k, reuse_prefix=False)
 
-    return compare(f"{family} (tiny checkpoint)", ref, ours, n, repeat, inp.inputs_embeds.shape[1])
+    def comp(k):
+        m.compile = True
+        m.generate(inp, max_new_tokens=k, reuse_prefix=False)
+        m.compile = False
+
+    return eager, comp if compiled else None
 
 
-def real_3b(n: int, repeat: int, video: Path) -> dict:
+def real_3b(n: int, repeat: int, video: Path, compiled: bool = False, dtype: str | None = None) -> dict:
     from vidtok.decode import open_video
     from vidtok.models.base import load_model
     from vidtok.tasks.ask import visual_tokens
 
     torch.set_num_threads(torch.get_num_threads())
-    m = load_model("random:qwen2_5_vl-3b")
+    m = load_model("random:qwen2_5_vl-3b", dtype=dtype)
     m.eos_ids = lambda: set()
     v = open_video(video)
     ts, _, _ = visual_tokens(v, m, num_frames=None, use_cache=False)
@@ -108,24 +121,38 @@ def real_3b(n: int, repeat: int, video: Path) -> dict:
         gc.eos_token_id = None
         with torch.inference_mode():
             m.model.generate(inputs_embeds=inp.inputs_embeds, position_ids=inp.position_ids,
-                             attention_mask=torch.ones(1, inp.inputs_embeds.shape[1], dtype=torch.long),
+                             attention_mask=torch.ones(1, inp.inputs_embeds.shape[1], dtype=torch.long,
+                                                       device=inp.inputs_embeds.device),
                              generation_config=gc)
 
-    def ours(k):
-        m.generate(inp, max_new_tokens=k, reuse_prefix=False)
-
-    return compare("qwen2_5_vl-3b (real dimensions, random weights)", ref, ours, n, repeat,
-                   inp.inputs_embeds.shape[1])
+    return compare(f"qwen2_5_vl-3b (real dimensions, random weights, {m.model.dtype})", ref,
+                   *ours(m, inp, compiled), n, repeat, inp.inputs_embeds.shape[1])
 
 
-def compare(name, ref, ours, n, repeat, length) -> dict:
+def timed(run, k: int) -> float:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    run(k)
+    return time.perf_counter() - t0
+
+
+def compare(name, ref, ours, comp, n, repeat, length) -> dict:
     ref(2), ours(2)  # warm-up
     r_tok, r_one = per_token(ref, n, repeat)
     o_tok, o_one = per_token(ours, n, repeat)
     row = {"model": name, "prompt_tokens": length, "transformers_s_per_token": r_tok, "vidtok_s_per_token": o_tok,
            "ratio": o_tok / r_tok, "transformers_first_token_s": r_one, "vidtok_first_token_s": o_one}
-    print(f"{name:48s} prompt {length:5d}  transformers {r_tok * 1000:8.2f} ms/token  vidtok {o_tok * 1000:8.2f} "
-          f"ms/token  ratio {o_tok / r_tok:5.2f}x  (first token {r_one:.3f}s vs {o_one:.3f}s)", flush=True)
+    line = (f"{name:48s} prompt {length:5d}  transformers {r_tok * 1000:8.2f} ms/token  vidtok {o_tok * 1000:8.2f} "
+            f"ms/token  ratio {o_tok / r_tok:5.2f}x  (first token {r_one:.3f}s vs {o_one:.3f}s)")
+    if comp is not None:
+        first = timed(comp, n)  # compiles the decode step (and warms CUDA graphs)
+        row["compile_s"] = first - timed(ours, n)
+        timed(comp, n)
+        c_tok, _ = per_token(comp, n, repeat)
+        row.update(compiled_s_per_token=c_tok, compiled_ratio=c_tok / r_tok)
+        line += f"  --compile {c_tok * 1000:8.2f} ms/token {c_tok / r_tok:5.2f}x (compile {row['compile_s']:.1f}s)"
+    print(line, flush=True)
     return row
 
 
@@ -134,8 +161,11 @@ def main() -> None:
     ap.add_argument("--models", default="tiny", help="tiny and/or qwen2_5_vl-3b, comma-separated")
     ap.add_argument("--new-tokens", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--compile", action="store_true", help="also time vidtok with --compile")
+    ap.add_argument("--dtype", default=None, help="the 3B model's dtype (default float32)")
     args = ap.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; {args.new_tokens} new tokens, "
+    where = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}; {args.new_tokens} new tokens, "
           f"median of {args.repeat}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -143,9 +173,9 @@ def main() -> None:
         for name in args.models.split(","):
             if name == "tiny":
                 for family in FAMILIES:
-                    tiny(family, folder, video, args.new_tokens, args.repeat)
+                    tiny(family, folder, video, args.new_tokens, args.repeat, args.compile)
             elif name == "qwen2_5_vl-3b":
-                real_3b(args.new_tokens, args.repeat, video)
+                real_3b(args.new_tokens, args.repeat, video, args.compile, args.dtype)
             else:
                 raise SystemExit(f"unknown model set '{name}'")
 

@@ -122,7 +122,7 @@ def decoding(strict: bool = True, pipeline: bool = False):
 def generating(fn):
     """Give a command that answers with a model the generation and model-input flags
     (``--temperature``, ``--top-p``, ``--top-k``, ``--seed``, ``--stop``, ``--system``,
-    ``--resize``), passed on as one ``gen`` dict of the flags given: declared once, here."""
+    ``--compile``, ``--resize``), passed on as one ``gen`` dict of the flags given: declared once, here."""
     import functools
     import inspect
     from typing import Optional
@@ -142,6 +142,11 @@ def generating(fn):
                                                                           "(repeatable).", rich_help_panel="Generation")),
         "system": (Optional[str], typer.Option(None, "--system", help="System prompt, placed by the model's own chat "
                                                                        "template.", rich_help_panel="Generation")),
+        "compile": (Optional[bool], typer.Option(
+            None, "--compile/--no-compile", help="Decode through a static KV cache and a torch.compile'd step (CUDA "
+                                                 "graphs on a GPU): faster tokens after a one-time compile per "
+                                                 "process, so it pays in chat and batch. Default: off.",
+            rich_help_panel="Generation")),
         "resize": (Optional[str], typer.Option(
             None, "--resize", help="Who resizes frames for the model: 'model' (its own processor, from frames "
                                    "decoded at full size: the model's own pixels; default) or 'decoder' (FFmpeg "

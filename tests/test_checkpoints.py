@@ -204,3 +204,32 @@ def test_chat_refuses_fastv_before_loading_a_model(clip, capsys, monkeypatch):
     code, out, err = run_cli(["chat", str(clip), "-m", "random:qwen2_5_vl-tiny", "--method", "fastv", "--budget", "0.1"],
                              capsys)
     assert code == 2 and "fastv" in err and "chat" in err
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])  # embeddings in; ids + DeepStack features in
+def test_compiled_decode_answers_as_eager_decode(family, checkpoints, clip, tmp_path, monkeypatch):
+    """``--compile``: a static KV cache (holding the reused prefix, then a conversation's
+    earlier turns) and a torch.compile'd decode step give the eager path's ids (on a CPU
+    here: the same code path CUDA takes, without CUDA graphs)."""
+    from transformers import StaticCache
+
+    from vidtok.tasks.chat import Conversation
+
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))  # a real compile
+    m = load_model(str(checkpoints[family]))
+    m.eos_ids = lambda: set()  # random weights: run the full length
+    answers = {}
+    for compiled in (False, True):
+        m.compile = compiled
+        m._prefix_cache.clear()
+        v = open_video(clip)
+        ts, _, _ = visual_tokens(v, m, use_cache=False)
+        ids = [m.generate(m.build_inputs(ts, q), max_new_tokens=6)[1] for q in ("What is shown?", "And why?")]
+        assert [i["prefix_cached"] for i in ids] == [False, True]
+        c = Conversation(v, m, use_cache=False, max_new_tokens=4)
+        turns = [c.ask(q) for q in ("What is shown?", "And then?")]
+        assert turns[1]["prefill_tokens"] < turns[1]["sequence_length"] / 2  # the cache carried over
+        answers[compiled] = [i["ids"] for i in ids] + [t["ids"] for t in turns]
+        assert isinstance(m.last_cache, StaticCache) == compiled
+    assert hasattr(m.model, "_compiled_call")
+    assert answers[True] == answers[False]

@@ -44,6 +44,8 @@ class PipelineConfig(BaseModel):
     seed: Optional[int] = Field(None, description="seed for sampling (repeatable answers)")
     stop: list[str] = Field(default_factory=list, description="stop the answer before any of these strings")
     system: Optional[str] = Field(None, description="system prompt (the model's chat template places it)")
+    compile: bool = Field(False, description="decode with a static KV cache and a torch.compile'd step (CUDA graphs "
+                                             "on a GPU); the compile is paid once per process")
     device: Optional[str] = Field(None, description="cuda, mps or cpu (default: the best available)")
     dtype: Optional[Literal["float32", "bfloat16", "float16"]] = Field(
         None, description="model weights' dtype (default: the checkpoint's own; float32 for random: models)")

@@ -97,6 +97,7 @@ class VideoLLM(ABC):
         self.resize = cfg.resize
         self.sampling = cfg.sampling()
         self.system = cfg.system
+        self.compile = cfg.compile
         return self
 
     def __init__(self, model, tokenizer, processor=None, device: str = "cpu", spec: str = ""):
@@ -115,6 +116,8 @@ class VideoLLM(ABC):
         self.system: str | None = None
         #: a conversation's earlier turns: (question, answer token ids), oldest first
         self.history: list[tuple[str, list[int]]] = []
+        #: decode through a static KV cache and a compiled step (``--compile``)
+        self.compile = False
 
     # -- building --------------------------------------------------------------------------
     #: transformers class names of the family, and the configs ``random:`` builds
@@ -369,7 +372,8 @@ class VideoLLM(ABC):
         return {"do_sample": bool(gc.do_sample), "temperature": gc.temperature if gc.do_sample else None,
                 "top_p": gc.top_p if gc.do_sample else None, "top_k": gc.top_k if gc.do_sample else None,
                 "seed": s.seed if s else None, "stop": list(s.stop) if s else [],
-                "repetition_penalty": gc.repetition_penalty, "system": self.system, "resize": self.resize}
+                "repetition_penalty": gc.repetition_penalty, "system": self.system, "resize": self.resize,
+                "compile": self.compile}
 
     def _prefix_past(self, inp: LLMInput, reuse_prefix: bool):
         """(KV cache holding the template + video prefix, its length) from the prefix cache,
@@ -410,7 +414,7 @@ class VideoLLM(ABC):
         if past is None:
             past, cached = self._prefix_past(inp, reuse_prefix)
         else:
-            cached, self.last_prefix_hit = past.get_seq_length(), True
+            cached, self.last_prefix_hit = int(past.get_seq_length()), True
         reused = cached if self.last_prefix_hit else 0  # tokens whose KV this call did not compute
         L = inp.inputs_embeds.shape[1]
         if inp.key_bias is not None:
@@ -424,10 +428,13 @@ class VideoLLM(ABC):
         streamer = Streamer(self, on_text)
         criteria = StoppingCriteriaList([StopText(self, stops)] if stops else [])
         given = self.generation_inputs(inp, cached)
+        gc = self.generation_config(max_new_tokens, sampling)
+        if self.compile:
+            past, gc.compile_config = self._static_cache(past, L + max_new_tokens), compile_config()
         out = self.model.generate(
             **given, position_ids=inp.position_ids,
             attention_mask=torch.ones(1, L, dtype=torch.long, device=inp.inputs_embeds.device),
-            generation_config=self.generation_config(max_new_tokens, sampling), stopping_criteria=criteria,
+            generation_config=gc, stopping_criteria=criteria,
             streamer=streamer, **({"cache": past} if past is not None else {}))
         # with embeddings generate returns only the new tokens; with ids, prompt + new
         ids = out.sequences[0, given["input_ids"].shape[1] if "input_ids" in given else 0:].tolist()
@@ -444,6 +451,21 @@ class VideoLLM(ABC):
                       "decode": t - streamer.first_at if streamer.first_at else 0.0,
                       "new_tokens": len(ids), "prefix_cached": self.last_prefix_hit, "prefill_tokens": L - reused,
                       "ids": ids}
+
+    def _static_cache(self, past, length: int):
+        """The compiled decode step's KV cache: transformers' ``StaticCache``, allocated once
+        and written in place (what CUDA graphs need), sized for ``length`` tokens rounded up
+        to ``STATIC_STEP`` (calls of similar length then reuse one compiled step), holding a
+        copy of what ``past`` holds (the prefix cache or a conversation's earlier turns)."""
+        from transformers import StaticCache
+
+        size = -(-length // STATIC_STEP) * STATIC_STEP
+        static = StaticCache(config=self.model.config, max_cache_len=size)
+        if past is not None:
+            n = int(past.get_seq_length())
+            for src, dst in zip(past.layers, static.layers):
+                dst.update(src.keys[:, :, :n], src.values[:, :, :n])
+        return static
 
     def _generate_biased(self, inp: LLMInput, max_new_tokens: int, past, cached: int, reused: int, t0: float):
         """Greedy decoding with proportional attention's key bias (see ``generate``)."""
@@ -480,6 +502,21 @@ class SquareFrameInput:
     def frame_size(self) -> tuple[int, int]:
         s = self.model.config.vision_config.image_size
         return s, s
+
+
+#: static KV caches (``--compile``) are sized in steps of this many tokens
+STATIC_STEP = 256
+
+
+def compile_config():
+    """How ``generate`` compiles its decode step: transformers' defaults (inductor,
+    "reduce-overhead": CUDA graphs on a GPU), on every device: ``--compile`` is the user's
+    choice, on a CPU too (transformers compiles only on accelerators by itself)."""
+    from transformers import CompileConfig
+
+    cc = CompileConfig()
+    cc._compile_all_devices = True
+    return cc
 
 
 def attention_received(layer, hidden: torch.Tensor) -> torch.Tensor:

@@ -80,8 +80,9 @@ class Conversation:
         L = inp.inputs_embeds.shape[1]
         past = None
         if self._past is not None:
-            keep = min(_common_prefix(self._keys, inp.keys), L - 1, self._past.get_seq_length())
-            drop = self._past.get_seq_length() - keep
+            held = int(self._past.get_seq_length())  # a static cache (--compile) answers a tensor
+            keep = min(_common_prefix(self._keys, inp.keys), L - 1, held)
+            drop = held - keep
             if drop:
                 self._past.crop(-drop)  # transformers: a negative count of tokens to remove
             past = self._past
@@ -89,7 +90,7 @@ class Conversation:
                                   past=past)
         self._past = m.last_cache
         self._keys = inp.keys + m.last_generated[:-1] if m.last_generated else []
-        if self._past is not None and self._past.get_seq_length() != len(self._keys):
+        if self._past is not None and int(self._past.get_seq_length()) != len(self._keys):
             self._past, self._keys = None, []  # not what we think it holds: recompute next turn
         turn = {"turn": len(self.turns) + 1, "question": question, "answer": answer, "ids": info["ids"],
                 "new_tokens": info["new_tokens"], "prefill_tokens": info["prefill_tokens"], "sequence_length": L,
