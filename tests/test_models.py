@@ -353,10 +353,11 @@ def test_attention_received_equals_the_towers_eager_attention():
     torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("family", ["llava_onevision", "smolvlm2"])
+@pytest.mark.parametrize("family", ["llava_onevision", "smolvlm2", "qwen2_5_vl", "qwen3_vl"])
 def test_tower_in_chunks_of_frames_gives_the_same_tokens(family, monkeypatch):
-    """A per-frame tower runs a few frames at a time (bounded memory): the tokens, the
-    newline and VisionZip's attention signal are those of one pass over all frames."""
+    """The tower runs a few frames at a time (bounded memory): the tokens (with Qwen3-VL's
+    DeepStack features), the newline and VisionZip's attention signal are those of one
+    pass over all frames."""
     import importlib
 
     m = load_model(f"random:{family}-tiny", device="cpu")
@@ -366,7 +367,8 @@ def test_tower_in_chunks_of_frames_gives_the_same_tokens(family, monkeypatch):
     monkeypatch.setattr(mod, "TOWER_FRAMES", 1000)
     whole = m.encode(frames, times, times + 0.5, 2.0)
     torch.testing.assert_close(chunked.feats, whole.feats, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(chunked.meta["attn"], whole.meta["attn"], rtol=1e-5, atol=1e-5)
+    if "attn" in whole.meta:
+        torch.testing.assert_close(chunked.meta["attn"], whole.meta["attn"], rtol=1e-5, atol=1e-5)
     if family == "llava_onevision":
         torch.testing.assert_close(chunked.meta["newline"], whole.meta["newline"])
 

@@ -541,10 +541,24 @@ def parse_spec(spec: str) -> tuple[str, Optional[str]]:
     return "hub", spec
 
 
-#: frames through a per-frame vision tower at once (SigLIP: LLaVA-OneVision, SmolVLM2): its
-#: activations, and the processor's float copy of full-size frames, scale with this, not
-#: with the video (64 frames at once held ~12 GB for SmolVLM2-256M at 512 px)
+#: frames through a vision tower at once: its activations (and, for the per-frame SigLIP
+#: towers of LLaVA-OneVision and SmolVLM2, the processor's float copy of full-size frames)
+#: scale with this, not with the video (64 frames at once held ~12 GB for SmolVLM2-256M at
+#: 512 px)
 TOWER_FRAMES = 8
+
+
+def temporal_chunks(pixels: torch.Tensor, grid: torch.Tensor, frames: int = 0):
+    """Qwen's tower input for one video (the processor's patch rows, temporal patch by
+    temporal patch, and its (1, 3) grid) as runs of ``frames`` frames (default
+    ``TOWER_FRAMES``): (rows, grid) pairs. Qwen's towers attend within one temporal patch
+    (full and windowed attention alike), so the runs give one pass's tokens; the processor
+    still sees every frame, because it sizes frames from their total number."""
+    T, H, W = (int(x) for x in grid[0])
+    step = max(1, (frames or TOWER_FRAMES) // 2)  # two frames a temporal patch
+    for s in range(0, T, step):
+        n = min(step, T - s)
+        yield pixels[s * H * W:(s + n) * H * W], torch.tensor([[n, H, W]], dtype=grid.dtype)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, VideoLLM
+from .base import TOWER_FRAMES, LLMInput, VideoLLM, temporal_chunks
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -81,7 +81,8 @@ class Qwen25VLAdapter(VideoLLM):
     def encode(self, frames: np.ndarray, times: np.ndarray, ends: np.ndarray, fps: float) -> TokenSet:
         pv, grid = self.pixel_inputs(frames)
         m = self.model.model
-        feats = m.get_video_features(pv.to(self.device), grid.to(self.device)).pooler_output[0]
+        feats = torch.cat([m.get_video_features(p.to(self.device), g.to(self.device)).pooler_output[0]
+                           for p, g in temporal_chunks(pv, grid, TOWER_FRAMES)])
         merge = self.model.config.vision_config.spatial_merge_size
         T, H, W = int(grid[0, 0]), int(grid[0, 1]) // merge, int(grid[0, 2]) // merge
         t = np.asarray(times, dtype=np.float64)

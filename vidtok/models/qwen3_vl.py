@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, VideoLLM, cache_arg, cache_of, visual_keys
+from .base import TOWER_FRAMES, LLMInput, VideoLLM, cache_arg, cache_of, temporal_chunks, visual_keys
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
@@ -66,9 +66,11 @@ class Qwen3VLAdapter(VideoLLM):
     @torch.inference_mode()
     def encode(self, frames, times, ends, fps) -> TokenSet:
         pv, grid = self.pixel_inputs(frames)
-        o = self.model.model.get_video_features(pv.to(self.device), grid.to(self.device))
-        main = o.pooler_output[0]
-        deep = [d[0] for d in o.deepstack_features]
+        parts = []  # per run of frames: the merged tokens, then each DeepStack level's
+        for p, g in temporal_chunks(pv, grid, TOWER_FRAMES):
+            o = self.model.model.get_video_features(p.to(self.device), g.to(self.device))
+            parts.append([o.pooler_output[0], *(d[0] for d in o.deepstack_features)])
+        main, *deep = (torch.cat(level) for level in zip(*parts))
         merge = self.model.config.vision_config.spatial_merge_size
         T, H, W = int(grid[0, 0]), int(grid[0, 1]) // merge, int(grid[0, 2]) // merge
         feats = torch.cat([main, *deep], -1).float().cpu()
