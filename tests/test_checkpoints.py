@@ -127,8 +127,11 @@ def test_answer_streams_and_ends_before_a_stop_string(checkpoints, clip, caplog,
     assert len(pieces) > 1 and "".join(pieces) == full == m.tokenizer.decode(info["ids"], skip_special_tokens=True)
     stop = full[len(full) // 2: len(full) // 2 + 2]  # text the greedy answer is known to reach
     head = full[: full.index(stop)]
-    cut, info2 = m.generate(inp, max_new_tokens=10, sampling=Sampling(stop=(stop,)), reuse_prefix=False)
+    pieces = []
+    cut, info2 = m.generate(inp, max_new_tokens=10, sampling=Sampling(stop=(stop,)), reuse_prefix=False,
+                            on_text=pieces.append)
     assert cut == head and info2["new_tokens"] < 10
+    assert "".join(pieces) == head  # what streamed is the answer: no stop string on the terminal
     # transformers also deprecates through its logger (not only warnings): none on this path
     assert not [r for r in caplog.records if "deprecat" in r.getMessage().lower()]
 

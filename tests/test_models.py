@@ -396,3 +396,33 @@ def test_ground_in_chunks_answers_each_chunk_with_offsets(resize, samples, monke
     assert [(iv["start"], iv["end"]) for iv in r["intervals"]] == [(1.0, 2.0), (4.0, 5.0), (7.0, 8.0)]
     full = (120, 160)  # the clip's own size: the processor scales it; the decoder scales it itself
     assert all((tuple(s) == full) == (resize == "model") for s in sizes)
+
+
+def test_streamed_text_holds_back_what_may_start_a_stop_string():
+    """The streamer shows the answer as it grows but never a stop string nor the start of
+    one that may still complete; at the end, a start that never completed is shown."""
+    from vidtok.models.generation import Streamer
+
+    class Chars:  # token id = one character
+        def eos_ids(self):
+            return set()
+
+        def decode_text(self, ids):
+            return "".join(map(chr, ids))
+
+    def stream(text, stops):
+        shown = []
+        s = Streamer(Chars(), shown.append, stops)
+        s.put(torch.tensor([0]))  # the prompt
+        seen = []
+        for ch in text:
+            s.put(torch.tensor([ord(ch)]))
+            seen.append("".join(shown))
+        s.end()
+        return seen, "".join(shown)
+
+    seen, final = stream("Yes. END more", ["END"])
+    assert final == "Yes. " and "E" not in "".join(seen)
+    seen, final = stream("an ENd", ["END"])  # "EN" held back, then shown: it never became END
+    assert seen[-2] == "an " and final == "an ENd"
+    assert stream("a\n\nb", ["\n\n", "b"])[1] == "a"

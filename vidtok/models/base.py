@@ -425,7 +425,7 @@ class VideoLLM(ABC):
         if seed is not None:
             torch.manual_seed(seed)
         stops = list(sampling.stop) if sampling is not None and sampling.stop else []
-        streamer = Streamer(self, on_text)
+        streamer = Streamer(self, on_text, stops)
         criteria = StoppingCriteriaList([StopText(self, stops)] if stops else [])
         given = self.generation_inputs(inp, cached)
         gc = self.generation_config(max_new_tokens, sampling)
@@ -441,10 +441,7 @@ class VideoLLM(ABC):
         self.last_generated = ids  # with eos: the cache holds the input and all but the last
         eos = self.eos_ids()
         ids = [i for i in ids if i not in eos]
-        text = self.decode_text(ids)
-        for s in stops:  # the answer ends before the first stop string (llm's rule)
-            if s in text:
-                text = text[: text.index(s)]
+        text = streamer.visible(self.decode_text(ids), final=True)  # ends before a stop string
         t = time.perf_counter()
         self.last_cache = cache_of(out)
         return text, {"prefill": streamer.first_at - t0 if streamer.first_at else t - t0,

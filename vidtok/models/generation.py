@@ -31,10 +31,12 @@ class Sampling:
 
 class Streamer:
     """transformers' streamer interface (``put`` / ``end``): decodes the answer so far at
-    each new token and hands ``on_text`` what was added; records when the first token came."""
+    each new token and hands ``on_text`` what was added; records when the first token came.
+    With ``stops`` the streamed text is the answer's own: it ends before the first stop
+    string, and text that may be the start of one is held back until it is not."""
 
-    def __init__(self, model, on_text=None):
-        self.model, self.on_text = model, on_text
+    def __init__(self, model, on_text=None, stops=()):
+        self.model, self.on_text, self.stops = model, on_text, tuple(s for s in stops if s)
         self.ids: list[int] = []
         self.shown = ""
         self.prompt_seen = False
@@ -50,15 +52,27 @@ class Streamer:
         self.ids += [i for i in value.reshape(-1).tolist() if i not in eos]
         if self.on_text is not None:
             text = self.model.decode_text(self.ids)
-            if not text.endswith("\ufffd") and text.startswith(self.shown):  # whole characters only
-                self.on_text(text[len(self.shown):])
-                self.shown = text
+            if not text.endswith("\ufffd"):  # whole characters only
+                self._show(self.visible(text, final=False))
 
     def end(self) -> None:
         if self.on_text is not None:
-            text = self.model.decode_text(self.ids)
-            if text.startswith(self.shown) and len(text) > len(self.shown):
-                self.on_text(text[len(self.shown):])
+            self._show(self.visible(self.model.decode_text(self.ids), final=True))
+
+    def visible(self, text: str, final: bool) -> str:
+        """``text`` cut before its first stop string; unless ``final``, also without an
+        ending that could still grow into one."""
+        found = [text.index(s) for s in self.stops if s in text]
+        if found:
+            return text[:min(found)]
+        if final:
+            return text
+        hold = max((k for s in self.stops for k in range(1, len(s)) if text.endswith(s[:k])), default=0)
+        return text[:len(text) - hold]
+
+    def _show(self, text: str) -> None:
+        if text.startswith(self.shown) and len(text) > len(self.shown):
+            self.on_text(text[len(self.shown):])
             self.shown = text
 
 
