@@ -18,6 +18,12 @@ from ..select import sample
 from ..select.prefilter import distinct_frames, full_token_count
 
 
+def sampled_fps(kept: int, frames: int, video_fps: float, fallback: float) -> float:
+    """The sampled rate as the processors take it from the video's metadata (and
+    qwen-vl-utils computes it): frames kept / frames in the video (or chunk) * its rate."""
+    return kept / frames * video_fps if video_fps and frames else fallback
+
+
 def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Optional[float] = None,
                   use_cache: bool = True, backend=None, timeout=60.0, times: dict | None = None,
                   pre_keep: Optional[float] = None):
@@ -55,10 +61,7 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     ends = np.append(ftimes[1:], v.info.end_time)
     times["decode"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    # the sampled rate as the processors take it from the video's metadata (and qwen-vl-utils
-    # computes it): frames kept / frames in the video * the video's rate
-    fps = len(s.indices) / len(v.index) * v.info.fps if v.info.fps else s.fps
-    ts = model.encode(data, ftimes, ends, fps)
+    ts = model.encode(data, ftimes, ends, sampled_fps(len(s.indices), len(v.index), v.info.fps, s.fps))
     times["encode"] = time.perf_counter() - t0
     tokens_full = full_token_count(len(ts), len(ftimes), n_sampled, model.frames_per_step)
     extra = {"frames": [int(i) for i in findices], "frame_times": [float(t) for t in ftimes],

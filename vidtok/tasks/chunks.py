@@ -12,6 +12,7 @@ from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
 def ask_chunks(video, prompt, model, chunk_seconds, *, method=None, budget=None, max_new_tokens=48, options=None,
                backend=None, timeout=60.0, frames_per_chunk: int = 16):
     from ..compress import compress
+    from .ask import sampled_fps
 
     v = as_video(video, backend=backend, timeout=timeout)
     start, end = v.info.start_time, v.info.end_time
@@ -27,7 +28,9 @@ def ask_chunks(video, prompt, model, chunk_seconds, *, method=None, budget=None,
             idx = idx[:-1] if len(idx) > 1 else idx
         fr = v.get_frames(idx, size=size)
         ends = np.append(fr.times[1:], b)
-        ts = model.encode(fr.data, fr.times, ends, len(idx) / max(b - a, 1e-6))
+        in_chunk = int(np.count_nonzero((v.index.times >= a) & (v.index.times < b)))
+        ts = model.encode(fr.data, fr.times, ends, sampled_fps(len(idx), in_chunk, v.info.fps,
+                                                               len(idx) / max(b - a, 1e-6)))
         if method or budget is not None:
             ts = compress(ts, method or DEFAULT_METHOD, budget if budget is not None else DEFAULT_BUDGET,
                           options=options)
