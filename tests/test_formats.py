@@ -67,7 +67,7 @@ def test_other_backends_give_the_same_colours(backend, clips):
         pytest.skip(f"{backend} is not installed (or, for torchcodec, no system FFmpeg)")
     for name in CASES:
         info, _ = probe(clips[name])
-        _check_colours(name, clips[name], backend, info.model_dump())
+        _check_colours(name, clips[name], backend, info.to_dict())
 
 
 @pytest.mark.parametrize("name", CASES)
