@@ -12,14 +12,15 @@ def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
     """One ToMe step: inside each group, tokens alternate into sets A and B; every A
     token's most similar B token is its edge; the ``r`` best edges over all groups are
     merged (size-weighted). Removes exactly ``min(r, |A|)`` tokens."""
-    N = len(ts)
-    order = torch.argsort(groups * (N + 1) + torch.arange(N), stable=True)
+    N, dev = len(ts), ts.device
+    order = torch.argsort(groups * (N + 1) + torch.arange(N, device=dev), stable=True)
     g_sorted = groups[order]
     # rank of each token inside its group
-    change = torch.ones(N, dtype=torch.bool)
+    change = torch.ones(N, dtype=torch.bool, device=dev)
     change[1:] = g_sorted[1:] != g_sorted[:-1]
-    first_idx = torch.cummax(torch.where(change, torch.arange(N), torch.zeros(N, dtype=torch.long)), 0).values
-    rank = torch.arange(N) - first_idx
+    i = torch.arange(N, device=dev)
+    first_idx = torch.cummax(torch.where(change, i, 0), 0).values
+    rank = i - first_idx
     is_a = (rank % 2 == 0)
     # a group of one token has no partner: keep it in B
     gcount = torch.bincount(g_sorted)
@@ -33,13 +34,13 @@ def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
     valid = best_sim > -2.0  # every A token has a B in its group (lone tokens are B)
     r = min(r, int(valid.sum()))
     top = torch.topk(torch.where(valid, best_sim, torch.full_like(best_sim, -3.0)), r).indices
-    merged = torch.zeros(len(a_idx), dtype=torch.bool)
+    merged = torch.zeros(len(a_idx), dtype=torch.bool, device=dev)
     merged[top] = True
     # new ids: B tokens first, then the A tokens that stay
-    assign = torch.empty(N, dtype=torch.long)
-    assign[b_idx] = torch.arange(len(b_idx))
+    assign = torch.empty(N, dtype=torch.long, device=dev)
+    assign[b_idx] = torch.arange(len(b_idx), device=dev)
     stay = a_idx[~merged]
-    assign[stay] = len(b_idx) + torch.arange(len(stay))
+    assign[stay] = len(b_idx) + torch.arange(len(stay), device=dev)
     assign[a_idx[merged]] = assign[b_idx[best_b[merged]]]
     return ts.reduce(assign, len(b_idx) + len(stay))
 
@@ -101,11 +102,11 @@ def merge_to(ts: TokenSet, k: int, groups: torch.Tensor | None = None) -> TokenS
     current token) restricts merging within groups; when no pair is left inside the
     groups, merging continues over all tokens."""
     while len(ts) > k:
-        g = groups if groups is not None else torch.zeros(len(ts), dtype=torch.long)
+        g = groups if groups is not None else torch.zeros(len(ts), dtype=torch.long, device=ts.device)
         before = len(ts)
         new = bipartite_merge(ts, before - k, g)
         if len(new) == before:  # no pairs inside groups: go global
-            new = bipartite_merge(ts, before - k, torch.zeros(before, dtype=torch.long))
+            new = bipartite_merge(ts, before - k, torch.zeros(before, dtype=torch.long, device=ts.device))
         if groups is not None:
             groups = _carry_groups(ts, new, groups)
         ts = new
@@ -115,7 +116,7 @@ def merge_to(ts: TokenSet, k: int, groups: torch.Tensor | None = None) -> TokenS
 def _carry_groups(old: TokenSet, new: TokenSet, groups: torch.Tensor) -> torch.Tensor:
     """Group of each new token = group of the old token at its representative position."""
     key = old.flat_pos()
-    lookup = torch.full((old.num_original,), -1, dtype=torch.long)
+    lookup = torch.full((old.num_original,), -1, dtype=torch.long, device=old.device)
     lookup[key] = groups
     return lookup[new.flat_pos()]
 
@@ -158,13 +159,13 @@ def frame_cuts(ts: TokenSet, threshold: float | None = None, num_segments: int |
     T, H, W = ts.grid
     x = cosine_normalize(ts.unmerge().reshape(T, H * W, -1)).mean(1)
     x = cosine_normalize(x)
-    sim = (x[1:] * x[:-1]).sum(-1) if T > 1 else torch.zeros(0)
-    cut = torch.zeros(T, dtype=torch.long)
+    sim = (x[1:] * x[:-1]).sum(-1) if T > 1 else torch.zeros(0, device=ts.device)
+    cut = torch.zeros(T, dtype=torch.long, device=ts.device)
     if T <= 1:
         return cut
     if num_segments is not None:
         k = max(0, min(num_segments - 1, T - 1))
-        idx = torch.topk(-sim, k).indices + 1 if k else torch.zeros(0, dtype=torch.long)
+        idx = torch.topk(-sim, k).indices + 1 if k else torch.zeros(0, dtype=torch.long, device=ts.device)
         cut[idx] = 1
     else:
         cut[1:] = (sim < threshold).long()

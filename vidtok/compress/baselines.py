@@ -19,21 +19,23 @@ from .tokenset import TokenSet
 def uniform(ts: TokenSet, budget: int, query=None) -> TokenSet:
     """Keep evenly spaced whole frames; dropped tokens hold the nearest kept frame."""
     T, H, W = ts.grid
+    dev = ts.device
     frames = torch.unique(ts.frames_of())
     per = torch.bincount(ts.frames_of(), minlength=T)
     # fewest frames whose tokens reach the budget: every count's total first, on the device,
     # then one look at them (not one host wait per frame count tried)
     F = len(frames)
-    totals = torch.stack([per[frames[torch.linspace(0, F - 1, m).round().long()]].sum() for m in range(1, F + 1)])
+    totals = torch.stack([per[frames[torch.linspace(0, F - 1, m, device=dev).round().long()]].sum()
+                          for m in range(1, F + 1)])
     reach = torch.nonzero(totals >= budget)
     m = int(reach[0]) + 1 if len(reach) else F
-    pick = frames[torch.linspace(0, F - 1, m).round().long()]
+    pick = frames[torch.linspace(0, F - 1, m, device=dev).round().long()]
     in_pick = torch.isin(ts.frames_of(), pick)
     keep = torch.nonzero(in_pick).squeeze(1)
     excess = len(keep) - budget
     if excess > 0:  # thin the last kept frame evenly
         last = keep[ts.frames_of()[keep] == pick[-1]]
-        drop = last[torch.linspace(0, len(last) - 1, excess).round().long().unique()]
+        drop = last[torch.linspace(0, len(last) - 1, excess, device=dev).round().long().unique()]
         i = 0
         while len(drop) < excess:  # rounding collisions
             if not bool((drop == last[i]).any()):
@@ -46,7 +48,7 @@ def uniform(ts: TokenSet, budget: int, query=None) -> TokenSet:
     dist = (ts.pos[:, 0].double().unsqueeze(1) - kt.unsqueeze(0)).abs()
     dist = dist + (hw.unsqueeze(1) != khw.unsqueeze(0)).double() * 1e6  # prefer the same patch
     assign = dist.argmin(1)
-    assign[keep] = torch.arange(len(keep))
+    assign[keep] = torch.arange(len(keep), device=dev)
     return ts.reduce(assign, len(keep), rep=keep, how="rep")
 
 

@@ -25,15 +25,15 @@ def dtd(ts: TokenSet, budget: int, query=None) -> TokenSet:
     prev_key = key - H * W
     has_prev = (ts.pos[:, 0] > 0) & (where[prev_key.clamp_min(0)] >= 0)
     prev = where[prev_key.clamp_min(0)]
-    change = torch.full((N,), float("inf"))
+    change = torch.full((N,), float("inf"), device=ts.device)
     change[has_prev] = 1 - (x[has_prev] * x[prev[has_prev]]).sum(-1)
     # stable: ties keep the earliest tokens
     order = torch.argsort(-change, stable=True)
     keep = torch.sort(order[:budget]).values
-    kept = torch.zeros(N, dtype=torch.bool)
+    kept = torch.zeros(N, dtype=torch.bool, device=ts.device)
     kept[keep] = True
-    slot = torch.full((N,), -1, dtype=torch.long)
-    slot[keep] = torch.arange(len(keep))
+    slot = torch.full((N,), -1, dtype=torch.long, device=ts.device)
+    slot[keep] = torch.arange(len(keep), device=ts.device)
     assign = slot.clone()
     # hold: a dropped token joins the last kept token at its (h, w) in an earlier frame. In
     # (h, w, t) order that is the running maximum of kept positions inside each (h, w) run:

@@ -17,18 +17,18 @@ from .tokenset import TokenSet, cosine_normalize
 
 def density_peaks(x: torch.Tensor, k: int, knn: int = 5, chunk: int = 2048) -> torch.Tensor:
     """Indices of the ``k`` density peaks of unit vectors ``x`` (chunked; no N x N held)."""
-    n = len(x)
+    n, dev = len(x), x.device
     if k >= n:
-        return torch.arange(n)
+        return torch.arange(n, device=dev)
     kk = min(knn, n - 1)
-    rho = torch.empty(n)
+    rho = torch.empty(n, device=dev)
     for s in range(0, n, chunk):
         d = 1 - x[s : s + chunk] @ x.T
         rho[s : s + chunk] = torch.exp(-(torch.topk(d, kk + 1, largest=False).values[:, 1:] ** 2).mean(1))
     # strict density order (ties by index), so exact duplicates are never both peaks
-    rank = torch.empty(n, dtype=torch.long)
-    rank[torch.argsort(rho, stable=True)] = torch.arange(n)
-    delta = torch.empty(n)
+    rank = torch.empty(n, dtype=torch.long, device=dev)
+    rank[torch.argsort(rho, stable=True)] = torch.arange(n, device=dev)
+    delta = torch.empty(n, device=dev)
     for s in range(0, n, chunk):
         d = 1 - x[s : s + chunk] @ x.T
         denser = rank.unsqueeze(0) > rank[s : s + chunk].unsqueeze(1)
@@ -54,7 +54,7 @@ def fastvid(ts: TokenSet, budget: int, query=None, tau: float = 0.9, max_segment
     else:
         alloc = largest_remainder(counts.double(), budget, counts)
     x = cosine_normalize(ts.feats)
-    assign = torch.full((len(ts),), -1, dtype=torch.long)
+    assign = torch.full((len(ts),), -1, dtype=torch.long, device=ts.device)
     anchor_ids = []
     for s in range(S):
         ids = torch.nonzero(seg == s).squeeze(1)
@@ -63,7 +63,7 @@ def fastvid(ts: TokenSet, budget: int, query=None, tau: float = 0.9, max_segment
             continue
         anchors = density_peaks(x[ids], k)
         near = (x[ids] @ x[ids[anchors]].T).argmax(1)
-        near[anchors] = torch.arange(k)
+        near[anchors] = torch.arange(k, device=ts.device)
         assign[ids] = sum(len(a) for a in anchor_ids) + near
         anchor_ids.append(ids[anchors])
     all_anchors = torch.cat(anchor_ids)

@@ -72,7 +72,7 @@ def holitom(ts: TokenSet, budget: int, query=None, tau: float = 0.8, max_segment
     T, H, W = ts.grid
     sim = _static_scores(ts)
     segs = segment_frames(sim, T, tau, max_segment)
-    seg_of_frame = torch.zeros(T, dtype=torch.long)
+    seg_of_frame = torch.zeros(T, dtype=torch.long, device=ts.device)
     for i, (a, b) in enumerate(segs):
         seg_of_frame[a : b + 1] = i
     N = len(ts)

@@ -47,15 +47,17 @@ class TokenSet:
         if feats.ndim != 4:
             raise ValueError(f"expected (T, H, W, D) features, got shape {tuple(feats.shape)}")
         T, H, W, D = feats.shape
-        ft = torch.arange(T, dtype=torch.float64) if frame_times is None else \
-            torch.as_tensor(frame_times, dtype=torch.float64).reshape(T)
+        dev = feats.device  # every tensor of the set lives where the features do
+        ft = torch.arange(T, dtype=torch.float64, device=dev) if frame_times is None else \
+            torch.as_tensor(frame_times, dtype=torch.float64, device=dev).reshape(T)
         if frame_ends is None:
-            step = (ft[1:] - ft[:-1]) if T > 1 else torch.ones(1, dtype=torch.float64)
+            step = (ft[1:] - ft[:-1]) if T > 1 else torch.ones(1, dtype=torch.float64, device=dev)
             last = step[-1:] if T > 1 else step
             fe = torch.cat([ft[1:], ft[-1:] + last])
         else:
-            fe = torch.as_tensor(frame_ends, dtype=torch.float64).reshape(T)
-        t, h, w = torch.meshgrid(torch.arange(T), torch.arange(H), torch.arange(W), indexing="ij")
+            fe = torch.as_tensor(frame_ends, dtype=torch.float64, device=dev).reshape(T)
+        t, h, w = torch.meshgrid(torch.arange(T, device=dev), torch.arange(H, device=dev),
+                                 torch.arange(W, device=dev), indexing="ij")
         pos = torch.stack([t, h, w], -1).reshape(-1, 3)
         span = torch.stack([ft[pos[:, 0]], fe[pos[:, 0]]], -1)
         n = T * H * W
@@ -63,11 +65,11 @@ class TokenSet:
             feats=feats.reshape(n, D),
             pos=pos,
             span=span,
-            size=torch.ones(n, dtype=feats.dtype if feats.is_floating_point() else torch.float32),
+            size=torch.ones(n, dtype=feats.dtype if feats.is_floating_point() else torch.float32, device=dev),
             grid=(T, H, W),
             frame_times=ft,
             frame_ends=fe,
-            source=torch.arange(n),
+            source=torch.arange(n, device=dev),
         )
 
     # -- basic facts ----------------------------------------------------------------------
@@ -82,6 +84,10 @@ class TokenSet:
     @property
     def dim(self) -> int:
         return int(self.feats.shape[1])
+
+    @property
+    def device(self) -> torch.device:
+        return self.feats.device
 
     def covered_frames(self) -> torch.Tensor:
         """(T,) bool: frames still shown, i.e. holding a kept token's representative or
@@ -99,22 +105,26 @@ class TokenSet:
     def position_lookup(self) -> torch.Tensor:
         """(T*H*W,) current token whose representative sits at each original position,
         -1 where none does (to find a token's neighbours in space and time)."""
-        where = torch.full((self.num_original,), -1, dtype=torch.long)
-        where[self.flat_pos()] = torch.arange(len(self))
+        where = torch.full((self.num_original,), -1, dtype=torch.long, device=self.device)
+        where[self.flat_pos()] = torch.arange(len(self), device=self.device)
         return where
 
     def source_map(self) -> torch.Tensor:
         """original token -> kept token (identity when nothing was merged)."""
-        return self.source if self.source is not None else torch.arange(len(self))
+        return self.source if self.source is not None else torch.arange(len(self), device=self.device)
 
     def frames_of(self) -> torch.Tensor:
         return self.pos[:, 0]
 
     def to(self, device) -> "TokenSet":
+        """The set (and the tensors in ``meta``) on ``device``."""
         return replace(
             self,
-            feats=self.feats.to(device), pos=self.pos.to(device), size=self.size.to(device),
+            feats=self.feats.to(device), pos=self.pos.to(device), span=self.span.to(device),
+            size=self.size.to(device), frame_times=self.frame_times.to(device),
+            frame_ends=self.frame_ends.to(device),
             source=None if self.source is None else self.source.to(device),
+            meta={k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.meta.items()},
         )
 
     # -- the one primitive ----------------------------------------------------------------
@@ -139,26 +149,29 @@ class TokenSet:
         assign = assign.long()
         K = int(assign.max().item()) + 1 if num_groups is None else int(num_groups)
         N, D = self.feats.shape
+        dev = self.device
         counts = torch.bincount(assign, minlength=K)
         if bool((counts == 0).any()):
             raise ValueError("every group must have at least one member")
-        size = torch.zeros(K, dtype=self.size.dtype).index_add_(0, assign, self.size)
+        size = torch.zeros(K, dtype=self.size.dtype, device=dev).index_add_(0, assign, self.size)
         if rep is None:
             # member with the largest size; ties go to the earliest index
-            key = self.size.double() * (N + 1) - torch.arange(N, dtype=torch.float64)
-            best = torch.full((K,), -float("inf"), dtype=torch.float64).scatter_reduce(
+            key = self.size.double() * (N + 1) - torch.arange(N, dtype=torch.float64, device=dev)
+            best = torch.full((K,), -float("inf"), dtype=torch.float64, device=dev).scatter_reduce(
                 0, assign, key, reduce="amax")
             is_best = key == best[assign]
-            cand = torch.where(is_best, torch.arange(N), torch.full((N,), N))
-            rep = torch.full((K,), N, dtype=torch.long).scatter_reduce(0, assign, cand, reduce="amin")
+            cand = torch.where(is_best, torch.arange(N, device=dev), N)
+            rep = torch.full((K,), N, dtype=torch.long, device=dev).scatter_reduce(0, assign, cand, reduce="amin")
         if how == "mean":
             from ..kernels import scatter_mean
 
             feats = scatter_mean(self.feats, self.size, assign, K)[0].to(self.feats.dtype)
         else:
             feats = self.feats[rep].clone()
-        lo = torch.full((K,), float("inf"), dtype=torch.float64).scatter_reduce(0, assign, self.span[:, 0], "amin")
-        hi = torch.full((K,), -float("inf"), dtype=torch.float64).scatter_reduce(0, assign, self.span[:, 1], "amax")
+        lo = torch.full((K,), float("inf"), dtype=torch.float64, device=dev).scatter_reduce(
+            0, assign, self.span[:, 0], "amin")
+        hi = torch.full((K,), -float("inf"), dtype=torch.float64, device=dev).scatter_reduce(
+            0, assign, self.span[:, 1], "amax")
         return TokenSet(
             feats=feats,
             pos=self.pos[rep].clone(),
@@ -178,7 +191,7 @@ class TokenSet:
         if assign_rest is None:
             assign_rest = nearest(self.feats, self.feats[idx])
         assign = assign_rest.clone()
-        assign[idx] = torch.arange(len(idx))
+        assign[idx] = torch.arange(len(idx), device=self.device)
         return self.reduce(assign, len(idx), rep=idx, how=how)
 
     # -- back to the grid -----------------------------------------------------------------
@@ -191,7 +204,7 @@ class TokenSet:
         """Tokens in (t, h, w) order of their representatives (the order models read)."""
         order = torch.argsort(self.flat_pos())
         inv = torch.empty_like(order)
-        inv[order] = torch.arange(len(order))
+        inv[order] = torch.arange(len(order), device=self.device)
         return replace(
             self, feats=self.feats[order], pos=self.pos[order], span=self.span[order],
             size=self.size[order], source=inv[self.source_map()],

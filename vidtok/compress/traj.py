@@ -23,16 +23,17 @@ def traj(ts: TokenSet, budget: int, query=None, radius: int = 1) -> TokenSet:
     x = cosine_normalize(ts.feats)
     where = ts.position_lookup()
     t, h, w = ts.pos[:, 0], ts.pos[:, 1], ts.pos[:, 2]
-    best_sim = torch.full((N,), -2.0)
-    best_prev = torch.full((N,), -1, dtype=torch.long)
+    dev = ts.device
+    best_sim = torch.full((N,), -2.0, device=dev)
+    best_prev = torch.full((N,), -1, dtype=torch.long, device=dev)
     for dh in range(-radius, radius + 1):
         for dw in range(-radius, radius + 1):
             ph, pw = h + dh, w + dw
             ok = (t > 0) & (ph >= 0) & (ph < H) & (pw >= 0) & (pw < W)
-            cand = torch.full((N,), -1, dtype=torch.long)
+            cand = torch.full((N,), -1, dtype=torch.long, device=dev)
             cand[ok] = where[((t[ok] - 1) * H + ph[ok]) * W + pw[ok]]
             has = cand >= 0
-            sim = torch.full((N,), -2.0)
+            sim = torch.full((N,), -2.0, device=dev)
             sim[has] = (x[has] * x[cand[has]]).sum(-1)
             better = sim > best_sim
             best_sim = torch.where(better, sim, best_sim)
@@ -60,7 +61,7 @@ def traj(ts: TokenSet, budget: int, query=None, radius: int = 1) -> TokenSet:
         has_succ[j] = True
         parent[find(i)] = find(j)
         accepted += 1
-    roots = torch.tensor([find(i) for i in range(N)])
+    roots = torch.tensor([find(i) for i in range(N)], device=dev)
     _, assign = torch.unique(roots, return_inverse=True)
     out = ts.reduce(assign)
     return merge_to(out, budget) if len(out) > budget else out

@@ -22,7 +22,7 @@ def vidcom2(ts: TokenSet, budget: int, query=None, tau: float = 0.05) -> TokenSe
     frames, inv = torch.unique(t, return_inverse=True)
     F = len(frames)
     counts = torch.bincount(inv, minlength=F)
-    frame_mean = torch.zeros(F, x.shape[1]).index_add_(0, inv, x) / counts.unsqueeze(1)
+    frame_mean = torch.zeros(F, x.shape[1], device=x.device).index_add_(0, inv, x) / counts.unsqueeze(1)
     video_mean = cosine_normalize(x.mean(0, keepdim=True))
     fm = cosine_normalize(frame_mean)
     uniq = 1 - (fm @ video_mean.T).squeeze(1)
@@ -36,7 +36,7 @@ def vidcom2(ts: TokenSet, budget: int, query=None, tau: float = 0.05) -> TokenSe
     rank[by_score] = rank_in_group(inv[by_score])
     keep = torch.nonzero(rank < alloc[inv]).squeeze(1)
     # dropped tokens join the most similar kept token of their frame (else any)
-    _, j = grouped_rowmax(x, torch.arange(len(ts)), inv, keep, inv[keep], F)
+    _, j = grouped_rowmax(x, torch.arange(len(ts), device=x.device), inv, keep, inv[keep], F)
     lone = torch.nonzero(j < 0).squeeze(1)  # frames that kept nothing
     if len(lone):
         j[lone] = nearest(ts.feats[lone], ts.feats[keep])

@@ -29,14 +29,15 @@ def visionzip(ts: TokenSet, budget: int, query=None, dominant: float = 0.85) -> 
     order = torch.argsort(scores, descending=True, stable=True)
     dom = order[:k_dom]
     rest = torch.sort(order[k_dom:]).values
-    assign = torch.empty(N, dtype=torch.long)
-    assign[dom] = torch.arange(k_dom)
+    dev = ts.device
+    assign = torch.empty(N, dtype=torch.long, device=dev)
+    assign[dom] = torch.arange(k_dom, device=dev)
     if k_ctx > 0 and len(rest):
-        targets = rest[torch.linspace(0, len(rest) - 1, k_ctx).round().long().unique()]
+        targets = rest[torch.linspace(0, len(rest) - 1, k_ctx, device=dev).round().long().unique()]
         while len(targets) < k_ctx:  # rounding collisions on tiny inputs
             extra = rest[~torch.isin(rest, targets)][: k_ctx - len(targets)]
             targets = torch.sort(torch.cat([targets, extra])).values
-        assign[targets] = k_dom + torch.arange(k_ctx)
+        assign[targets] = k_dom + torch.arange(k_ctx, device=dev)
         others = rest[~torch.isin(rest, targets)]
         if len(others):
             assign[others] = k_dom + nearest(ts.feats[others], ts.feats[targets])

@@ -21,11 +21,13 @@ def _sqdist(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
 def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0):
     """Exactly ``k`` non-empty clusters of the rows of ``x``: (assignment, centroids)."""
     n = len(x)
-    g = torch.Generator().manual_seed(seed)
+    # the generator lives where the tokens do (a CPU generator cannot draw CUDA samples), so
+    # codes are repeatable per device, not across devices
+    g = torch.Generator(device=x.device).manual_seed(seed)
     x = x.float()
     # k-means++ with every chosen index kept on the device: no host wait per code
     idx = torch.empty(k, dtype=torch.long, device=x.device)
-    idx[0] = torch.randint(n, (1,), generator=g)[0]
+    idx[0] = torch.randint(n, (1,), generator=g, device=x.device)[0]
     d = _sqdist(x, x[idx[:1]]).squeeze(1).clamp_min(0)
     for i in range(1, k):
         total = d.sum()
@@ -34,7 +36,7 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0):
         idx[i] = j[0]
         d = torch.minimum(d, _sqdist(x, x.index_select(0, j)).squeeze(1).clamp_min(0))
     c = x[idx].clone()
-    assign = torch.empty(n, dtype=torch.long)
+    assign = torch.empty(n, dtype=torch.long, device=x.device)
     from ..kernels import rowmax, scatter_mean
 
     xx = (x * x).sum(1)
@@ -57,7 +59,7 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0):
                         break
         if it == iters:
             break
-        c = scatter_mean(x, torch.ones(n), assign, k)[0]
+        c = scatter_mean(x, torch.ones(n, device=x.device), assign, k)[0]
     return assign, c
 
 

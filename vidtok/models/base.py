@@ -316,9 +316,9 @@ class VideoLLM(ABC):
             att.config = shared
         weights = [a for a in (out.attentions or ()) if a is not None]  # only layer ``layer`` returns them
         att = weights[-1][0, :, -1].float().mean(0)  # (L,) from the last token
-        sorted_scores = att[inp.extra["visual_cols"].to(att.device)].cpu()
+        sorted_scores = att[inp.extra["visual_cols"].to(att.device)].to(tokens.device)
         order = torch.argsort(tokens.flat_pos(), stable=True)  # build_inputs reads tokens sorted
-        scores = torch.empty(len(tokens))
+        scores = torch.empty(len(tokens), device=tokens.device)
         scores[order] = sorted_scores
         return scores
 

@@ -85,9 +85,9 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
             f = out.pooler_output[0]  # the chunk's pooled tokens, then the learned newline
             n = len(frames[s:s + TOWER_FRAMES])
             side = int(round(((f.shape[0] - 1) / n) ** 0.5))
-            feats.append(f[:-1].float().cpu())
-            newline = f[-1].float().cpu()
-            attn.append(self._attention_received(out.hidden_states, side).float().cpu())
+            feats.append(f[:-1].float())  # on the model's device: compression runs there
+            newline = f[-1].float()
+            attn.append(self._attention_received(out.hidden_states, side).float())
         T = len(frames)
         ts = TokenSet.from_grid(torch.cat(feats).reshape(T, side, side, -1), times, ends)
         ts.meta = {"family": self.family, "newline": newline,

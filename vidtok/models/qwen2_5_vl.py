@@ -89,7 +89,7 @@ class Qwen25VLAdapter(VideoLLM):
         e = np.asarray(ends, dtype=np.float64)
         if len(t) % 2:
             t, e = np.append(t, t[-1]), np.append(e, e[-1])
-        ts = TokenSet.from_grid(feats.reshape(T, H, W, -1).float().cpu(), t[0::2], e[1::2])
+        ts = TokenSet.from_grid(feats.reshape(T, H, W, -1).float(), t[0::2], e[1::2])  # on the model's device
         tps = self.model.config.vision_config.temporal_patch_size
         ts.meta = {"family": self.family, "grid_thw": grid, "second_per_grid_t": tps / max(fps, 1e-6)}
         return ts

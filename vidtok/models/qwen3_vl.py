@@ -73,7 +73,7 @@ class Qwen3VLAdapter(VideoLLM):
         main, *deep = (torch.cat(level) for level in zip(*parts))
         merge = self.model.config.vision_config.spatial_merge_size
         T, H, W = int(grid[0, 0]), int(grid[0, 1]) // merge, int(grid[0, 2]) // merge
-        feats = torch.cat([main, *deep], -1).float().cpu()
+        feats = torch.cat([main, *deep], -1).float()  # stays on the model's device: compression runs there
         t = np.asarray(times, np.float64)
         e = np.asarray(ends, np.float64)
         if len(t) % 2:

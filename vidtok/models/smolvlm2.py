@@ -98,10 +98,10 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
         for s in range(0, len(frames), TOWER_FRAMES):
             pv = self.pixel_inputs(frames[s:s + TOWER_FRAMES]).to(self.device, self.model.dtype)
             out = self.model.model.get_image_features(pv, output_hidden_states=True)
-            feats.append(out.pooler_output[0].float().cpu())
+            feats.append(out.pooler_output[0].float())  # on the model's device: compression runs there
             # VisionZip's signal: attention received in the tower's last layer (which made
             # the features), pooled below over the pixel-shuffle blocks of each LLM token
-            recv.append(attention_received(layer, out.hidden_states[-2]).float().cpu())
+            recv.append(attention_received(layer, out.hidden_states[-2]).float())
         feats = torch.cat(feats)
         T = len(frames)
         per = feats.shape[0] // T

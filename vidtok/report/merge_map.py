@@ -14,8 +14,8 @@ def merge_map(frames: np.ndarray, original: TokenSet, compressed: TokenSet, patc
               frame_ids: list[int], recon: np.ndarray) -> list[Image.Image]:
     """One image per frame id: original | reconstruction with group borders."""
     T, H, W = original.grid
-    src = compressed.source_map().reshape(T, H, W).numpy()
-    kept_here = compressed.pos[:, 0].numpy()
+    src = compressed.source_map().reshape(T, H, W).cpu().numpy()
+    kept_here = compressed.pos[:, 0].cpu().numpy()
     images = []
     for t in frame_ids:
         left = Image.fromarray(np.ascontiguousarray(frames[t, : H * patch, : W * patch]))

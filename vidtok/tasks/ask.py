@@ -49,7 +49,7 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
         if hit is not None:
             times["cache_load"] = time.perf_counter() - t0
             v.damage.merge(hit[1].get("damage"))  # what decoding these tokens met, reported again
-            return hit[0], hit[1], True
+            return hit[0].to(model.device), hit[1], True  # compression runs where the model does
     t0 = time.perf_counter()
     s = sample(v, model.default_sampler, **params)
     fr = v.get_frames(s.indices, size=model.decode_size(tuple(s.frame_size) if s.frame_size else None))
