@@ -81,3 +81,40 @@ def test_model_path_on_gpu_matches_cpu(family):
     (f0, l0), (f1, l1) = outs
     assert torch.allclose(f0, f1.cpu(), atol=2e-3)
     assert torch.allclose(l0, l1, atol=2e-2)
+
+
+@cuda
+def test_every_compressor_runs_on_cuda_tokens():
+    """Tokens on the GPU stay there through every compressor (tests/test_device.py finds the
+    host tensors that would break this without a GPU; this is the real thing)."""
+    from vidtok.compress import COMPRESSORS, compress
+    from .test_host_sync import tokens
+
+    ts = tokens(16).to("cuda")
+    for method in COMPRESSORS.names():
+        out = compress(ts, method, len(ts) // 10)
+        assert len(out) == len(ts) // 10, method
+        for name in ("feats", "pos", "span", "size", "source", "frame_times"):
+            assert getattr(out, name).device.type == "cuda", (method, name)
+        assert int(out.size.sum()) == ts.num_original, method
+
+
+@cuda
+def test_ask_with_a_budget_on_cuda_twice(capsys):
+    """The command path on the GPU: encode, compress on the device, answer; the second run
+    loads the cached tokens onto the device and answers the same."""
+    import json
+
+    from .conftest import SAMPLES, run_cli
+
+    argv = ["ask", str(SAMPLES / "synthetic_cuts.mp4"), "What happens?", "-m", "random:qwen2_5_vl-tiny",
+            "--device", "cuda", "--budget", "0.3", "--method", "holitom", "--max-new-tokens", "4", "--json"]
+    runs = []
+    for _ in range(2):
+        code, out, err = run_cli(argv, capsys)
+        assert code == 0, err
+        runs.append(json.loads(out))
+    first, second = runs
+    assert second["cached_tokens"] and not first["cached_tokens"]
+    assert first["answer"] == second["answer"]
+    assert first["visual_tokens_after"] == second["visual_tokens_after"] < first["visual_tokens_before"]
