@@ -38,7 +38,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def sync():
+    """Wait for the GPU, so each stage's time is its own (tokens stay on the device)."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def one(model, video, frames, budget, method, new_tokens, pre_keep=None, question="What is happening in this video?"):
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
     t_all = time.perf_counter()
     v = open_video(video)
     params = {"n": frames} if model.family == "llava_onevision" else {"fps": None}
@@ -55,20 +63,19 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
     t_decode = time.perf_counter() - t_all
     t0 = time.perf_counter()
     ts = model.encode(data, ftimes, np.append(ftimes[1:], v.info.end_time), len(idx) / len(v.index) * v.info.fps)
+    sync()
     t_encode = time.perf_counter() - t0
     n_full = full_token_count(len(ts), len(ftimes), len(fr.times), model.frames_per_step)
     t0 = time.perf_counter()
     if budget is not None:
         ts = compress(ts, method, Budget.parse(budget).of(n_full))
+    sync()
     t_compress = time.perf_counter() - t0
     inp = model.build_inputs(ts, question)
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
+    sync()
     t0 = time.perf_counter()
     logits, _ = model.prefill(inp)
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
+    sync()
     t_prefill = time.perf_counter() - t0
     ttft = time.perf_counter() - t_all
     _, gen = model.generate(inp, max_new_tokens=new_tokens)
@@ -87,7 +94,7 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="random:llava_onevision-0.5b")
-    ap.add_argument("--video", default=str(ROOT.parent / "shared" / "videos" / "cooking_flipping_pancake_h264_opus.mkv"))
+    ap.add_argument("--video", default=None, help="default: the shared cooking clip (--long: the 120 s video)")
     ap.add_argument("--frames", type=int, default=8, help="cap on frames (0: the model's own sampling, uncapped)")
     ap.add_argument("--long", action="store_true",
                     help="the 120 s shared video at the model's own sampling (--frames 0 unless given)")
@@ -95,15 +102,19 @@ def main(argv=None):
     ap.add_argument("--budget", default="0.1")
     ap.add_argument("--method", default="holitom")
     ap.add_argument("--new-tokens", type=int, default=16)
-    ap.add_argument("--pre-keep", type=float, default=0.5,
-                    help="third row: the budget with only this share of frames through the vision tower (0: skip)")
+    ap.add_argument("--pre-keep", default="0.5",
+                    help="more rows: the budget with only this share of frames through the vision tower; "
+                         "comma-separated for several rows (0: none)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     ap.add_argument("--dtype", default=None, help="float32 / bfloat16 (default float32 for random models)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    videos = ROOT.parent / "shared" / "videos"
+    if args.video is None:
+        name = "long_static_cam_fly_courtship_120s.mp4" if args.long else "cooking_flipping_pancake_h264_opus.mkv"
+        args.video = str(videos / name)
     if args.long:
-        args.video = str(ROOT.parent / "shared" / "videos" / "long_static_cam_fly_courtship_120s.mp4")
         if "--frames" not in (argv or sys.argv):
             args.frames = 0
     if args.threads:
@@ -115,8 +126,8 @@ def main(argv=None):
     one(model, args.video, 2, None, args.method, 1)  # warm-up (allocator, kernels)
     rows = [one(model, args.video, args.frames, None, args.method, args.new_tokens),
             one(model, args.video, args.frames, args.budget, args.method, args.new_tokens)]
-    if args.pre_keep:
-        rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, args.pre_keep))
+    for keep in (float(k) for k in str(args.pre_keep).split(",") if float(k)):
+        rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, keep))
     full = rows[0]
     ratios = [{k: full[k] / max(r[k], 1e-9) for k in ("prefill_s", "ttft_s", "e2e_s")} for r in rows[1:]]
     dev = torch.cuda.get_device_name() if str(model.device).startswith("cuda") else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
@@ -127,13 +138,15 @@ def main(argv=None):
         f"tokens, {dev}, frames resized by the {'processor' if args.resize == 'model' else 'decoder'}, "
         f"{args.dtype or 'float32'}, torch {torch.__version__}. Compression: `{args.method}` at {args.budget}.",
         "",
-        "| setting | frames through the tower | visual tokens | sequence | decode s | vision s | compress s | prefill s | TTFT s | s / token | end-to-end s | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| setting | frames through the tower | visual tokens | sequence | decode s | vision s | compress s | prefill s | TTFT s | s / token | end-to-end s | peak RSS MB |"
+        + (" CUDA peak MB |" if rows[0]["cuda_peak_mb"] is not None else ""),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if rows[0]["cuda_peak_mb"] is not None else ""),
     ]
     for r in rows:
         lines.append(f"| {r['budget']} | {r['frames']} | {r['visual_tokens']} / {r['visual_tokens_in']} | {r['sequence']} | "
                      f"{r['decode_s']:.2f} | {r['encode_s']:.2f} | {r['compress_s']:.3f} | {r['prefill_s']:.2f} | "
-                     f"{r['ttft_s']:.2f} | {r['s_per_token']:.3f} | {r['e2e_s']:.2f} | {r['peak_rss_mb']:.0f} |")
+                     f"{r['ttft_s']:.2f} | {r['s_per_token']:.3f} | {r['e2e_s']:.2f} | {r['peak_rss_mb']:.0f} |"
+                     + (f" {r['cuda_peak_mb']:.0f} |" if r["cuda_peak_mb"] is not None else ""))
     lines.append("")
     for r, q in zip(rows[1:], ratios):
         lines.append(f"Speed-up at {r['budget']}: prefill {q['prefill_s']:.1f}x, time to first token "
