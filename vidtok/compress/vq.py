@@ -14,8 +14,10 @@ import torch
 from .tokenset import TokenSet
 
 
-def _sqdist(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    return (x * x).sum(1, keepdim=True) - 2 * x @ c.T + (c * c).sum(1).unsqueeze(0)
+def _sqdist(x: torch.Tensor, c: torch.Tensor, xx: torch.Tensor | None = None) -> torch.Tensor:
+    """Squared distances of rows of ``x`` to rows of ``c`` (``xx``: ``x``'s squared norms, if known)."""
+    xx = (x * x).sum(1, keepdim=True) if xx is None else xx
+    return xx - 2 * x @ c.T + (c * c).sum(1).unsqueeze(0)
 
 
 def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0):
@@ -28,18 +30,19 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 15, seed: int = 0):
     # k-means++ with every chosen index kept on the device: no host wait per code
     idx = torch.empty(k, dtype=torch.long, device=x.device)
     idx[0] = torch.randint(n, (1,), generator=g, device=x.device)[0]
-    d = _sqdist(x, x[idx[:1]]).squeeze(1).clamp_min(0)
+    xx = (x * x).sum(1, keepdim=True)  # once: each seed below reads x once, not twice
+    d = _sqdist(x, x[idx[:1]], xx).squeeze(1).clamp_min(0)
     for i in range(1, k):
         total = d.sum()
         p = torch.where(total > 0, d / total.clamp_min(1e-30), torch.full_like(d, 1 / n))
         j = torch.multinomial(p, 1, generator=g)
         idx[i] = j[0]
-        d = torch.minimum(d, _sqdist(x, x.index_select(0, j)).squeeze(1).clamp_min(0))
+        d = torch.minimum(d, _sqdist(x, x.index_select(0, j), xx).squeeze(1).clamp_min(0))
     c = x[idx].clone()
     assign = torch.empty(n, dtype=torch.long, device=x.device)
     from ..kernels import rowmax, scatter_mean
 
-    xx = (x * x).sum(1)
+    xx = xx[:, 0]
     for it in range(iters + 1):
         # nearest centroid = argmax of x.c - |c|^2 / 2 (the rowmax kernel with a column bias)
         v, assign = rowmax(x, c, -0.5 * (c * c).sum(1))
