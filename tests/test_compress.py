@@ -94,7 +94,10 @@ def duplicated_columns(T=3, H=4, W=6, D=8, seed=0):
 @pytest.mark.parametrize("method", ["holitom", "dtd", "traj", "vq", "tome", "fastvid", "divprune"])
 def test_merging_exact_duplicates_is_lossless(method):
     ts = duplicated_columns() if method == "tome" else duplicated_frames()
-    out = compress(ts, method, len(ts) // 2)
+    # fastvid cuts at its `segments - 1` weakest transitions whatever they are (DySeg): with
+    # six frames, at most three segments keep the identical pairs together
+    options = {"fastvid": {"segments": 3}}
+    out = compress(ts, method, len(ts) // 2, options=options)
     assert len(out) == len(ts) // 2
     torch.testing.assert_close(out.unmerge(), ts.unmerge(), rtol=0, atol=1e-6)
 
@@ -196,3 +199,18 @@ def test_compress_cli_json_and_merge_maps(tmp_path, capsys, samples):
     d = json.loads(out)
     assert d["tokens_in"] == 16 * 196 and d["tokens_out"] == 16 * 64 and d["psnr_db"] > 10
     assert len(d["images"]) == 4 and all((tmp_path / f).exists() for f in d["images"])
+
+
+def test_fastvid_splits_a_static_video_into_at_least_its_segments():
+    """DySeg as FastVID has it: the `segments - 1` weakest transitions are cuts even where
+    every frame looks alike (no transition below tau), plus every transition below tau."""
+    from vidtok.compress._ops import frame_cuts
+
+    g = torch.Generator().manual_seed(0)
+    still = TokenSet.from_grid(torch.randn(1, 3, 3, 8, generator=g).repeat(20, 1, 1, 1)
+                               + 0.01 * torch.randn(20, 3, 3, 8, generator=g))
+    assert int(frame_cuts(still, threshold=0.9, num_segments=8).max()) + 1 == 8
+    assert int(frame_cuts(still, threshold=0.9).max()) + 1 == 1
+    x = torch.randn(4, 1, 3, 3, 8, generator=g).repeat_interleave(5, 0).reshape(20, 3, 3, 8)  # 4 scenes
+    scenes = TokenSet.from_grid(x)
+    assert int(frame_cuts(scenes, threshold=0.9, num_segments=2).max()) + 1 == 4  # tau adds the others

@@ -153,9 +153,10 @@ def largest_remainder(weights: torch.Tensor, total: int, caps: torch.Tensor) -> 
 
 
 def frame_cuts(ts: TokenSet, threshold: float | None = None, num_segments: int | None = None) -> torch.Tensor:
-    """Segment id of every original frame: cuts where consecutive frames (mean of
-    their original tokens' unit features) are least similar. Either a similarity
-    ``threshold`` or a fixed ``num_segments``."""
+    """Segment id of every original frame. Consecutive frames are compared by the mean of
+    their original tokens' unit features; a cut falls at every transition less similar than
+    ``threshold`` and at the ``num_segments - 1`` least similar ones: either rule alone, or
+    both (FastVID's DySeg: at least ``num_segments`` segments, more where the video changes)."""
     T, H, W = ts.grid
     x = cosine_normalize(ts.unmerge().reshape(T, H * W, -1)).mean(1)
     x = cosine_normalize(x)
@@ -165,8 +166,8 @@ def frame_cuts(ts: TokenSet, threshold: float | None = None, num_segments: int |
         return cut
     if num_segments is not None:
         k = max(0, min(num_segments - 1, T - 1))
-        idx = torch.topk(-sim, k).indices + 1 if k else torch.zeros(0, dtype=torch.long, device=ts.device)
-        cut[idx] = 1
-    else:
-        cut[1:] = (sim < threshold).long()
+        if k:
+            cut[torch.topk(-sim, k).indices + 1] = 1
+    if threshold is not None:
+        cut[1:] |= (sim < threshold).long()
     return torch.cumsum(cut, 0)

@@ -39,12 +39,12 @@ def density_peaks(x: torch.Tensor, k: int, knn: int = 5, chunk: int = 2048) -> t
     return torch.topk(rho * delta.clamp_min(0), k).indices
 
 
-def fastvid(ts: TokenSet, budget: int, query=None, tau: float = 0.9, max_segments: int = 8) -> TokenSet:
-    """Dynamic temporal segmentation + density-peak spatio-temporal pruning (FastVID)."""
-    seg_of_frame = frame_cuts(ts, threshold=tau)
-    nseg = int(seg_of_frame.max()) + 1
-    if nseg > max_segments:
-        seg_of_frame = frame_cuts(ts, num_segments=max_segments)
+def fastvid(ts: TokenSet, budget: int, query=None, tau: float = 0.9, segments: int = 8) -> TokenSet:
+    """Dynamic temporal segmentation + density-peak spatio-temporal pruning (FastVID).
+    DySeg as the paper has it: cuts at the ``segments - 1`` least similar frame transitions
+    and at every transition below ``tau``, so a static video still splits into ``segments``
+    parts (density peaks cost the square of a segment's tokens)."""
+    seg_of_frame = frame_cuts(ts, threshold=tau, num_segments=segments)
     seg = seg_of_frame[ts.frames_of()]
     _, seg = torch.unique(seg, return_inverse=True)
     S = int(seg.max()) + 1

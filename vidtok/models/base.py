@@ -116,8 +116,10 @@ class VideoLLM(ABC):
         self.system: str | None = None
         #: a conversation's earlier turns: (question, answer token ids), oldest first
         self.history: list[tuple[str, list[int]]] = []
-        #: decode through a static KV cache and a compiled step (``--compile``)
+        #: decode through a static KV cache and a compiled step (``--compile``), and that
+        #: cache with its size, kept between answers
         self.compile = False
+        self._static = None
 
     # -- building --------------------------------------------------------------------------
     #: transformers class names of the family, and the configs ``random:`` builds
@@ -451,13 +453,21 @@ class VideoLLM(ABC):
 
     def _static_cache(self, past, length: int):
         """The compiled decode step's KV cache: transformers' ``StaticCache``, allocated once
-        and written in place (what CUDA graphs need), sized for ``length`` tokens rounded up
-        to ``STATIC_STEP`` (calls of similar length then reuse one compiled step), holding a
-        copy of what ``past`` holds (the prefix cache or a conversation's earlier turns)."""
+        and written in place (what CUDA graphs need), holding what ``past`` holds (the prefix
+        cache or a conversation's earlier turns). Sized for ``length`` tokens rounded up to
+        ``STATIC_STEP`` and kept for the next call, as transformers keeps its own: a new
+        cache would give the captured graphs new addresses every answer."""
         from transformers import StaticCache
 
         size = -(-length // STATIC_STEP) * STATIC_STEP
-        static = StaticCache(config=self.model.config, max_cache_len=size)
+        static, held = self._static or (None, 0)
+        if past is not None and past is static and held >= size:
+            return static  # a conversation's cache, already holding its turns
+        if held < size:
+            static = StaticCache(config=self.model.config, max_cache_len=size)
+            self._static = (static, size)
+        else:
+            static.reset()
         if past is not None:
             n = int(past.get_seq_length())
             for src, dst in zip(past.layers, static.layers):
@@ -512,7 +522,7 @@ def compile_config():
     from transformers import CompileConfig
 
     cc = CompileConfig()
-    cc._compile_all_devices = True
+    cc._compile_all_devices = True  # CompileConfig's own switch for this (a private field; 5.24)
     return cc
 
 
