@@ -27,7 +27,7 @@ export PYTHONPATH=/tmp/site
 rm -rf /tmp/vidtok; python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --target /tmp/vidtok . || exit 1
 export PYTHONPATH=/tmp/vidtok:/tmp/site
 # run from a copy outside the checkout, so the source tree's vidtok/ (which lacks the
-# vidtok.kernels / vidtok.cli mapping) never shadows the installed package
+# vidtok.cli mapping) never shadows the installed package
 REPO=$PWD; rm -rf /tmp/run; mkdir -p /tmp/run; cp -r benchmarks tests /tmp/run/; cd /tmp/run
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv | tee "$OUT/gpu.txt"
 python3 -c "import torch, triton, transformers; print('torch', torch.__version__, 'triton', triton.__version__, 'transformers', transformers.__version__)" | tee -a "$OUT/gpu.txt"
