@@ -9,10 +9,10 @@ import json
 import sys
 
 
-
 class _Console:
-    """rich's ``Console``, made on first use: importing rich costs ~30 ms of start-up that
-    ``vidtok info --json`` and every other ``--json`` run never need."""
+    """rich's ``Console``, made on first use: importing rich is start-up time that
+    ``vidtok info --json`` and every other ``--json`` run never need (docs/benchmarks.md,
+    Start-up)."""
 
     def __init__(self, **kw):
         self._kw, self._real = kw, None

@@ -19,7 +19,7 @@ from .test_host_sync import tokens
 
 VIDTOK = str(Path(__file__).resolve().parents[1] / "vidtok")
 FACTORIES = {"arange", "zeros", "ones", "full", "empty", "tensor", "as_tensor", "linspace", "eye", "randperm",
-             "rand", "randn", "randint", "zeros_like_", "scalar_tensor"}
+             "rand", "randn", "randint", "scalar_tensor"}
 TO_HOST = {"cpu", "numpy"}
 
 

@@ -30,7 +30,7 @@ class Registry(Generic[T]):
         if self._plugins_scanned:
             return
         self._plugins_scanned = True
-        # importlib.metadata costs ~20 ms to import: paid by the first lookup, not at start-up
+        # importlib.metadata is slow to import: paid by the first lookup, not at start-up
         from importlib.metadata import entry_points
 
         for ep in entry_points(group=f"vidtok.{self.kind}"):

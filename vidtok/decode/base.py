@@ -32,8 +32,8 @@ class VideoInfo:
     """What a user needs to know before sampling. Times are seconds on the stream's own
     timeline (the first frame's time is its real presentation time, not forced to 0).
 
-    A plain dataclass (``to_dict()`` is what ``vidtok info --json`` prints): building it
-    with pydantic cost ``vidtok info`` ~0.1 s of imports (docs/benchmarks.md, start-up)."""
+    A plain dataclass (``to_dict()`` is what ``vidtok info --json`` prints): as a pydantic
+    model it made ``vidtok info`` import pydantic (docs/benchmarks.md, Start-up)."""
 
     path: str
     container: str  # FFmpeg demuxer name, e.g. 'mov,mp4,m4a,3gp,3g2,mj2'
