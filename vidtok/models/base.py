@@ -73,14 +73,6 @@ class LLMInput:
     #: log of the original tokens a merged token stands for; 0 for text); None: plain
     key_bias: Optional[torch.Tensor] = None
 
-    def prefix_key(self) -> str:
-        import hashlib
-
-        h = hashlib.sha1()
-        h.update(self.inputs_embeds[:, : self.prefix_len].detach().float().cpu().numpy().tobytes())
-        h.update(self.position_ids[..., : self.prefix_len].cpu().numpy().tobytes())
-        return h.hexdigest()
-
 
 class VideoLLM(ABC):
     #: the registry name (``-m random:<family>-tiny``)
@@ -106,9 +98,11 @@ class VideoLLM(ABC):
         self.processor = processor
         self.device = device
         self.spec = spec
-        #: prompt-prefix KV caches (template + video tokens), most recent last; a second
-        #: question on the same tokens prefills only the question
-        self._prefix_cache: dict[str, tuple] = {}
+        #: prompt-prefix KV caches (template + video tokens) as (embeddings, positions, KV),
+        #: most recent last; a second question on the same tokens prefills only the question.
+        #: Found by comparing the prefix itself where it lives (exact, and no copy to the host
+        #: nor a hash over every embedding, which long videos made slow)
+        self._prefix_cache: list[tuple] = []
         self.max_prefix_entries = 2
         #: generation settings when ``generate`` is given none (``configure``)
         self.sampling: Sampling | None = None
@@ -384,19 +378,19 @@ class VideoLLM(ABC):
             self.last_prefix_hit = False
             return None, 0
         P = inp.prefix_len
-        key = inp.prefix_key()
-        hit = self._prefix_cache.pop(key, None)
+        emb, pos = inp.inputs_embeds[:, :P], inp.position_ids[..., :P]
+        hit = next((e for e in self._prefix_cache if _same(e[0], emb) and _same(e[1], pos)), None)
         self.last_prefix_hit = hit is not None
         if hit is None:
-            _, past = self._forward(inp.inputs_embeds[:, :P], inp.position_ids[..., :P], inp=inp)
+            _, past = self._forward(emb, pos, inp=inp)
         else:
-            past = hit
+            self._prefix_cache = [e for e in self._prefix_cache if e is not hit]  # by identity
+            past = hit[2]
             extra = past.get_seq_length() - P
             if extra > 0:
                 past.crop(-extra)  # drop what the previous question and answer appended
-        self._prefix_cache[key] = past
-        while len(self._prefix_cache) > self.max_prefix_entries:
-            self._prefix_cache.pop(next(iter(self._prefix_cache)))
+        self._prefix_cache.append((emb, pos, past))
+        del self._prefix_cache[:-self.max_prefix_entries]
         return past, P
 
     @torch.inference_mode()
@@ -513,6 +507,10 @@ class SquareFrameInput:
 
 #: static KV caches (``--compile``) are sized in steps of this many tokens
 STATIC_STEP = 256
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and a.device == b.device and bool(torch.equal(a, b))
 
 
 def compile_config():
