@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from vidtok.compress import compress
 from vidtok.models.base import load_model
 from vidtok.tasks.parse import parse_intervals
-from .conftest import run_cli, SHARED, needs_shared
+from .conftest import SAMPLES, SHARED, needs_shared, run_cli
 
 # transformers removes what it deprecates: any deprecation warning it raises on the
 # adapters' paths fails these tests
@@ -426,3 +426,29 @@ def test_streamed_text_holds_back_what_may_start_a_stop_string():
     seen, final = stream("an ENd", ["END"])  # "EN" held back, then shown: it never became END
     assert seen[-2] == "an " and final == "an ENd"
     assert stream("a\n\nb", ["\n\n", "b"])[1] == "a"
+
+
+def test_ask_writes_the_token_cache_after_the_answer(tmp_path, monkeypatch):
+    """The first answer is not kept waiting for the token cache's write (seconds for a long
+    video): the answer streams, then the tokens are written, as encoded (FastV's scores of
+    this question never reach the cache), and a second ask loads them."""
+    from vidtok import cache as token_cache
+    from vidtok.tasks.ask import ask
+
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
+    events, real_save = [], token_cache.save
+
+    def save(key, ts, extra=None):
+        events.append(("save", sorted(ts.meta)))
+        return real_save(key, ts, extra)
+
+    monkeypatch.setattr(token_cache, "save", save)
+    m = load_model("random:qwen2_5_vl-tiny", device="cpu")
+    clip = str(SAMPLES / "synthetic_cuts.mp4")
+    first = ask(clip, "What happens?", m, method="fastv", budget=0.5, max_new_tokens=3,
+                on_text=lambda d: events.append(("text", d)))
+    kinds = [e[0] for e in events]
+    assert "text" in kinds and kinds[-1] == "save" and kinds.count("save") == 1
+    assert "llm_attn" not in events[-1][1] and "cache_save" in first["seconds"]
+    second = ask(clip, "Why?", m, method="fastv", budget=0.5, max_new_tokens=3)
+    assert second["cached_tokens"] and not first["cached_tokens"]

@@ -5,6 +5,8 @@ vision tower."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 from typing import Optional
 
@@ -26,9 +28,11 @@ def sampled_fps(kept: int, frames: int, video_fps: float, fallback: float) -> fl
 
 def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Optional[float] = None,
                   use_cache: bool = True, backend=None, timeout=60.0, times: dict | None = None,
-                  pre_keep: Optional[float] = None):
+                  pre_keep: Optional[float] = None, defer: Optional[list] = None):
     """The model's TokenSet for a video (an opened ``Video`` or a path; from the cache when
-    possible) and frame info.
+    possible) and frame info. With ``defer`` (a list), writing newly encoded tokens to the
+    cache is appended to it as a call for later, so a caller can answer first: a long
+    video's tokens take seconds to write.
 
     ``pre_keep`` (0 < f < 1): encode only that fraction of the sampled frames, the most
     distinct ones (:func:`vidtok.select.prefilter.distinct_frames`); each kept frame then
@@ -69,7 +73,12 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
              "duration": v.info.duration, "start": v.info.start_time, "sample_fps": s.fps,
              "damage": v.damage.as_dict()}
     if use_cache:
-        token_cache.save(key, ts, extra)
+        # a copy of the set as encoded: a later step may attach per-question data to ts.meta
+        save = functools.partial(token_cache.save, key, dataclasses.replace(ts, meta=dict(ts.meta)), extra)
+        if defer is not None:
+            defer.append(save)
+        else:
+            save()
     return ts, extra, False
 
 
@@ -97,8 +106,10 @@ def ask(video, question: str, model, *, method: Optional[str] = None, budget=Non
     times: dict = {}
     t_all = time.perf_counter()
     video = as_video(video, backend=backend, timeout=timeout)
+    later: list = []  # the token cache's write, once the answer is out (it is not on its way)
     ts, extra, cached = visual_tokens(video, model, num_frames=num_frames, fps=fps, use_cache=use_cache,
-                                      backend=backend, timeout=timeout, times=times, pre_keep=pre_keep)
+                                      backend=backend, timeout=timeout, times=times, pre_keep=pre_keep,
+                                      defer=later)
     n_encoded = len(ts)
     n_before = extra.get("tokens_full", n_encoded)
     if method or budget is not None:
@@ -114,6 +125,11 @@ def ask(video, question: str, model, *, method: Optional[str] = None, budget=Non
     inp = model.build_inputs(ts, question)
     times["build_inputs"] = time.perf_counter() - t0
     answer, gen = model.generate(inp, max_new_tokens=max_new_tokens, on_text=on_text)
+    if later:
+        t0 = time.perf_counter()
+        for write in later:
+            write()
+        times["cache_save"] = time.perf_counter() - t0
     times["prefill"] = gen["prefill"]
     times["generate"] = gen["decode"]
     times["total"] = time.perf_counter() - t_all
