@@ -16,10 +16,9 @@ def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
     order = torch.argsort(groups * (N + 1) + torch.arange(N, device=dev), stable=True)
     g_sorted = groups[order]
     # rank of each token inside its group
-    change = torch.ones(N, dtype=torch.bool, device=dev)
-    change[1:] = g_sorted[1:] != g_sorted[:-1]
     i = torch.arange(N, device=dev)
-    first_idx = torch.cummax(torch.where(change, i, 0), 0).values
+    first_idx = run_start(g_sorted)
+    change = first_idx == i
     rank = i - first_idx
     is_a = (rank % 2 == 0)
     # a group of one token has no partner: keep it in B
@@ -50,17 +49,21 @@ def bipartite_merge(ts: TokenSet, r: int, groups: torch.Tensor) -> TokenSet:
 MATCH_CHUNK = 1 << 24
 
 
+def run_start(keys: torch.Tensor) -> torch.Tensor:
+    """For sorted ``keys``: the index of the first element of each element's run of equal
+    keys (one pass on the device)."""
+    i = torch.arange(len(keys), device=keys.device)
+    change = torch.ones(len(keys), dtype=torch.bool, device=keys.device)
+    change[1:] = keys[1:] != keys[:-1]
+    return torch.cummax(torch.where(change, i, 0), 0).values
+
+
 def rank_in_group(g: torch.Tensor) -> torch.Tensor:
     """Each element's rank among the elements of its group, in index order."""
     order = torch.argsort(g, stable=True)
-    gs = g[order]
-    n = len(g)
-    i = torch.arange(n, device=g.device)
-    change = torch.ones(n, dtype=torch.bool, device=g.device)
-    change[1:] = gs[1:] != gs[:-1]
-    first = torch.cummax(torch.where(change, i, torch.zeros_like(i)), 0).values
+    i = torch.arange(len(g), device=g.device)
     rank = torch.empty_like(i)
-    rank[order] = i - first
+    rank[order] = i - run_start(g[order])
     return rank
 
 

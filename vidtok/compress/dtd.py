@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from ._ops import run_start
 from .tokenset import TokenSet, cosine_normalize, nearest
 
 
@@ -40,11 +41,8 @@ def dtd(ts: TokenSet, budget: int, query=None) -> TokenSet:
     # one pass on the device, no walk over frames
     hw = ts.pos[:, 1] * W + ts.pos[:, 2]
     order = torch.argsort(hw * (T + 1) + ts.pos[:, 0], stable=True)
-    hw_sorted = hw[order]
     i = torch.arange(N, device=order.device)
-    run_start = torch.ones(N, dtype=torch.bool, device=order.device)
-    run_start[1:] = hw_sorted[1:] != hw_sorted[:-1]
-    start = torch.cummax(torch.where(run_start, i, torch.zeros_like(i)), 0).values
+    start = run_start(hw[order])
     last_kept = torch.cummax(torch.where(kept[order], i, torch.full_like(i, -1)), 0).values
     held_sorted = torch.where(last_kept >= start, order[last_kept.clamp_min(0)], torch.full_like(i, -1))
     held = torch.empty_like(held_sorted)
