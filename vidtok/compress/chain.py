@@ -31,7 +31,8 @@ def compress(
 ) -> TokenSet:
     """Run a chain of compressors; the result has exactly the budget's token count.
     ``prepare(name, tokens)`` runs before each method in ``NEEDS_MODEL`` and returns the
-    tokens with what it needs (``ask`` attaches the LLM's attention for ``fastv``)."""
+    tokens with what it needs as a new set, leaving ``tokens`` as they are (they may be on
+    their way to the cache; ``ask`` attaches the LLM's attention for ``fastv``)."""
     names = parse_methods(methods)
     b = Budget.parse(budget)
     T = ts.grid[0]

@@ -73,8 +73,7 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
              "duration": v.info.duration, "start": v.info.start_time, "sample_fps": s.fps,
              "damage": v.damage.as_dict()}
     if use_cache:
-        # a copy of the set as encoded: a later step may attach per-question data to ts.meta
-        save = functools.partial(token_cache.save, key, dataclasses.replace(ts, meta=dict(ts.meta)), extra)
+        save = functools.partial(token_cache.save, key, ts, extra)
         if defer is not None:
             defer.append(save)
         else:
@@ -115,9 +114,8 @@ def ask(video, question: str, model, *, method: Optional[str] = None, budget=Non
     if method or budget is not None:
         t0 = time.perf_counter()
 
-        def prepare(name, tokens):  # fastv: the LLM's attention from the question
-            tokens.meta = {**tokens.meta, "llm_attn": model.text_attention(tokens, question)}
-            return tokens
+        def prepare(name, tokens):  # fastv: the LLM's attention from the question, on a new set
+            return dataclasses.replace(tokens, meta={**tokens.meta, "llm_attn": model.text_attention(tokens, question)})
 
         ts = compress_tokens(ts, extra, method, budget, options=options, prepare=prepare)
         times["compress"] = time.perf_counter() - t0
