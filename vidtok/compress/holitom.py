@@ -26,7 +26,7 @@ def _static_scores(ts: TokenSet):
     from ..kernels import consecutive_sim
 
     T, H, W = ts.grid
-    return consecutive_sim(ts.unmerge().reshape(T, H * W, -1), 0.0)[0] if T > 1 else torch.zeros(0, H * W)
+    return consecutive_sim(ts.unmerge().reshape(T, H * W, -1), 0.0)[0] if T > 1 else torch.zeros(0, H * W, device=ts.device)
 
 
 def static_counts(sim: torch.Tensor, tau: float, max_len: int) -> list[list[int]]:
@@ -98,7 +98,7 @@ def holitom(ts: TokenSet, budget: int, query=None, tau: float = 0.8, max_segment
         for m in members:
             assign[m] = members[0]
         count -= len(members) - 1
-    assign = torch.tensor(assign, device=ts.feats.device)
+    assign = torch.tensor(assign, device=ts.device)
     _, assign = torch.unique(assign, return_inverse=True)
     out = ts.reduce(assign)
     return merge_to(out, budget, groups=seg_of_frame[out.pos[:, 0]])
