@@ -48,7 +48,7 @@ def chat(
       [bold]printf 'What is on the slide?\\nWho speaks?\\n' | vidtok chat talk.mp4 --json[/bold]
     """
     cfg = resolve_config(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                   pre_keep=pre_keep, dtype=dtype, **gen)
+                         pre_keep=pre_keep, dtype=dtype, **gen)
     c = commands.chat(video, cfg=cfg, decode=decode, device=device, use_cache=not no_cache,
                       status=render.status(as_json))
     render.damage({"video": video, "damage": c.damage})

@@ -194,7 +194,7 @@ def ask(
       [bold]vidtok ask clip.mp4 "What happens?" -m random:qwen2_5_vl-tiny --json[/bold]   (no weights: a test model)
     """
     cfg = resolve_config(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                   pre_keep=pre_keep, proportional=proportional, dtype=dtype, **gen)
+                         pre_keep=pre_keep, proportional=proportional, dtype=dtype, **gen)
     on_text = render.streaming(as_json)
     r = commands.ask(video, question, cfg=cfg, decode=decode, device=device, use_cache=not no_cache, report=report,
                      status=render.status(as_json), on_text=on_text)
@@ -236,7 +236,7 @@ def ground(
     from vidtok.tasks.ground import to_srt, to_vtt
 
     cfg = resolve_config(recipe, option, via=via, model=model, encoder=encoder, method=method, budget=budget,
-                   chunk_seconds=chunk_seconds, pre_keep=pre_keep, dtype=dtype, **gen)
+                         chunk_seconds=chunk_seconds, pre_keep=pre_keep, dtype=dtype, **gen)
     r = commands.ground(video, query, cfg=cfg, decode=decode,
                         device=device, use_cache=not no_cache, report=report,
                         status=render.status(as_json or srt or vtt))
@@ -270,7 +270,7 @@ def evaluate(
     Example: [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1[/bold]
     """
     cfg = resolve_config(recipe, option, model=model, via=via, encoder=encoder, method=method, budget=budget,
-                   pre_keep=pre_keep, dtype=dtype)
+                         pre_keep=pre_keep, dtype=dtype)
     r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task,
                           videos=videos, device=device, limit=limit, status=render.status(as_json))
     render.json_or(r, as_json) or render.evaluate(r)
@@ -320,8 +320,8 @@ def batch(
       [bold]vidtok batch videos/ --task ground --query "a goal" --recipe grounding --out goals.jsonl[/bold]
     """
     cfg = resolve_config(recipe, option, for_="select" if task == "keyframes" else "compress", model=model, method=method,
-                   budget=budget, selector=selector, k=k, via=via, encoder=encoder, pre_keep=pre_keep,
-                   proportional=proportional, device=device, dtype=dtype, **gen)
+                         budget=budget, selector=selector, k=k, via=via, encoder=encoder, pre_keep=pre_keep,
+                         proportional=proportional, device=device, dtype=dtype, **gen)
     qs: list[Optional[str]] = [query] if query else [None]
     if queries is not None:
         if not queries.is_file():

@@ -553,14 +553,14 @@ def parse_spec(spec: str) -> tuple[str, Optional[str]]:
 TOWER_FRAMES = 8
 
 
-def temporal_chunks(pixels: torch.Tensor, grid: torch.Tensor, frames: int = 0):
+def temporal_chunks(pixels: torch.Tensor, grid: torch.Tensor, frames: int):
     """Qwen's tower input for one video (the processor's patch rows, temporal patch by
-    temporal patch, and its (1, 3) grid) as runs of ``frames`` frames (default
-    ``TOWER_FRAMES``): (rows, grid) pairs. Qwen's towers attend within one temporal patch
+    temporal patch, and its (1, 3) grid) as runs of ``frames`` frames (the adapters pass
+    their module's ``TOWER_FRAMES``): (rows, grid) pairs. Qwen's towers attend within one temporal patch
     (full and windowed attention alike), so the runs give one pass's tokens; the processor
     still sees every frame, because it sizes frames from their total number."""
     T, H, W = (int(x) for x in grid[0])
-    step = max(1, (frames or TOWER_FRAMES) // 2)  # two frames a temporal patch
+    step = max(1, frames // 2)  # two frames a temporal patch
     for s in range(0, T, step):
         n = min(step, T - s)
         yield pixels[s * H * W:(s + n) * H * W], torch.tensor([[n, H, W]], dtype=grid.dtype)

@@ -15,6 +15,8 @@ Differences from Qwen2.5-VL that matter for compression:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -91,23 +93,22 @@ class Qwen3VLAdapter(VideoLLM):
         if self.processor is None:
             return self._encode("<|im_start|>user\n"), self._chatml_after(question)
         before, after = self._chat_template_ids(question, "<|video_pad|>")
-        if not self._keeps_outer_markers():  # the template's start/end around the whole video
+        if not self._keeps_outer_markers:  # the template's start/end around the whole video
             cfg = self.model.config
             before = before[:-1] if before and before[-1] == cfg.vision_start_token_id else before
             after = after[1:] if after and after[0] == cfg.vision_end_token_id else after
         return before, after
 
+    @functools.cached_property
     def _keeps_outer_markers(self) -> bool:
         """Whether the installed processor keeps the chat template's <|vision_start|> and
         <|vision_end|> around the whole video when it writes each temporal patch's own
         (transformers 5.24 keeps them; 5.25 drops them): asked of the processor itself, with
         a placeholder, so vidtok writes what the model's own path writes."""
-        if getattr(self, "_outer_markers", None) is None:
-            p = self.processor
-            wrapped = p.vision_start_token + p.video_token + p.vision_end_token
-            text, _ = p.get_text_with_replacements([wrapped], videos_replacements=["@"])
-            self._outer_markers = text[0] != "@"
-        return self._outer_markers
+        p = self.processor
+        wrapped = p.vision_start_token + p.video_token + p.vision_end_token
+        text, _ = p.get_text_with_replacements([wrapped], videos_replacements=["@"])
+        return text[0] != "@"
 
     def _stamp(self, t: float) -> list[int]:
         return self._encode(f"<{t:.1f} seconds>")
