@@ -56,17 +56,20 @@ def chat(
     if interactive and not as_json:
         f = c.frames()
         render.line(f"{f['visual_tokens_after']} visual tokens from {render.n(len(f['frames']), 'frame')}. {HELP}")
-    for line in _lines(interactive):
-        text = line.strip()
-        if not text:
-            continue
-        if text.startswith("/"):
-            if not _command(c, text, as_json):
-                break
-            continue
-        on_text = render.streaming(as_json)
-        turn = c.ask(text, on_text=on_text)
-        _show_turn(turn, as_json, streamed=on_text is not None)
+    try:
+        for line in _lines(interactive):
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith("/"):
+                if not _command(c, text, as_json):
+                    break
+                continue
+            on_text = render.streaming(as_json)
+            turn = c.ask(text, on_text=on_text)
+            _show_turn(turn, as_json, streamed=on_text is not None)
+    finally:
+        c.flush()  # the token cache, if no answer wrote it
 
 
 def _lines(interactive: bool):

@@ -452,3 +452,35 @@ def test_ask_writes_the_token_cache_after_the_answer(tmp_path, monkeypatch):
     assert "llm_attn" not in events[-1][1] and "cache_save" in first["seconds"]
     second = ask(clip, "Why?", m, method="fastv", budget=0.5, max_new_tokens=3)
     assert second["cached_tokens"] and not first["cached_tokens"]
+
+
+def test_chat_writes_the_token_cache_after_its_first_answer(tmp_path, monkeypatch):
+    """chat, like ask, keeps the token cache's write off the way to the first answer; a
+    conversation that asks nothing writes it when it ends (``flush``)."""
+    from vidtok import cache as token_cache
+    from vidtok.tasks.chat import Conversation
+
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
+    events, real_save = [], token_cache.save
+
+    def save(key, ts, extra=None):
+        events.append("save")
+        return real_save(key, ts, extra)
+
+    monkeypatch.setattr(token_cache, "save", save)
+    m = load_model("random:smolvlm2-tiny", device="cpu")
+    clip = str(SAMPLES / "synthetic_cuts.mp4")
+    c = Conversation(clip, m, budget=0.5, max_new_tokens=2)
+    assert events == [] and not c.tokens_cached
+    c.ask("What happens?", on_text=lambda d: events.append("text"))
+    assert events[-1] == "save" and events.count("save") == 1 and "text" in events
+    c.ask("Why?")
+    c.flush()
+    assert events.count("save") == 1 and "cache_save" in c.seconds
+    # another model's entry (so a new write), closed without a question
+    m2 = load_model("random:qwen2_5_vl-tiny", device="cpu")
+    quiet = Conversation(clip, m2, max_new_tokens=2)
+    assert events.count("save") == 1
+    quiet.flush()
+    assert events.count("save") == 2
+    assert Conversation(clip, m2, max_new_tokens=2).tokens_cached

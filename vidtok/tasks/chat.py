@@ -35,8 +35,11 @@ class Conversation:
         t0 = time.perf_counter()
         self.video = as_video(video)
         self.model = model
+        # the token cache is written after the first answer (seconds for a long video's
+        # tokens), not between encoding and the first prompt
+        self._later: list = []
         self.encoded, self.extra, self.tokens_cached = visual_tokens(self.video, model, pre_keep=pre_keep,
-                                                                     use_cache=use_cache)
+                                                                     use_cache=use_cache, defer=self._later)
         self.options = options
         self.max_new_tokens = max_new_tokens
         self.method, self.budget = method, budget
@@ -97,7 +100,16 @@ class Conversation:
                 "visual_tokens": inp.num_visual,
                 "seconds": {"prefill": round(info["prefill"], 4), "decode": round(info["decode"], 4)}}
         self.turns.append(turn)
+        self.flush()
         return turn
+
+    def flush(self) -> None:
+        """Write what waits for the first answer (the token cache); the end of a
+        conversation calls it too, for one that asked nothing."""
+        while self._later:
+            t0 = time.perf_counter()
+            self._later.pop()()
+            self.seconds["cache_save"] = time.perf_counter() - t0
 
     def frames(self) -> dict:
         """The frames the model sees, and the visual tokens before and after compression."""
