@@ -306,7 +306,8 @@ def test_methods_lists_every_component_with_a_description(capsys):
     rows = json.loads(out)
     kinds = {r["kind"] for r in rows}
     assert kinds == {"decoder", "sampler", "selector", "compressor", "encoder"}
-    assert all(r["description"] for r in rows), [r for r in rows if not r["description"]]
+    # whole sentences: a summary that wraps onto a second docstring line is not cut at the wrap
+    assert all(r["description"].endswith(".") for r in rows), [r for r in rows if not r["description"].endswith(".")]
     code, out, err = run_cli(["models", "--json"], capsys)
     fams = {f["family"]: f for f in json.loads(out)["families"]}
     assert "random:qwen2_5_vl-3b" in fams["qwen2_5_vl"]["random"] and all(f["description"] for f in fams.values())

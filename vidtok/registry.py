@@ -76,14 +76,14 @@ class Registry(Generic[T]):
         return obj
 
     def describe(self, name: str) -> str:
-        """The first line of the component's docstring, read from its source file when it is
-        not imported yet (listing components must not import torch)."""
+        """The first paragraph of the component's docstring, on one line, read from its source
+        file when it is not imported yet (listing components must not import torch)."""
         if name in self._loaded:
             doc = getattr(self._loaded[name], "__doc__", None) or ""
         else:
             node = self._source_node(name)
             doc = (ast.get_docstring(node) if node is not None else None) or ""
-        return doc.strip().splitlines()[0] if doc.strip() else ""
+        return " ".join(doc.strip().split("\n\n")[0].split())  # a sentence may wrap: keep all of it
 
     def module_dict(self, name: str, constant: str) -> dict:
         """The dict ``constant`` at the top of the component's module, keys with their values

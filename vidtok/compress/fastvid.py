@@ -41,6 +41,7 @@ def density_peaks(x: torch.Tensor, k: int, knn: int = 5, chunk: int = 2048) -> t
 
 def fastvid(ts: TokenSet, budget: int, query=None, tau: float = 0.9, segments: int = 8) -> TokenSet:
     """Dynamic temporal segmentation + density-peak spatio-temporal pruning (FastVID).
+
     DySeg as the paper has it: cuts at the ``segments - 1`` least similar frame transitions
     and at every transition below ``tau``, so a static video still splits into ``segments``
     parts (density peaks cost the square of a segment's tokens)."""

@@ -108,9 +108,11 @@ def fps(video: Video, *, fps: float = 1.0, k: Optional[int] = None, **_) -> Sele
 def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", threshold: Optional[float] = None,
            min_scene_len: int = 15, filter: str = "merge", full: Optional[bool] = None, progress=None,
            **_) -> Selection:
-    """Scene cuts (content / adaptive / fade, or the learned transnet; auto: transnet when its
-    extra is installed) and one representative frame per scene. ``full``: transnet runs on
-    every segment (default on CUDA; on a CPU the frame differences propose the segments)."""
+    """Scene cuts (content / adaptive / fade, or the learned transnet) and one representative
+    frame per scene.
+
+    ``auto``: transnet when its extra is installed. ``full``: transnet runs on every segment
+    (default on CUDA; on a CPU the frame differences propose the segments)."""
     from .cutscan import scan, scan_cuts
     from .scenes import FILTERS, detect, representatives
 
