@@ -353,6 +353,42 @@ def test_attention_received_equals_the_towers_eager_attention():
     torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+@pytest.mark.parametrize("frames,height,width,max_video_tokens,chunked", [
+    (20, 480, 640, None, True),   # the processor's own size for the whole video
+    (20, 480, 640, 3000, True),   # qwen-vl-utils' total-pixel cap binds: frames shrink with their count
+    (19, 480, 640, 2000, True),   # an odd count: the last frame repeats, in the last chunk
+    (24, 40, 40, None, None),     # tiny frames: Qwen3-VL's minimum weighs all frames, one call
+])
+def test_qwen_processor_in_chunks_gives_one_calls_rows(family, frames, height, width, max_video_tokens, chunked):
+    """Qwen's processor sizes frames from their total number; vidtok calls it a few frames
+    at a time (a chunk's float copies, not the video's) pinned to that size: the rows and
+    the grid equal the processor's one call over every frame, the model's own path."""
+    m = load_model(f"random:{family}-tiny", device="cpu")
+    vp = m._video_processor()
+    if max_video_tokens:
+        vp.max_video_tokens = max_video_tokens
+    calls = []
+
+    class Spy:  # the processor, counting the frames of each call
+        def __getattr__(self, name):
+            return getattr(vp, name)
+
+        def __call__(self, videos, **kw):
+            calls.append(len(videos[0]))
+            return vp(videos=videos, **kw)
+
+    m._video_processor = Spy
+    x = np.random.default_rng(0).integers(0, 256, (frames, height, width, 3), dtype=np.uint8)
+    rows, grid = m.pixel_inputs(x)
+    whole = torch.from_numpy(x).permute(0, 3, 1, 2)
+    whole = torch.cat([whole, whole[-1:]]) if frames % 2 else whole
+    ref = vp(videos=[whole], return_tensors="pt", do_sample_frames=False, cap_pixels_per_frame=True)
+    assert torch.equal(grid, ref["video_grid_thw"]) and torch.equal(rows, ref["pixel_values_videos"])
+    tiny_qwen3 = chunked is None and family == "qwen3_vl"
+    assert max(calls) == (len(whole) if tiny_qwen3 else 8) and sum(calls) == len(whole)
+
+
 @pytest.mark.parametrize("family", ["llava_onevision", "smolvlm2", "qwen2_5_vl", "qwen3_vl"])
 def test_tower_in_chunks_of_frames_gives_the_same_tokens(family, monkeypatch):
     """The tower runs a few frames at a time (bounded memory): the tokens (with Qwen3-VL's

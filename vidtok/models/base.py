@@ -553,17 +553,44 @@ def parse_spec(spec: str) -> tuple[str, Optional[str]]:
 TOWER_FRAMES = 8
 
 
-def temporal_chunks(pixels: torch.Tensor, grid: torch.Tensor, frames: int):
-    """Qwen's tower input for one video (the processor's patch rows, temporal patch by
-    temporal patch, and its (1, 3) grid) as runs of ``frames`` frames (the adapters pass
-    their module's ``TOWER_FRAMES``): (rows, grid) pairs. Qwen's towers attend within one temporal patch
-    (full and windowed attention alike), so the runs give one pass's tokens; the processor
-    still sees every frame, because it sizes frames from their total number."""
-    T, H, W = (int(x) for x in grid[0])
-    step = max(1, frames // 2)  # two frames a temporal patch
-    for s in range(0, T, step):
-        n = min(step, T - s)
-        yield pixels[s * H * W:(s + n) * H * W], torch.tensor([[n, H, W]], dtype=grid.dtype)
+def processor_chunks(vp, frames: np.ndarray, chunk: int, pinned):
+    """Qwen's video processor ``vp`` over ``frames`` (T, H, W, 3), ``chunk`` frames a call:
+    (patch rows, (1, 3) grid) pairs, each the tower's input for its frames (Qwen's towers
+    attend within one temporal patch, full and windowed attention alike, so chunked passes
+    give one pass's tokens). The processor sizes frames from their total number, so each
+    call is pinned by ``pinned(T, n, H, W)``: the adapter's size dict under which the
+    processor gives n frames the size it picks for all T. Rows equal one call's (a test
+    holds it) while the processor's float copies hold a chunk, not the video (1.6 GB for
+    240 frames at 756 px). Where ``pinned`` answers None, one call takes every frame."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)  # a view: chunks copy one by one
+    T = len(x) + len(x) % 2  # the temporal patch takes frames in pairs: the last one repeats
+    H, W = x.shape[-2:]
+    step = max(2, chunk - chunk % 2)
+    starts = range(0, len(x), step)
+    sizes = [pinned(T, min(step, T - s), H, W) for s in starts]
+    if len(starts) == 1 or None in sizes:
+        calls = [(x, {"cap_pixels_per_frame": True})]
+    else:
+        calls = [(x[s:s + step], {"cap_pixels_per_frame": False, "size": size}) for s, size in zip(starts, sizes)]
+    for part, kw in calls:
+        if len(part) % 2:
+            part = torch.cat([part, part[-1:]])
+        out = vp(videos=[part], return_tensors="pt", do_sample_frames=False, **kw)
+        yield out["pixel_values_videos"], out["video_grid_thw"]
+
+
+def joined_grid(grids) -> torch.Tensor:
+    """The (1, 3) grid of consecutive chunks of one video, as one call gives it."""
+    grid = grids[0].clone()
+    grid[0, 0] = sum(int(g[0, 0]) for g in grids)
+    return grid
+
+
+def joined(chunks) -> tuple[torch.Tensor, torch.Tensor]:
+    """``processor_chunks``' pairs as one call's (rows, grid)."""
+    rows, grids = zip(*chunks)
+    return torch.cat(rows), joined_grid(grids)
+
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

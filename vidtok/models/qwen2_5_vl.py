@@ -10,11 +10,13 @@ keeps the exact time ids of the tokens it kept. Positions are computed by the mo
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import TOWER_FRAMES, LLMInput, VideoLLM, temporal_chunks
+from .base import TOWER_FRAMES, LLMInput, VideoLLM, joined, joined_grid, processor_chunks
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -66,23 +68,37 @@ class Qwen25VLAdapter(VideoLLM):
 
         return Qwen2VLVideoProcessor()
 
+    def pinned_size(self, vp, total: int, n: int, height: int, width: int) -> dict:
+        """The size dict under which the processor gives any ``n`` of ``total`` frames the size
+        it picks for all of them: its qwen-vl-utils cap (``cap_pixels_per_frame``) bounds each
+        frame by an even share of ``max_video_tokens``' pixels, and Qwen2-VL's resize rule is
+        per frame, so that bound is all there is to pin."""
+        f = vp.patch_size * vp.merge_size
+        lo, hi = vp.size["shortest_edge"], vp.size["longest_edge"]
+        share = int(vp.max_video_tokens * f * f * 0.9) * vp.temporal_patch_size // total
+        return {"shortest_edge": lo, "longest_edge": max(min(hi, share), int(lo * 1.05))}
+
+    def pixel_chunks(self, frames: np.ndarray):
+        """The model's own video processor on decoded frames, ``TOWER_FRAMES`` at a time
+        (``processor_chunks``): it resizes them by its own rule (a no-op on frames the decoder
+        already sized, ``--resize decoder``), with the per-frame pixel cap of qwen-vl-utils
+        that transformers makes its default."""
+        vp = self._video_processor()
+        return processor_chunks(vp, frames, TOWER_FRAMES, functools.partial(self.pinned_size, vp))
+
     def pixel_inputs(self, frames: np.ndarray):
-        """The model's own video processor on decoded frames: it resizes them by its own
-        rule (a no-op on frames the decoder already sized, ``--resize decoder``), with the
-        per-frame pixel cap of qwen-vl-utils that transformers makes its default."""
-        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
-        if len(x) % 2:  # the temporal patch takes frames in pairs: repeat the last one
-            x = torch.cat([x, x[-1:]])
-        out = self._video_processor()(videos=[x], return_tensors="pt", do_sample_frames=False,
-                                      cap_pixels_per_frame=True)
-        return out["pixel_values_videos"], out["video_grid_thw"]
+        """The processor's (rows, grid) for all frames, as one call gives them."""
+        return joined(self.pixel_chunks(frames))
 
     @torch.inference_mode()
     def encode(self, frames: np.ndarray, times: np.ndarray, ends: np.ndarray, fps: float) -> TokenSet:
-        pv, grid = self.pixel_inputs(frames)
         m = self.model.model
-        feats = torch.cat([m.get_video_features(p.to(self.device), g.to(self.device)).pooler_output[0]
-                           for p, g in temporal_chunks(pv, grid, TOWER_FRAMES)])
+        feats, grids = [], []
+        for p, g in self.pixel_chunks(frames):
+            feats.append(m.get_video_features(p.to(self.device), g.to(self.device)).pooler_output[0])
+            grids.append(g)
+        feats = torch.cat(feats)
+        grid = joined_grid(grids)
         merge = self.model.config.vision_config.spatial_merge_size
         T, H, W = int(grid[0, 0]), int(grid[0, 1]) // merge, int(grid[0, 2]) // merge
         t = np.asarray(times, dtype=np.float64)

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import TOWER_FRAMES, LLMInput, VideoLLM, cache_arg, cache_of, temporal_chunks, visual_keys
+from .base import (TOWER_FRAMES, LLMInput, VideoLLM, cache_arg, cache_of, joined, joined_grid, processor_chunks,
+                   visual_keys)
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
@@ -53,26 +54,50 @@ class Qwen3VLAdapter(VideoLLM):
     hf_model = "Qwen3VLForConditionalGeneration"
     sizes = SIZES
 
-    def pixel_inputs(self, frames: np.ndarray):
-        """The model's own video processor on decoded frames (it resizes them by its own
-        rule, with qwen-vl-utils' per-frame pixel cap that transformers makes its default)."""
+    def _video_processor(self):
         from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
-        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
-        if len(x) % 2:
-            x = torch.cat([x, x[-1:]])
-        vp = self.processor.video_processor if self.processor is not None else Qwen3VLVideoProcessor()
-        out = vp(videos=[x], return_tensors="pt", do_sample_frames=False, cap_pixels_per_frame=True)
-        return out["pixel_values_videos"], out["video_grid_thw"]
+        return self.processor.video_processor if self.processor is not None else Qwen3VLVideoProcessor()
+
+    def pinned_size(self, vp, total: int, n: int, height: int, width: int) -> dict | None:
+        """The size dict under which the processor gives ``n`` of ``total`` frames the size it
+        picks for all of them, or None where no such dict exists. Qwen3-VL's resize rule
+        weighs all frames' pixels together: its qwen-vl-utils cap (``cap_pixels_per_frame``)
+        allows ``per_frame * total`` in all, so ``per_frame * n`` gives n frames the same
+        size, unless the video falls under the processor's minimum (tiny frames), which is
+        checked with the processor module's own ``smart_resize``."""
+        from transformers.models.qwen3_vl.video_processing_qwen3_vl import smart_resize
+
+        f, tf = vp.patch_size * vp.merge_size, vp.temporal_patch_size
+        lo, hi = vp.size["shortest_edge"], vp.size["longest_edge"]
+        per_frame = max(min(vp.max_video_tokens * f * f, hi // total), int(lo * 1.05))
+        size = {"shortest_edge": 1, "longest_edge": per_frame * n}
+        whole = smart_resize(num_frames=total, height=height, width=width, temporal_factor=tf, factor=f,
+                             min_pixels=lo, max_pixels=per_frame * total)
+        part = smart_resize(num_frames=n, height=height, width=width, temporal_factor=tf, factor=f,
+                            min_pixels=1, max_pixels=per_frame * n)
+        return size if part == whole else None
+
+    def pixel_chunks(self, frames: np.ndarray):
+        """The model's own video processor on decoded frames, ``TOWER_FRAMES`` at a time
+        (``processor_chunks``; it resizes them by its own rule, with qwen-vl-utils' per-frame
+        pixel cap that transformers makes its default)."""
+        vp = self._video_processor()
+        return processor_chunks(vp, frames, TOWER_FRAMES, functools.partial(self.pinned_size, vp))
+
+    def pixel_inputs(self, frames: np.ndarray):
+        """The processor's (rows, grid) for all frames, as one call gives them."""
+        return joined(self.pixel_chunks(frames))
 
     @torch.inference_mode()
     def encode(self, frames, times, ends, fps) -> TokenSet:
-        pv, grid = self.pixel_inputs(frames)
-        parts = []  # per run of frames: the merged tokens, then each DeepStack level's
-        for p, g in temporal_chunks(pv, grid, TOWER_FRAMES):
+        parts, grids = [], []  # per run of frames: the merged tokens, then each DeepStack level's
+        for p, g in self.pixel_chunks(frames):
             o = self.model.model.get_video_features(p.to(self.device), g.to(self.device))
             parts.append([o.pooler_output[0], *(d[0] for d in o.deepstack_features)])
+            grids.append(g)
         main, *deep = (torch.cat(level) for level in zip(*parts))
+        grid = joined_grid(grids)
         merge = self.model.config.vision_config.spatial_merge_size
         T, H, W = int(grid[0, 0]), int(grid[0, 1]) // merge, int(grid[0, 2]) // merge
         feats = torch.cat([main, *deep], -1).float()  # stays on the model's device: compression runs there
