@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything vidtok measures on a lent GPU machine (see docs/benchmarks.md). A session has
 # ~15 minutes of device time and 10 minutes a call, so run it in parts, e.g. two calls:
-#   bash benchmarks/gpu_session.sh tests compile compressors     (~5 min)
+#   bash benchmarks/gpu_session.sh tests compile compressors processor   (~6 min)
 #   bash benchmarks/gpu_session.sh long                          (~5 min)
 # (kernels, e2e: the kernel table and the short end-to-end setting, when time is left).
 # The machine has torch/triton but not vidtok's other dependencies and no network, so
@@ -16,7 +16,7 @@
 # typer and rich, SmolVLM2's processor num2words; check `python3 -c "import transformers"`
 # there first: its own dependencies were present on the machines lent so far)
 #   cp ../shared/videos/{cooking_flipping_pancake_h264_opus.mkv,long_static_cam_fly_courtship_120s.mp4} .gpu/
-# Usage there: bash benchmarks/gpu_session.sh [tests|compile|compressors|long|kernels|e2e|all]...
+# Usage there: bash benchmarks/gpu_session.sh [tests|compile|compressors|processor|long|kernels|e2e|all]...
 # (writes into $OUT)
 set -u
 export PYTHONUNBUFFERED=1
@@ -42,6 +42,11 @@ fi
 if [[ $what == *" all "* || $what == *" compressors "* ]]; then
   # every compressor at 29,040 tokens x 2,048 dims on the GPU (#19: holitom at 0.1 under 5 ms)
   timeout 150 python3 benchmarks/compressors.py --repeat 5 2>&1 | tail -16 | tee "$OUT/compressors.md"
+fi
+if [[ $what == *" all "* || $what == *" processor "* ]]; then
+  # Qwen's processor (CPU work on a GPU machine too): one call vs vidtok's pinned chunks, 240 frames
+  timeout 200 python3 benchmarks/processor.py --repeat 2 --video $REPO/.gpu/long_static_cam_fly_courtship_120s.mp4 \
+      2>&1 | tail -12 | tee "$OUT/processor.md"
 fi
 if [[ $what == *" all "* || $what == *" long "* ]]; then
   # the long setting: 120 s at Qwen's own 2 fps, full vs 0.1 vs 0.1 + pre-keep
