@@ -46,7 +46,7 @@ def one(family: str, variant: str, video: str, repeat: int) -> dict:
     s = sample(v, m.default_sampler)
     frames = v.get_frames(s.indices).data
     base = peak_mb()
-    vp = m._video_processor()
+    vp = m.video_processor()
 
     def whole():
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)

@@ -365,7 +365,7 @@ def test_qwen_processor_in_chunks_gives_one_calls_rows(family, frames, height, w
     at a time (a chunk's float copies, not the video's) pinned to that size: the rows and
     the grid equal the processor's one call over every frame, the model's own path."""
     m = load_model(f"random:{family}-tiny", device="cpu")
-    vp = m._video_processor()
+    vp = m.video_processor()
     if max_video_tokens:
         vp.max_video_tokens = max_video_tokens
     calls = []
@@ -378,7 +378,7 @@ def test_qwen_processor_in_chunks_gives_one_calls_rows(family, frames, height, w
             calls.append(len(videos[0]))
             return vp(videos=videos, **kw)
 
-    m._video_processor = Spy
+    m.video_processor = Spy
     x = np.random.default_rng(0).integers(0, 256, (frames, height, width, 3), dtype=np.uint8)
     rows, grid = m.pixel_inputs(x)
     whole = torch.from_numpy(x).permute(0, 3, 1, 2)

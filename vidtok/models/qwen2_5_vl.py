@@ -61,7 +61,8 @@ class Qwen25VLAdapter(VideoLLM):
     sizes = SIZES
 
     # -- vision ----------------------------------------------------------------------------
-    def _video_processor(self):
+    def video_processor(self):
+        """The checkpoint's video processor (a default one for ``random:`` models)."""
         if self.processor is not None and getattr(self.processor, "video_processor", None) is not None:
             return self.processor.video_processor
         from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
@@ -83,7 +84,7 @@ class Qwen25VLAdapter(VideoLLM):
         (``processor_chunks``): it resizes them by its own rule (a no-op on frames the decoder
         already sized, ``--resize decoder``), with the per-frame pixel cap of qwen-vl-utils
         that transformers makes its default."""
-        vp = self._video_processor()
+        vp = self.video_processor()
         return processor_chunks(vp, frames, TOWER_FRAMES, functools.partial(self.pinned_size, vp))
 
     def pixel_inputs(self, frames: np.ndarray):

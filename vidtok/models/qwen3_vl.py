@@ -54,7 +54,8 @@ class Qwen3VLAdapter(VideoLLM):
     hf_model = "Qwen3VLForConditionalGeneration"
     sizes = SIZES
 
-    def _video_processor(self):
+    def video_processor(self):
+        """The checkpoint's video processor (a default one for ``random:`` models)."""
         from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
         return self.processor.video_processor if self.processor is not None else Qwen3VLVideoProcessor()
@@ -82,7 +83,7 @@ class Qwen3VLAdapter(VideoLLM):
         """The model's own video processor on decoded frames, ``TOWER_FRAMES`` at a time
         (``processor_chunks``; it resizes them by its own rule, with qwen-vl-utils' per-frame
         pixel cap that transformers makes its default)."""
-        vp = self._video_processor()
+        vp = self.video_processor()
         return processor_chunks(vp, frames, TOWER_FRAMES, functools.partial(self.pinned_size, vp))
 
     def pixel_inputs(self, frames: np.ndarray):
