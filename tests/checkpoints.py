@@ -97,8 +97,9 @@ def _fast(tok, family: str):
     return PreTrainedTokenizerFast(tokenizer_object=tok, **kw)
 
 
-def write_checkpoint(family: str, path, shards: int = 2, seed: int = 0) -> Path:
-    """Write a tiny random ``family`` checkpoint at ``path`` laid out as the hub lays it out."""
+def write_checkpoint(family: str, path, shards: int = 2, seed: int = 0, dtype=None) -> Path:
+    """Write a tiny random ``family`` checkpoint at ``path`` laid out as the hub lays it out
+    (stored in ``dtype``, a torch dtype; float32 by default)."""
     import torch
     import transformers
     from transformers import GenerationConfig
@@ -132,6 +133,8 @@ def write_checkpoint(family: str, path, shards: int = 2, seed: int = 0) -> Path:
     cfg = getattr(transformers, cls.hf_config)(**cfg_kw)
     torch.manual_seed(seed)
     model = getattr(transformers, cls.hf_model)(cfg).eval()
+    if dtype is not None:
+        model = model.to(dtype)
     model.generation_config = GenerationConfig(eos_token_id=eos, pad_token_id=ids["<|endoftext|>"],
                                                bos_token_id=cfg_kw["text_config"].get("bos_token_id"))
     # sharded safetensors with an index, as large checkpoints are published

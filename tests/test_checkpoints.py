@@ -236,3 +236,29 @@ def test_compiled_decode_answers_as_eager_decode(family, checkpoints, clip, tmp_
         assert isinstance(m.last_cache, StaticCache) == compiled
     assert hasattr(m.model, "_compiled_call")
     assert answers[True] == answers[False]
+
+
+def test_half_precision_checkpoint_runs_in_float32_where_the_cpu_would_emulate_it(tmp_path, monkeypatch, clip,
+                                                                                   capsys):
+    """Published checkpoints are stored in bfloat16; a CPU without bfloat16 units emulates it,
+    4-5x slower than float32 (benchmarks/cpu_dtype.py). There vidtok runs the weights in
+    float32 (exactly the stored values, upcast) and says so in --json; with the units, or
+    with --dtype, the checkpoint's dtype stays; a model whose float32 weights would take more
+    than half the memory stays as stored."""
+    from vidtok.models import base
+
+    ckpt = write_checkpoint("smolvlm2", tmp_path / "bf16", dtype=torch.bfloat16)
+    monkeypatch.setattr(base, "cpu_has_bfloat16", lambda: False)
+    m = load_model(str(ckpt), device="cpu")
+    stored = load_model(str(ckpt), device="cpu", dtype="bfloat16")  # asked for: kept
+    assert m.model.dtype == torch.float32 and stored.model.dtype == torch.bfloat16
+    for (name, a), (_, b) in zip(m.model.state_dict().items(), stored.model.state_dict().items()):
+        assert torch.equal(a, b.float()), name
+    code, out, err = run_cli(["ask", str(clip), "What?", "-m", str(ckpt), "--max-new-tokens", "2", "--no-cache",
+                            "--json"], capsys)
+    assert code == 0 and json.loads(out)["dtype"] == "float32", err
+    monkeypatch.setattr(base, "cpu_has_bfloat16", lambda: True)
+    assert load_model(str(ckpt), device="cpu").model.dtype == torch.bfloat16
+    assert base.cpu_needs_float32(torch.float16, 1000) and not base.cpu_needs_float32(torch.float32, 1000)
+    monkeypatch.setattr(base.os, "sysconf", lambda name: 1024)  # 1 MiB of memory: 4 MB of float32 would not fit
+    assert not base.cpu_needs_float32(torch.float16, 1_000_000)
