@@ -520,3 +520,32 @@ def test_chat_writes_the_token_cache_after_its_first_answer(tmp_path, monkeypatc
     quiet.flush()
     assert events.count("save") == 2
     assert Conversation(clip, m2, max_new_tokens=2).tokens_cached
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("proportional", [False, True])
+def test_answering_runs_the_lm_head_on_one_position(family, proportional):
+    """An answer needs the next token's logits only: the prefix (template + video, stored in
+    the prefix cache) and the question are prefilled without the LM head over every position
+    (a vocabulary-wide row per token: gigabytes at a long video's length). ``prefill`` still
+    gives every position's logits when asked (the parity tests read them), the same last row."""
+    m = load_model(f"random:{family}-tiny", device="cpu")
+    m.proportional_attention = proportional
+    frames, times = frames_for(m, T=4)
+    ts = m.encode(frames, times, times + 0.5, 2.0)
+    if proportional:  # merged tokens carry sizes: the key-biased decoding path
+        ts = compress(ts, "tome", len(ts) // 2)
+    inp = m.build_inputs(ts, "What happens?")
+    assert (inp.key_bias is not None) == proportional
+    rows = []
+    hook = m.model.get_output_embeddings().register_forward_hook(lambda mod, args, out: rows.append(out.shape[-2]))
+    try:
+        full, _ = m.prefill(inp)
+        last, _ = m.prefill(inp, logits_to_keep=1)
+        assert full.shape[1] == inp.inputs_embeds.shape[1] and last.shape[1] == 1
+        torch.testing.assert_close(last[0, -1], full[0, -1], rtol=1e-5, atol=1e-5)
+        rows.clear()
+        m.generate(inp, max_new_tokens=3, reuse_prefix=True)  # first question: the prefix is computed
+        assert rows and max(rows) == 1, rows
+    finally:
+        hook.remove()

@@ -323,19 +323,26 @@ class VideoLLM(ABC):
         scores[order] = sorted_scores
         return scores
 
-    def _forward(self, embeds, positions, past=None, start: int = 0, inp: "LLMInput | None" = None):
+    def _forward(self, embeds, positions, past=None, start: int = 0, inp: "LLMInput | None" = None,
+                 logits_to_keep: int = 0):
+        """Logits (of the last ``logits_to_keep`` positions; 0: all) and the KV cache. Callers
+        that need only the next token ask for one position: the LM head over every position
+        costs a vocabulary-wide row per token (5.3 GB of float32 logits for 8,800 tokens of a
+        152k vocabulary), for logits nobody reads."""
         mask = self._mask(inp, start, embeds.shape[1], embeds.device)
         out = self.model(inputs_embeds=embeds, position_ids=positions, attention_mask=mask, use_cache=True,
-                         **cache_arg(self.model.forward, past))
+                         logits_to_keep=logits_to_keep, **cache_arg(self.model.forward, past))
         return out.logits, cache_of(out)
 
     @torch.inference_mode()
-    def prefill(self, inp: LLMInput, reuse_prefix: bool = False):
-        """Logits of the whole input and the KV cache. With ``reuse_prefix`` the KV of the
-        template + video part is taken from (or stored in) the prefix cache, so only the
-        question is computed on a second call."""
+    def prefill(self, inp: LLMInput, reuse_prefix: bool = False, logits_to_keep: int = 0):
+        """Logits of the whole input (of its last ``logits_to_keep`` positions: 1 is what
+        answering needs) and the KV cache. With ``reuse_prefix`` the KV of the template +
+        video part is taken from (or stored in) the prefix cache, so only the question is
+        computed on a second call."""
         past, P = self._prefix_past(inp, reuse_prefix)
-        return self._forward(inp.inputs_embeds[:, P:], inp.position_ids[..., P:], past, start=P, inp=inp)
+        return self._forward(inp.inputs_embeds[:, P:], inp.position_ids[..., P:], past, start=P, inp=inp,
+                             logits_to_keep=logits_to_keep)
 
     def generation_inputs(self, inp: LLMInput, cached: int) -> dict:
         """What ``model.generate`` takes for this input when ``cached`` tokens are already in
@@ -387,7 +394,7 @@ class VideoLLM(ABC):
         hit = next((e for e in self._prefix_cache if _same(e[0], emb) and _same(e[1], pos)), None)
         self.last_prefix_hit = hit is not None
         if hit is None:
-            _, past = self._forward(emb, pos, inp=inp)
+            _, past = self._forward(emb, pos, inp=inp, logits_to_keep=1)  # only its KV is kept
         else:
             self._prefix_cache = [e for e in self._prefix_cache if e is not hit]  # by identity
             past = hit[2]
@@ -477,7 +484,7 @@ class VideoLLM(ABC):
         """Greedy decoding with proportional attention's key bias (see ``generate``)."""
         L = inp.inputs_embeds.shape[1]
         logits, past = self._forward(inp.inputs_embeds[:, cached:], inp.position_ids[..., cached:], past,
-                                     start=cached, inp=inp)
+                                     start=cached, inp=inp, logits_to_keep=1)
         t_prefill = time.perf_counter() - t0
         eos = self.eos_ids()
         ids: list[int] = []

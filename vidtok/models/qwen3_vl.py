@@ -218,7 +218,8 @@ class Qwen3VLAdapter(VideoLLM):
             return {}
         return {"visual_pos_masks": vis, "deepstack_visual_embeds": inp.extra["deepstack_visual_embeds"]}
 
-    def _forward(self, embeds, positions, past=None, start: int = 0, inp: LLMInput | None = None):
+    def _forward(self, embeds, positions, past=None, start: int = 0, inp: LLMInput | None = None,
+                 logits_to_keep: int = 0):
         L = embeds.shape[1]
         mask = self._mask(inp, start, L, embeds.device)
         vis = deep = None
@@ -234,7 +235,8 @@ class Qwen3VLAdapter(VideoLLM):
         lm = self.model.model.language_model
         out = lm(inputs_embeds=embeds, position_ids=positions, attention_mask=mask, use_cache=True,
                  visual_pos_masks=vis, deepstack_visual_embeds=deep, **cache_arg(lm.forward, past))
-        return self.model.lm_head(out.last_hidden_state), cache_of(out)
+        hidden = out.last_hidden_state[:, -logits_to_keep:] if logits_to_keep else out.last_hidden_state
+        return self.model.lm_head(hidden), cache_of(out)
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.full((3, 1, 1), inp.next_position + step, dtype=torch.long, device=self.device)
