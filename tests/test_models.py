@@ -289,12 +289,20 @@ def test_merging_exact_duplicates_with_proportional_attention(model):
 
 
 def test_fastv_scores_are_the_llms_own_layer_attention(model):
-    """text_attention runs only the first layers, eagerly; its scores equal the same
-    layer's attention in a full eager pass, one per visual token, in the TokenSet's order."""
+    """text_attention runs only the first layers, and only the last token's row eagerly (not
+    a sequence-squared matrix per head); its scores equal the same layer's attention in a
+    full eager pass, one per visual token, in the TokenSet's order."""
     frames, times = frames_for(model)
     ts = model.encode(frames, times, times + 0.5, 2.0)
     layer = 1
-    scores = model.text_attention(ts, "Where is it?", layer=layer)
+    held = []  # the attention weights the eager layer returns: one query row (the last token)
+    hook = model._decoder().layers[layer].self_attn.register_forward_hook(
+        lambda mod, args, out: held.append(None if out[1] is None else tuple(out[1].shape)))
+    try:
+        scores = model.text_attention(ts, "Where is it?", layer=layer)
+    finally:
+        hook.remove()
+    assert [h[-2] for h in held if h is not None] == [1]
     assert scores.shape == (len(ts),) and bool((scores >= 0).all()) and 0 < float(scores.sum()) <= 1 + 1e-5
     inp = model.build_inputs(ts, "Where is it?")
     dec = model._decoder()

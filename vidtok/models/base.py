@@ -285,17 +285,20 @@ class VideoLLM(ABC):
         inner = self.model.model
         return inner.language_model if hasattr(inner, "language_model") else inner.text_model
 
-    def _decoder_kwargs(self, inp: LLMInput) -> dict:
-        """Extra inputs the decoder needs besides embeddings and positions."""
+    def _decoder_kwargs(self, inp: LLMInput, end: int | None = None) -> dict:
+        """Extra inputs the decoder needs besides embeddings and positions (for the sequence's
+        first ``end`` positions; all by default)."""
         return {}
 
     @torch.inference_mode()
     def text_attention(self, tokens: TokenSet, question: str, layer: int = 2) -> torch.Tensor:
         """FastV's signal, one score per token of ``tokens`` (in its order): the attention
         the last prompt token pays each visual token in LLM layer ``layer``, averaged over
-        heads. Only the first ``layer + 1`` decoder layers run, once; only layer ``layer``
-        computes its attention eagerly (its own config copy says "eager" for this call), so
-        one layer's scores are held, not every layer's; the model itself stays on SDPA."""
+        heads. Only the first ``layer + 1`` decoder layers run: over all tokens but the last
+        with SDPA into a KV cache, then the last token alone with layer ``layer`` computing
+        its attention eagerly (its own config copy says "eager" for that call), so the
+        weights held are one row per head, not a sequence-squared matrix per head (490 GB
+        at 87k tokens and 16 heads); the model itself stays on SDPA."""
         import copy
 
         inp = self.build_inputs(tokens, question)
@@ -306,12 +309,17 @@ class VideoLLM(ABC):
         shared = att.config
         eager = copy.copy(shared)
         eager._attn_implementation = "eager"
+        emb, pos, dev = inp.inputs_embeds, inp.position_ids, inp.inputs_embeds.device
+        L = emb.shape[1]
         try:
             dec.layers = layers[: layer + 1]
+            head = dec(inputs_embeds=emb[:, : L - 1], position_ids=pos[..., : L - 1],
+                       attention_mask=self._mask(inp, 0, L - 1, dev), use_cache=True,
+                       **self._decoder_kwargs(inp, L - 1))
             att.config = eager
-            out = dec(inputs_embeds=inp.inputs_embeds, position_ids=inp.position_ids,
-                      attention_mask=self._mask(inp, 0, inp.inputs_embeds.shape[1], inp.inputs_embeds.device),
-                      output_attentions=True, use_cache=False, **self._decoder_kwargs(inp))
+            out = dec(inputs_embeds=emb[:, L - 1:], position_ids=pos[..., L - 1:],
+                      attention_mask=self._mask(inp, L - 1, 1, dev), output_attentions=True, use_cache=True,
+                      **cache_arg(dec.forward, cache_of(head)))
         finally:
             dec.layers = layers
             att.config = shared

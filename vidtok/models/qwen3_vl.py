@@ -212,11 +212,13 @@ class Qwen3VLAdapter(VideoLLM):
             pooler_output=[inp.extra["main"]], deepstack_features=[[d] for d in inp.extra["deepstack_visual_embeds"]])
         return {"input_ids": ids, "mm_encoder_outputs": {"video": out}}
 
-    def _decoder_kwargs(self, inp: LLMInput) -> dict:
+    def _decoder_kwargs(self, inp: LLMInput, end: int | None = None) -> dict:
         vis = inp.extra.get("visual_pos_masks")
+        vis = vis[:, :end] if vis is not None else None
         if vis is None or not bool(vis.any()):
             return {}
-        return {"visual_pos_masks": vis, "deepstack_visual_embeds": inp.extra["deepstack_visual_embeds"]}
+        n = int(vis.sum())  # DeepStack features of the visual tokens among those positions
+        return {"visual_pos_masks": vis, "deepstack_visual_embeds": [d[:n] for d in inp.extra["deepstack_visual_embeds"]]}
 
     def _forward(self, embeds, positions, past=None, start: int = 0, inp: LLMInput | None = None,
                  logits_to_keep: int = 0):
