@@ -525,6 +525,25 @@ class SquareFrameInput:
         return s, s
 
 
+class PinnedChunkInput:
+    """For Qwen's video processors, which size frames from their total number: the
+    processor runs ``TOWER_FRAMES`` frames a call (``processor_chunks``), each call pinned by
+    the family's ``pinned_size(vp, total, n, height, width)`` to the size it picks for the
+    whole video. Families give ``video_processor()`` and ``pinned_size``."""
+
+    def pixel_chunks(self, frames: np.ndarray):
+        """The model's own video processor on decoded frames, ``TOWER_FRAMES`` at a time: it
+        resizes them by its own rule (a no-op on frames the decoder already sized,
+        ``--resize decoder``), with the per-frame pixel cap of qwen-vl-utils that
+        transformers makes its default."""
+        vp = self.video_processor()
+        return processor_chunks(vp, frames, TOWER_FRAMES, lambda *size: self.pinned_size(vp, *size))
+
+    def pixel_inputs(self, frames: np.ndarray):
+        """The processor's (rows, grid) for all frames, as one call gives them."""
+        return joined(self.pixel_chunks(frames))
+
+
 #: static KV caches (``--compile``) are sized in steps of this many tokens
 STATIC_STEP = 256
 
@@ -580,8 +599,7 @@ def processor_chunks(vp, frames: np.ndarray, chunk: int, pinned):
     give one pass's tokens). The processor sizes frames from their total number, so each
     call is pinned by ``pinned(T, n, H, W)``: the adapter's size dict under which the
     processor gives n frames the size it picks for all T. Rows equal one call's (a test
-    holds it) while the processor's float copies hold a chunk, not the video (1.6 GB for
-    240 frames at 756 px). Where ``pinned`` answers None, one call takes every frame."""
+    holds it) while the processor's float copies hold a chunk, not the whole video. Where ``pinned`` answers None, one call takes every frame."""
     x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)  # a view: chunks copy one by one
     T = len(x) + len(x) % 2  # the temporal patch takes frames in pairs: the last one repeats
     H, W = x.shape[-2:]

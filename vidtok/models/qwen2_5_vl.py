@@ -10,13 +10,11 @@ keeps the exact time ids of the tokens it kept. Positions are computed by the mo
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import TOWER_FRAMES, LLMInput, VideoLLM, joined, joined_grid, processor_chunks
+from .base import LLMInput, PinnedChunkInput, VideoLLM, joined_grid
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -49,7 +47,7 @@ SIZES = {
 }
 
 
-class Qwen25VLAdapter(VideoLLM):
+class Qwen25VLAdapter(PinnedChunkInput, VideoLLM):
     """Qwen2.5-VL: own vision tower, M-RoPE with absolute time ids."""
 
     family = "qwen2_5_vl"
@@ -78,18 +76,6 @@ class Qwen25VLAdapter(VideoLLM):
         lo, hi = vp.size["shortest_edge"], vp.size["longest_edge"]
         share = int(vp.max_video_tokens * f * f * 0.9) * vp.temporal_patch_size // total
         return {"shortest_edge": lo, "longest_edge": max(min(hi, share), int(lo * 1.05))}
-
-    def pixel_chunks(self, frames: np.ndarray):
-        """The model's own video processor on decoded frames, ``TOWER_FRAMES`` at a time
-        (``processor_chunks``): it resizes them by its own rule (a no-op on frames the decoder
-        already sized, ``--resize decoder``), with the per-frame pixel cap of qwen-vl-utils
-        that transformers makes its default."""
-        vp = self.video_processor()
-        return processor_chunks(vp, frames, TOWER_FRAMES, functools.partial(self.pinned_size, vp))
-
-    def pixel_inputs(self, frames: np.ndarray):
-        """The processor's (rows, grid) for all frames, as one call gives them."""
-        return joined(self.pixel_chunks(frames))
 
     @torch.inference_mode()
     def encode(self, frames: np.ndarray, times: np.ndarray, ends: np.ndarray, fps: float) -> TokenSet:

@@ -21,8 +21,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import (TOWER_FRAMES, LLMInput, VideoLLM, cache_arg, cache_of, joined, joined_grid, processor_chunks,
-                   visual_keys)
+from .base import LLMInput, PinnedChunkInput, VideoLLM, cache_arg, cache_of, joined_grid, visual_keys
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
@@ -43,7 +42,7 @@ HUB_IDS = {
 SIZES = {"tiny": TINY}
 
 
-class Qwen3VLAdapter(VideoLLM):
+class Qwen3VLAdapter(PinnedChunkInput, VideoLLM):
     """Qwen3-VL: own vision tower with DeepStack, textual timestamps per temporal patch, interleaved M-RoPE."""
 
     family = "qwen3_vl"
@@ -78,17 +77,6 @@ class Qwen3VLAdapter(VideoLLM):
         part = smart_resize(num_frames=n, height=height, width=width, temporal_factor=tf, factor=f,
                             min_pixels=1, max_pixels=per_frame * n)
         return size if part == whole else None
-
-    def pixel_chunks(self, frames: np.ndarray):
-        """The model's own video processor on decoded frames, ``TOWER_FRAMES`` at a time
-        (``processor_chunks``; it resizes them by its own rule, with qwen-vl-utils' per-frame
-        pixel cap that transformers makes its default)."""
-        vp = self.video_processor()
-        return processor_chunks(vp, frames, TOWER_FRAMES, functools.partial(self.pinned_size, vp))
-
-    def pixel_inputs(self, frames: np.ndarray):
-        """The processor's (rows, grid) for all frames, as one call gives them."""
-        return joined(self.pixel_chunks(frames))
 
     @torch.inference_mode()
     def encode(self, frames, times, ends, fps) -> TokenSet:
