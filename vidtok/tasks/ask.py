@@ -81,6 +81,17 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     return ts, extra, False
 
 
+def write_deferred(later: list, times: dict) -> None:
+    """Run the cache writes ``visual_tokens`` deferred into ``later`` (emptying it), timed as
+    ``times["cache_save"]``; nothing when there are none."""
+    if not later:
+        return
+    t0 = time.perf_counter()
+    while later:
+        later.pop(0)()
+    times["cache_save"] = time.perf_counter() - t0
+
+
 def compress_tokens(ts, extra: dict, method: Optional[str], budget, options=None, prepare=None):
     """``ts`` compressed by ``method`` (default holitom) to ``budget`` (default 0.1) of the
     full video's visual tokens (``extra["tokens_full"]``: every sampled frame's, also those
@@ -123,11 +134,7 @@ def ask(video, question: str, model, *, method: Optional[str] = None, budget=Non
     inp = model.build_inputs(ts, question)
     times["build_inputs"] = time.perf_counter() - t0
     answer, gen = model.generate(inp, max_new_tokens=max_new_tokens, on_text=on_text)
-    if later:
-        t0 = time.perf_counter()
-        for write in later:
-            write()
-        times["cache_save"] = time.perf_counter() - t0
+    write_deferred(later, times)
     times["prefill"] = gen["prefill"]
     times["generate"] = gen["decode"]
     times["total"] = time.perf_counter() - t_all

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..decode import as_video
-from .ask import compress_tokens, visual_tokens
+from .ask import compress_tokens, visual_tokens, write_deferred
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -106,10 +106,7 @@ class Conversation:
     def flush(self) -> None:
         """Write what waits for the first answer (the token cache); the end of a
         conversation calls it too, for one that asked nothing."""
-        while self._later:
-            t0 = time.perf_counter()
-            self._later.pop()()
-            self.seconds["cache_save"] = time.perf_counter() - t0
+        write_deferred(self._later, self.seconds)
 
     def frames(self) -> dict:
         """The frames the model sees, and the visual tokens before and after compression."""
