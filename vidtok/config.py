@@ -48,7 +48,8 @@ class PipelineConfig(BaseModel):
                                              "on a GPU); the compile is paid once per process")
     device: Optional[str] = Field(None, description="cuda, mps or cpu (default: the best available)")
     dtype: Optional[Literal["float32", "bfloat16", "float16"]] = Field(
-        None, description="model weights' dtype (default: the checkpoint's own; float32 for random: models)")
+        None, description="model weights' dtype (default: the checkpoint's own, except float32 for a half-precision "
+                          "checkpoint on a CPU without bfloat16 units; float32 for random: models)")
     options: dict[str, dict] = Field(default_factory=dict,
                                      description="per component options, e.g. {holitom: {tau: 0.7}} (-o holitom.tau=0.7)")
 
