@@ -695,7 +695,8 @@ def family_for(model_type: str, where: str = "") -> type:
 
 def load_model(spec: str = DEFAULT_MODEL, device: str | None = None, dtype: str | None = None) -> VideoLLM:
     """Build an adapter from a model string (see the module docstring). ``dtype``:
-    float32 / bfloat16 / float16 (default: the checkpoint's own; float32 for ``random:``)."""
+    float32 / bfloat16 / float16 (default: the checkpoint's own, but see ``cpu_needs_float32``; float32
+    for ``random:``)."""
     from ..encode.base import pick_device
 
     device = pick_device(device)
