@@ -55,7 +55,7 @@ if [[ $what == *" all "* || $what == *" long "* ]]; then
       --out "$OUT/e2e_long_qwen2_5_vl_3b_gpu.md" 2>&1 | grep -v "^\[{" | tail -12
 fi
 if [[ $what == *" all "* || $what == *" kernels "* ]]; then
-  timeout 450 python3 benchmarks/kernels.py ${TUNE:-} --out "$OUT/kernels.json" > "$OUT/kernels.md" 2>&1
+  timeout 450 python3 benchmarks/kernel_speed.py ${TUNE:-} --out "$OUT/kernels.json" > "$OUT/kernels.md" 2>&1
   grep -v "^| " "$OUT/kernels.md" | tail -40; grep -E "^\| [0-9]+ \||\| 32 \| 729 \| 1152 \|" "$OUT/kernels.md"
 fi
 if [[ $what == *" all "* || $what == *" e2e "* ]]; then

@@ -143,9 +143,9 @@ def compress(video, *, cfg: PipelineConfig, decode: DecodeOptions, n: int = 16, 
     try:
         import torch  # noqa: F401
     except ImportError as e:
-        from .errors import MissingDependencyError
+        from .errors import import_failure
 
-        raise MissingDependencyError(f"compression needs torch: pip install 'vidtok[torch]' ({e})") from None
+        raise import_failure(e, "compression needs torch: pip install 'vidtok[torch]'") from None
     from .pipeline import compress_video
 
     with status("decoding and compressing"):

@@ -74,3 +74,23 @@ EXIT_CODES = {
     7: "batch: some items failed (their error records are in the output; the rest succeeded)",
     8: "model weights not in the local cache and the hub cannot be reached (offline)",
 }
+
+
+def import_failure(e: ImportError, install: str) -> VidtokError:
+    """An ``ImportError`` as what it is. A package that is not installed: exit 6 with
+    ``install`` (what to run). One that is installed but fails to import (a module of the
+    same name earlier on ``sys.path`` shadowing it, a broken install): exit 1 naming the real
+    cause, never "install it", which would hide that cause."""
+    import importlib.util
+
+    name = (e.name or "").partition(".")[0]
+    try:
+        found = bool(name) and importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        found = False
+    if isinstance(e, ModuleNotFoundError) and not found:
+        return MissingDependencyError(f"{install} ({e})")
+    where = getattr(e, "path", None)
+    shadow = (f"; {where} shadows the installed '{name}' (rename it or run from another folder)"
+              if where and "-packages" not in str(where) else "")
+    return VidtokError(f"'{name or e}' is installed but fails to import: {e}{shadow}")

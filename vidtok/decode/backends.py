@@ -29,7 +29,10 @@ def pick_backend(name: str | None) -> type[Decoder]:
                 return cls
         raise MissingDependencyError("no decoder available; install PyAV (pip install av)")
     cls = DECODERS.get(name)
-    if not cls.available():
-        extra = f" (pip install 'vidtok[{cls.extra}]')" if cls.extra else ""
-        raise MissingDependencyError(f"decoder backend '{name}' is not installed{extra}")
+    why = cls.unavailable()
+    if why is not None:
+        if not cls.installed():
+            extra = f" (pip install 'vidtok[{cls.extra}]')" if cls.extra else ""
+            raise MissingDependencyError(f"decoder backend '{name}' is not installed{extra}")
+        raise MissingDependencyError(f"decoder backend '{name}' cannot decode here: {why}")
     return cls

@@ -194,17 +194,25 @@ class Decoder(ABC):
     requires: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def available(cls) -> bool:
-        """Whether the modules it needs import here (an import can fail for more than a
-        missing package: torchcodec raises OSError without FFmpeg's libraries)."""
+    def unavailable(cls) -> str | None:
+        """Why this backend cannot decode here (None when it can): a module it needs does
+        not import. Backends whose import succeeds without what decoding needs (torchcodec
+        without FFmpeg's libraries) check that too, so "available" means "can decode"."""
         import importlib
 
-        try:
-            for m in cls.requires:
+        for m in cls.requires:
+            try:
                 importlib.import_module(m)
-        except Exception:
-            return False
-        return True
+            except ImportError:
+                return f"{m} is not installed"
+            except Exception as e:  # an import that fails for another reason says so
+                return f"{m} fails to import: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        return None
+
+    @classmethod
+    def available(cls) -> bool:
+        """Whether this backend can decode here (``unavailable()`` says why not)."""
+        return cls.unavailable() is None
 
     @classmethod
     def installed(cls) -> bool:

@@ -20,9 +20,23 @@ class TorchCodecDecoder(Decoder):
     """torchcodec: exact seeking, any stream (needs torch and a system FFmpeg)."""
 
     name = "torchcodec"
-    requires = ("torchcodec",)  # its import loads FFmpeg's libraries (OSError without them)
+    requires = ("torchcodec",)
     extra = "torchcodec"
     can_select_stream = True
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """torchcodec (0.17) imports without FFmpeg's shared libraries and fails only when a
+        decoder opens; it leaves ``ffmpeg_major_version`` None then (its public attribute
+        for downstream builds), which is what is checked here."""
+        why = super().unavailable()
+        if why is None:
+            import torchcodec
+
+            if getattr(torchcodec, "ffmpeg_major_version", 0) is None:
+                why = ("torchcodec cannot load FFmpeg's shared libraries (it needs FFmpeg 4-9 installed on the "
+                       "system: apt-get install ffmpeg)")
+        return why
 
     def iter_frames(self, indices, *, size=None, seek: SeekMode = "exact", fast_resize: bool = False) -> Iterator[tuple[int, np.ndarray]]:
         from torchcodec.decoders import VideoDecoder

@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..errors import MissingDependencyError, UsageError
+from ..errors import UsageError, import_failure
 
 
 def pick_device(device: str | None = None) -> str:
@@ -65,4 +65,4 @@ def load_encoder(spec: str = "pixels", device: str | None = None) -> ImageTextEn
         return ENCODERS.get(name).from_spec(arg or None, device=device, random_init=random_init)
     except ImportError as e:
         extra = "clip" if name == "open_clip" else "llm"
-        raise MissingDependencyError(f"encoder '{spec}' needs pip install 'vidtok[{extra}]' ({e})") from None
+        raise import_failure(e, f"encoder '{spec}' needs pip install 'vidtok[{extra}]'") from None

