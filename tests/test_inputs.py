@@ -41,3 +41,110 @@ def test_torchcodec_without_ffmpeg_is_not_available(monkeypatch, capsys):
     code, out, err = run_cli(["sample", CUTS, "-n", "2", "--backend", "torchcodec", "--json"], capsys)
     assert code == 6 and one_line(err) and "FFmpeg" in err, err
     assert out == ""
+
+
+# -- recipes and options ---------------------------------------------------------------------
+
+RECIPES = {
+    "number": ("budget: 0.1\nmethod: holitom\n", None),
+    "unknown key": ("budgte: 0.1\n", "unknown key 'budgte' (did you mean 'budget'?)"),
+    "a list": ("- a\n- b\n", "a recipe is a mapping"),
+    "a string": ("just words\n", "a recipe is a mapping"),
+    "aliases": ("a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n", "YAML aliases"),
+    "bad value": ("max_new_tokens: lots\n", "max_new_tokens: Input should be a valid integer"),
+    "option range": ("options:\n  holitom: {tau: 7}\n", "holitom.tau=7: must be a number between 0 and 1"),
+    "option name": ("options:\n  holitom: {tua: 0.5}\n", "holitom: no option 'tua'"),
+    "component": ("options:\n  holitmo: {tau: 0.5}\n", "'holitmo' is no compressor or selector"),
+    "broken YAML": ("method: [\n", "not valid YAML (line 2)"),
+    "not UTF-8": (b"method: \xff\xfe\n", "not UTF-8"),
+    "huge": ("description: " + "x" * 70_000 + "\n", "a recipe is a few lines"),
+    "nan": ("pre_keep: .nan\n", "pre_keep"),
+}
+
+
+@pytest.mark.parametrize("case", RECIPES)
+def test_recipes_are_checked_with_the_key_and_value_named(case, tmp_path, capsys):
+    text, expect = RECIPES[case]
+    p = tmp_path / "r.yaml"
+    (p.write_bytes if isinstance(text, bytes) else p.write_text)(text)
+    code, out, err = run_cli(["compress", CUTS, "--recipe", str(p), "-n", "4", "--size", "64", "--json"], capsys)
+    if expect is None:
+        assert code == 0, err
+        assert json.loads(out)["budget"] == "0.1"
+        return
+    assert code == 2 and one_line(err) and str(p) in err and expect in err, err
+    assert out == ""
+
+
+def _numeric_options():
+    """Every numeric option of every registered compressor and selector, with its range."""
+    from vidtok.compress import COMPRESSORS
+    from vidtok.select import SELECTORS
+
+    for kind, reg in (("compress", COMPRESSORS), ("select", SELECTORS)):
+        for name in reg.names():
+            ranges = reg.option_ranges(name)
+            for opt, default in reg.options(name, ("query", "progress", "encoder")).items():
+                if isinstance(default, (int, float)) and not isinstance(default, bool) or opt in ranges:
+                    yield kind, name, opt, ranges.get(opt)
+
+
+@pytest.mark.parametrize("kind,name,opt,bounds", list(_numeric_options()),
+                         ids=lambda v: v if isinstance(v, str) else None)
+def test_every_numeric_option_has_a_range_checked_before_work(kind, name, opt, bounds):
+    from vidtok.config import resolve
+    from vidtok.errors import UsageError
+
+    assert bounds is not None, f"{name}.{opt} declares no range (OPTION_RANGES in its module)"
+    lo, hi = bounds
+    flags = {"method": name} if kind == "compress" else {"selector": name}
+    bad = ["nan", "inf", "-inf"] + ([str(lo - 1)] if lo is not None else []) + ([str(hi * 2 + 1)] if hi is not None else [])
+    for value in bad:
+        with pytest.raises(UsageError, match=f"{name}.{opt}="):
+            resolve(None, [f"{name}.{opt}={value}"], for_=kind, **flags)
+    good = lo if lo is not None else (hi if hi is not None else 1)
+    resolve(None, [f"{name}.{opt}={good}"], for_=kind, **flags)
+
+
+def test_selector_options_work_through_o(capsys, tmp_path):
+    """`-o k=5`, the first option `vidtok methods` lists for every selector, is the -k flag;
+    booleans are spelled out (bool('false') is True)."""
+    from vidtok.config import resolve
+    from vidtok.errors import UsageError
+
+    code, out, err = run_cli(["keyframes", CUTS, "-m", "uniform", "-o", "k=5", "--json", "--no-cache"], capsys)
+    assert code == 0, err
+    assert len(json.loads(out)["frames"]) == 5
+    assert resolve(None, ["k=3"], for_="select", selector="uniform", k=3).k == 3
+    with pytest.raises(UsageError, match="disagree"):
+        resolve(None, ["k=3"], for_="select", selector="uniform", k=4)
+    assert resolve(None, ["full=false"], for_="select", selector="scenes").options["scenes"]["full"] is False
+    out_file = tmp_path / "kf.jsonl"
+    code, out, err = run_cli(["batch", CUTS, "--task", "keyframes", "--selector", "uniform", "-o", "k=3",
+                              "--out", str(out_file), "--json"], capsys)
+    assert code == 0, err
+    rec = json.loads(out_file.read_text().splitlines()[0])
+    assert rec["status"] == "ok" and len(rec["result"]["frames"]) == 3, rec
+
+
+@pytest.mark.parametrize("argv", [
+    ["sample", CUTS, "--fps", "nan"], ["sample", CUTS, "--fps", "inf"], ["sample", CUTS, "--size", "99999x99999"],
+    ["sample", CUTS, "-n", "0"], ["keyframes", CUTS, "--detector", "content", "--threshold", "nan"],
+    ["keyframes", CUTS, "--detector", "content", "--threshold", "-3"], ["compress", CUTS, "--size", "100000"],
+    ["ask", CUTS, "q", "-m", TINY, "--pre-keep", "nan"], ["ask", CUTS, "q", "-m", TINY, "--temperature", "nan"],
+    ["ask", CUTS, "q", "-m", TINY, "--timeout", "inf"], ["ground", CUTS, "q", "-m", TINY, "--chunk-seconds", "nan"],
+    ["search", str(SAMPLES), "x", "--fps", "nan", "--encoder", "random:clip-tiny"],
+])
+def test_numeric_flags_are_range_checked(argv, capsys, no_model):
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2 and one_line(err), err
+
+
+@pytest.mark.parametrize("budget", ["1", "1/frame"])
+def test_budget_one_is_refused_with_the_spellings(budget, capsys, no_model):
+    code, out, err = run_cli(["ask", CUTS, "q", "-m", TINY, "--budget", budget], capsys)
+    if budget == "1":
+        assert code == 2 and one_line(err) and "100%" in err and "count" in err and "share" in err, err
+    else:
+        assert "would keep a single" not in err

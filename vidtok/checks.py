@@ -10,6 +10,18 @@ from .defaults import DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
 from .errors import UsageError
 
 
+def check_number(flag: str, value, low=None, high=None) -> None:
+    """A numeric flag is a finite number within [low, high] (click's ranges let NaN through)."""
+    import math
+
+    if value is None:
+        return
+    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
+        span = (f"between {low:g} and {high:g}" if low is not None and high is not None else
+                f"at least {low:g}" if low is not None else f"at most {high:g}")
+        raise UsageError(f"{flag} must be a number {span}, got {value}")
+
+
 def check_compression(method: Optional[str], budget) -> None:
     """``--method`` names registered compressors; ``--budget`` reads as a budget."""
     from .compress import Budget, parse_methods
@@ -36,12 +48,16 @@ def check_answering(*, task: str = "ask", model: Optional[str] = None, method: O
         check_model(model or DEFAULT_MODEL)
 
 
-def check_selection(method: str, *, query: Optional[str] = None, encoder: Optional[str] = None) -> None:
-    """Options of ``keyframes`` (and ``batch --task keyframes``): the selector exists and
-    the encoder it will load is here or fetchable."""
+def check_selection(method: str, *, query: Optional[str] = None, encoder: Optional[str] = None,
+                    options: Optional[dict] = None) -> None:
+    """Options of ``keyframes`` (and ``batch --task keyframes``): the selector exists, its
+    numeric options (flags and ``-o``) lie in their ranges, and the encoder it will load is
+    here or fetchable."""
+    from .config import check_option_values
     from .select.selectors import ENCODER_SELECTORS, SELECTORS, encoder_spec
     from .weights import check_encoder
 
     SELECTORS.check(method)
+    check_option_values(SELECTORS, method, options or {})
     if method in ENCODER_SELECTORS:
         check_encoder(encoder_spec(encoder, query))

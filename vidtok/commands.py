@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, ContextManager, Optional
 
-from .checks import check_answering, check_compression, check_selection
+from .checks import check_answering, check_compression, check_number, check_selection
 from .defaults import DEFAULT_BUDGET, DEFAULT_METHOD, DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
 from .errors import UsageError
 
@@ -70,7 +70,13 @@ def parse_size(size: Optional[str]) -> Optional[tuple[int, int]]:
             raise ValueError
     except ValueError:
         raise UsageError(f"--size must look like 640x360, got '{size}'") from None
+    if max(w, h) > MAX_SIDE:
+        raise UsageError(f"--size {size}: each side at most {MAX_SIDE} pixels")
     return w, h
+
+
+#: the largest frame side a command resizes to (8K is 7680; beyond it a typo, not a wish)
+MAX_SIDE = 16384
 
 
 def info(video, *, stream: Optional[int] = None, allow_truncated: bool = False, frames: bool = False) -> dict:
@@ -99,6 +105,7 @@ def sample(video, *, decode: DecodeOptions, n: Optional[int] = None, fps: Option
         raise UsageError(f"--format must be jpg or png, got '{image_format}'")
     if n is not None and fps is not None:
         raise UsageError("give -n or --fps, not both")
+    check_number("--fps", fps, 1e-3, 1000)
     frame_size = parse_size(size)
     v = decode.open(video)
     sampler = sampler or ("fps" if fps is not None else "uniform")
@@ -179,7 +186,7 @@ def keyframes(video, *, cfg: PipelineConfig, decode: DecodeOptions, query: Optio
 
     method = cfg.selector
     v = decode.open(video)
-    check_selection(method, query=query, encoder=cfg.encoder)
+    check_selection(method, query=query, encoder=cfg.encoder, options=cfg.options.get(method))
     sel = select(v, method, use_cache=use_cache, progress=progress, k=cfg.k, query=query, encoder=cfg.encoder,
                  **cfg.options.get(method, {}))
     result = {"video": str(video), **sel.model_dump(), "damage": decode.damage(v)}
@@ -335,7 +342,7 @@ def batch(folder, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ke
         check_answering(task=task, model=cfg.model, method=cfg.method, budget=cfg.budget, via=cfg.via,
                         encoder=cfg.encoder)
     elif task == "keyframes":
-        check_selection(cfg.selector, query=queries[0], encoder=cfg.encoder)
+        check_selection(cfg.selector, query=queries[0], encoder=cfg.encoder, options=cfg.options.get(cfg.selector))
     else:
         check_compression(cfg.method or DEFAULT_METHOD, cfg.budget or DEFAULT_BUDGET)
     videos = find_videos(Path(folder), recursive=recursive, pattern=glob)
@@ -370,6 +377,7 @@ def search(folder, query: str, *, decode: DecodeOptions, k: int = 10, encoder: s
     from .batch.runner import find_videos
     from .weights import check_encoder
 
+    check_number("--fps", fps, 1e-3, 1000)
     videos = find_videos(Path(folder), recursive=recursive)
     check_encoder(encoder)
     from .encode.base import load_encoder  # torch: only once the options are good

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import UsageError
 
@@ -18,7 +18,8 @@ if not RECIPES_DIR.exists():  # source checkout: recipes/ sits beside vidtok/
 
 
 class PipelineConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # no NaN or infinity in any number (pydantic's float accepts "nan" otherwise)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     description: str = ""
     model: Optional[str] = Field(None, description="hub id, local path or random:<family>-<size>")
@@ -53,6 +54,12 @@ class PipelineConfig(BaseModel):
     options: dict[str, dict] = Field(default_factory=dict,
                                      description="per component options, e.g. {holitom: {tau: 0.7}} (-o holitom.tau=0.7)")
 
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _budget_as_text(cls, v):
+        """A recipe's ``budget: 0.1`` (a YAML number) means what ``--budget 0.1`` means."""
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
     def sampling(self):
         """The generation settings as ``vidtok.models.generation.Sampling``."""
         from .models.generation import Sampling
@@ -65,7 +72,7 @@ class DecodeOptions(BaseModel):
     """How to read each video: the options every decoding command shares (``--backend``,
     ``--stream``, ``--timeout``, ``--allow-truncated``), with one meaning everywhere."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     backend: Optional[str] = Field(None, description="pyav (default), torchcodec, decord or opencv")
     stream: Optional[int] = Field(None, ge=0, description="FFmpeg index of the video stream (default: the best)")
@@ -98,11 +105,30 @@ class DecodeOptions(BaseModel):
 def _flag_error(e: ValidationError) -> UsageError:
     """A config model's first validation error as the flag it came from: ``--dtype: ...``."""
     err = e.errors()[0]
-    return UsageError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}")
+    return UsageError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']} (got {_shown(err.get('input'))})")
 
 
-def _typed(raw: str, default):
-    """``raw`` as the type of the option's default (a number where the default is None)."""
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+#: a recipe is a few lines of settings: anything larger, or with more aliases than a person
+#: writes, is refused before it is parsed (nested aliases expand exponentially)
+MAX_RECIPE_BYTES = 64 * 1024
+MAX_RECIPE_ALIASES = 16
+
+
+_BOOLS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def _typed(raw: str, default, where: str = "-o"):
+    """``raw`` as the type of the option's default (a number or a boolean where the
+    default is None; ``bool("false")`` would be True, so booleans are spelled out)."""
+    if isinstance(default, bool) or (default is None and raw.lower() in ("true", "false", "yes", "no", "on", "off")):
+        if raw.lower() not in _BOOLS:
+            raise UsageError(f"{where}: '{raw}' is not true or false")
+        return _BOOLS[raw.lower()]
     kinds = [type(default)] if default is not None else [int, float]
     for kind in kinds:
         try:
@@ -111,7 +137,24 @@ def _typed(raw: str, default):
             continue
     if default is None:
         return raw
-    raise UsageError(f"-o: '{raw}' is not a {type(default).__name__}")
+    raise UsageError(f"{where}: '{raw}' is not {'an' if type(default) is int else 'a'} "
+                     f"{ {int: 'integer', float: 'number', str: 'string'}.get(type(default), type(default).__name__)}")
+
+
+def check_option_values(registry, name: str, opts: dict) -> None:
+    """Every numeric option of component ``name`` is a finite number inside the range its
+    module declares (``OPTION_RANGES``); one line naming the option and the value otherwise."""
+    import math
+
+    ranges = registry.option_ranges(name)
+    for key, value in opts.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        lo, hi = ranges.get(key, (None, None))
+        if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+            span = (f"between {lo:g} and {hi:g}" if lo is not None and hi is not None else
+                    f"at least {lo:g}" if lo is not None else f"at most {hi:g}" if hi is not None else "finite")
+            raise UsageError(f"{name}.{key}={value}: must be a number {span}")
 
 
 def parse_options(pairs: list[str] | None, names: list[str], registry, skip: tuple[str, ...] = ()) -> dict[str, dict]:
@@ -132,11 +175,13 @@ def parse_options(pairs: list[str] | None, names: list[str], registry, skip: tup
         for name in ([target] if target else names):
             known = registry.options(name, skip)
             if opt in known:
-                out.setdefault(name, {})[opt] = _typed(raw.strip(), known[opt])
+                out.setdefault(name, {})[opt] = _typed(raw.strip(), known[opt], f"{name}.{opt}={raw.strip()}")
                 hit = True
         if not hit:
             have = "; ".join(f"{n}: {', '.join(registry.options(n, skip)) or 'none'}" for n in names)
             raise UsageError(f"-o {pair}: no such option ({have})")
+    for name, opts in out.items():
+        check_option_values(registry, name, opts)
     return out
 
 
@@ -145,15 +190,74 @@ def list_recipes() -> list[str]:
 
 
 def load_recipe(name_or_path: str) -> PipelineConfig:
+    """A recipe by name (``recipes/<name>.yaml``) or path, checked: a readable, small YAML
+    mapping of known settings with valid values, each problem one line naming the file, the
+    key and the value."""
+    import difflib
+
     p = Path(name_or_path)
     if not p.suffix:
         p = RECIPES_DIR / f"{name_or_path}.yaml"
     if not p.exists():
         raise UsageError(f"unknown recipe '{name_or_path}'; recipes: {', '.join(list_recipes())}")
     try:
-        return PipelineConfig(**(yaml.safe_load(p.read_text()) or {}))
-    except (ValidationError, yaml.YAMLError) as e:
-        raise UsageError(f"bad recipe: {str(e).splitlines()[0]}", p) from None
+        raw = p.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read recipe: {e.strerror or e}", p) from None
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise UsageError(f"recipe is {len(raw):,} bytes; a recipe is a few lines of YAML (at most "
+                         f"{MAX_RECIPE_BYTES // 1024} KiB)", p)
+    try:
+        text = raw.decode("utf-8")
+        aliases = sum(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(text, Loader=yaml.SafeLoader))
+        if aliases > MAX_RECIPE_ALIASES:
+            raise UsageError(f"recipe uses {aliases} YAML aliases (at most {MAX_RECIPE_ALIASES})", p)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        raise UsageError("recipe is not UTF-8 text", p) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise UsageError(f"recipe is not valid YAML{where}: {getattr(e, 'problem', None) or e}", p) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UsageError(f"a recipe is a mapping of settings (key: value), this one is a {type(data).__name__}", p)
+    for key in data:
+        if key not in PipelineConfig.model_fields:
+            close = difflib.get_close_matches(str(key), list(PipelineConfig.model_fields), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UsageError(f"unknown key '{key}'{hint}; keys: {', '.join(PipelineConfig.model_fields)}", p)
+    try:
+        cfg = PipelineConfig(**{str(k): v for k, v in data.items()})
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise UsageError(f"{field}: {err['msg']} (got {_shown(err.get('input'))})", p) from None
+    try:
+        check_component_options(cfg.options)
+    except UsageError as e:
+        raise UsageError(f"options: {e.problem}", p) from None
+    return cfg
+
+
+def check_component_options(options: dict[str, dict]) -> None:
+    """A config's ``options`` (``{component: {key: value}}``, from a recipe): each component
+    registered, each key one of its options, each number in its range."""
+    from .compress import COMPRESSORS
+    from .select import SELECTORS
+
+    for name, opts in options.items():
+        registry = next((r for r in (COMPRESSORS, SELECTORS) if name in r.names()), None)
+        if registry is None:
+            raise UsageError(f"'{name}' is no compressor or selector (vidtok methods)")
+        if not isinstance(opts, dict):
+            raise UsageError(f"{name}: options are a mapping (key: value), got {_shown(opts)}")
+        known = registry.options(name, ("query", "progress", "encoder"))
+        for key in opts:
+            if key not in known:
+                raise UsageError(f"{name}: no option '{key}' ({', '.join(known) or 'none'})")
+        check_option_values(registry, name, opts)
 
 
 def resolve(recipe: Optional[str], options: list[str] | None = None, for_: str = "compress", **flags) -> PipelineConfig:
@@ -179,4 +283,12 @@ def resolve(recipe: Optional[str], options: list[str] | None = None, for_: str =
         for name, opts in parse_options(options, names, registry, skip).items():
             merged.setdefault(name, {}).update(opts)
         cfg = cfg.model_copy(update={"options": merged})
+    if for_ == "select" and "k" in cfg.options.get(cfg.selector, {}):
+        # -o k=5 (a selector option `vidtok methods` lists) is the config's k, which every
+        # selector call passes: one value, not two
+        own = dict(cfg.options[cfg.selector])
+        k = own.pop("k")
+        if flags.get("k") is not None and flags["k"] != k:
+            raise UsageError(f"-k {flags['k']} and -o k={k} disagree: give one")
+        cfg = cfg.model_copy(update={"k": k, "options": {**cfg.options, cfg.selector: own}})
     return cfg

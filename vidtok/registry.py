@@ -113,6 +113,18 @@ class Registry(Generic[T]):
             found = {a.arg: d.value for a, d in pairs if isinstance(d, ast.Constant)}
         return {k: v for k, v in found.items() if k not in skip and (v is None or isinstance(v, (int, float, str)))}
 
+    def option_ranges(self, name: str) -> dict[str, tuple]:
+        """``OPTION_RANGES`` of the component's module: option -> (low, high), inclusive,
+        None for no bound. Read from the source (a literal), so checking imports nothing."""
+        if name in self._loaded:
+            mod = importlib.import_module(getattr(self._loaded[name], "__module__", "") or "builtins")
+            return dict(getattr(mod, "OPTION_RANGES", {}))
+        tree = self._module_tree(name)
+        for node in tree.body if tree is not None else ():
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "OPTION_RANGES" for t in node.targets):
+                return ast.literal_eval(node.value)
+        return {}
+
     def _module_tree(self, name: str):
         self.check(name)
         module = self._targets[name].partition(":")[0]

@@ -36,6 +36,10 @@ class Budget(BaseModel):
         except ValueError:
             raise UsageError(f"cannot read budget '{spec}': use 500 (tokens), 0.1 or 10% (ratio), "
                              "or 64/frame") from None
+        if b.kind == "tokens" and b.value == 1:
+            # "1" reads as one token, which nobody wants and many mean as "all of them"
+            raise UsageError(f"budget '{spec}' would keep a single visual token: 1.0 or 100% keeps them all; a plain "
+                             "integer (500) is a count, a decimal or percentage (0.1, 10%) a share, 64/frame per frame")
         if b.value <= 0 or (b.kind == "ratio" and b.value > 1):
             raise UsageError(f"budget '{spec}' is out of range (ratios lie in (0, 1], counts are positive)")
         return b

@@ -15,6 +15,10 @@ from ._ops import frame_cuts, largest_remainder
 from .tokenset import TokenSet, cosine_normalize
 
 
+#: what ``-o`` may set each option to (inclusive; None: unbounded), checked before any work
+OPTION_RANGES = {"tau": (0.0, 1.0), "segments": (1, None)}
+
+
 def density_peaks(x: torch.Tensor, k: int, knn: int = 5, chunk: int = 2048) -> torch.Tensor:
     """Indices of the ``k`` density peaks of unit vectors ``x`` (chunked; no N x N held)."""
     n, dev = len(x), x.device

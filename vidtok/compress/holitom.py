@@ -21,6 +21,10 @@ from ._ops import merge_to
 from .tokenset import TokenSet
 
 
+#: what ``-o`` may set each option to (inclusive; None: unbounded), checked before any work
+OPTION_RANGES = {"tau": (0.0, 1.0), "max_segment": (1, None)}
+
+
 def _static_scores(ts: TokenSet):
     """(T-1, H*W) similarity of each patch with itself in the next frame (original grid)."""
     from ..kernels import consecutive_sim

@@ -16,6 +16,10 @@ from ._ops import merge_to
 from .tokenset import TokenSet, cosine_normalize
 
 
+#: what ``-o`` may set each option to (inclusive; None: unbounded), checked before any work
+OPTION_RANGES = {"radius": (0, 64)}
+
+
 def traj(ts: TokenSet, budget: int, query=None, radius: int = 1) -> TokenSet:
     """Link patches across frames into trajectories; one pooled token each (training-free TrajViT)."""
     T, H, W = ts.grid

@@ -15,6 +15,11 @@ from ._ops import grouped_rowmax, largest_remainder, rank_in_group
 from .tokenset import TokenSet, cosine_normalize, nearest
 
 
+#: what ``-o`` may set each option to (inclusive; None: unbounded), checked before any work
+#: (``tau`` divides: a softmax temperature above zero)
+OPTION_RANGES = {"tau": (1e-6, None)}
+
+
 def vidcom2(ts: TokenSet, budget: int, query=None, tau: float = 0.05) -> TokenSet:
     """Per-frame budgets from frame uniqueness (VidCom2)."""
     x = cosine_normalize(ts.feats)

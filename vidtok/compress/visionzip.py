@@ -16,6 +16,10 @@ import torch
 from .tokenset import TokenSet, nearest
 
 
+#: what ``-o`` may set each option to (inclusive; None: unbounded), checked before any work
+OPTION_RANGES = {"dominant": (0.0, 1.0)}
+
+
 def visionzip(ts: TokenSet, budget: int, query=None, dominant: float = 0.85) -> TokenSet:
     """Dominant tokens by vision-tower attention + merged contextual tokens (VisionZip)."""
     N = len(ts)

@@ -14,6 +14,10 @@ import torch
 from .tokenset import TokenSet
 
 
+#: what ``-o`` may set each option to (inclusive; None: unbounded), checked before any work
+OPTION_RANGES = {"iters": (1, 10_000), "seed": (0, 9_223_372_036_854_775_807)}
+
+
 def _sqdist(x: torch.Tensor, c: torch.Tensor, xx: torch.Tensor | None = None) -> torch.Tensor:
     """Squared distances of rows of ``x`` to rows of ``c`` (``xx``: ``x``'s squared norms, if known)."""
     xx = (x * x).sum(1, keepdim=True) if xx is None else xx

@@ -23,6 +23,13 @@ SELECTORS: Registry[SelectorFn] = Registry("selectors")
 from ..defaults import DEFAULT_TEXT_ENCODER  # noqa: E402  (re-exported)
 
 
+#: what ``-o`` (and the keyframes flags) may set each selector option to (inclusive; None:
+#: unbounded), checked before any work. Rates are frames per second, above zero.
+OPTION_RANGES = {"k": (1, 100_000), "fps": (1e-3, 1000.0), "threshold": (0.0, 255.0), "min_scene_len": (0, None),
+                 "analysis_fps": (1e-3, 1000.0), "candidate_fps": (1e-3, 1000.0), "clip_fps": (1e-3, 1000.0),
+                 "coverage": (0, 100_000), "spread": (0.0, None), "lam": (0.0, 1.0), "budget": (1, None)}
+
+
 def _frames(video: Video, positions, scores=None) -> list[SelectedFrame]:
     t = video.index.times
     return [SelectedFrame(index=int(i), time=float(t[int(i)]), score=float(s) if scores is not None else 0.0)
