@@ -152,8 +152,10 @@ def test_iter_frames_streams_in_order(cuts_video):
 
 @pytest.mark.parametrize("backend", ["opencv", "decord", "torchcodec"])
 def test_other_backends_agree(cuts_video, backend):
+    from vidtok.decode import DECODERS
+
     if backend not in available_backends():
-        pytest.skip(f"{backend} not installed (pip install 'vidtok[decoders]')")
+        pytest.skip(f"{backend}: {DECODERS.get(backend).unavailable()}")
     a = open_video(cuts_video).get_frames([0, 45, 120, 199])
     b = open_video(cuts_video, backend=backend).get_frames([0, 45, 120, 199])
     assert b.indices.tolist() == a.indices.tolist()
@@ -273,8 +275,10 @@ def test_torchcodec_gives_the_same_frames_or_refuses_cleanly():
     """On every shared video the torchcodec backend returns PyAV's exact frames, except on
     the containers where it would return other frames (AVI with packed B-frames, MPEG-TS):
     there it refuses with a one-line error instead."""
+    from vidtok.decode import DECODERS
+
     if "torchcodec" not in available_backends():
-        pytest.skip("torchcodec not usable (pip install 'vidtok[torchcodec]' and apt-get install ffmpeg)")
+        pytest.skip(f"torchcodec: {DECODERS.get('torchcodec').unavailable()}")
     from vidtok.errors import NotAVideoError
 
     checked = refused = 0

@@ -64,7 +64,7 @@ def test_other_backends_give_the_same_colours(backend, clips):
     from vidtok.decode import DECODERS, probe
 
     if not DECODERS.get(backend).available():
-        pytest.skip(f"{backend} is not installed (or, for torchcodec, no system FFmpeg)")
+        pytest.skip(f"{backend}: {DECODERS.get(backend).unavailable()}")
     for name in CASES:
         info, _ = probe(clips[name])
         _check_colours(name, clips[name], backend, info.to_dict())

@@ -36,8 +36,9 @@ class Budget(BaseModel):
         except ValueError:
             raise UsageError(f"cannot read budget '{spec}': use 500 (tokens), 0.1 or 10% (ratio), "
                              "or 64/frame") from None
-        if b.kind == "tokens" and b.value == 1:
-            # "1" reads as one token, which nobody wants and many mean as "all of them"
+        if b.kind == "tokens" and b.value == 1 and isinstance(spec, str):
+            # "1" (typed: --budget, a recipe) reads as one token, which nobody wants and many
+            # mean as "all of them"; the integer 1 from Python code is a count, unambiguous
             raise UsageError(f"budget '{spec}' would keep a single visual token: 1.0 or 100% keeps them all; a plain "
                              "integer (500) is a count, a decimal or percentage (0.1, 10%) a share, 64/frame per frame")
         if b.value <= 0 or (b.kind == "ratio" and b.value > 1):

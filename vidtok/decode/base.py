@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import ClassVar, Iterator, Literal, Optional
 
@@ -52,6 +52,12 @@ class VideoInfo:
     container_duration: Optional[float] = None  # duration the container declares
     num_keyframes: int
     truncated: bool = False  # the file ends before all declared frames
+    #: frames at the start that no decoder can reconstruct (a recording started mid-GOP:
+    #: they reference a keyframe the file does not hold); not counted in num_frames
+    undecodable_leading_frames: int = 0
+    #: times (s, on this index's timeline) where the timestamps restart (recordings joined
+    #: end to end): later frames are moved to follow on, so every frame keeps a unique time
+    discontinuities: list[float] = field(default_factory=list)
     num_streams: int  # all streams in the file (video, audio, subtitles, ...)
     video_streams: list[StreamInfo]
 
@@ -84,6 +90,13 @@ class FrameIndex:
     #: compressed size of all the stream's packets (bytes): with the pixel count, what a
     #: frame costs to decode (CABAC work grows with the bits)
     packet_bytes: int = 0
+    #: timestamps restart in this file (joined recordings): ``pts`` are the raw ones moved
+    #: on by these offsets, one per recording in file order, and a decoder adds the offset
+    #: of the recording it is in (it starts over at each backward jump of a frame's raw pts
+    #: larger than ``jump_ticks``). Seeking by time is ambiguous there: frame 0 is the only
+    #: seek point, so decoding walks from the top.
+    segment_offsets: tuple[int, ...] = ()
+    jump_ticks: int = 0
 
     @property
     def bytes_per_frame(self) -> float:
@@ -180,6 +193,10 @@ class Decoder(ABC):
     #: True when ``iter_frames(..., lazy=True)`` can hand back conversions to run in the
     #: caller's thread
     can_defer_conversion: ClassVar[bool] = False
+    #: True when it returns the right frames of a stream that starts without a keyframe or
+    #: whose timestamps restart (``VideoInfo.undecodable_leading_frames``, ``discontinuities``);
+    #: others refuse such files in one line (tests compare with FFmpeg's own decode)
+    reads_irregular_streams: ClassVar[bool] = False
 
     def __init__(self, path: str, info: VideoInfo, index: FrameIndex, *, threads: int = 0):
         self.path = path

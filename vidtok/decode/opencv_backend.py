@@ -21,6 +21,10 @@ class OpenCVDecoder(Decoder):
 
     name = "opencv"
     requires = ("cv2",)
+    # it counts decoded frames from the top, and FFmpeg (inside OpenCV) drops the frames a
+    # cut-mid-GOP start cannot reconstruct and decodes joined recordings through: the count
+    # matches the index (tested against FFmpeg's own decode)
+    reads_irregular_streams = True
 
     def iter_frames(self, indices, *, size=None, seek: SeekMode = "exact", fast_resize: bool = False) -> Iterator[tuple[int, np.ndarray]]:
         import cv2

@@ -51,7 +51,7 @@ def _demux_index(container, stream, by_dts: bool):
     order, whether the data ended early, the first frame that decodes (None if none
     does) and the packets' total size. Packets are decoded only until that first frame:
     it proves the stream decodes and gives the rotation."""
-    pts, key, dur = [], [], []
+    pts, key, dur, dts = [], [], [], []
     nbytes = 0
     truncated = False
     fallback_step = None
@@ -78,6 +78,7 @@ def _demux_index(container, stream, by_dts: bool):
                     fallback_step = int(round(1 / (rate * stream.time_base)))
                 t = (pts[-1] + fallback_step) if pts else 0
             pts.append(t)
+            dts.append(t if pkt.dts is None else pkt.dts)
             key.append(pkt.is_keyframe)
             dur.append(pkt.duration or 0)
             nbytes += pkt.size
@@ -89,7 +90,34 @@ def _demux_index(container, stream, by_dts: bool):
             first = frames[0] if frames else None
         except (av.error.FFmpegError, OSError):
             pass
-    return np.asarray(pts, np.int64), np.asarray(key, bool), np.asarray(dur, np.int64), truncated, first, nbytes
+    return (np.asarray(pts, np.int64), np.asarray(key, bool), np.asarray(dur, np.int64), np.asarray(dts, np.int64),
+            truncated, first, nbytes)
+
+
+#: a backward step of the decode timestamps larger than this (s) starts a new recording
+#: (dts only grow within one; small steps back are muxer jitter, left alone)
+JUMP_S = 1.0
+
+
+def _unwrap(pts_dec: np.ndarray, dts_dec: np.ndarray, tb: float) -> tuple[np.ndarray, tuple[int, ...], int, list[int]]:
+    """Raw pts in decode order -> pts on one timeline, the offset of each recording, the
+    jump threshold in ticks and where (pts, on that timeline) each later recording starts. Where the decode timestamps step back by more than ``JUMP_S``
+    (two recordings joined end to end, a capture that restarted its clock), the packets
+    from there on are moved to start one frame after the latest frame so far."""
+    jump = max(1, int(round(JUMP_S / tb)))
+    starts = np.flatnonzero(np.diff(dts_dec) < -jump) + 1
+    if not starts.size:
+        return pts_dec, (0,), jump, []
+    bounds = [0, *starts.tolist(), len(pts_dec)]
+    step = int(np.median(np.diff(np.unique(pts_dec[: bounds[1]])))) if bounds[1] > 1 else 1
+    out = pts_dec.copy()
+    offsets, restarts = [0], []
+    for a, b in zip(bounds[1:-1], bounds[2:]):
+        off = int(out[:a].max()) + max(step, 1) - int(pts_dec[a:b].min())
+        out[a:b] = pts_dec[a:b] + off
+        offsets.append(off)
+        restarts.append(int(out[a:b].min()))
+    return out, tuple(offsets), jump, restarts
 
 
 def probe(
@@ -109,7 +137,7 @@ def probe(
         # AVI stores no presentation times: its timestamps count frames in decode order,
         # and packed B-frames (XviD/DivX) make packet pts disagree with decoded frames.
         by_dts = container.format.name == "avi"
-        pts_dec, key_dec, dur_dec, truncated, first, nbytes = _demux_index(container, vs, by_dts)
+        pts_dec, key_dec, dur_dec, dts_dec, truncated, first, nbytes = _demux_index(container, vs, by_dts)
         if pts_dec.size == 0:
             raise NotAVideoError("video stream has no frames (no packets)", p)
         declared = int(vs.frames or 0)
@@ -124,21 +152,35 @@ def probe(
         if first is None:
             raise NotAVideoError("video stream has no decodable frames", p)
 
+        tb = float(vs.time_base)
+        offsets, jump, restarts = (0,), 0, []
+        if not by_dts:
+            pts_dec, offsets, jump, restarts = _unwrap(pts_dec, dts_dec, tb)
         order = np.argsort(pts_dec, kind="stable")
         pts = pts_dec[order]
         key = key_dec[order]
         # duplicate pts (broken muxers) would make two frames indistinguishable
         pts, uniq = np.unique(pts, return_index=True)
         key = key[uniq]
+        # A recording cut mid-GOP (a TS capture started late, a packet-level cut) begins with
+        # frames that reference a keyframe it does not hold: FFmpeg drops them, and the first
+        # frame it outputs is the first this video has.
+        leading = 0
+        if not by_dts and first is not None and first.pts is not None and int(first.pts) > int(pts[0]):
+            leading = int(np.searchsorted(pts, int(first.pts)))
+            pts, key = pts[leading:], key[leading:]
         if not key.any():
             key[0] = True
-        tb = float(vs.time_base)
+        num_keyframes = int(key.sum())
+        if len(offsets) > 1:  # timestamps restart: frame 0 is the one seek point (see FrameIndex)
+            key = np.zeros_like(key)
+            key[0] = True
         deltas = np.diff(pts)
         last_dur = int(dur_dec[order][-1]) if dur_dec.size and dur_dec[order][-1] > 0 else 0
         if last_dur <= 0:
             last_dur = int(np.median(deltas)) if deltas.size else int(round(1 / (25 * tb)))
         index = FrameIndex(pts=pts, keyframe=key, time_base=tb, frame_duration=last_dur * tb, by_dts=by_dts,
-                           packet_bytes=nbytes)
+                           packet_bytes=nbytes, segment_offsets=offsets if len(offsets) > 1 else (), jump_ticks=jump)
 
         start = float(pts[0] * tb)
         duration = float((pts[-1] + last_dur - pts[0]) * tb)
@@ -166,8 +208,10 @@ def probe(
             start_time=start,
             duration=duration,
             container_duration=(container.duration / 1e6) if container.duration else None,
-            num_keyframes=int(key.sum()),
+            num_keyframes=num_keyframes,
             truncated=truncated,
+            undecodable_leading_frames=leading,
+            discontinuities=[round(float(t * tb), 6) for t in restarts],
             num_streams=len(container.streams),
             video_streams=sinfo,
         )

@@ -52,6 +52,7 @@ class PyAVDecoder(Decoder):
     extra = ""  # a core dependency
     can_select_stream = True
     can_defer_conversion = True
+    reads_irregular_streams = True  # matches frames by pts, offsets per recording (FrameIndex)
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -188,10 +189,20 @@ class PyAVDecoder(Decoder):
         after the keyframe is frame key + n, and nothing is skipped (it would shift the count)."""
         by_count = self.index.by_dts
         pending = set(wanted) if by_count else {int(self.index.pts[i]): i for i in wanted}
+        # joined recordings (FrameIndex.segment_offsets): which recording a packet (by its dts)
+        # and a decoded frame (by its pts) are in, each counted on at a backward jump
+        offsets, seg, last_raw, pkt_seg, last_dts = self.index.segment_offsets, 0, None, 0, None
         cc = p.stream.codec_context
         n, tainted = key, False  # tainted: a packet was refused since the last clean keyframe
         for packet in self._packets_from_key(p, key):
-            full = by_count or packet.pts is None or packet.pts in pending
+            ppts = packet.pts
+            if offsets and ppts is not None:
+                if packet.dts is not None:
+                    if last_dts is not None and packet.dts < last_dts - self.index.jump_ticks:
+                        pkt_seg = min(pkt_seg + 1, len(offsets) - 1)
+                    last_dts = packet.dts
+                ppts += offsets[pkt_seg]
+            full = by_count or ppts is None or ppts in pending
             cc.skip_frame = "DEFAULT" if full else skip
             self.stats["packets"] += 1
             self.stats["full"] += full
@@ -207,7 +218,12 @@ class PyAVDecoder(Decoder):
                     i, n = (n if n in pending else None), n + 1
                     pending.discard(i)
                 else:
-                    i = self._match(frame.pts, pending)
+                    fp = frame.pts
+                    if offsets and fp is not None:  # which recording this frame is in, by its raw pts
+                        if last_raw is not None and fp < last_raw - self.index.jump_ticks:
+                            seg = min(seg + 1, len(offsets) - 1)
+                        last_raw, fp = fp, fp + offsets[seg]
+                    i = self._match(fp, pending)
                 if i is not None:
                     if tainted or frame.is_corrupt:
                         self.damage.frames.add(i)

@@ -192,7 +192,15 @@ class Video:
         return other
 
     def _new_decoder(self, cls: type[Decoder], threads: int) -> Decoder:
-        """A decoder of this probed video, recording damage where the video does."""
+        """A decoder of this probed video, recording damage where the video does; one that
+        cannot read this stream's irregular start or restarting timestamps refuses here."""
+        if not cls.reads_irregular_streams and (self.info.undecodable_leading_frames or self.info.discontinuities):
+            why = (f"its timestamps restart at {', '.join(f'{t:.3f}s' for t in self.info.discontinuities)} "
+                   "(recordings joined end to end)" if self.info.discontinuities else
+                   f"it starts without a keyframe ({self.info.undecodable_leading_frames} leading frames cannot be "
+                   "decoded)")
+            raise NotAVideoError(f"the {cls.name} backend cannot decode this file exactly: {why}; use --backend pyav",
+                                 self.path)
         decoder = cls(self.path, self.info, self.index, threads=threads)
         decoder.damage = self.damage
         return decoder
