@@ -57,7 +57,7 @@ def chat(
         f = c.frames()
         render.line(f"{f['visual_tokens_after']} visual tokens from {render.n(len(f['frames']), 'frame')}. {HELP}")
     try:
-        for line in _lines(interactive):
+        for line in _lines(interactive, as_json):
             text = line.strip()
             if not text:
                 continue
@@ -66,22 +66,42 @@ def chat(
                     break
                 continue
             on_text = render.streaming(as_json)
-            turn = c.ask(text, on_text=on_text)
+            try:
+                turn = c.ask(text, on_text=on_text)
+            except VidtokError as e:  # one line; the conversation goes on
+                _say_error(str(e), as_json)
+                continue
             _show_turn(turn, as_json, streamed=on_text is not None)
     finally:
         c.flush()  # the token cache, if no answer wrote it
 
 
-def _lines(interactive: bool):
+def _lines(interactive: bool, as_json: bool = False):
+    """Questions and /commands, one per line; a line that is not UTF-8 text is reported
+    and skipped, never the end of the session."""
     if not interactive:
-        yield from sys.stdin
+        source = getattr(sys.stdin, "buffer", None)  # bytes, so one bad line fails alone
+        for n, raw in enumerate(sys.stdin if source is None else source, 1):
+            try:
+                yield raw if isinstance(raw, str) else raw.decode("utf-8")
+            except UnicodeDecodeError:
+                _say_error(f"line {n} is not UTF-8 text; skipped", as_json)
         return
     while True:
         try:
             yield render.out.input("[bold]you>[/bold] ")
+        except UnicodeDecodeError:
+            _say_error("that line is not UTF-8 text; skipped", as_json)
         except (EOFError, KeyboardInterrupt):
             render.out.print()
             return
+
+
+def _say_error(message: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"error": message}, ensure_ascii=False), flush=True)
+    else:
+        render.line(f"vidtok: error: {message}")
 
 
 def _command(c, text: str, as_json: bool) -> bool:

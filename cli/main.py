@@ -7,6 +7,7 @@ and the problem, with a documented exit code; ``--debug`` shows the traceback in
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 from typing import Optional
 
@@ -376,6 +377,17 @@ def main(argv: Optional[list[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
+        _run(argv, debug)
+    finally:
+        cache = sys.modules.get("vidtok.cache")
+        if cache is not None and cache.problem:  # said once, whatever the command did
+            err.print(f"vidtok: warning: the cache cannot be used ({cache.problem}); ran without it "
+                      "(VIDTOK_CACHE_DIR names another folder)", highlight=False, markup=False, soft_wrap=True)
+            cache.problem = None
+
+
+def _run(argv: list[str], debug: bool) -> None:
+    try:
         # not standalone: the parser's own errors come here, to print as one line like ours
         rv = app(args=argv, prog_name="vidtok", standalone_mode=False)
         sys.exit(rv if isinstance(rv, int) else 0)
@@ -391,8 +403,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         err.print(f"vidtok: error: {e.format_message()}{where}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(getattr(e, "exit_code", 2))
     except VidtokError as e:
-        if debug:
-            raise
+        if debug:  # the traceback, and still the documented exit code
+            traceback.print_exc()
         err.print(f"[red]vidtok: error:[/red] {render.escape(e.one_line())}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
@@ -400,7 +412,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(130)
     except Exception as e:  # a bug: still one line unless --debug
         if debug:
-            raise
+            traceback.print_exc()
+            sys.exit(1)
         err.print(f"vidtok: internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
                   highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)

@@ -16,6 +16,37 @@ if TYPE_CHECKING:  # torch loads only where tokens are saved or loaded: selectio
     from .compress.tokenset import TokenSet  # none of it (importing torch takes ~1.2 s)
 
 
+#: why the cache cannot be used in this process (None while it can): set by the first
+#: folder or write that fails (read-only, a file where the folder should be, a full disk).
+#: Commands then run without it; the CLI says so once, at the end.
+problem: str | None = None
+
+
+def _folder(kind: str) -> Path | None:
+    """``cache_dir()/kind``, made if needed, or None when the cache cannot be used."""
+    global problem
+    if problem is not None:
+        return None
+    d = cache_dir() / kind
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        if not os.access(d, os.W_OK | os.X_OK):
+            raise PermissionError(13, "permission denied (read-only)")
+    except OSError as e:
+        problem = f"{cache_dir()}: {e.strerror or e}"
+        return None
+    return d
+
+
+def _write_failed(tmp: str, e: OSError) -> None:
+    global problem
+    problem = f"{cache_dir()}: {e.strerror or e}"
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
 def cache_dir() -> Path:
     env = os.environ.get("VIDTOK_CACHE_DIR")
     if env:
@@ -42,12 +73,14 @@ def entry_key(path, **config) -> str:
     return file_key(path) + "-" + hashlib.sha256(cfg.encode()).hexdigest()[:16]
 
 
-def save(key: str, ts: TokenSet, extra: dict | None = None) -> Path:
+def save(key: str, ts: TokenSet, extra: dict | None = None) -> Path | None:
+    """Store ``ts`` under ``key`` (None when the cache cannot be used: see ``problem``)."""
     import torch
     from safetensors.torch import save_file
 
-    d = cache_dir() / "tokens"
-    d.mkdir(parents=True, exist_ok=True)
+    d = _folder("tokens")
+    if d is None:
+        return None
     tensors = {"feats": ts.feats, "pos": ts.pos, "span": ts.span, "size": ts.size,
                "frame_times": ts.frame_times, "frame_ends": ts.frame_ends}
     if ts.source is not None:
@@ -60,11 +93,16 @@ def save(key: str, ts: TokenSet, extra: dict | None = None) -> Path:
         else:
             meta_scalars[k] = v
     info = {"grid": list(ts.grid), "meta": meta_scalars, "extra": extra or {}}
-    fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-    os.close(fd)
-    save_file(tensors, tmp, metadata={"vidtok": json.dumps(info)})
-    final = d / f"{key}.safetensors"
-    os.replace(tmp, final)
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+        os.close(fd)
+        save_file(tensors, tmp, metadata={"vidtok": json.dumps(info)})
+        final = d / f"{key}.safetensors"
+        os.replace(tmp, final)
+    except OSError as e:
+        _write_failed(tmp, e)
+        return None
     return final
 
 
@@ -74,7 +112,10 @@ def load(key: str) -> tuple[TokenSet, dict] | None:
     from .compress.tokenset import TokenSet
 
     f = cache_dir() / "tokens" / f"{key}.safetensors"
-    if not f.exists():
+    try:
+        if not f.is_file():
+            return None
+    except OSError:  # an unreadable cache folder is a miss
         return None
     try:
         with safe_open(str(f), framework="pt") as sf:
@@ -108,21 +149,28 @@ def clear() -> int:
     return n
 
 
-def save_json(kind: str, key: str, data: dict) -> Path:
-    """Small results (selections) as JSON, written atomically."""
-    d = cache_dir() / kind
-    d.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-    final = d / f"{key}.json"
-    os.replace(tmp, final)
+def save_json(kind: str, key: str, data: dict) -> Path | None:
+    """Small results (selections) as JSON, written atomically (None when the cache cannot
+    be used)."""
+    d = _folder(kind)
+    if d is None:
+        return None
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        final = d / f"{key}.json"
+        os.replace(tmp, final)
+    except OSError as e:
+        _write_failed(tmp, e)
+        return None
     return final
 
 
 def load_json(kind: str, key: str) -> dict | None:
     f = cache_dir() / kind / f"{key}.json"
     try:
-        return json.loads(f.read_text(encoding="utf-8")) if f.exists() else None
+        return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else None
     except (OSError, ValueError):  # a damaged entry is a miss
         return None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, ContextManager, Optional
 from .checks import check_answering, check_compression, check_number, check_selection
 from .defaults import DEFAULT_BUDGET, DEFAULT_METHOD, DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
 from .errors import UsageError
+from .output import Staged, check_file
 
 if TYPE_CHECKING:  # pydantic models: imported where a command runs, not to list --help
     from .config import DecodeOptions, PipelineConfig
@@ -42,22 +43,10 @@ def thumbs(video, indices) -> list:
 
 
 def write_report(path: Path, title: str, video: str, **kw) -> Path:
+    from .output import write_file
     from .report.html import render
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(title, video, **kw), encoding="utf-8")
-    return path
-
-
-def _out_dir(out_dir: Optional[Path]) -> Optional[Path]:
-    if out_dir is None:
-        return None
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError("--out exists and is not a directory", out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir
+    return write_file(path, render(title, video, **kw))
 
 
 def parse_size(size: Optional[str]) -> Optional[tuple[int, int]]:
@@ -107,6 +96,7 @@ def sample(video, *, decode: DecodeOptions, n: Optional[int] = None, fps: Option
         raise UsageError("give -n or --fps, not both")
     check_number("--fps", fps, 1e-3, 1000)
     frame_size = parse_size(size)
+    staged = Staged(out_dir)  # checked before any decoding
     v = decode.open(video)
     sampler = sampler or ("fps" if fps is not None else "uniform")
     s = run_sampler(v, sampler, n=n if (n is not None or sampler != "uniform") else 16, fps=fps, max_frames=max_frames)
@@ -115,27 +105,28 @@ def sample(video, *, decode: DecodeOptions, n: Optional[int] = None, fps: Option
     decode_size = None if frame_size is None else (
         frame_size if v.info.rotation % 180 == 0 else (frame_size[1], frame_size[0]))
     want = v.snap_to_keyframes(s.indices) if seek == "keyframe" else v.clamp(s.indices)
-    out_dir = _out_dir(out_dir)
     tick = progress(len(set(want.tolist()))) if progress else None
     records = []
-    for i, t, rgb in v.iter_frames(want, size=decode_size, seek=seek):
-        rec = {"index": i, "time": round(t, 6)}
-        if out_dir is not None:
-            from PIL import Image
+    with staged:  # the images and frames.json appear together, or nothing does
+        for i, t, rgb in v.iter_frames(want, size=decode_size, seek=seek):
+            rec = {"index": i, "time": round(t, 6)}
+            if staged:
+                from PIL import Image
 
-            rec["file"] = f"frame_{i:06d}.{image_format}"
-            Image.fromarray(rgb).save(out_dir / rec["file"], **({"quality": 92} if image_format == "jpg" else {}))
-        records.append(rec)
-        if tick:
-            tick()
-    for rec in records:
-        rec["damaged"] = rec["index"] in v.damage.frames
-    result = {"video": str(video), "sampler": s.sampler, "seek": seek, "backend": v.backend,
-              "num_frames": len(records), "fps": s.fps, "duration": s.duration,
-              "frame_size": list(frame_size) if frame_size else None, "frames": records,
-              "damage": decode.damage(v)}
-    if out_dir is not None:
-        (out_dir / "frames.json").write_text(json.dumps(result, indent=2))
+                rec["file"] = f"frame_{i:06d}.{image_format}"
+                Image.fromarray(rgb).save(staged / rec["file"], **({"quality": 92} if image_format == "jpg" else {}))
+            records.append(rec)
+            if tick:
+                tick()
+        for rec in records:
+            rec["damaged"] = rec["index"] in v.damage.frames
+        result = {"video": str(video), "sampler": s.sampler, "seek": seek, "backend": v.backend,
+                  "num_frames": len(records), "fps": s.fps, "duration": s.duration,
+                  "frame_size": list(frame_size) if frame_size else None, "frames": records,
+                  "damage": decode.damage(v)}
+        if staged:
+            (staged / "frames.json").write_text(json.dumps(result, indent=2))
+            staged.commit()
     return result
 
 
@@ -145,6 +136,7 @@ def compress(video, *, cfg: PipelineConfig, decode: DecodeOptions, n: int = 16, 
     """Tokens in and out, PSNR (pixels encoder) for ``cfg.method`` at ``cfg.budget`` with
     ``cfg.options``; with ``out_dir`` merge maps of a few frames."""
     method, budget = cfg.method or DEFAULT_METHOD, cfg.budget or DEFAULT_BUDGET
+    staged = Staged(out_dir)
     v = decode.open(video)
     check_compression(method, budget)
     try:
@@ -159,20 +151,21 @@ def compress(video, *, cfg: PipelineConfig, decode: DecodeOptions, n: int = 16, 
         r = compress_video(v, method, budget, num_frames=n, size=size, patch=patch, encoder=encoder,
                            options=cfg.options)
     result = {**r.summary(), "damage": decode.damage(v)}
-    out_dir = _out_dir(out_dir)
-    if out_dir is not None:
-        from .encode.pixels import PixelsEncoder
-        from .report.merge_map import merge_map
+    with staged:
+        if staged:
+            from .encode.pixels import PixelsEncoder
+            from .report.merge_map import merge_map
 
-        T = r.grid[0]
-        picks = sorted({0, T // 3, (2 * T) // 3, T - 1})
-        recon = PixelsEncoder(patch).decode(r.compressed.unmerge())
-        files = []
-        for t, img in zip(picks, merge_map(r.frames, r.original, r.compressed, patch, picks, recon)):
-            files.append(f"merge_t{t:03d}_{r.frame_times[t]:.2f}s.png")
-            img.save(out_dir / files[-1])
-        result["images"] = files
-        (out_dir / "compress.json").write_text(json.dumps(result, indent=2))
+            T = r.grid[0]
+            picks = sorted({0, T // 3, (2 * T) // 3, T - 1})
+            recon = PixelsEncoder(patch).decode(r.compressed.unmerge())
+            files = []
+            for t, img in zip(picks, merge_map(r.frames, r.original, r.compressed, patch, picks, recon)):
+                files.append(f"merge_t{t:03d}_{r.frame_times[t]:.2f}s.png")
+                img.save(staged / files[-1])
+            result["images"] = files
+            (staged / "compress.json").write_text(json.dumps(result, indent=2))
+            staged.commit()
     return result
 
 
@@ -185,6 +178,7 @@ def keyframes(video, *, cfg: PipelineConfig, decode: DecodeOptions, query: Optio
     from .select import select
 
     method = cfg.selector
+    staged, report = Staged(out_dir), check_file(report, "--report")
     v = decode.open(video)
     check_selection(method, query=query, encoder=cfg.encoder, options=cfg.options.get(method))
     sel = select(v, method, use_cache=use_cache, progress=progress, k=cfg.k, query=query, encoder=cfg.encoder,
@@ -197,22 +191,24 @@ def keyframes(video, *, cfg: PipelineConfig, decode: DecodeOptions, query: Optio
                      duration=v.info.end_time, intervals=[{"start": c.start, "end": c.end, "score": c.score}
                                                           for c in sel.clips], curve=curve,
                      extra={"cuts": ", ".join(f"{c.time:.3f}s" for c in sel.cuts) or "-", **sel.params})
-    out_dir = _out_dir(out_dir)
-    if out_dir is not None:
-        from PIL import Image
+    with staged:
+        if staged:
+            from PIL import Image
 
-        from .report.contact_sheet import contact_sheet, fmt_time
+            from .report.contact_sheet import contact_sheet, fmt_time
 
-        files = []
-        if sel.indices:
-            fr = v.get_frames(sel.indices)
-            for i, t, rgb in zip(fr.indices, fr.times, fr.data):
-                files.append(f"frame_{int(i):06d}_{t:.3f}s.jpg")
-                Image.fromarray(rgb).save(out_dir / files[-1], quality=90)
-            sheet = contact_sheet(list(fr.data), [f"#{int(i)}  {fmt_time(float(t))}" for i, t in zip(fr.indices, fr.times)])
-            sheet.save(out_dir / "contact_sheet.jpg", quality=88)
-        result["files"] = files
-        (out_dir / "keyframes.json").write_text(json.dumps(result, indent=2))
+            files = []
+            if sel.indices:
+                fr = v.get_frames(sel.indices)
+                for i, t, rgb in zip(fr.indices, fr.times, fr.data):
+                    files.append(f"frame_{int(i):06d}_{t:.3f}s.jpg")
+                    Image.fromarray(rgb).save(staged / files[-1], quality=90)
+                sheet = contact_sheet(list(fr.data), [f"#{int(i)}  {fmt_time(float(t))}"
+                                                      for i, t in zip(fr.indices, fr.times)])
+                sheet.save(staged / "contact_sheet.jpg", quality=88)
+            result["files"] = files
+            (staged / "keyframes.json").write_text(json.dumps(result, indent=2))
+            staged.commit()
     return result
 
 
@@ -234,6 +230,7 @@ def ask(video, question: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
     ``on_text(delta)`` receives the answer as it is generated."""
     from .tasks.ask import ask as run_ask
 
+    report = check_file(report, "--report")
     v = decode.open(video)
     check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget)
     m = load_model(cfg, device, status)
@@ -276,6 +273,7 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
     or by image-text similarity (``"embed"``)."""
     from .tasks.ground import ground_embed, ground_llm
 
+    report = check_file(report, "--report")
     v = decode.open(video)
     check_answering(task="ground", model=cfg.model, method=cfg.method, budget=cfg.budget, via=cfg.via,
                     encoder=cfg.encoder)
@@ -336,6 +334,7 @@ def batch(folder, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ke
     if engine not in ("local", "ray"):
         raise UsageError(f"--engine must be local or ray, got '{engine}'")
     queries = list(queries) or [None]
+    out, report = check_file(out, "--out"), check_file(report, "--report")
     if task in ("ask", "ground"):
         if queries == [None]:
             raise UsageError(f"--task {task} needs --query or --queries")
@@ -378,6 +377,7 @@ def search(folder, query: str, *, decode: DecodeOptions, k: int = 10, encoder: s
     from .weights import check_encoder
 
     check_number("--fps", fps, 1e-3, 1000)
+    index = check_file(index, "--index")
     videos = find_videos(Path(folder), recursive=recursive)
     check_encoder(encoder)
     from .encode.base import load_encoder  # torch: only once the options are good

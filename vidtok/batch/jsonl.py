@@ -6,8 +6,10 @@ line of a killed run; ``open_for_resume`` cuts such a tail off and returns the i
 done, so a rerun does each (video, query) exactly once.
 
 Only one writer at a time: ``BatchLock`` holds an exclusive ``flock`` on ``<out>.lock``
-(a file beside the results, kept: removing it would let a third run lock a different
-file) for the whole run, so two batches on one output never both write a record.
+(a file beside the results) for the whole run, so two batches on one output never both
+write a record. The holder deletes the lock file before it lets go, and whoever acquires a
+lock checks that the file it locked is still the one at that path (else it locks anew), so
+no lock file is left behind and a third run never locks a file nobody else sees.
 """
 
 from __future__ import annotations
@@ -35,18 +37,29 @@ class BatchLock:
         except ImportError:  # not POSIX (Windows): no lock, as before
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            os.close(self.fd)
-            self.fd = None
-            raise UsageError("another vidtok batch is writing these results; wait for it to finish, "
-                             "or pass --wait to queue behind it", self.out) from None
-        return self
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                os.close(fd)
+                raise UsageError("another vidtok batch is writing these results; wait for it to finish, "
+                                 "or pass --wait to queue behind it", self.out) from None
+            try:  # the previous holder may have deleted (and a newer run re-made) the file
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+                return self
+            os.close(fd)
 
     def __exit__(self, *exc) -> None:
         if self.fd is not None:
+            try:
+                os.unlink(self.path)  # while still holding it: waiters see a stale file and retry
+            except FileNotFoundError:
+                pass
             os.close(self.fd)  # closing releases the lock
             self.fd = None
 

@@ -48,21 +48,25 @@ class Conversation:
         self.reset()
 
     # -- settings ------------------------------------------------------------------------------
-    def _compress(self) -> None:
+    def _compress(self, method=None, budget=None) -> None:
+        """Compress the video's tokens with ``method`` at ``budget`` (default: the current
+        ones); the settings change only when that succeeds, so a refused one leaves the
+        conversation as it was."""
+        method = self.method if method is None else method
+        budget = self.budget if budget is None else budget
         t0 = time.perf_counter()
-        self.tokens = compress_tokens(self.encoded, self.extra, self.method, self.budget, options=self.options)
+        self.tokens = compress_tokens(self.encoded, self.extra, method, budget or None, options=self.options)
+        self.method, self.budget = method or None, budget or None
         self.seconds["compress"] = time.perf_counter() - t0
 
     def set_budget(self, budget: str) -> None:
         """Compress the video's tokens to ``budget`` (``none``: all of them) from here on;
         the conversation stays, its cache is recomputed at the next turn."""
-        self.budget = None if budget.lower() in ("none", "off", "full") else budget
-        self._compress()
+        self._compress(budget="" if budget.lower() in ("none", "off", "full") else budget)
         self._past, self._keys = None, []  # other visual tokens: nothing cached matches
 
     def set_method(self, method: str) -> None:
-        self.method = None if method.lower() in ("none", "off") else method
-        self._compress()
+        self._compress(method="" if method.lower() in ("none", "off") else method)
         self._past, self._keys = None, []
 
     def reset(self) -> None:
@@ -119,6 +123,8 @@ class Conversation:
                 **self.frames(), "turns": [{k: v for k, v in t.items() if k != "ids"} for t in self.turns]}
 
     def save(self, path) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False))
-        return path
+        """The conversation as JSON, written atomically (a path that cannot be written is a
+        ``UsageError``/``VidtokError`` and nothing is written)."""
+        from ..output import check_file, write_file
+
+        return write_file(check_file(path, "/save"), json.dumps(self.as_dict(), indent=2, ensure_ascii=False))
