@@ -260,6 +260,8 @@ def evaluate(
     method: Optional[str] = MethodOpt,
     budget: Optional[str] = BudgetOpt,
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N items."),
+    out_path: Optional[Path] = typer.Option(None, "--out", help="Append each item's result here as a JSON line as it "
+                                                                 "is scored; rerunning resumes (each item once)."),
     pre_keep: Optional[float] = PreKeepOpt,
     device: Optional[str] = DeviceOpt,
     dtype: Optional[str] = DtypeOpt,
@@ -268,12 +270,27 @@ def evaluate(
 ) -> None:
     """Measure accuracy against token budget on grounding (R1@IoU, mIoU) or multiple-choice QA.
 
-    Example: [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1[/bold]
+    Every line and every video is checked before the model loads (a bad line: exit 2 with
+    the file and line). With --out a killed run resumes where it stopped.
+
+    Example: [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1 --out r.jsonl[/bold]
     """
     cfg = resolve_config(recipe, option, model=model, via=via, encoder=encoder, method=method, budget=budget,
                          pre_keep=pre_keep, dtype=dtype)
-    r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task,
-                          videos=videos, device=device, limit=limit, status=render.status(as_json))
+    bars = []
+
+    def progress(total):  # started once the model has loaded: its spinner and a bar cannot share the terminal
+        bars.append(render.bar("evaluating", as_json))
+        bars[0].start()
+        t = bars[0].add_task("eval", total=total)
+        return lambda: bars[0].advance(t)
+
+    try:
+        r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task, videos=videos, device=device,
+                              limit=limit, out=out_path, status=render.status(as_json), progress=progress)
+    finally:
+        for b in bars:
+            b.stop()
     render.json_or(r, as_json) or render.evaluate(r)
 
 

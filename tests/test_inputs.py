@@ -148,3 +148,135 @@ def test_budget_one_is_refused_with_the_spellings(budget, capsys, no_model):
         assert code == 2 and one_line(err) and "100%" in err and "count" in err and "share" in err, err
     else:
         assert "would keep a single" not in err
+
+
+# -- eval input --------------------------------------------------------------------------------
+
+@pytest.fixture
+def charades(tmp_path):
+    """A Charades-STA folder: two videos (copies of the sample) and their annotations."""
+    import shutil
+
+    d = tmp_path / "charades"
+    d.mkdir()
+    for vid in ("AAAAA", "BBBBB"):
+        shutil.copy(CUTS, d / f"{vid}.mp4")
+    return d
+
+
+def _write(path, lines):
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+@pytest.mark.parametrize("lines,expect", [
+    (["AAAAA 0.5 2.0##a person", "BBBBB 1.0 x##bad"], "line 2: start and end must be seconds"),
+    (["AAAAA 0.5 2.0##a person", "BBBBB 3.0 1.0##reversed"], "line 2: the interval 3.0-1.0 is reversed"),
+    (["AAAAA -1 2.0##negative"], "line 1: the interval -1-2.0 is out of range"),
+    (["AAAAA 500 600##after the end"], "line 1: the interval starts at 500s, after the end"),
+    (["AAAAA 0.5 2.0##ok", "no separator here"], "line 2: expected 'VIDEO_ID start end##sentence'"),
+    (["AAAAA 0.5 2.0##ok", "CCCCC 0.5 2.0##missing video"], "line 2: no video file for id 'CCCCC'"),
+])
+def test_eval_checks_every_line_before_the_model_loads(lines, expect, charades, capsys, no_model):
+    ann = _write(charades / "test.txt", lines)
+    code, out, err = run_cli(["eval", str(ann), "-m", TINY], capsys)
+    assert code in (2, 3) and one_line(err) and expect in err and str(ann) in err, err
+
+
+@pytest.mark.parametrize("lines,expect", [
+    (['{"video": "AAAAA.mp4", "question": "q", "options": ["a", "b"], "answer": "C"}'], "line 1: answer 'C'"),
+    (['{"video": "AAAAA.mp4", "question": "q", "options": ["a", "b"], "answer": "A"}', "{not json"], "line 2: not JSON"),
+    (['["a list"]'], "line 1: a QA item is an object"),
+    (['{"video": "AAAAA.mp4", "question": "q", "options": "ab", "answer": 0}'], "line 1: options must be a list"),
+])
+def test_eval_qa_lines_are_checked(lines, expect, charades, capsys, no_model):
+    ann = _write(charades / "qa.jsonl", lines)
+    code, out, err = run_cli(["eval", str(ann), "--task", "qa", "-m", TINY], capsys)
+    assert code == 2 and one_line(err) and expect in err, err
+
+
+def test_eval_of_nothing_is_refused(charades, capsys, no_model):
+    ann = _write(charades / "empty.txt", [])
+    code, out, err = run_cli(["eval", str(ann), "-m", TINY], capsys)
+    assert code == 2 and "no items" in err
+    code, out, err = run_cli(["eval", str(_write(charades / "one.txt", ["AAAAA 0.5 2.0##x"])), "-m", TINY,
+                              "--limit", "0"], capsys)
+    assert code == 2 and one_line(err)
+
+
+def test_eval_writes_as_it_goes_and_resumes(charades, capsys, monkeypatch):
+    """A run killed after its first item leaves that item in --out; the rerun scores only
+    the rest, and every item is in the file once."""
+    import vidtok.tasks.evaluate as ev
+
+    ann = _write(charades / "test.txt", ["AAAAA 0.5 2.0##a red square", "BBBBB 1.0 3.0##a blue circle",
+                                         "AAAAA 2.0 4.0##a green thing"])
+    out = charades / "results.jsonl"
+    argv = ["eval", str(ann), "-m", TINY, "--budget", "0.5", "--out", str(out), "--json"]
+    real, calls = ev._ground_one, []
+
+    def killed_after_one(*a, **kw):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(ev, "_ground_one", killed_after_one)
+    code, _, err = run_cli(argv, capsys)
+    assert code == 130
+    assert len(out.read_text().splitlines()) == 1
+    scored = []
+    monkeypatch.setattr(ev, "_ground_one", lambda *a, **kw: scored.append(1) or real(*a, **kw))
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 0, err
+    r = json.loads(stdout)
+    assert r["items"] == 3 and len(scored) == 2
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(recs) == 3 and len({x["id"] for x in recs}) == 3 and [x["row"]["line"] for x in recs] == [1, 2, 3]
+    code, stdout, err = run_cli(argv, capsys)  # all done: nothing rescored
+    assert code == 0 and len(scored) == 2 and len(out.read_text().splitlines()) == 3
+    code, stdout, err = run_cli(argv[:-3] + ["--budget", "0.25", "--out", str(out), "--json"], capsys)
+    assert code == 0 and len(scored) == 5  # another setting: other items
+    assert not (charades / "results.jsonl.lock").exists()
+
+
+# -- chat --------------------------------------------------------------------------------------
+
+def test_chat_survives_bad_lines_and_failed_commands(tmp_path, capsys, monkeypatch, read_only_folder):
+    import io
+
+    script = (b"What is shown?\n\xff\xfe not text\n/method nosuch\n/budget 0.5\n/method holitom\n"
+              b"/budget abc\n/frames\n/save " + str(read_only_folder / "talk.json").encode() + b"\n"
+              b"/save " + str(tmp_path).encode() + b"\n/nosuch\nAnd now?\n/save " + str(tmp_path / "t.json").encode()
+              + b"\n")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(script)))
+    code, out, err = run_cli(["chat", CUTS, "-m", TINY, "--json", "--max-new-tokens", "2"], capsys)
+    assert code == 0, err
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert [x["question"] for x in lines if "turn" in x] == ["What is shown?", "And now?"]
+    errors = [x["error"] for x in lines if "error" in x]
+    assert len(errors) == 6, errors  # the bad line, /method nosuch, /budget abc, two /save, /nosuch
+    assert "line 2 is not UTF-8" in errors[0]
+    frames = next(x for x in lines if x.get("command") == "/frames")
+    assert frames["method"] == "holitom" and frames["budget"] == "0.5"  # refused settings never took effect
+    saved = json.loads((tmp_path / "t.json").read_text())
+    assert len(saved["turns"]) == 2 and "internal error" not in err
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    import os
+    import shutil
+    import subprocess
+
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o555)
+    immutable = os.access(d, os.W_OK) and shutil.which("chattr") and \
+        subprocess.run(["chattr", "+i", str(d)], capture_output=True).returncode == 0
+    if os.access(d, os.W_OK):
+        pytest.skip("cannot make a read-only folder here")
+    yield d
+    if immutable:
+        subprocess.run(["chattr", "-i", str(d)])
+    d.chmod(0o755)

@@ -297,23 +297,31 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
 
 def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ground",
              videos: Optional[Path] = None, device: Optional[str] = None, limit: Optional[int] = None,
-             status: Status = _quiet) -> dict:
-    """Accuracy at a token budget: grounding (R1@IoU, mIoU) or multiple-choice QA."""
-    model, via, encoder, method, budget, pre_keep = cfg.model, cfg.via, cfg.encoder, cfg.method, cfg.budget, cfg.pre_keep
+             out: Optional[Path] = None, status: Status = _quiet, progress=None) -> dict:
+    """Accuracy at a token budget: grounding (R1@IoU, mIoU) or multiple-choice QA. The whole
+    input (every line, every video) is checked before the model loads; with ``out`` each
+    item's result is appended as it is scored and a rerun resumes."""
     from .decode.probe import check_path
-    from .tasks.evaluate import eval_grounding, eval_qa
+    from .errors import NotAVideoError
+    from .tasks.evaluate import evaluate as run_eval
+    from .tasks.evaluate import load_items
 
-    ann = check_path(annotations)
+    try:
+        ann = check_path(annotations)
+    except NotAVideoError:  # an empty file: no items (said below), not "not a video"
+        ann = Path(annotations)
     if task not in ("ground", "qa"):
         raise UsageError(f"--task must be ground or qa, got '{task}'")
-    check_answering(task=task, model=model, method=method, budget=budget, via=via, encoder=encoder)
+    out = check_file(out, "--out")
+    check_answering(task=task, model=cfg.model, method=cfg.method, budget=cfg.budget, via=cfg.via,
+                    encoder=cfg.encoder)
     roots = [Path(videos)] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
-    m = None if (task == "ground" and via == "embed") else load_model(cfg, device, status)
-    if task == "ground":
-        return eval_grounding(ann, m, roots, method=method, budget=budget, via=via, encoder=encoder, limit=limit,
-                              pre_keep=pre_keep, decode=decode, options=cfg.options)
-    return eval_qa(ann, m, roots, method=method, budget=budget, limit=limit, pre_keep=pre_keep, decode=decode,
-                   options=cfg.options)
+    with status("checking the annotations and videos"):
+        items = load_items(ann, task, roots, decode, limit=limit)
+    m = None if (task == "ground" and cfg.via == "embed") else load_model(cfg, device, status)
+    tick = progress(len(items)) if progress else None
+    return run_eval(ann, task, items, m, method=cfg.method, budget=cfg.budget, via=cfg.via, encoder=cfg.encoder,
+                    pre_keep=cfg.pre_keep, options=cfg.options, out=out, progress=tick)
 
 
 BATCH_TASKS = ("ask", "ground", "keyframes", "compress")

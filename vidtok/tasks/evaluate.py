@@ -5,10 +5,17 @@
 * QA: JSONL lines ``{"video", "question", "options": [...], "answer": "B" | 1}`` (Video-MME /
   NExT-QA style); metric accuracy.
 Each report also gives mean visual tokens and seconds per item.
+
+The whole input is checked before a model loads (``load_items``): every line parsed, every
+video found and probed, every interval inside its video, each problem one line naming the
+file and the line. With ``out`` each item's result is appended to a JSONL file as it is
+scored (``batch``'s writer and lock), so a killed run resumes where it stopped and every
+item is scored once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -17,6 +24,9 @@ from typing import Optional
 
 from ..defaults import DEFAULT_TEXT_ENCODER
 from ..errors import InputError, UsageError
+
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".webm", ".avi", ".mov", ".ts"}
+LETTERS = "ABCDEFGH"
 
 
 def iou(a, b) -> float:
@@ -28,81 +38,159 @@ def iou(a, b) -> float:
 def find_video(vid: str, roots: list[Path]) -> Path:
     for root in roots:
         for p in sorted(root.glob(f"*{vid}*")):
-            if p.is_file() and p.suffix.lower() in {".mp4", ".mkv", ".webm", ".avi", ".mov", ".ts"}:
+            if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES:
                 return p
     raise InputError(f"no video file for id '{vid}' under " + ", ".join(str(r) for r in roots))
 
 
+def _read_lines(path: Path) -> list[tuple[int, str]]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise UsageError(f"line {line}: not UTF-8 text", path) from None
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
 def read_grounding(path: Path) -> list[dict]:
     items = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
+    for n, line in _read_lines(path):
         head, sep, sentence = line.partition("##")
         parts = head.split()
-        if not sep or len(parts) != 3:
-            raise UsageError(f"line {n}: expected 'VIDEO_ID start end##sentence'", path)
-        items.append({"video": parts[0], "start": float(parts[1]), "end": float(parts[2]), "query": sentence.strip()})
+        if not sep or len(parts) != 3 or not sentence.strip():
+            raise UsageError(f"line {n}: expected 'VIDEO_ID start end##sentence', got {line[:60]!r}", path)
+        try:
+            start, end = float(parts[1]), float(parts[2])
+        except ValueError:
+            raise UsageError(f"line {n}: start and end must be seconds, got {parts[1]!r} {parts[2]!r}", path) from None
+        if not (0 <= start < end < float("inf")):
+            raise UsageError(f"line {n}: the interval {parts[1]}-{parts[2]} is "
+                             f"{'reversed or empty' if start >= end else 'out of range'}", path)
+        items.append({"line": n, "video": parts[0], "start": start, "end": end, "query": sentence.strip()})
     return items
 
 
-def eval_grounding(ann: Path, model, roots: list[Path], method=None, budget=None, via="llm", encoder=None,
-                   limit: Optional[int] = None, pre_keep: Optional[float] = None, decode=None,
-                   options: Optional[dict] = None) -> dict:
-    """``decode``: a ``DecodeOptions`` for opening each video (default options when None)."""
-    from ..config import DecodeOptions
+def read_qa(path: Path) -> list[dict]:
+    items = []
+    for n, line in _read_lines(path):
+        try:
+            it = json.loads(line)
+        except ValueError as e:
+            raise UsageError(f"line {n}: not JSON ({e.msg})", path) from None
+        if not isinstance(it, dict) or not all(k in it for k in ("video", "question", "answer")):
+            raise UsageError(f"line {n}: a QA item is an object with video, question, options and answer", path)
+        opts = it.get("options", [])
+        if not isinstance(opts, list) or not 2 <= len(opts) <= len(LETTERS):
+            raise UsageError(f"line {n}: options must be a list of 2 to {len(LETTERS)} choices", path)
+        ans = it["answer"]
+        if isinstance(ans, bool) or not (isinstance(ans, int) and 0 <= ans < len(opts)
+                                         or isinstance(ans, str) and ans in LETTERS[: len(opts)]):
+            raise UsageError(f"line {n}: answer {ans!r} is not one of the options "
+                             f"({LETTERS[0]}-{LETTERS[len(opts) - 1]} or 0-{len(opts) - 1})", path)
+        items.append({"line": n, "video": str(it["video"]), "question": str(it["question"]),
+                      "options": [str(o) for o in opts], "answer": ans if isinstance(ans, str) else LETTERS[ans]})
+    return items
+
+
+def load_items(ann: Path, task: str, roots: list[Path], decode, limit: Optional[int] = None) -> list[dict]:
+    """The items to score, checked whole before any model loads: each line parsed, each
+    video found and opened (probed once), each grounding interval inside its video.
+    ``item["video"]`` becomes the opened ``Video``."""
+    items = (read_grounding(ann) if task == "ground" else read_qa(ann))[:limit]
+    if not items:
+        raise UsageError("no items to evaluate", ann)
+    opened: dict[str, object] = {}
+    for it in items:
+        name = it["video"]
+        if name not in opened:
+            p = Path(name)
+            if not p.is_file():
+                try:
+                    p = find_video(Path(name).stem if task == "qa" else name, roots)
+                except InputError as e:
+                    raise InputError(f"line {it['line']}: {e.problem}", ann) from None
+            opened[name] = decode.open(p)
+        it["video"] = video = opened[name]
+        if task == "ground" and it["start"] >= video.info.end_time + 0.5:
+            raise UsageError(f"line {it['line']}: the interval starts at {it['start']:g}s, after the end of "
+                             f"{Path(video.path).name} ({video.info.end_time:.2f}s)", ann)
+    return items
+
+
+def _item_id(task: str, it: dict, setting: dict) -> str:
+    raw = json.dumps({"task": task, **{k: v for k, v in it.items() if k != "video"},
+                      "file": Path(it["video"].path).name, "setting": setting}, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def evaluate(ann: Path, task: str, items: list[dict], model, *, method=None, budget=None, via="llm", encoder=None,
+             pre_keep: Optional[float] = None, options: Optional[dict] = None, out: Optional[Path] = None,
+             progress=None) -> dict:
+    """Score ``items`` (from ``load_items``); with ``out``, per-item JSON lines appended as
+    they are scored, and items already there (same setting) taken from it, not redone."""
+    from ..batch.jsonl import BatchLock, JsonlWriter
+
+    setting = {"model": getattr(model, "spec", None), "method": method, "budget": budget, "via": via,
+               "encoder": encoder, "pre_keep": pre_keep, "options": options or {}}
+    score = _ground_one if task == "ground" else _qa_one
+    rows, t0 = [], time.perf_counter()
+    lock = BatchLock(out) if out is not None else None
+    if lock is not None:
+        lock.__enter__()
+    try:
+        writer = JsonlWriter(out, resume=True) if out is not None else None
+        done = writer.done if writer is not None else {}
+        for it in items:
+            key = _item_id(task, it, setting)
+            if key in done:
+                rows.append(done[key]["row"])
+            else:
+                row = score(it, model, method=method, budget=budget, via=via, encoder=encoder, pre_keep=pre_keep,
+                            options=options)
+                row["line"] = it["line"]
+                if writer is not None:
+                    writer.write({"id": key, "status": "ok", "annotations": str(ann), "setting": setting, "row": row})
+                rows.append(row)
+            if progress:
+                progress()
+        if writer is not None:
+            writer.close()
+    finally:
+        if lock is not None:
+            lock.__exit__(None, None, None)
+    n = len(rows)
+    if task == "ground":
+        metrics = {f"R1@{t}": sum(r["iou"] >= t for r in rows) / n for t in (0.3, 0.5, 0.7)}
+        metrics["mIoU"] = sum(r["iou"] for r in rows) / n
+        extra = {}
+    else:
+        metrics = {"accuracy": sum(r["correct"] for r in rows) / n}
+        extra = {"mean_visual_tokens": sum(r["tokens"] for r in rows) / n}
+    return {"task": task, "items": n, "metrics": metrics, **extra,
+            "seconds_per_item": (time.perf_counter() - t0) / n, "rows": rows,
+            **({"out": str(out)} if out is not None else {})}
+
+
+def _ground_one(it, model, *, method, budget, via, encoder, pre_keep, options) -> dict:
     from .ground import ground_embed, ground_llm
 
-    decode = decode or DecodeOptions()
-
-    items = read_grounding(ann)[:limit]
-    rows, t0 = [], time.perf_counter()
-    for it in items:
-        video = decode.open(find_video(it["video"], roots))
-        if via == "embed":
-            r = ground_embed(video, it["query"], encoder=encoder or DEFAULT_TEXT_ENCODER)
-            tokens = None
-        else:
-            r = ground_llm(video, it["query"], model, method=method, budget=budget, pre_keep=pre_keep, options=options)
-            tokens = None
-        pred = (r["intervals"][0]["start"], r["intervals"][0]["end"]) if r["intervals"] else (0.0, 0.0)
-        rows.append({"video": video.path, "query": it["query"], "truth": [it["start"], it["end"]],
-                     "pred": list(pred), "iou": iou(pred, (it["start"], it["end"])), "tokens": tokens})
-    n = max(1, len(rows))
-    metrics = {f"R1@{t}": sum(r["iou"] >= t for r in rows) / n for t in (0.3, 0.5, 0.7)}
-    metrics["mIoU"] = sum(r["iou"] for r in rows) / n
-    return {"task": "ground", "items": len(rows), "metrics": metrics,
-            "seconds_per_item": (time.perf_counter() - t0) / n, "rows": rows}
+    video = it["video"]
+    if via == "embed":
+        r = ground_embed(video, it["query"], encoder=encoder or DEFAULT_TEXT_ENCODER)
+    else:
+        r = ground_llm(video, it["query"], model, method=method, budget=budget, pre_keep=pre_keep, options=options)
+    pred = (r["intervals"][0]["start"], r["intervals"][0]["end"]) if r["intervals"] else (0.0, 0.0)
+    return {"video": video.path, "query": it["query"], "truth": [it["start"], it["end"]], "pred": list(pred),
+            "iou": iou(pred, (it["start"], it["end"])), "tokens": None}
 
 
-LETTERS = "ABCDEFGH"
-
-
-def eval_qa(ann: Path, model, roots: list[Path], method=None, budget=None, limit: Optional[int] = None,
-            pre_keep: Optional[float] = None, decode=None, options: Optional[dict] = None) -> dict:
-    from ..config import DecodeOptions
+def _qa_one(it, model, *, method, budget, via, encoder, pre_keep, options) -> dict:
     from .ask import ask
 
-    decode = decode or DecodeOptions()
-
-    rows, t0 = [], time.perf_counter()
-    lines = [json.loads(x) for x in ann.read_text().splitlines() if x.strip()][:limit]
-    for it in lines:
-        video = Path(it["video"])
-        if not video.exists():
-            video = find_video(Path(it["video"]).stem, roots)
-        opts = it.get("options", [])
-        q = it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(opts)) + \
-            "\nAnswer with the option's letter."
-        r = ask(decode.open(video), q, model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep,
-                options=options)
-        m = re.search(r"\b([A-H])\b", r["answer"])
-        pred = m.group(1) if m else None
-        truth = it["answer"] if isinstance(it["answer"], str) else LETTERS[int(it["answer"])]
-        rows.append({"video": str(video), "pred": pred, "truth": truth, "correct": pred == truth,
-                     "tokens": r["visual_tokens_after"]})
-    n = max(1, len(rows))
-    return {"task": "qa", "items": len(rows), "metrics": {"accuracy": sum(r["correct"] for r in rows) / n},
-            "mean_visual_tokens": sum(r["tokens"] for r in rows) / n,
-            "seconds_per_item": (time.perf_counter() - t0) / n, "rows": rows}
+    q = it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(it["options"])) + \
+        "\nAnswer with the option's letter."
+    r = ask(it["video"], q, model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep, options=options)
+    m = re.search(r"\b([A-H])\b", r["answer"])
+    pred = m.group(1) if m else None
+    return {"video": it["video"].path, "pred": pred, "truth": it["answer"], "correct": pred == it["answer"],
+            "tokens": r["visual_tokens_after"]}
