@@ -6,6 +6,7 @@ and the problem, with a documented exit code; ``--debug`` shows the traceback in
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -215,6 +216,7 @@ def ground(
     method: Optional[str] = MethodOpt,
     budget: Optional[str] = BudgetOpt,
     chunk_seconds: Optional[float] = typer.Option(None, "--chunk-seconds", min=1.0, help="Longer videos are asked in chunks of this length (600)."),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1, help="Longest answer in tokens (48)."),
     pre_keep: Optional[float] = PreKeepOpt,
     no_cache: bool = NoCacheOpt,
     report: Optional[Path] = ReportOpt,
@@ -236,8 +238,11 @@ def ground(
     """
     from vidtok.tasks.ground import to_srt, to_vtt
 
+    if as_json + srt + vtt > 1:
+        raise UsageError("give one of --json, --srt and --vtt: each is the whole of stdout")
     cfg = resolve_config(recipe, option, via=via, model=model, encoder=encoder, method=method, budget=budget,
-                         chunk_seconds=chunk_seconds, pre_keep=pre_keep, dtype=dtype, **gen)
+                         chunk_seconds=chunk_seconds, max_new_tokens=max_new_tokens, pre_keep=pre_keep, dtype=dtype,
+                         **gen)
     r = commands.ground(video, query, cfg=cfg, decode=decode,
                         device=device, use_cache=not no_cache, report=report,
                         status=render.status(as_json or srt or vtt))
@@ -315,6 +320,8 @@ def batch(
     via: Optional[str] = typer.Option(None, "--via", help="ground task: llm or embed."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Image-text encoder for query-aware steps."),
     pre_keep: Optional[float] = PreKeepOpt,
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1,
+                                                 help="ask/ground: longest answer in tokens (ask 64, ground 48)."),
     device: Optional[str] = DeviceOpt,
     dtype: Optional[str] = DtypeOpt,
     proportional: Optional[bool] = typer.Option(None, "--proportional/--no-proportional",
@@ -339,7 +346,7 @@ def batch(
     """
     cfg = resolve_config(recipe, option, for_="select" if task == "keyframes" else "compress", model=model, method=method,
                          budget=budget, selector=selector, k=k, via=via, encoder=encoder, pre_keep=pre_keep,
-                         proportional=proportional, device=device, dtype=dtype, **gen)
+                         max_new_tokens=max_new_tokens, proportional=proportional, device=device, dtype=dtype, **gen)
     qs: list[Optional[str]] = [query] if query else [None]
     if queries is not None:
         if not queries.is_file():
@@ -404,6 +411,17 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 
 def _run(argv: list[str], debug: bool) -> None:
+    import warnings
+
+    if not debug:  # OpenCV's FFmpeg prints its decoder's complaints ("non-existing PPS") on stderr
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    with warnings.catch_warnings():
+        if not debug:  # vidtok says what matters itself; other libraries' warnings only with --debug
+            warnings.simplefilter("ignore")
+        _run_app(argv, debug)
+
+
+def _run_app(argv: list[str], debug: bool) -> None:
     try:
         # not standalone: the parser's own errors come here, to print as one line like ours
         rv = app(args=argv, prog_name="vidtok", standalone_mode=False)

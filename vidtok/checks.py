@@ -32,9 +32,32 @@ def check_compression(method: Optional[str], budget) -> None:
         Budget.parse(budget)
 
 
+def check_device(device: Optional[str]) -> None:
+    """``--device`` names a device this machine has (torch is imported only when one is
+    named: it is about to be needed anyway)."""
+    if device in (None, "auto"):
+        return
+    kind = device.partition(":")[0]
+    if kind not in ("cuda", "mps", "cpu"):
+        raise UsageError(f"--device must be cuda, mps or cpu (cuda:N for one GPU), got '{device}'")
+    if kind == "cpu":
+        return
+    import torch
+
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise UsageError(f"--device {device}: torch sees no CUDA GPU here (use --device cpu)")
+        index = device.partition(":")[2]
+        if index and (not index.isdigit() or int(index) >= count):
+            raise UsageError(f"--device {device}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+    elif not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        raise UsageError(f"--device {device}: MPS (Apple GPU) is not available here (use --device cpu)")
+
+
 def check_answering(*, task: str = "ask", model: Optional[str] = None, method: Optional[str] = None,
-                    budget=None, via: str = "llm", encoder: Optional[str] = None) -> None:
-    """Options of ``ask``/``ground``/``eval``/``batch``: compression, route and weights."""
+                    budget=None, via: str = "llm", encoder: Optional[str] = None, device: Optional[str] = None) -> None:
+    """Options of ``ask``/``ground``/``eval``/``batch``: compression, route, device and weights."""
     from .weights import check_encoder, check_model
 
     if via not in ("llm", "embed"):
@@ -42,6 +65,7 @@ def check_answering(*, task: str = "ask", model: Optional[str] = None, method: O
     if via == "embed" and task != "ground":
         raise UsageError("--via embed applies to grounding (ground, --task ground)")
     check_compression(method, budget)
+    check_device(device)
     if via == "embed":
         check_encoder(encoder or DEFAULT_TEXT_ENCODER)
     else:

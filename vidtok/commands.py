@@ -232,7 +232,7 @@ def ask(video, question: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
 
     report = check_file(report, "--report")
     v = decode.open(video)
-    check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget)
+    check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget, device=device or cfg.device)
     m = load_model(cfg, device, status)
     with status("decoding, encoding and answering"):
         r = run_ask(v, question, m, method=cfg.method, budget=cfg.budget, max_new_tokens=cfg.max_new_tokens,
@@ -255,7 +255,7 @@ def chat(video, *, cfg: PipelineConfig, decode: DecodeOptions, device: Optional[
     from .tasks.chat import Conversation
 
     v = decode.open(video)
-    check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget)
+    check_answering(model=cfg.model, method=cfg.method, budget=cfg.budget, device=device or cfg.device)
     if cfg.method and "fastv" in cfg.method.split(","):
         raise UsageError("--method fastv ranks tokens by the LLM's attention to one question; chat compresses the "
                          "video once for every question: choose another method (vidtok methods)")
@@ -276,7 +276,7 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
     report = check_file(report, "--report")
     v = decode.open(video)
     check_answering(task="ground", model=cfg.model, method=cfg.method, budget=cfg.budget, via=cfg.via,
-                    encoder=cfg.encoder)
+                    encoder=cfg.encoder, device=device or cfg.device)
     if cfg.via == "embed":
         with status("scoring frames against the query"):
             r = ground_embed(v, query, encoder=cfg.encoder or DEFAULT_TEXT_ENCODER)
@@ -284,7 +284,8 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, dev
         m = load_model(cfg, device, status)
         with status("asking the model"):
             r = ground_llm(v, query, m, method=cfg.method, budget=cfg.budget, chunk_seconds=cfg.chunk_seconds,
-                           pre_keep=cfg.pre_keep, use_cache=use_cache, options=cfg.options)
+                           pre_keep=cfg.pre_keep, use_cache=use_cache, options=cfg.options,
+                           max_new_tokens=cfg.answer_tokens(48))
     r["damage"] = decode.damage(v)
     if report is not None:
         curve = (r["curve"]["times"], r["curve"]["similarity"]) if "curve" in r else None
@@ -314,7 +315,7 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
         raise UsageError(f"--task must be ground or qa, got '{task}'")
     out = check_file(out, "--out")
     check_answering(task=task, model=cfg.model, method=cfg.method, budget=cfg.budget, via=cfg.via,
-                    encoder=cfg.encoder)
+                    encoder=cfg.encoder, device=device or cfg.device)
     roots = [Path(videos)] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
     with status("checking the annotations and videos"):
         items = load_items(ann, task, roots, decode, limit=limit)
@@ -347,7 +348,7 @@ def batch(folder, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ke
         if queries == [None]:
             raise UsageError(f"--task {task} needs --query or --queries")
         check_answering(task=task, model=cfg.model, method=cfg.method, budget=cfg.budget, via=cfg.via,
-                        encoder=cfg.encoder)
+                        encoder=cfg.encoder, device=cfg.device)
     elif task == "keyframes":
         check_selection(cfg.selector, query=queries[0], encoder=cfg.encoder, options=cfg.options.get(cfg.selector))
     else:

@@ -60,6 +60,11 @@ class PipelineConfig(BaseModel):
         """A recipe's ``budget: 0.1`` (a YAML number) means what ``--budget 0.1`` means."""
         return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
 
+    def answer_tokens(self, default: int) -> int:
+        """``max_new_tokens`` when a flag or the recipe set it, else the task's own default
+        (a grounding answer is a few numbers: ``ground`` uses 48)."""
+        return self.max_new_tokens if "max_new_tokens" in self.model_fields_set else default
+
     def sampling(self):
         """The generation settings as ``vidtok.models.generation.Sampling``."""
         from .models.generation import Sampling
@@ -266,7 +271,8 @@ def resolve(recipe: Optional[str], options: list[str] | None = None, for_: str =
     (``for_="select"``) the config names, on top of the recipe's own ``options``."""
     base = load_recipe(recipe) if recipe else PipelineConfig()
     try:  # validated again with the flags on top: a bad value is a usage error, before anything loads
-        cfg = PipelineConfig(**{**base.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
+        # (exclude_unset: what neither the recipe nor a flag set stays unset, see answer_tokens)
+        cfg = PipelineConfig(**{**base.model_dump(exclude_unset=True), **{k: v for k, v in flags.items() if v is not None}})
     except ValidationError as e:
         raise _flag_error(e) from None
     if options:

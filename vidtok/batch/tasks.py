@@ -81,7 +81,8 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
                 r.pop("curve", None)
             else:
                 r = ground_llm(video, job.query, model, method=cfg.method, budget=cfg.budget,
-                               chunk_seconds=cfg.chunk_seconds, pre_keep=cfg.pre_keep, options=cfg.options)
+                               chunk_seconds=cfg.chunk_seconds, pre_keep=cfg.pre_keep, options=cfg.options,
+                               max_new_tokens=cfg.answer_tokens(48))
             return {**r, "damage": decode.damage(video)}
 
         return prepare, run

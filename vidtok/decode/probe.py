@@ -25,6 +25,10 @@ def check_path(path: str | os.PathLike) -> Path:
     """Fail early, with one clear line, on paths that cannot be a video."""
     p = Path(path)
     if not p.exists():
+        scheme = str(path).partition("://")[0]
+        if "://" in str(path) and scheme.isalpha():
+            raise InputError(f"a {scheme} URL: vidtok reads local files; download the video first "
+                             "(curl -LO, yt-dlp, hf download)", path)
         raise InputError("no such file", p)
     if p.is_dir():
         raise InputError("is a directory, not a video file", p)
