@@ -413,12 +413,19 @@ def main(argv: Optional[list[str]] = None) -> None:
 def _run(argv: list[str], debug: bool) -> None:
     import warnings
 
-    if not debug:  # OpenCV's FFmpeg prints its decoder's complaints ("non-existing PPS") on stderr
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    with warnings.catch_warnings():
-        if not debug:  # vidtok says what matters itself; other libraries' warnings only with --debug
-            warnings.simplefilter("ignore")
-        _run_app(argv, debug)
+    # OpenCV's FFmpeg prints its decoder's complaints ("non-existing PPS") on stderr: off for
+    # the command (and put back after it, for a program that calls main() in-process)
+    quiet_opencv = not debug and "OPENCV_FFMPEG_LOGLEVEL" not in os.environ
+    if quiet_opencv:
+        os.environ["OPENCV_FFMPEG_LOGLEVEL"] = "-8"
+    try:
+        with warnings.catch_warnings():
+            if not debug:  # vidtok says what matters itself; other libraries' warnings only with --debug
+                warnings.simplefilter("ignore")
+            _run_app(argv, debug)
+    finally:
+        if quiet_opencv:
+            os.environ.pop("OPENCV_FFMPEG_LOGLEVEL", None)
 
 
 def _run_app(argv: list[str], debug: bool) -> None:

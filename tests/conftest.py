@@ -69,3 +69,40 @@ def run_cli(argv, capsys):
         raise SystemExit(0)
     cap = capsys.readouterr()
     return e.value.code or 0, cap.out, cap.err
+
+
+def one_line(err: str) -> bool:
+    """A user's error: one line, no "internal error", no traceback."""
+    return err.count("\n") == 1 and "internal error" not in err and "Traceback" not in err
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Loading a model fails the test: every check must come before it."""
+    import vidtok.models.base as base
+
+    def refuse(*a, **kw):
+        raise AssertionError("a model was loaded before the input was checked")
+
+    monkeypatch.setattr(base, "load_model", refuse)
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """A folder nobody can write in, root included (root ignores modes: the immutable flag
+    binds it too); skipped where neither works."""
+    import shutil
+    import subprocess
+
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o555)
+    immutable = False
+    if os.access(d, os.W_OK) and shutil.which("chattr"):
+        immutable = subprocess.run(["chattr", "+i", str(d)], capture_output=True).returncode == 0
+    if os.access(d, os.W_OK):
+        pytest.skip("cannot make a read-only folder here (root without the immutable flag)")
+    yield d
+    if immutable:
+        subprocess.run(["chattr", "-i", str(d)])
+    d.chmod(0o755)

@@ -2,49 +2,14 @@
 model loads), written atomically, and nothing is left behind when the command fails."""
 
 import json
-import os
-import shutil
-import subprocess
 
 import pytest
 
-from .conftest import SAMPLES, run_cli
+from .conftest import SAMPLES, one_line, run_cli
 from .videogen import damage, write_clip
 
 CUTS = str(SAMPLES / "synthetic_cuts.mp4")
 TINY = "random:qwen2_5_vl-tiny"
-
-
-def one_line(err: str) -> bool:
-    return err.count("\n") == 1 and "internal error" not in err and "Traceback" not in err
-
-
-@pytest.fixture
-def no_model(monkeypatch):
-    import vidtok.models.base as base
-
-    def refuse(*a, **kw):
-        raise AssertionError("a model was loaded before the destination was checked")
-
-    monkeypatch.setattr(base, "load_model", refuse)
-
-
-@pytest.fixture
-def read_only(tmp_path):
-    """A folder nobody can write in, root included (root ignores modes: the immutable flag
-    binds it too); skipped where neither works."""
-    d = tmp_path / "ro"
-    d.mkdir()
-    d.chmod(0o555)
-    immutable = False
-    if os.access(d, os.W_OK) and shutil.which("chattr"):
-        immutable = subprocess.run(["chattr", "+i", str(d)], capture_output=True).returncode == 0
-    if os.access(d, os.W_OK):
-        pytest.skip("cannot make a read-only folder here (root without the immutable flag)")
-    yield d
-    if immutable:
-        subprocess.run(["chattr", "-i", str(d)])
-    d.chmod(0o755)
 
 
 def _leftovers(folder) -> list[str]:

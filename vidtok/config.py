@@ -142,8 +142,7 @@ def _typed(raw: str, default, where: str = "-o"):
             continue
     if default is None:
         return raw
-    raise UsageError(f"{where}: '{raw}' is not {'an' if type(default) is int else 'a'} "
-                     f"{ {int: 'integer', float: 'number', str: 'string'}.get(type(default), type(default).__name__)}")
+    raise UsageError(f"{where}: '{raw}' is not {'an' if type(default) is int else 'a'} {type(default).__name__}")
 
 
 def check_option_values(registry, name: str, opts: dict) -> None:
