@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Optional
 
@@ -446,6 +445,8 @@ def _run_app(argv: list[str], debug: bool) -> None:
         sys.exit(getattr(e, "exit_code", 2))
     except VidtokError as e:
         if debug:  # the traceback, and still the documented exit code
+            import traceback
+
             traceback.print_exc()
         err.print(f"[red]vidtok: error:[/red] {render.escape(e.one_line())}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
@@ -454,6 +455,8 @@ def _run_app(argv: list[str], debug: bool) -> None:
         sys.exit(130)
     except Exception as e:  # a bug: still one line unless --debug
         if debug:
+            import traceback
+
             traceback.print_exc()
             sys.exit(1)
         err.print(f"vidtok: internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",

@@ -19,8 +19,6 @@ Append-only results (``batch``'s JSONL) and the cache have their own rules
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable, Optional, Union
 
@@ -74,6 +72,8 @@ def check_dir(path: Union[str, os.PathLike, None], flag: str) -> Optional[Path]:
 def write_file(path: Union[str, os.PathLike], data: Union[str, bytes, Callable[[Path], None]]) -> Path:
     """Write ``data`` (text, bytes, or a function that writes the file it is given) to
     ``path`` atomically: a temporary file in the same folder, renamed over ``path``."""
+    import tempfile  # here, not at import: `vidtok info` writes nothing and need not load it
+
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +136,8 @@ class Staged:
 
     def __enter__(self) -> "Staged":
         if self.out is not None:
+            import tempfile
+
             # in the nearest folder that exists: a failure creates no folder at all
             parent = _nearest_existing(self.out.parent)
             try:
@@ -149,6 +151,8 @@ class Staged:
         return self.tmp / name
 
     def commit(self) -> None:
+        import shutil
+
         if self.tmp is None:
             return
         try:
@@ -162,6 +166,8 @@ class Staged:
             self.tmp = None
 
     def __exit__(self, *exc) -> None:
+        import shutil
+
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
