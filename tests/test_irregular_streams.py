@@ -37,7 +37,23 @@ def irregular(tmp_path_factory):
     cut = (len(data) // 3) // 188 * 188  # a capture that starts at a TS packet mid-GOP
     (d / "midgop.ts").write_bytes(data[cut:])
     (d / "joined.ts").write_bytes(data + b.read_bytes())  # `cat a.ts b.ts`
-    return {"midgop": d / "midgop.ts", "joined": d / "joined.ts"}
+    # MPEG-TS timestamps are 33 bits: a recording whose clock passes 2^33 ticks (26.5 h at
+    # 90 kHz) mid-file; FFmpeg's demuxer unwraps that one itself
+    with av.open(str(d / "wrapped.ts"), "w", options={"output_ts_offset": "95442"}) as c:
+        from fractions import Fraction
+
+        s = c.add_stream("libx264", rate=FPS)
+        s.width, s.height, s.pix_fmt = 96, 64, "yuv420p"
+        s.codec_context.time_base = Fraction(1, FPS)
+        s.options = opts
+        for i, rgb in enumerate(_frames(100)):
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            f.pts, f.time_base = i, Fraction(1, FPS)
+            for pkt in s.encode(f.reformat(format="yuv420p")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    return {"midgop": d / "midgop.ts", "joined": d / "joined.ts", "wrapped": d / "wrapped.ts"}
 
 
 def ffmpeg_decode(path) -> tuple[list[int], list[np.ndarray]]:
@@ -85,7 +101,17 @@ def test_joined_recordings_keep_every_frame_with_unique_times(irregular, capsys)
     assert not v.damage
 
 
-@pytest.mark.parametrize("kind", ["midgop", "joined"])
+def test_a_wrapped_timestamp_keeps_every_frame(irregular):
+    from vidtok import open_video
+
+    pts, ref = ffmpeg_decode(irregular["wrapped"])
+    v = open_video(irregular["wrapped"])
+    assert len(v) == len(ref) == 100 and np.all(np.diff(v.times) > 0) and not v.info.discontinuities
+    assert np.array_equal(v.get_frames(np.arange(len(v))).data, np.stack(ref))
+    assert np.array_equal(v.get_frames([3, 42, 43, 90]).data, np.stack(ref)[[3, 42, 43, 90]])
+
+
+@pytest.mark.parametrize("kind", ["midgop", "joined", "wrapped"])
 def test_commands_work_on_irregular_streams(kind, irregular, capsys):
     path = str(irregular[kind])
     code, out, err = run_cli(["sample", path, "-n", "5", "--json"], capsys)
