@@ -105,9 +105,10 @@ JUMP_S = 1.0
 
 def _unwrap(pts_dec: np.ndarray, dts_dec: np.ndarray, tb: float) -> tuple[np.ndarray, tuple[int, ...], int, list[int]]:
     """Raw pts in decode order -> pts on one timeline, the offset of each recording, the
-    jump threshold in ticks and where (pts, on that timeline) each later recording starts. Where the decode timestamps step back by more than ``JUMP_S``
-    (two recordings joined end to end, a capture that restarted its clock), the packets
-    from there on are moved to start one frame after the latest frame so far."""
+    jump threshold in ticks and where (pts, on that timeline) each later recording starts.
+    Where the decode timestamps step back by more than ``JUMP_S`` (two recordings joined end
+    to end, a capture that restarted its clock), the packets from there on are moved to start
+    one frame after the latest frame so far. (A 33-bit MPEG-TS wrap FFmpeg unwraps itself.)"""
     jump = max(1, int(round(JUMP_S / tb)))
     starts = np.flatnonzero(np.diff(dts_dec) < -jump) + 1
     if not starts.size:
@@ -169,10 +170,13 @@ def probe(
         # A recording cut mid-GOP (a TS capture started late, a packet-level cut) begins with
         # frames that reference a keyframe it does not hold: FFmpeg drops them, and the first
         # frame it outputs is the first this video has.
+        # (only when that frame is an indexed one: a decoder-adjusted pts proves nothing)
         leading = 0
         if not by_dts and first is not None and first.pts is not None and int(first.pts) > int(pts[0]):
-            leading = int(np.searchsorted(pts, int(first.pts)))
-            pts, key = pts[leading:], key[leading:]
+            pos = int(np.searchsorted(pts, int(first.pts)))
+            if pos < len(pts) and int(pts[pos]) == int(first.pts):
+                leading = pos
+                pts, key = pts[leading:], key[leading:]
         if not key.any():
             key[0] = True
         num_keyframes = int(key.sum())
