@@ -38,7 +38,7 @@ RECIPES = {
     "aliases": ("a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
                 "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n", "YAML aliases"),
     "bad value": ("max_new_tokens: lots\n", "max_new_tokens: Input should be a valid integer"),
-    "option range": ("options:\n  holitom: {tau: 7}\n", "holitom.tau=7: must be a number between 0 and 1"),
+    "option range": ("options:\n  holitom: {tau: 7}\n", "holitom.tau=7: must be a finite number between 0 and 1"),
     "option name": ("options:\n  holitom: {tua: 0.5}\n", "holitom: no option 'tua'"),
     "component": ("options:\n  holitmo: {tau: 0.5}\n", "'holitmo' is no compressor or selector"),
     "broken YAML": ("method: [\n", "not valid YAML (line 2)"),

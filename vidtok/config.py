@@ -156,9 +156,9 @@ def check_option_values(registry, name: str, opts: dict) -> None:
             continue
         lo, hi = ranges.get(key, (None, None))
         if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
-            span = (f"between {lo:g} and {hi:g}" if lo is not None and hi is not None else
-                    f"at least {lo:g}" if lo is not None else f"at most {hi:g}" if hi is not None else "finite")
-            raise UsageError(f"{name}.{key}={value}: must be a number {span}")
+            span = (f" between {lo:g} and {hi:g}" if lo is not None and hi is not None else
+                    f" at least {lo:g}" if lo is not None else f" at most {hi:g}" if hi is not None else "")
+            raise UsageError(f"{name}.{key}={value}: must be a finite number{span}")
 
 
 def parse_options(pairs: list[str] | None, names: list[str], registry, skip: tuple[str, ...] = ()) -> dict[str, dict]:
