@@ -138,11 +138,11 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", thr
         net = transnet.load_network()
         full = net.device.type == "cuda" if full is None else full
         params["scan"] = "full" if full else "two-stage"
-        p, small = transnet.scan(video, net, progress, full=full)
+        p, stats = transnet.scan(video, net, progress, full=full)
         events = transnet.transitions(p, threshold)
         if detector == "combined":
-            events = transnet.with_proven_cuts(events, small)
-        events = transnet.join_fades(events, small, video.index.times)
+            events = transnet.with_proven_cuts(events, stats)
+        events = transnet.join_fades(events, stats, video.index.times)
         cut_frames = [b for _, b in events]
         bounds = [0, *cut_frames, len(video)]
         rep_frames = [(a + b - 1) // 2 for a, b in zip(bounds[:-1], bounds[1:])]  # each shot's middle frame

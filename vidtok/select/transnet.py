@@ -56,45 +56,93 @@ def load_network(device: Optional[str] = None):
     return net.eval()
 
 
-def _decoded(video, progress: Optional[Callable[[], None]] = None):
-    """Every frame of ``video`` at the network's input size, decoded by a thread into one
-    array while the caller runs the network: (array, a function that waits until at
-    least ``k`` frames are in it). The decoder releases the GIL, so decoding overlaps the
-    network instead of adding to it."""
-    import threading
+class Stats:
+    """What the rules below read of every frame at 48x27, kept for the whole video (a few
+    bytes a frame): mean brightness (0-255 RGB) and the mean absolute RGB difference from the
+    frame before (0 for the first)."""
 
-    n = len(video)
-    out = np.zeros((n, INPUT_SIZE[1], INPUT_SIZE[0], 3), np.uint8)
-    done = [0]
-    error: list[BaseException] = []
-    cond = threading.Condition()
+    def __init__(self, n: int):
+        self.means = np.zeros(n, np.float32)
+        self.change = np.zeros(n, np.float32)
 
-    def work():
+    @classmethod
+    def of(cls, frames: np.ndarray) -> "Stats":
+        st = cls(len(frames))
+        for k in range(len(frames)):
+            st.add(k, frames[k], frames[k - 1] if k else None)
+        return st
+
+    def add(self, k: int, rgb: np.ndarray, prev: Optional[np.ndarray]) -> None:
+        self.means[k] = rgb.mean()
+        if prev is not None:
+            self.change[k] = np.abs(rgb.astype(np.int16) - prev).mean()
+
+
+#: frames held at 48x27 while scanning (the network's window with room to decode ahead):
+#: memory stays the same for a 2-hour video as for a clip
+RING = 4 * WINDOW
+
+
+class _Ring:
+    """The video's frames at 48x27 as a thread decodes them: the last ``RING`` frames, with
+    ``Stats`` for all. ``ring[a:b]`` and ``ring[index_array]`` read frames; ``wait(k)`` blocks
+    until ``k`` frames are decoded; ``release(k)`` lets the decoder overwrite frames before
+    ``k``. The decoder releases the GIL, so decoding overlaps the network."""
+
+    def __init__(self, video, progress: Optional[Callable[[], None]] = None):
+        import threading
+
+        self.n = len(video)
+        self.buf = np.zeros((min(RING, max(1, self.n)), INPUT_SIZE[1], INPUT_SIZE[0], 3), np.uint8)
+        self.stats = Stats(self.n)
+        self.done, self.low = 0, 0
+        self.error: list[BaseException] = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._work, args=(video, progress), daemon=True)
+        self.thread.start()
+
+    def _work(self, video, progress) -> None:
+        R = len(self.buf)
+        prev = None
         try:
-            for k, (_, _, rgb) in enumerate(video.iter_frames(np.arange(n), size=INPUT_SIZE)):
-                out[k] = rgb
+            for k, (_, _, rgb) in enumerate(video.iter_frames(np.arange(self.n), size=INPUT_SIZE)):
+                with self.cond:  # never overwrite a frame the scan still needs
+                    self.cond.wait_for(lambda: k < self.low + R or self.error)
+                self.buf[k % R] = rgb
+                self.stats.add(k, rgb, prev)
+                prev = self.buf[k % R]
                 if progress:
                     progress()
-                with cond:
-                    done[0] = k + 1
-                    cond.notify_all()
+                with self.cond:
+                    self.done = k + 1
+                    self.cond.notify_all()
         except BaseException as e:  # raised again in the caller
-            error.append(e)
+            self.error.append(e)
         finally:
-            with cond:
-                done[0] = n if not error else done[0]
-                cond.notify_all()
+            with self.cond:
+                self.done = self.n if not self.error else self.done
+                self.cond.notify_all()
 
-    t = threading.Thread(target=work, daemon=True)
-    t.start()
+    def __len__(self) -> int:
+        return self.n
 
-    def wait(k: int) -> None:
-        with cond:
-            cond.wait_for(lambda: done[0] >= min(k, n) or error)
-        if error:
-            raise error[0]
+    def wait(self, k: int) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.done >= min(k, self.n) or self.error)
+        if self.error:
+            raise self.error[0]
 
-    return out, wait
+    def release(self, k: int) -> None:
+        with self.cond:
+            self.low = max(self.low, min(k, self.n))
+            self.cond.notify_all()
+
+    def __getitem__(self, idx) -> np.ndarray:
+        if isinstance(idx, slice):
+            idx = np.arange(*idx.indices(self.n))
+        idx = np.asarray(idx)
+        assert idx.size == 0 or (idx.min() >= self.low and idx.max() < self.done), "frame not held"
+        return self.buf[idx % len(self.buf)]
 
 
 def _window(frames: np.ndarray, j: int) -> np.ndarray:
@@ -108,24 +156,26 @@ def _window(frames: np.ndarray, j: int) -> np.ndarray:
 #: the two-stage scan's proposal rule (CPU): a segment goes through the network when any
 #: frame within ``MARGIN`` frames of it differs from the previous frame by more than
 #: ``LIMIT_1`` or from the frame ``LAG`` before by more than ``LIMIT_LAG`` (mean absolute
-#: difference of 0-255 RGB at 48x27), and every ``STRIDE``-th segment regardless. The
-#: weakest transitions the full network finds on the shared videos (fades, a dissolve)
-#: measure 1.5 and 13.8; still shots stay under 0.2 and 1.8.
-LIMIT_1, LIMIT_LAG, LAG, MARGIN, STRIDE = 1.0, 6.0, 8, 8, 4
+#: difference of 0-255 RGB at 48x27), and every ``STRIDE``-th segment unless the picture is
+#: still across all of it (its first and last frame within ``STILL``: nothing can be in
+#: transition there, and a long still recording then costs no network at all). The weakest
+#: transitions the full network finds on the shared videos (fades, a dissolve) measure 1.5
+#: and 13.8; still shots stay under 0.2 and 1.8.
+LIMIT_1, LIMIT_LAG, LAG, MARGIN, STRIDE, STILL = 1.0, 6.0, 8, 8, 4, 1.0
 
 
-def proposed(frames: np.ndarray, j: int) -> bool:
-    """Whether output segment ``j`` of ``frames`` may hold a transition (the rule above);
-    needs frames up to ``(j + 1) * STEP + MARGIN``."""
-    if j % STRIDE == 0:
-        return True
+def proposed(frames, j: int) -> bool:
+    """Whether output segment ``j`` of ``frames`` (an array or the scan's ring) may hold a
+    transition (the rule above); needs frames up to ``(j + 1) * STEP + MARGIN``."""
     a, b = max(0, j * STEP - MARGIN - LAG), min(len(frames), (j + 1) * STEP + MARGIN)
     x = frames[a:b].astype(np.int16)
     if len(x) < 2:
-        return False
+        return j % STRIDE == 0
     if float(np.abs(x[1:] - x[:-1]).mean((1, 2, 3)).max()) > LIMIT_1:
         return True
-    return len(x) > LAG and float(np.abs(x[LAG:] - x[:-LAG]).mean((1, 2, 3)).max()) > LIMIT_LAG
+    if len(x) > LAG and float(np.abs(x[LAG:] - x[:-LAG]).mean((1, 2, 3)).max()) > LIMIT_LAG:
+        return True
+    return j % STRIDE == 0 and float(np.abs(x[-1] - x[0]).mean()) > STILL
 
 
 def bfloat16_cpu() -> bool:
@@ -147,8 +197,9 @@ def probabilities(video, net, progress: Optional[Callable[[], None]] = None, ful
 
 
 def scan(video, net, progress: Optional[Callable[[], None]] = None, full: Optional[bool] = None,
-         bf16: Optional[bool] = None) -> tuple[np.ndarray, np.ndarray]:
-    """(per-frame transition probability, every frame at 48x27) of ``video``.
+         bf16: Optional[bool] = None) -> tuple[np.ndarray, Stats]:
+    """(per-frame transition probability, ``Stats`` of every frame at 48x27) of ``video``, in
+    constant memory (``RING`` frames held).
 
     ``full`` (default: on CUDA): every segment through the network. Otherwise the
     two-stage scan: the frame differences above propose segments and only those go
@@ -160,26 +211,31 @@ def scan(video, net, progress: Optional[Callable[[], None]] = None, full: Option
 
     n = len(video)
     if n == 0:
-        return np.zeros(0, np.float32), np.zeros((0, INPUT_SIZE[1], INPUT_SIZE[0], 3), np.uint8)
+        return np.zeros(0, np.float32), Stats(0)
     full = net.device.type == "cuda" if full is None else full
     cpu = net.device.type == "cpu"
     bf16 = cpu and bfloat16_cpu() if bf16 is None else bf16
     precision = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 and cpu else contextlib.nullcontext()
-    frames, wait = _decoded(video, progress)
+    frames = _Ring(video, progress)
     out = np.zeros(n, np.float32)
-    for j in range((n + STEP - 1) // STEP):
-        if not full:
-            wait((j + 1) * STEP + MARGIN)
-            if not proposed(frames, j):
-                continue
-        wait(j * STEP - CONTEXT + WINDOW)
-        x = torch.from_numpy(_window(frames, j)[None]).to(net.device)
-        with torch.inference_mode(), precision:
-            single, _ = net(x)
-        p = torch.sigmoid(single[0, CONTEXT:CONTEXT + STEP, 0].float()).cpu().numpy()
-        out[j * STEP: j * STEP + STEP] = p[: n - j * STEP]
-    wait(n)  # the decoder's errors surface even when the last segments were skipped
-    return out, frames
+    try:
+        for j in range((n + STEP - 1) // STEP):
+            frames.release(j * STEP - max(CONTEXT, MARGIN + LAG))  # nothing before this is read again
+            if not full:
+                frames.wait((j + 1) * STEP + MARGIN)
+                if not proposed(frames, j):
+                    continue
+            frames.wait(j * STEP - CONTEXT + WINDOW)
+            x = torch.from_numpy(_window(frames, j)[None]).to(net.device)
+            with torch.inference_mode(), precision:
+                single, _ = net(x)
+            p = torch.sigmoid(single[0, CONTEXT:CONTEXT + STEP, 0].float()).cpu().numpy()
+            out[j * STEP: j * STEP + STEP] = p[: n - j * STEP]
+        frames.release(n)
+        frames.wait(n)  # the decoder's errors surface even when the last segments were skipped
+    finally:
+        frames.release(n)  # a decoder waiting for room finishes (or the caller's error wins)
+    return out, frames.stats
 
 
 #: A cut or fade to black and the fade in that follows are one transition: the network marks
@@ -190,16 +246,17 @@ def scan(video, net, progress: Optional[Callable[[], None]] = None, full: Option
 BLACK, GRADUAL, FADE_GAP = 12.0, 10.0, 3.0
 
 
-def join_fades(events: list[tuple[int, int]], frames: np.ndarray, times: np.ndarray) -> list[tuple[int, int]]:
-    """``events`` with each cut or fade to black and the fade in after it made one transition."""
+def join_fades(events: list[tuple[int, int]], frames, times: np.ndarray) -> list[tuple[int, int]]:
+    """``events`` with each cut or fade to black and the fade in after it made one transition
+    (``frames``: the 48x27 frames, or their ``Stats``)."""
     if not events:
         return events
-    means = frames.reshape(len(frames), -1).mean(1)
+    st = frames if isinstance(frames, Stats) else Stats.of(frames)
     out = [events[0]]
     for a, b in events[1:]:
         pa, pb = out[-1]
-        between = means[pb:a]
-        change = float(np.abs(frames[b].astype(np.int16) - frames[b - 1]).mean()) if 0 < b < len(frames) else 1e9
+        between = st.means[pb:a]
+        change = float(st.change[b]) if 0 < b < len(st.change) else 1e9
         if len(between) and float(between.min()) <= BLACK and change <= GRADUAL and times[b] - times[pb] <= FADE_GAP:
             out[-1] = (pa, b)
         else:
@@ -221,27 +278,23 @@ def join_fades(events: list[tuple[int, int]], frames: np.ndarray, times: np.ndar
 CUT_CHANGE, CUT_SPIKE = 40.0, 4.0
 
 
-def frame_changes(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(change, spike) per frame of 48x27 ``frames``: the mean absolute RGB difference from
-    the frame before (0 for the first), and that over the largest change of the two frames
-    either side of it."""
-    n = len(frames)
-    change = np.zeros(n, np.float32)
-    for a in range(1, n, 1024):  # in blocks: int16 copies of a long video would not fit
-        b = min(n, a + 1024)
-        change[a:b] = np.abs(frames[a:b].astype(np.int16) - frames[a - 1:b - 1]).mean((1, 2, 3))
+def frame_changes(frames) -> tuple[np.ndarray, np.ndarray]:
+    """(change, spike) per frame (``frames``: 48x27 frames or their ``Stats``): the mean
+    absolute RGB difference from the frame before (0 for the first), and that over the
+    largest change of the two frames either side of it."""
+    change = (frames if isinstance(frames, Stats) else Stats.of(frames)).change
     pad = np.pad(change, 2, mode="edge")
     around = np.maximum.reduce([pad[:-4], pad[1:-3], pad[3:-1], pad[4:]])
     return change, change / np.maximum(around, 1.0)
 
 
-def proven_cuts(frames: np.ndarray) -> list[int]:
+def proven_cuts(frames) -> list[int]:
     """Frames where a new shot starts by the rule above (``CUT_CHANGE``, ``CUT_SPIKE``)."""
     change, spike = frame_changes(frames)
     return np.flatnonzero((change >= CUT_CHANGE) & (spike >= CUT_SPIKE)).tolist()
 
 
-def with_proven_cuts(events: list[tuple[int, int]], frames: np.ndarray) -> list[tuple[int, int]]:
+def with_proven_cuts(events: list[tuple[int, int]], frames) -> list[tuple[int, int]]:
     """``events`` plus each proven cut that no event already covers (within 2 frames)."""
     out = list(events)
     for c in proven_cuts(frames):
