@@ -102,7 +102,8 @@ def detectors():
         return run
 
     return {"vidtok content": vidtok("content"), "vidtok adaptive": vidtok("adaptive"),
-            "vidtok transnet": vidtok("transnet"), "PySceneDetect content": psd("content"),
+            "vidtok transnet": vidtok("transnet"), "vidtok default (combined)": vidtok("auto"),
+            "PySceneDetect content": psd("content"),
             "PySceneDetect adaptive": psd("adaptive")}
 
 

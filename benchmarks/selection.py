@@ -87,6 +87,12 @@ def run_vidtok(path, stream=None):
                                     use_cache=False).cuts]
 
 
+def run_default(path, stream=None):
+    """The default detector (``auto``: combined where vidtok[cuts] is installed): F1 only."""
+    sel = select(open_video(path, stream=stream), "scenes", use_cache=False)
+    return [c.index for c in sel.cuts], sel.params["detector"]
+
+
 def run_pyscenedetect(path):
     from scenedetect import ContentDetector, detect
 
@@ -140,6 +146,8 @@ def main(argv=None):
         (vp, vt) = res[0]
         row = {"video": name, "truth": truth, "vidtok": vp, "vidtok_f1": f1(vp, truth, tol), "vidtok_s": vt,
                "default_stream": stream is None}
+        dp, which = run_default(path, stream)
+        row.update({"default": dp, "default_f1": f1(dp, truth, tol), "default_detector": which})
         if have_psd:
             pp, pt = res[1]
             row.update({"psd": pp, "psd_f1": f1(pp, truth, tol), "psd_s": pt, "speedup": pt / vt})
@@ -161,6 +169,12 @@ def main(argv=None):
             f"| {r['video']} | {r['truth']} | {r['vidtok']} | {r['vidtok_f1']:.2f} | {r['vidtok_s']:.3f} | "
             + (f"{r['psd']} | {r['psd_f1']:.2f} | {r['psd_s']:.3f} | {r['speedup']:.2f}x |" if "psd" in r else "– | – | – | – |")
         )
+    lines += ["", "The default detector (auto) on the same rows, F1 only (it is timed as a command in "
+                  "benchmarks/cuts_long.py and transnet_scan.py):", "",
+              "| video | true cuts | default detector | its cuts | F1 | content F1 |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['video']} | {r['truth']} | {r['default_detector']} | {r['default']} | {r['default_f1']:.2f} | "
+                     f"{r['vidtok_f1']:.2f} |")
     for r in rows:
         if "psd_original" in r:
             lines += ["", f"{r['video']}: PySceneDetect on the original file (it reads stream 0) finds "

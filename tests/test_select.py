@@ -623,6 +623,35 @@ def test_proven_cuts_on_natural_footage_are_the_networks_own():
         assert all(any(a - 2 <= c <= b + 2 for a, b in events) for c in transnet.proven_cuts(small)), p.name
 
 
+def test_the_transnet_scan_holds_a_ring_of_frames_not_the_video(tmp_path, monkeypatch):
+    """A scan holds ``RING`` frames at 48x27 whatever the video's length, and finds what it
+    finds holding them all; the brightness and change it keeps equal the whole video's."""
+    from vidtok.select import transnet
+
+    from .videogen import write_frames
+
+    shots = [np.full((36, 64, 3), c, np.uint8) for c in ((200, 40, 40), (30, 160, 60), (40, 60, 220))]
+    frames = [shots[0]] * 500 + [shots[1]] * 450 + [shots[2]] * 250
+    v = open_video(write_frames(tmp_path / "long.mp4", frames))
+    net = transnet.load_network("cpu")
+    held = []
+    real = transnet._Ring.__init__
+
+    def spy(self, *a, **kw):
+        real(self, *a, **kw)
+        held.append(len(self.buf))
+
+    monkeypatch.setattr(transnet._Ring, "__init__", spy)
+    p, stats = transnet.scan(v, net)
+    assert held == [transnet.RING] < [len(v)]
+    monkeypatch.setattr(transnet, "RING", len(v))
+    p_all, _ = transnet.scan(v, net)
+    assert np.array_equal(p, p_all)
+    ref = transnet.Stats.of(v.get_frames(np.arange(len(v)), size=transnet.INPUT_SIZE).data)
+    assert np.allclose(stats.means, ref.means) and np.allclose(stats.change, ref.change, atol=1e-4)
+    assert transnet.proven_cuts(stats) == [500, 950]
+
+
 def test_loading_transnet_leaves_the_process_as_it_was():
     """The package's constructor seeds every generator and turns on torch's deterministic
     algorithms for the whole process; vidtok undoes all of it."""

@@ -68,14 +68,20 @@ class Stats:
     @classmethod
     def of(cls, frames: np.ndarray) -> "Stats":
         st = cls(len(frames))
-        for k in range(len(frames)):
-            st.add(k, frames[k], frames[k - 1] if k else None)
+        for k in range(0, len(frames), 1024):  # in blocks: int16 copies of a long video would not fit
+            st.add_block(k, frames[k:k + 1024], frames[k - 1] if k else None)
         return st
 
     def add(self, k: int, rgb: np.ndarray, prev: Optional[np.ndarray]) -> None:
-        self.means[k] = rgb.mean()
-        if prev is not None:
-            self.change[k] = np.abs(rgb.astype(np.int16) - prev).mean()
+        self.add_block(k, rgb[None], prev)
+
+    def add_block(self, k: int, rgb: np.ndarray, prev: Optional[np.ndarray]) -> None:
+        """Frames ``k`` to ``k + len(rgb) - 1`` at once (``prev``: the frame before ``k``)."""
+        x = rgb.reshape(len(rgb), -1)
+        self.means[k:k + len(rgb)] = x.mean(1)
+        full = x if prev is None else np.concatenate([prev.reshape(1, -1), x])
+        d = np.abs(np.diff(full.astype(np.int16), axis=0)).mean(1)
+        self.change[k + (prev is None):k + len(rgb)] = d
 
 
 #: frames held at 48x27 while scanning (the network's window with room to decode ahead):
@@ -95,27 +101,35 @@ class _Ring:
         self.n = len(video)
         self.buf = np.zeros((min(RING, max(1, self.n)), INPUT_SIZE[1], INPUT_SIZE[0], 3), np.uint8)
         self.stats = Stats(self.n)
+        self.measured = 0  # frames whose Stats are filled in (``measure``)
         self.done, self.low = 0, 0
         self.error: list[BaseException] = []
+        self.closed = False
         self.cond = threading.Condition()
         self.thread = threading.Thread(target=self._work, args=(video, progress), daemon=True)
         self.thread.start()
 
     def _work(self, video, progress) -> None:
         R = len(self.buf)
-        prev = None
+        room = 0  # frames that may be written before the room is looked at again
         try:
             for k, (_, _, rgb) in enumerate(video.iter_frames(np.arange(self.n), size=INPUT_SIZE)):
-                with self.cond:  # never overwrite a frame the scan still needs
-                    self.cond.wait_for(lambda: k < self.low + R or self.error)
+                if room == 0:
+                    with self.cond:  # never overwrite a frame the scan still needs
+                        self.done = k  # (first: the scan may be waiting for these to free room)
+                        self.cond.notify_all()
+                        self.cond.wait_for(lambda: k < self.low + R or self.closed)
+                        if self.closed:  # the scan ended early (an error, an interrupt)
+                            return
+                        room = self.low + R - k
                 self.buf[k % R] = rgb
-                self.stats.add(k, rgb, prev)
-                prev = self.buf[k % R]
+                room -= 1
                 if progress:
                     progress()
-                with self.cond:
-                    self.done = k + 1
-                    self.cond.notify_all()
+                if k % 16 == 15:  # the consumer hears of new frames in batches: a lock a frame costs
+                    with self.cond:
+                        self.done = k + 1
+                        self.cond.notify_all()
         except BaseException as e:  # raised again in the caller
             self.error.append(e)
         finally:
@@ -132,9 +146,25 @@ class _Ring:
         if self.error:
             raise self.error[0]
 
-    def release(self, k: int) -> None:
+    def measure(self, upto: int) -> None:
+        """Fill in ``stats`` for the frames up to ``upto`` (held, decoded), as one block."""
+        upto = min(upto, self.done, self.n)
+        if upto > self.measured:
+            a = self.measured
+            self.stats.add_block(a, self[a:upto], self[a - 1] if a else None)
+            self.measured = upto
+
+    def close(self) -> None:
+        """The scan is over: a decoder waiting for room stops."""
         with self.cond:
-            self.low = max(self.low, min(k, self.n))
+            self.closed = True
+            self.cond.notify_all()
+
+    def release(self, k: int) -> None:
+        """Frames before ``k`` may be overwritten (the one before the first unmeasured frame
+        is kept: its change needs it)."""
+        with self.cond:
+            self.low = max(self.low, min(k, self.n, max(0, self.measured - 1)))
             self.cond.notify_all()
 
     def __getitem__(self, idx) -> np.ndarray:
@@ -221,20 +251,20 @@ def scan(video, net, progress: Optional[Callable[[], None]] = None, full: Option
     try:
         for j in range((n + STEP - 1) // STEP):
             frames.release(j * STEP - max(CONTEXT, MARGIN + LAG))  # nothing before this is read again
-            if not full:
-                frames.wait((j + 1) * STEP + MARGIN)
-                if not proposed(frames, j):
-                    continue
+            frames.wait((j + 1) * STEP + MARGIN)
+            frames.measure((j + 1) * STEP + MARGIN)
+            if not full and not proposed(frames, j):
+                continue
             frames.wait(j * STEP - CONTEXT + WINDOW)
             x = torch.from_numpy(_window(frames, j)[None]).to(net.device)
             with torch.inference_mode(), precision:
                 single, _ = net(x)
             p = torch.sigmoid(single[0, CONTEXT:CONTEXT + STEP, 0].float()).cpu().numpy()
             out[j * STEP: j * STEP + STEP] = p[: n - j * STEP]
-        frames.release(n)
         frames.wait(n)  # the decoder's errors surface even when the last segments were skipped
+        frames.measure(n)
     finally:
-        frames.release(n)  # a decoder waiting for room finishes (or the caller's error wins)
+        frames.close()  # a decoder waiting for room stops (when the scan ended early)
     return out, frames.stats
 
 
