@@ -104,6 +104,8 @@ def load_items(ann: Path, task: str, roots: list[Path], decode, limit: Optional[
         name = it["video"]
         if name not in opened:
             p = Path(name)
+            if not p.is_absolute() and (ann.parent / p).is_file():  # relative to the annotation file
+                p = ann.parent / p
             if not p.is_file():
                 try:
                     p = find_video(Path(name).stem if task == "qa" else name, roots)
