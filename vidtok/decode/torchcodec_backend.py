@@ -25,6 +25,14 @@ class TorchCodecDecoder(Decoder):
     can_select_stream = True
 
     @classmethod
+    def installed(cls) -> bool:
+        """Found, and FFmpeg's shared libraries are on the system (what ``vidtok methods``
+        shows without importing torchcodec, which loads torch)."""
+        import ctypes.util
+
+        return super().installed() and ctypes.util.find_library("avutil") is not None
+
+    @classmethod
     def unavailable(cls) -> str | None:
         """torchcodec (0.17) imports without FFmpeg's shared libraries and fails only when a
         decoder opens; it leaves ``ffmpeg_major_version`` None then (its public attribute
