@@ -159,7 +159,8 @@ def keyframes(
     with render.bar(cfg.selector, as_json, count=False) as bar:
         task = bar.add_task(cfg.selector, total=None)
         result = commands.keyframes(video, cfg=cfg, decode=decode, query=query, use_cache=not no_cache, out_dir=out_dir,
-                                    report=report, progress=lambda: bar.advance(task))
+                                    report=report, progress=lambda: bar.advance(task),
+                                    total=lambda n: bar.update(task, total=n))
     _after(result, report)
     render.json_or(result, as_json) or render.keyframes(result, out_dir)
 

@@ -86,10 +86,12 @@ def streaming(quiet: bool):
 
 def bar(label: str, quiet: bool, *, count: bool = True, failed: bool = False, transient: bool = True):
     """A progress bar on stderr (disabled when ``quiet`` or not a terminal)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
 
     cols = [TextColumn(f"[bold]{escape(label)}[/bold]"), BarColumn()]
-    cols += [MofNCompleteColumn()] if count else [TimeElapsedColumn()]
+    # without a count: the time so far, and the time left once a total is known
+    cols += [MofNCompleteColumn()] if count else [TimeElapsedColumn(), TimeRemainingColumn()]
     cols += [TextColumn("{task.fields[failed]} failed")] if failed else []
     return Progress(*cols, console=err.real(), disable=not shows(quiet), transient=transient)
 

@@ -171,16 +171,21 @@ def compress(video, *, cfg: PipelineConfig, decode: DecodeOptions, n: int = 16, 
 
 def keyframes(video, *, cfg: PipelineConfig, decode: DecodeOptions, query: Optional[str] = None,
               use_cache: bool = True, out_dir: Optional[Path] = None, report: Optional[Path] = None,
-              progress: Optional[Callable[[], None]] = None) -> dict:
+              progress: Optional[Callable[[], None]] = None,
+              total: Optional[Callable[[int], None]] = None) -> dict:
     """The frames (or clips, cuts) that matter, by selector ``cfg.selector`` with ``cfg.k``,
     ``cfg.encoder`` and its own options (``cfg.options[selector]``: budget, detector,
-    threshold, ...); with ``out_dir`` the frames and a contact sheet; with ``report`` a page."""
+    threshold, ...); with ``out_dir`` the frames and a contact sheet; with ``report`` a page.
+    ``progress()`` is called per frame the selector works through; ``total(n)`` is told how
+    many that will be where it is known (scenes: every frame)."""
     from .select import select
 
     method = cfg.selector
     staged, report = Staged(out_dir), check_file(report, "--report")
     v = decode.open(video)
     check_selection(method, query=query, encoder=cfg.encoder, options=cfg.options.get(method))
+    if total is not None and method == "scenes":
+        total(len(v))
     sel = select(v, method, use_cache=use_cache, progress=progress, k=cfg.k, query=query, encoder=cfg.encoder,
                  **cfg.options.get(method, {}))
     result = {"video": str(video), **sel.model_dump(), "damage": decode.damage(v)}
