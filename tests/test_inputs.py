@@ -31,6 +31,8 @@ def test_torchcodec_without_ffmpeg_is_not_available(monkeypatch, capsys):
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)  # no system FFmpeg
     code, out, err = run_cli(["methods", "--json"], capsys)
     assert code == 0 and next(r for r in json.loads(out) if r["name"] == "torchcodec")["available"] is False
+    code, out, err = run_cli(["sample", CUTS, "-n", "2", "--backend", "torchcodec", "--json"], capsys)
+    assert code == 6 and one_line(err) and "FFmpeg" in err and "pip install" not in err, err
 
 
 # -- recipes and options ---------------------------------------------------------------------

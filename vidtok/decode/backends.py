@@ -31,7 +31,7 @@ def pick_backend(name: str | None) -> type[Decoder]:
     cls = DECODERS.get(name)
     why = cls.unavailable()
     if why is not None:
-        if not cls.installed():
+        if not cls.found():  # not installed; anything else it lacks, `why` names
             extra = f" (pip install 'vidtok[{cls.extra}]')" if cls.extra else ""
             raise MissingDependencyError(f"decoder backend '{name}' is not installed{extra}")
         raise MissingDependencyError(f"decoder backend '{name}' cannot decode here: {why}")

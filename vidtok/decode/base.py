@@ -232,12 +232,18 @@ class Decoder(ABC):
         return cls.unavailable() is None
 
     @classmethod
-    def installed(cls) -> bool:
+    def found(cls) -> bool:
         """Whether the modules it needs are installed (found, not imported: torchcodec's
         import loads torch, which a listing must not wait for)."""
         import importlib.util
 
         return all(importlib.util.find_spec(m) is not None for m in cls.requires)
+
+    @classmethod
+    def installed(cls) -> bool:
+        """What ``vidtok methods`` shows without importing anything: ``found()``, plus what a
+        backend can tell cheaply of the rest it needs."""
+        return cls.found()
 
     @abstractmethod
     def iter_frames(

@@ -30,7 +30,7 @@ class TorchCodecDecoder(Decoder):
         shows without importing torchcodec, which loads torch)."""
         import ctypes.util
 
-        return super().installed() and ctypes.util.find_library("avutil") is not None
+        return cls.found() and ctypes.util.find_library("avutil") is not None
 
     @classmethod
     def unavailable(cls) -> str | None:
