@@ -10,16 +10,23 @@ from .defaults import DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
 from .errors import UsageError
 
 
-def check_number(flag: str, value, low=None, high=None) -> None:
-    """A numeric flag is a finite number within [low, high] (click's ranges let NaN through)."""
+def range_problem(value, low=None, high=None) -> Optional[str]:
+    """What is wrong with ``value`` as a finite number within [low, high] (None: nothing;
+    a bound of None: none on that side)."""
     import math
 
-    if value is None:
-        return
-    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
-        span = (f"between {low:g} and {high:g}" if low is not None and high is not None else
-                f"at least {low:g}" if low is not None else f"at most {high:g}")
-        raise UsageError(f"{flag} must be a number {span}, got {value}")
+    if math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high):
+        return None
+    span = (f" between {low:g} and {high:g}" if low is not None and high is not None else
+            f" at least {low:g}" if low is not None else f" at most {high:g}" if high is not None else "")
+    return f"must be a finite number{span}"
+
+
+def check_number(flag: str, value, low=None, high=None) -> None:
+    """A numeric flag is a finite number within [low, high] (click's ranges let NaN through)."""
+    problem = None if value is None else range_problem(value, low, high)
+    if problem:
+        raise UsageError(f"{flag} {problem}, got {value}")
 
 
 def check_compression(method: Optional[str], budget) -> None:

@@ -148,17 +148,15 @@ def _typed(raw: str, default, where: str = "-o"):
 def check_option_values(registry, name: str, opts: dict) -> None:
     """Every numeric option of component ``name`` is a finite number inside the range its
     module declares (``OPTION_RANGES``); one line naming the option and the value otherwise."""
-    import math
+    from .checks import range_problem
 
     ranges = registry.option_ranges(name)
     for key, value in opts.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        lo, hi = ranges.get(key, (None, None))
-        if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
-            span = (f" between {lo:g} and {hi:g}" if lo is not None and hi is not None else
-                    f" at least {lo:g}" if lo is not None else f" at most {hi:g}" if hi is not None else "")
-            raise UsageError(f"{name}.{key}={value}: must be a finite number{span}")
+        problem = range_problem(value, *ranges.get(key, (None, None)))
+        if problem:
+            raise UsageError(f"{name}.{key}={value}: {problem}")
 
 
 def parse_options(pairs: list[str] | None, names: list[str], registry, skip: tuple[str, ...] = ()) -> dict[str, dict]:

@@ -87,13 +87,13 @@ class Registry(Generic[T]):
 
     def module_dict(self, name: str, constant: str) -> dict:
         """The dict ``constant`` at the top of the component's module, keys with their values
-        where those are constants (else None), read from the source without importing it."""
+        where those are literals (else None), read from the source without importing it."""
         tree = self._module_tree(name)
         for node in tree.body if tree is not None else ():
             if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == constant for t in node.targets)
                     and isinstance(node.value, ast.Dict)):
-                return {k.value: (v.value if isinstance(v, ast.Constant) else None)
-                        for k, v in zip(node.value.keys, node.value.values) if isinstance(k, ast.Constant)}
+                return {k.value: _literal(v) for k, v in zip(node.value.keys, node.value.values)
+                        if isinstance(k, ast.Constant)}
         return {}
 
     def options(self, name: str, skip: tuple[str, ...] = ()) -> dict:
@@ -115,15 +115,8 @@ class Registry(Generic[T]):
 
     def option_ranges(self, name: str) -> dict[str, tuple]:
         """``OPTION_RANGES`` of the component's module: option -> (low, high), inclusive,
-        None for no bound. Read from the source (a literal), so checking imports nothing."""
-        if name in self._loaded:
-            mod = importlib.import_module(getattr(self._loaded[name], "__module__", "") or "builtins")
-            return dict(getattr(mod, "OPTION_RANGES", {}))
-        tree = self._module_tree(name)
-        for node in tree.body if tree is not None else ():
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "OPTION_RANGES" for t in node.targets):
-                return ast.literal_eval(node.value)
-        return {}
+        None for no bound. Read from the source, so checking imports nothing."""
+        return self.module_dict(name, "OPTION_RANGES")
 
     def _module_tree(self, name: str):
         self.check(name)
@@ -144,3 +137,11 @@ class Registry(Generic[T]):
     def items(self) -> Iterator[tuple[str, T]]:
         for n in self.names():
             yield n, self.get(n)
+
+
+def _literal(node):
+    """A source literal's value (numbers, strings, tuples of them), else None."""
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
