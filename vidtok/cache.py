@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,13 +37,18 @@ def _folder(kind: str) -> Path | None:
     return d
 
 
-def _write_failed(tmp: str, e: OSError) -> None:
+def _write(path: Path, data) -> Path | None:
+    """``output.write_file`` (atomic, nothing left behind), or None when the write fails:
+    the cache is then not used for the rest of the process (``problem``)."""
     global problem
-    problem = f"{cache_dir()}: {e.strerror or e}"
+    from .errors import VidtokError
+    from .output import write_file
+
     try:
-        os.unlink(tmp)
-    except OSError:
-        pass
+        return write_file(path, data)
+    except VidtokError as e:
+        problem = f"{cache_dir()}: {e.problem}"
+        return None
 
 
 def cache_dir() -> Path:
@@ -93,17 +97,8 @@ def save(key: str, ts: TokenSet, extra: dict | None = None) -> Path | None:
         else:
             meta_scalars[k] = v
     info = {"grid": list(ts.grid), "meta": meta_scalars, "extra": extra or {}}
-    tmp = ""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-        os.close(fd)
-        save_file(tensors, tmp, metadata={"vidtok": json.dumps(info)})
-        final = d / f"{key}.safetensors"
-        os.replace(tmp, final)
-    except OSError as e:
-        _write_failed(tmp, e)
-        return None
-    return final
+    meta = {"vidtok": json.dumps(info)}
+    return _write(d / f"{key}.safetensors", lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
 
 def load(key: str) -> tuple[TokenSet, dict] | None:
@@ -155,17 +150,7 @@ def save_json(kind: str, key: str, data: dict) -> Path | None:
     d = _folder(kind)
     if d is None:
         return None
-    tmp = ""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)
-        final = d / f"{key}.json"
-        os.replace(tmp, final)
-    except OSError as e:
-        _write_failed(tmp, e)
-        return None
-    return final
+    return _write(d / f"{key}.json", json.dumps(data))
 
 
 def load_json(kind: str, key: str) -> dict | None:

@@ -18,6 +18,7 @@ Append-only results (``batch``'s JSONL) and the cache have their own rules
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Callable, Optional, Union
@@ -93,7 +94,7 @@ def write_file(path: Union[str, os.PathLike], data: Union[str, bytes, Callable[[
             os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, p)
     except BaseException as e:
-        with _quiet_oserror():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(e, OSError):
             raise VidtokError(f"cannot write: {e.strerror or e}", p) from None
@@ -105,14 +106,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-class _quiet_oserror:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, *exc):
-        return kind is not None and issubclass(kind, OSError)
 
 
 class Staged:
@@ -129,7 +122,6 @@ class Staged:
     def __init__(self, out_dir: Union[str, os.PathLike, None], flag: str = "--out"):
         self.out = check_dir(out_dir, flag)
         self.tmp: Optional[Path] = None
-        self.files: list[str] = []
 
     def __bool__(self) -> bool:
         return self.out is not None
@@ -147,7 +139,6 @@ class Staged:
         return self
 
     def __truediv__(self, name: str) -> Path:
-        self.files.append(name)
         return self.tmp / name
 
     def commit(self) -> None:
