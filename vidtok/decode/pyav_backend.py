@@ -189,19 +189,15 @@ class PyAVDecoder(Decoder):
         after the keyframe is frame key + n, and nothing is skipped (it would shift the count)."""
         by_count = self.index.by_dts
         pending = set(wanted) if by_count else {int(self.index.pts[i]): i for i in wanted}
-        # joined recordings (FrameIndex.segment_offsets): which recording a packet (by its dts)
-        # and a decoded frame (by its pts) are in, each counted on at a backward jump
-        offsets, seg, last_raw, pkt_seg, last_dts = self.index.segment_offsets, 0, None, 0, None
+        # joined recordings (FrameIndex.segment_offsets): packets by their dts, frames by their pts
+        offsets = self.index.segment_offsets
+        packet_time, frame_time = _Timeline(self.index), _Timeline(self.index)
         cc = p.stream.codec_context
         n, tainted = key, False  # tainted: a packet was refused since the last clean keyframe
         for packet in self._packets_from_key(p, key):
             ppts = packet.pts
             if offsets and ppts is not None:
-                if packet.dts is not None:
-                    if last_dts is not None and packet.dts < last_dts - self.index.jump_ticks:
-                        pkt_seg = min(pkt_seg + 1, len(offsets) - 1)
-                    last_dts = packet.dts
-                ppts += offsets[pkt_seg]
+                ppts += packet_time.offset(packet.dts)
             full = by_count or ppts is None or ppts in pending
             cc.skip_frame = "DEFAULT" if full else skip
             self.stats["packets"] += 1
@@ -219,10 +215,8 @@ class PyAVDecoder(Decoder):
                     pending.discard(i)
                 else:
                     fp = frame.pts
-                    if offsets and fp is not None:  # which recording this frame is in, by its raw pts
-                        if last_raw is not None and fp < last_raw - self.index.jump_ticks:
-                            seg = min(seg + 1, len(offsets) - 1)
-                        last_raw, fp = fp, fp + offsets[seg]
+                    if offsets and fp is not None:
+                        fp += frame_time.offset(fp)
                     i = self._match(fp, pending)
                 if i is not None:
                     if tainted or frame.is_corrupt:
@@ -262,6 +256,24 @@ class PyAVDecoder(Decoder):
             skip = "DEFAULT" if self.index.by_dts else "NONKEY"
             for j, frame in self._decode_walk(p, i, [i], skip=skip):
                 yield j, p.rgb(frame)
+
+
+class _Timeline:
+    """Which of a file's joined recordings a stream of raw timestamps (in decode order for
+    packets' dts, presentation order for frames' pts) has reached: the next one at each step
+    back larger than ``FrameIndex.jump_ticks``. ``offset(t)`` is what moves ``t`` onto the
+    index's one timeline."""
+
+    def __init__(self, index):
+        self.offsets, self.jump = index.segment_offsets, index.jump_ticks
+        self.seg, self.last = 0, None
+
+    def offset(self, t: int | None) -> int:
+        if t is not None:
+            if self.last is not None and t < self.last - self.jump:
+                self.seg = min(self.seg + 1, len(self.offsets) - 1)
+            self.last = t
+        return self.offsets[self.seg]
 
 
 def _packet_time(pkt: av.Packet, by_dts: bool) -> int | None:

@@ -66,14 +66,14 @@ class Stats:
         self.change = np.zeros(n, np.float32)
 
     @classmethod
-    def of(cls, frames: np.ndarray) -> "Stats":
+    def of(cls, frames) -> "Stats":
+        """The stats of 48x27 ``frames`` (given ``Stats``, those)."""
+        if isinstance(frames, Stats):
+            return frames
         st = cls(len(frames))
         for k in range(0, len(frames), 1024):  # in blocks: int16 copies of a long video would not fit
             st.add_block(k, frames[k:k + 1024], frames[k - 1] if k else None)
         return st
-
-    def add(self, k: int, rgb: np.ndarray, prev: Optional[np.ndarray]) -> None:
-        self.add_block(k, rgb[None], prev)
 
     def add_block(self, k: int, rgb: np.ndarray, prev: Optional[np.ndarray]) -> None:
         """Frames ``k`` to ``k + len(rgb) - 1`` at once (``prev``: the frame before ``k``)."""
@@ -291,7 +291,7 @@ def join_fades(events: list[tuple[int, int]], frames, times: np.ndarray) -> list
     (``frames``: the 48x27 frames, or their ``Stats``)."""
     if not events:
         return events
-    st = frames if isinstance(frames, Stats) else Stats.of(frames)
+    st = Stats.of(frames)
     out = [events[0]]
     for a, b in events[1:]:
         pa, pb = out[-1]
@@ -322,7 +322,7 @@ def frame_changes(frames) -> tuple[np.ndarray, np.ndarray]:
     """(change, spike) per frame (``frames``: 48x27 frames or their ``Stats``): the mean
     absolute RGB difference from the frame before (0 for the first), and that over the
     largest change of the two frames either side of it."""
-    change = (frames if isinstance(frames, Stats) else Stats.of(frames)).change
+    change = Stats.of(frames).change
     pad = np.pad(change, 2, mode="edge")
     around = np.maximum.reduce([pad[:-4], pad[1:-3], pad[3:-1], pad[4:]])
     return change, change / np.maximum(around, 1.0)
