@@ -399,21 +399,10 @@ def search(
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Console entry point: run the app and turn errors into one line and an exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
-    try:
-        _run(argv, debug)
-    finally:
-        cache = sys.modules.get("vidtok.cache")
-        if cache is not None and cache.problem:  # said once, whatever the command did
-            err.print(f"vidtok: warning: the cache cannot be used ({cache.problem}); ran without it "
-                      "(VIDTOK_CACHE_DIR names another folder)", highlight=False, markup=False, soft_wrap=True)
-            cache.problem = None
-
-
-def _run(argv: list[str], debug: bool) -> None:
     import warnings
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
     # OpenCV's FFmpeg prints its decoder's complaints ("non-existing PPS") on stderr: off for
     # the command (and put back after it, for a program that calls main() in-process)
     quiet_opencv = not debug and "OPENCV_FFMPEG_LOGLEVEL" not in os.environ
@@ -427,6 +416,11 @@ def _run(argv: list[str], debug: bool) -> None:
     finally:
         if quiet_opencv:
             os.environ.pop("OPENCV_FFMPEG_LOGLEVEL", None)
+        cache = sys.modules.get("vidtok.cache")
+        if cache is not None and cache.problem:  # said once, whatever the command did
+            err.print(f"vidtok: warning: the cache cannot be used ({cache.problem}); ran without it "
+                      "(VIDTOK_CACHE_DIR names another folder)", highlight=False, markup=False, soft_wrap=True)
+            cache.problem = None
 
 
 def _run_app(argv: list[str], debug: bool) -> None:
