@@ -10,20 +10,10 @@ from .defaults import DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
 from .errors import UsageError
 
 
-def range_problem(value, low=None, high=None) -> Optional[str]:
-    """What is wrong with ``value`` as a finite number within [low, high] (None: nothing;
-    a bound of None: none on that side)."""
-    import math
-
-    if math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high):
-        return None
-    span = (f" between {low:g} and {high:g}" if low is not None and high is not None else
-            f" at least {low:g}" if low is not None else f" at most {high:g}" if high is not None else "")
-    return f"must be a finite number{span}"
-
-
 def check_number(flag: str, value, low=None, high=None) -> None:
     """A numeric flag is a finite number within [low, high] (click's ranges let NaN through)."""
+    from .config import range_problem
+
     problem = None if value is None else range_problem(value, low, high)
     if problem:
         raise UsageError(f"{flag} {problem}, got {value}")

@@ -326,8 +326,19 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
         items = load_items(ann, task, roots, decode, limit=limit)
     m = None if (task == "ground" and cfg.via == "embed") else load_model(cfg, device, status)
     tick = progress(len(items)) if progress else None
-    return run_eval(ann, task, items, m, method=cfg.method, budget=cfg.budget, via=cfg.via, encoder=cfg.encoder,
-                    pre_keep=cfg.pre_keep, options=cfg.options, out=out, progress=tick)
+    kw = dict(method=cfg.method, budget=cfg.budget, via=cfg.via, encoder=cfg.encoder, pre_keep=cfg.pre_keep,
+              options=cfg.options, progress=tick)
+    if out is None:
+        return run_eval(ann, task, items, m, **kw)
+    from .batch.jsonl import BatchLock, JsonlWriter
+
+    with BatchLock(out):  # one writer; a rerun takes what is done and scores the rest
+        writer = JsonlWriter(out, resume=True)
+        try:
+            r = run_eval(ann, task, items, m, done=writer.done, record=writer.write, **kw)
+        finally:
+            writer.close()
+    return {**r, "out": str(out)}
 
 
 BATCH_TASKS = ("ask", "ground", "keyframes", "compress")

@@ -145,11 +145,21 @@ def _typed(raw: str, default, where: str = "-o"):
     raise UsageError(f"{where}: '{raw}' is not {'an' if type(default) is int else 'a'} {type(default).__name__}")
 
 
+def range_problem(value, low=None, high=None) -> Optional[str]:
+    """What is wrong with ``value`` as a finite number within [low, high] (None: nothing;
+    a bound of None: none on that side)."""
+    import math
+
+    if math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high):
+        return None
+    span = (f" between {low:g} and {high:g}" if low is not None and high is not None else
+            f" at least {low:g}" if low is not None else f" at most {high:g}" if high is not None else "")
+    return f"must be a finite number{span}"
+
+
 def check_option_values(registry, name: str, opts: dict) -> None:
     """Every numeric option of component ``name`` is a finite number inside the range its
     module declares (``OPTION_RANGES``); one line naming the option and the value otherwise."""
-    from .checks import range_problem
-
     ranges = registry.option_ranges(name)
     for key, value in opts.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):

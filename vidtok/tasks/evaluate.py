@@ -8,8 +8,8 @@ Each report also gives mean visual tokens and seconds per item.
 
 The whole input is checked before a model loads (``load_items``): every line parsed, every
 video found and probed, every interval inside its video, each problem one line naming the
-file and the line. With ``out`` each item's result is appended to a JSONL file as it is
-scored (``batch``'s writer and lock), so a killed run resumes where it stopped and every
+file and the line. The command appends each item's result to ``--out`` as it is scored
+(``batch``'s writer and lock), so a killed run resumes where it stopped and every
 item is scored once.
 """
 
@@ -126,40 +126,29 @@ def _item_id(task: str, it: dict, setting: dict) -> str:
 
 
 def evaluate(ann: Path, task: str, items: list[dict], model, *, method=None, budget=None, via="llm", encoder=None,
-             pre_keep: Optional[float] = None, options: Optional[dict] = None, out: Optional[Path] = None,
-             progress=None) -> dict:
-    """Score ``items`` (from ``load_items``); with ``out``, per-item JSON lines appended as
-    they are scored, and items already there (same setting) taken from it, not redone."""
-    from ..batch.jsonl import BatchLock, JsonlWriter
-
+             pre_keep: Optional[float] = None, options: Optional[dict] = None, done: Optional[dict] = None,
+             record=None, progress=None) -> dict:
+    """Score ``items`` (from ``load_items``). ``done``: records already written (by id), whose
+    rows are taken, not scored again; ``record(rec)`` is called with each new item's record
+    as it is scored (the command appends it to ``--out``)."""
+    done = done or {}
     setting = {"model": getattr(model, "spec", None), "method": method, "budget": budget, "via": via,
                "encoder": encoder, "pre_keep": pre_keep, "options": options or {}}
     score = _ground_one if task == "ground" else _qa_one
     rows, t0 = [], time.perf_counter()
-    lock = BatchLock(out) if out is not None else None
-    if lock is not None:
-        lock.__enter__()
-    try:
-        writer = JsonlWriter(out, resume=True) if out is not None else None
-        done = writer.done if writer is not None else {}
-        for it in items:
-            key = _item_id(task, it, setting)
-            if key in done:
-                rows.append(done[key]["row"])
-            else:
-                row = score(it, model, method=method, budget=budget, via=via, encoder=encoder, pre_keep=pre_keep,
-                            options=options)
-                row["line"] = it["line"]
-                if writer is not None:
-                    writer.write({"id": key, "status": "ok", "annotations": str(ann), "setting": setting, "row": row})
-                rows.append(row)
-            if progress:
-                progress()
-        if writer is not None:
-            writer.close()
-    finally:
-        if lock is not None:
-            lock.__exit__(None, None, None)
+    for it in items:
+        key = _item_id(task, it, setting)
+        if key in done:
+            rows.append(done[key]["row"])
+        else:
+            row = score(it, model, method=method, budget=budget, via=via, encoder=encoder, pre_keep=pre_keep,
+                        options=options)
+            row["line"] = it["line"]
+            if record is not None:
+                record({"id": key, "status": "ok", "annotations": str(ann), "setting": setting, "row": row})
+            rows.append(row)
+        if progress:
+            progress()
     n = len(rows)
     if task == "ground":
         metrics = {f"R1@{t}": sum(r["iou"] >= t for r in rows) / n for t in (0.3, 0.5, 0.7)}
@@ -169,8 +158,7 @@ def evaluate(ann: Path, task: str, items: list[dict], model, *, method=None, bud
         metrics = {"accuracy": sum(r["correct"] for r in rows) / n}
         extra = {"mean_visual_tokens": sum(r["tokens"] for r in rows) / n}
     return {"task": task, "items": n, "metrics": metrics, **extra,
-            "seconds_per_item": (time.perf_counter() - t0) / n, "rows": rows,
-            **({"out": str(out)} if out is not None else {})}
+            "seconds_per_item": (time.perf_counter() - t0) / n, "rows": rows}
 
 
 def _ground_one(it, model, *, method, budget, via, encoder, pre_keep, options) -> dict:
