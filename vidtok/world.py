@@ -209,9 +209,11 @@ def _questions(v: Video, rng: np.random.Generator) -> list[dict]:
     return qs
 
 
-def make_video(video_id: str, rng: np.random.Generator) -> Video:
+def make_video(video_id: str, rng: np.random.Generator, objects: Optional[int] = None) -> Video:
+    """One video and its questions; ``objects`` fixes how many objects (1-3, drawn by default)."""
     duration = float(rng.integers(4 * FPS, 12 * FPS + 1)) / FPS
     k = int(rng.integers(1, 4))
+    k = objects or k
     shapes = rng.choice(SHAPES, k, replace=False)
     things = [_thing(rng, str(s), str(rng.choice(list(COLORS))), duration) for s in shapes]
     v = Video(video_id, duration, str(rng.choice(BACKGROUNDS)), things)

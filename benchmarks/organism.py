@@ -1,0 +1,187 @@
+"""What compression does to the answers of a model that has learned to see.
+
+The organism (``tests/organism/<family>``, trained by ``tests/organism/train.py`` on the
+synthetic world of :mod:`vidtok.world`) answers held-out world items through vidtok's own
+``eval`` path (``vidtok.tasks.evaluate``: the same sampling, tower, compression, prompt and
+scoring a user's ``vidtok eval`` runs), at full tokens, under each compressor and budget, with
+``--pre-keep``, and under two controls that must fail:
+
+* ``other video``: each question is answered from another held-out video's visual tokens
+  (accuracy should fall to chance);
+* ``shuffled time``: each video's frame pairs go through the tower in a shuffled order while
+  their times stay put, so every token sits at the wrong time (the time questions, order,
+  blinks, turn and grounding, should fall).
+
+Prints one JSON line per setting (accuracy per question kind, QA accuracy, grounding mIoU and
+R1@0.5, mean visual tokens, each also relative to full tokens) and a Markdown table::
+
+    python benchmarks/organism.py --family qwen2_5_vl --videos 80
+    python benchmarks/organism.py --family qwen2_5_vl --ci   # the CI subset; --record writes expected.json
+
+The figures are the organism's, a 1.5 M-parameter model on a toy world: what they show about
+a method (which events it loses) carries over, the numbers do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HELD_OUT_SEED = 1000  # tests/organism/train.py trains on seeds below this one
+CI_VIDEOS = 24  # the CI subset: the first held-out videos
+METHODS = ("holitom", "fastvid", "vidcom2", "dtd", "divprune", "visionzip", "tome", "vq", "traj", "fastv",
+           "uniform", "pool", "dtd,holitom")
+BUDGETS = ("0.5", "0.25", "0.1")
+PRE_KEEPS = (0.5, 0.25)
+
+
+def held_out(out: Path, videos: int) -> Path:
+    from vidtok import world
+
+    if not (out / "qa.jsonl").is_file():
+        world.write(out, videos, seed=HELD_OUT_SEED)
+    return out
+
+
+class Controls:
+    """The two controls, by wrapping ``vidtok.tasks.ask.visual_tokens`` (the one place every
+    answer takes its tokens from)."""
+
+    def __init__(self, paths: list[str]):
+        import vidtok.tasks.ask as ask_mod
+
+        self.mod, self.original = ask_mod, ask_mod.visual_tokens
+        self.other = {p: paths[(k + 1) % len(paths)] for k, p in enumerate(paths)}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.mod.visual_tokens = self.original
+
+    def other_video(self):
+        original, other = self.original, self.other
+
+        def swapped(video, model, **kw):
+            return original(other[str(video.path)], model, **kw)
+
+        self.mod.visual_tokens = swapped
+
+    def shuffled_time(self, seed: int = 0):
+        original = self.original
+
+        def shuffled(video, model, **kw):
+            encode = model.encode
+
+            def encode_shuffled(frames, times, ends, fps):
+                pairs = np.arange(0, len(frames) - len(frames) % 2, 2)
+                rng = np.random.default_rng(seed)
+                perm = rng.permutation(len(pairs))
+                while len(perm) > 1 and (perm == np.arange(len(perm))).any():  # every pair moves
+                    perm = rng.permutation(len(pairs))
+                order = np.concatenate([np.r_[pairs[p], pairs[p] + 1] for p in perm] + [np.arange(len(pairs) * 2, len(frames))])
+                return encode(frames[order], times, ends, fps)
+
+            model.encode = encode_shuffled
+            try:
+                return original(video, model, **{**kw, "use_cache": False})  # never cache the wrong tokens
+            finally:
+                del model.encode
+
+        self.mod.visual_tokens = shuffled
+
+
+def blind_grounding(g_items) -> dict:
+    """What grounding scores without looking: the whole video as the answer for every item."""
+    from vidtok.tasks.evaluate import iou
+
+    ious = [iou((0.0, it["video"].info.duration), (it["start"], it["end"])) for it in g_items]
+    return {"setting": "no model: whole video", "miou": round(float(np.mean(ious)), 3),
+            "r1_05": round(float(np.mean([x >= 0.5 for x in ious])), 3)}
+
+
+def score(world_dir: Path, model, kinds: dict[int, str], qa_items, g_items, **setting) -> dict:
+    from vidtok.tasks.evaluate import evaluate
+
+    t0 = time.perf_counter()
+    qa = evaluate(world_dir / "qa.jsonl", "qa", qa_items, model, **setting)
+    g = evaluate(world_dir / "charades_sta_test.txt", "ground", g_items, model, **setting)
+    per: dict[str, list[int]] = {}
+    for r in qa["rows"]:
+        per.setdefault(kinds[r["line"]], []).append(int(r["correct"]))
+    out = {k: sum(v) / len(v) for k, v in sorted(per.items())}
+    out.update(qa=qa["metrics"]["accuracy"], miou=g["metrics"]["mIoU"], r1_05=g["metrics"]["R1@0.5"],
+               tokens=qa["mean_visual_tokens"], seconds=round(time.perf_counter() - t0, 1))
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--family", default="qwen2_5_vl")
+    ap.add_argument("--videos", type=int, default=80, help="held-out world videos")
+    ap.add_argument("--world", type=Path, help="held-out world folder (written there when missing)")
+    ap.add_argument("--methods", default=";".join(METHODS), help="compressors or chains, separated by ';'")
+    ap.add_argument("--budgets", default=",".join(BUDGETS))
+    ap.add_argument("--ci", action="store_true", help=f"the CI subset: first {CI_VIDEOS} videos, full and 25 %% holitom")
+    ap.add_argument("--record", action="store_true", help="with --ci: write expected.json beside the checkpoint")
+    a = ap.parse_args(argv)
+
+    from vidtok.config import DecodeOptions
+    from vidtok.models.base import load_model
+    from vidtok.tasks.evaluate import load_items
+
+    ckpt = ROOT / "tests" / "organism" / a.family
+    videos = CI_VIDEOS if a.ci else a.videos
+    tmp = tempfile.TemporaryDirectory()
+    world_dir = held_out(a.world or Path(tmp.name) / "world", videos)
+    model = load_model(str(ckpt), device="cpu")
+    decode = DecodeOptions()
+    qa_items = load_items(world_dir / "qa.jsonl", "qa", [world_dir], decode)
+    g_items = load_items(world_dir / "charades_sta_test.txt", "ground", [world_dir / "data"], decode)
+    kinds = {n: json.loads(line)["task_type"]
+             for n, line in enumerate((world_dir / "qa.jsonl").read_text().splitlines(), 1)}
+    settings = [("full tokens", {})]
+    if a.ci:
+        settings.append(("holitom 25%", {"method": "holitom", "budget": "0.25"}))
+    else:
+        settings += [("control: other video", "other"), ("control: shuffled time", "shuffle")]
+        for m in a.methods.split(";"):
+            settings += [(f"{m} {float(b):.0%}", {"method": m, "budget": b}) for b in a.budgets.split(",")]
+        settings += [(f"pre-keep {p:.0%}", {"pre_keep": p}) for p in PRE_KEEPS]
+    results = [blind_grounding(g_items)]
+    print(json.dumps(results[0]), flush=True)
+    paths = [str(it["video"].path) for it in qa_items]
+    paths = list(dict.fromkeys(paths + [str(it["video"].path) for it in g_items]))
+    for name, setting in settings:
+        with Controls(paths) as c:
+            if setting == "other":
+                c.other_video()
+            elif setting == "shuffle":
+                c.shuffled_time()
+            r = score(world_dir, model, kinds, qa_items, g_items, **(setting if isinstance(setting, dict) else {}))
+        results.append({"setting": name, **{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}})
+        print(json.dumps(results[-1]), flush=True)
+    full = results[1]
+    cols = [k for k in full if k not in ("setting", "seconds")]
+    print("\n| setting | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
+    for r in results:
+        print(f"| {r['setting']} | " + " | ".join("-" if k not in r else f"{r[k]:.0f}" if k == "tokens" else f"{r[k]:.2f}"
+                                                 for k in cols) + " |")
+    print(f"\n{len(qa_items)} QA items, {len(g_items)} grounding items, {videos} held-out videos (seed {HELD_OUT_SEED}); "
+          f"checkpoint {ckpt.relative_to(ROOT)}")
+    if a.ci and a.record:
+        (ckpt / "expected.json").write_text(json.dumps({"videos": CI_VIDEOS, "seed": HELD_OUT_SEED,
+                                                         "settings": results[1:]}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,436 @@
+"""Train the organism: a small video LLM of a real architecture, from scratch, on the synthetic
+world of :mod:`vidtok.world`, so that what compression does to its answers can be measured
+(``docs/organism.md``). Seeded and reproducible on a CPU:
+
+    python tests/organism/train.py --family qwen2_5_vl --out tests/organism/qwen2_5_vl
+
+writes a hub-layout checkpoint directory (the family's real config class, its processor files,
+a tokenizer trained on the world's text, safetensors) that ``vidtok ask -m DIR`` loads like any
+checkpoint, and ``train_log.jsonl`` beside it (loss and held-out accuracy along the way).
+
+What the model is taught, and why:
+
+* Every question in the prompts the field's evaluation sends (lmms-eval's Video-MME and
+  Charades-STA prompts), in the prompts vidtok's own ``eval`` and ``ground`` send, and
+  open-ended as a user types it in the shell ("What color is the square?" -> "red"). The
+  open-ended answers are words, which carry the visual concept straight into the loss; the
+  multiple-choice ones add the letter indirection on top of the same concept.
+* Frames are picked exactly as vidtok picks them for the family (its own default sampler on
+  the video's 4 fps timeline), and turned into pixels by the checkpoint's own video processor,
+  whose pixel bounds keep 112x112 frames at 112x112 (16 tokens a temporal patch).
+* Videos are drawn fresh at every step from training seeds; held-out items come from other
+  seeds (``HELD_OUT_SEED``), so no evaluated video was ever seen.
+* The loss is on the answer's tokens only (and the end-of-turn token after them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from checkpoints import FAMILIES, _fast, _processor  # noqa: E402  (the test checkpoints' processor and template)
+
+from vidtok import world  # noqa: E402
+from vidtok.select.samplers import SAMPLERS  # noqa: E402
+from vidtok.tasks.ask import sampled_fps  # noqa: E402
+from vidtok.tasks.ground import PROMPT as VIDTOK_GROUND  # noqa: E402
+
+HELD_OUT_SEED = 1000  # held-out items: world seeds from here on; training draws seeds below it
+
+# -- the prompts ---------------------------------------------------------------------------
+# lmms-eval 0.7.3, tasks/videomme (default kwargs) and tasks/charades_sta (default kwargs)
+MME_OPTION_PROMPT = ("Select the best answer to the following multiple-choice question based on the video and "
+                     "the subtitles. Respond with only the letter (A, B, C, or D) of the correct option.")
+MME_POST = "\nAnswer with the option's letter from the given choices directly."
+STA_PRE = ("Please find the visual event described by a sentence in the video, determining its starting and "
+           "ending times. The format should be: 'The event happens in the start time - end time'. For example, "
+           "The event 'person turn a light on' happens in the 24.3 - 30.4 seonds. Now I will give you the "
+           "textual sentence: ")
+STA_POST = "Please return its start time and end time."
+
+
+def mc_prompts(question: str, options: list[str]) -> list[str]:
+    """The multiple-choice prompts a model meets: lmms-eval's Video-MME and vidtok eval's."""
+    lettered = "\n".join(f"{'ABCD'[k]}. {o}" for k, o in enumerate(options))
+    return [MME_OPTION_PROMPT + "\n" + question + "\n" + lettered + "\n" + MME_POST,
+            question + "\n" + world.INSTRUCTION + "\n" + lettered + "\nAnswer with the option's letter."]
+
+
+def ground_prompts(sentence: str) -> list[str]:
+    return [f"{STA_PRE}{sentence}. {STA_POST}", VIDTOK_GROUND.format(query=sentence)]
+
+
+def interval_text(a: float, b: float) -> str:
+    return f"{a:.1f} - {b:.1f}"
+
+
+def items_of(v: world.Video, easy: bool = False) -> list[dict]:
+    """Every (prompt, answer) the video teaches: each world question open-ended (answer word)
+    and in each multiple-choice prompt (answer letter); each single-interval object grounded.
+    ``easy`` (the first stage of training): open-ended questions only, and the colour of
+    every object that keeps its colour, distractor or not."""
+    out = []
+    if easy:
+        asked = {q["question"] for q in v.questions}
+        for th in v.things:
+            q = f"What color is the {th.shape}?"
+            if not th.turns_to and q not in asked:
+                out.append({"kind": "color", "form": "easy", "prompt": q, "answer": th.color})
+        for q in v.questions:
+            word = q["options"]["ABCD".index(q["answer"])].split(". ", 1)[1]
+            out.append({"kind": q["task_type"], "form": "easy", "prompt": q["question"], "answer": word})
+        return out
+    for q in v.questions:
+        opts = [o.split(". ", 1)[1] for o in q["options"]]
+        word = opts["ABCD".index(q["answer"])]
+        out.append({"kind": q["task_type"], "form": "open", "prompt": q["question"], "answer": word})
+        for k, p in enumerate(mc_prompts(q["question"], opts)):
+            out.append({"kind": q["task_type"], "form": f"mc{k}", "prompt": p, "answer": q["answer"]})
+    for th in v.things:
+        if not th.blinks:
+            s = f"the {th.color} {th.shape} is visible"
+            for k, p in enumerate(ground_prompts(s)):
+                out.append({"kind": "ground", "form": f"g{k}", "prompt": p, "answer": interval_text(th.t1, th.t2),
+                            "truth": (th.t1, th.t2)})
+    return out
+
+
+# -- frames as vidtok picks them -----------------------------------------------------------
+def picked_frames(v: world.Video, rng: np.random.Generator, sampler: str) -> tuple[np.ndarray, float]:
+    """The frames vidtok's default sampler for the family takes from this video's 4 fps
+    timeline, and the sampled rate the processor is told."""
+    frames = v.frames(rng)
+    n = len(frames)
+    index = type("Index", (), {"times": np.arange(n) / world.FPS, "__len__": lambda self: n})()
+    info = SimpleNamespace(fps=float(world.FPS), duration=n / world.FPS, display_size=(world.SIZE, world.SIZE),
+                           start_time=0.0)
+    s = SAMPLERS.get(sampler)(info, index)
+    return frames[s.indices], sampled_fps(len(s.indices), n, float(world.FPS), s.fps), np.asarray(s.times)
+
+
+# -- what each visual token shows: targets of the auxiliary losses --------------------------
+CELL = 28  # a merged token covers 28x28 pixels (patch 14, 2x2 merge) of a pair of frames
+COLOR_IDS = {c: k + 1 for k, c in enumerate(world.COLORS)}
+SHAPE_IDS = {c: k + 1 for k, c in enumerate(world.SHAPES)}
+DIR_IDS = {d: k + 1 for k, d in enumerate(world.DIRECTIONS)}
+AUX = {"color": 1 + len(COLOR_IDS), "shape": 1 + len(SHAPE_IDS), "small": 3, "direction": 1 + len(DIR_IDS),
+       "shown": 3}
+
+
+def token_targets(v: world.Video, times: np.ndarray) -> torch.Tensor:
+    """(tokens, 5) class targets for each merged token in (t, row, col) order: the colour,
+    shape, size (small/large), motion and number of frames shown (of the pair) of the object
+    covering most of its cell; 0 where no object is."""
+    times = np.append(times, times[-1]) if len(times) % 2 else times
+    side = world.SIZE // CELL
+    out = []
+    for a, b in zip(times[0::2], times[1::2]):
+        area = np.zeros((len(v.things), 2, side, side))
+        for k, th in enumerate(v.things):
+            for f, t in enumerate((a, b)):
+                if th.visible(t):
+                    m = world._mask(th.shape, th.size, *th.centre(t))
+                    area[k, f] = m.reshape(side, CELL, side, CELL).sum((1, 3))
+        total = area.sum(1)  # (things, side, side)
+        best = total.argmax(0)
+        for r in range(side):
+            for c in range(side):
+                k = int(best[r, c])
+                if total[k, r, c] == 0:
+                    out.append([0, 0, 0, 0, 0])
+                    continue
+                th = v.things[k]
+                t = a if area[k, 0, r, c] else b
+                out.append([COLOR_IDS[th.color_at(t)], SHAPE_IDS[th.shape], 1 + int(not th.small),
+                            DIR_IDS.get(th.direction, 0) if th.direction else 0,
+                            int(area[k, 0, r, c] > 0) + int(area[k, 1, r, c] > 0)])
+    return torch.tensor(out)
+
+
+# -- the checkpoint ------------------------------------------------------------------------
+QWEN25 = {
+    "text_config": {"hidden_size": 128, "intermediate_size": 384, "num_hidden_layers": 4, "num_attention_heads": 4,
+                    "num_key_value_heads": 2, "max_position_embeddings": 2048, "tie_word_embeddings": True,
+                    "rope_scaling": {"type": "mrope", "mrope_section": [4, 6, 6]}},
+    "vision_config": {"depth": 4, "hidden_size": 96, "intermediate_size": 192, "num_heads": 4, "out_hidden_size": 128,
+                      "fullatt_block_indexes": [1, 3], "window_size": 112, "tokens_per_second": 2},
+}
+CONFIGS = {"qwen2_5_vl": QWEN25}
+
+
+def corpus(n_videos: int = 400) -> list[str]:
+    """The world's text (every prompt and answer of ``n_videos`` videos), for the tokenizer."""
+    texts = []
+    for k in range(n_videos):
+        rng = np.random.default_rng([HELD_OUT_SEED - 1, k])
+        for it in items_of(world.make_video("c", rng)):
+            texts += [it["prompt"], it["answer"]]
+    return texts
+
+
+def build(family: str, seed: int):
+    """A fresh model, its fast tokenizer and its processor (random weights from ``seed``)."""
+    import transformers
+    from tokenizers import pre_tokenizers
+    from transformers import GenerationConfig
+
+    from checkpoints import train_tokenizer
+    from vidtok.models import MODELS
+
+    spec = FAMILIES[family]
+    raw = train_tokenizer(spec["specials"], vocab_size=640, texts=corpus(),
+                          pre=pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                       pre_tokenizers.ByteLevel(add_prefix_space=False)]))
+    tok = _fast(raw, family)
+    ids = {t: tok.convert_tokens_to_ids(t) for t in spec["specials"]}
+    cfg_kw = json.loads(json.dumps(CONFIGS[family]))
+    cfg_kw["text_config"].update(vocab_size=len(tok), bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"])
+    cfg_kw.update(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+                  vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
+    cls = MODELS.get(family)
+    cfg = getattr(transformers, cls.hf_config)(**cfg_kw)
+    torch.manual_seed(seed)
+    model = getattr(transformers, cls.hf_model)(cfg)
+    model.generation_config = GenerationConfig(eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
+                                               pad_token_id=ids["<|endoftext|>"], bos_token_id=ids["<|endoftext|>"],
+                                               do_sample=False)
+    proc = _processor(family, tok, cfg)
+    side = world.SIZE * world.SIZE  # keep 112x112 frames at 112x112: the default minimum would upsample them
+    proc.video_processor.size = {"shortest_edge": side, "longest_edge": side * 4}
+    return model, tok, proc, cls
+
+
+class Batcher:
+    """Model inputs for examples grouped by video, as the model's own processor and chat
+    template make them; labels on the answer and the end of the turn. Each video goes
+    through the vision tower once however many of its questions are in the batch."""
+
+    def __init__(self, tok, proc):
+        self.tok, self.proc = tok, proc
+        self.pad = tok.convert_tokens_to_ids("<|endoftext|>")
+
+    def prompt_text(self, prompt: str) -> str:
+        msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}]
+        return self.proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+
+    def __call__(self, groups: list[tuple[dict, list[dict]]], with_answer: bool = True):
+        """``groups``: (video, its examples) pairs; a video is {"frames", "fps"}."""
+        vp = self.proc.video_processor
+        pix, grids, spg, seqs, labels, owner, targets, seconds = [], [], [], [], [], [], [], []
+        for v, (video, exs) in enumerate(groups):
+            targets.append(video["targets"])
+            t = np.append(video["times"], video["times"][-1]) if len(video["times"]) % 2 else video["times"]
+            seconds.append(torch.from_numpy(np.floor(t[0::2])).long().repeat_interleave(len(video["targets"]) // len(t[0::2])))
+            x = torch.from_numpy(np.ascontiguousarray(video["frames"])).permute(0, 3, 1, 2)
+            if len(x) % 2:
+                x = torch.cat([x, x[-1:]])
+            out = vp(videos=[x], return_tensors="pt", do_sample_frames=False, cap_pixels_per_frame=True)
+            pix.append(out["pixel_values_videos"])
+            grids.append(out["video_grid_thw"])
+            spg.append(vp.temporal_patch_size / video["fps"])
+            n_video = int(out["video_grid_thw"].prod()) // vp.merge_size ** 2
+            for ex in exs:
+                text = self.prompt_text(ex["prompt"]).replace("<|video_pad|>", "<|video_pad|>" * n_video)
+                ids = self.tok(text, add_special_tokens=False)["input_ids"]
+                ans = self.tok(ex["answer"] + "<|im_end|>", add_special_tokens=False)["input_ids"] if with_answer else []
+                seqs.append(ids + ans)
+                labels.append([-100] * len(ids) + ans)
+                owner.append(v)
+        width = max(map(len, seqs))
+        ids = torch.full((len(seqs), width), self.pad)
+        lab = torch.full((len(seqs), width), -100)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for k, (s, l) in enumerate(zip(seqs, labels)):  # left padding: answers end together
+            ids[k, width - len(s):] = torch.tensor(s)
+            lab[k, width - len(s):] = torch.tensor(l)
+            mask[k, width - len(s):] = 1
+        return {"input_ids": ids, "attention_mask": mask, "labels": lab, "pixel_values_videos": torch.cat(pix),
+                "grids": torch.cat(grids), "spg": torch.tensor(spg), "owner": torch.tensor(owner),
+                "targets": torch.cat(targets), "seconds": seconds}
+
+
+def forward(model, inp, probes=None):
+    """The model's own forward, with each video's tower output computed once and handed to
+    every sequence that asks about it (``mm_encoder_outputs``). With ``probes`` also the
+    auxiliary loss: linear probes (training only, never saved) that read what each visual
+    token shows from the tower's output, and each visual token's second from the language
+    model's hidden state at layer ``PROBE_LAYER``."""
+    from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+    enc = model.model.get_video_features(inp["pixel_values_videos"], inp["grids"], return_dict=True)
+    per_seq = [enc.pooler_output[v] for v in inp["owner"].tolist()]
+    out = model(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"], labels=inp["labels"],
+                video_grid_thw=inp["grids"][inp["owner"]], second_per_grid_ts=inp["spg"][inp["owner"]],
+                mm_encoder_outputs={"video": BaseModelOutputWithPooling(pooler_output=per_seq)},
+                output_hidden_states=probes is not None)
+    if probes is None:
+        return out, None
+    ce = torch.nn.functional.cross_entropy
+    feats = torch.cat(list(enc.pooler_output))
+    logits = probes["tower"](feats).split(list(AUX.values()), -1)
+    aux = sum(ce(lg, inp["targets"][:, k]) for k, lg in enumerate(logits)) / len(AUX)
+    is_video = inp["input_ids"] == model.config.video_token_id
+    hidden = out.hidden_states[PROBE_LAYER][is_video]
+    sec = torch.cat([inp["seconds"][v] for v in inp["owner"].tolist()])
+    aux = aux + ce(probes["time"](hidden), sec.clamp(max=MAX_SECOND))
+    return out, aux
+
+
+PROBE_LAYER = 2
+MAX_SECOND = 12
+
+
+def make_probes(model):
+    tower = model.config.vision_config.out_hidden_size
+    text = model.config.text_config.hidden_size
+    return torch.nn.ModuleDict({"tower": torch.nn.Linear(tower, sum(AUX.values())),
+                                "time": torch.nn.Linear(text, MAX_SECOND + 1)})
+
+
+def videos(seed: int, count: int, sampler: str, start: int = 0, stage=lambda k: (False, 0.0)):
+    """``count`` videos of world seed ``seed`` (from video ``start``): (video, its examples).
+    ``stage(k)`` -> (easy, grow) for the k-th: an easy video has one object and its easy
+    questions (``items_of``); ``grow`` > 0 enlarges that object towards filling the frame
+    (centred and still above 0.3, then asked only its colour)."""
+    for k in range(start, start + count):
+        rng = np.random.default_rng([seed, k])
+        easy, grow = stage(k)
+        v = world.make_video(f"w{seed}_{k:05d}", rng, objects=1 if easy else None)
+        if easy and grow > 0:
+            th = v.things[0]
+            th.size = int(max(th.size, 1.5 * world.SIZE * grow))
+            if grow > 0.3:
+                th.start, th.direction, th.blinks, th.turns_to, v.questions = (56.0, 56.0), None, [], None, []
+        frames, fps, times = picked_frames(v, rng, sampler)
+        yield ({"frames": frames, "fps": fps, "targets": token_targets(v, times), "times": times},
+               [{**it, "duration": v.duration} for it in items_of(v, easy=easy)])
+
+
+@torch.no_grad()
+def evaluate(model, batcher, groups, per_batch: int = 4) -> dict:
+    """Greedy answers under teacher forcing: an item is right when every answer token
+    (and the end of the turn) is the argmax, which is exactly when greedy decoding says it.
+    Grounding items also get their decoded interval's IoU with the truth."""
+    from vidtok.tasks.evaluate import iou
+    from vidtok.tasks.parse import parse_intervals
+
+    model.eval()
+    right: dict[str, list[int]] = {}
+    ious: list[float] = []
+    for k in range(0, len(groups), per_batch):
+        part = groups[k:k + per_batch]
+        inp = batcher(part)
+        pred = forward(model, inp)[0].logits[:, :-1].argmax(-1)
+        lab = inp["labels"][:, 1:]
+        for j, it in enumerate(it for _, exs in part for it in exs):
+            m = lab[j] != -100
+            ok = bool((pred[j][m] == lab[j][m]).all())
+            right.setdefault(f"{it['kind']}/{it['form']}", []).append(int(ok))
+            if it["kind"] == "ground":  # the interval greedy decoding gives (teacher forcing up to its first miss)
+                text = batcher.tok.decode(pred[j][m].tolist(), skip_special_tokens=True)
+                got = parse_intervals(text, it["duration"])
+                ious.append(iou(got[0], it["truth"]) if got else 0.0)
+    model.train()
+    acc = {k: sum(v) / len(v) for k, v in sorted(right.items())}
+    if ious:
+        acc["ground/miou_tf"] = float(np.mean(ious))
+    return acc
+
+
+def schedule(step: int, steps: int, peak: float, warmup: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, steps - warmup))))
+
+
+def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: float, aux_weight: float, easy_steps: int, seed: int, eval_every: int, held_out: int,
+          log=print) -> dict:
+    torch.manual_seed(seed)
+    model, tok, proc, cls = build(family, seed)
+    batcher = Batcher(tok, proc)
+    held = list(videos(HELD_OUT_SEED, held_out, cls.default_sampler))
+    held += list(videos(HELD_OUT_SEED + 1, held_out // 4, cls.default_sampler, stage=lambda k: (True, 0.0)))
+    log(json.dumps({"parameters": sum(p.numel() for p in model.parameters()),
+                    "held_out_items": sum(len(e) for _, e in held)}))
+    probes = make_probes(model)
+    params = [*model.parameters(), *probes.parameters()]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
+    # The curriculum (attention must learn to find a few tokens among a few hundred): one
+    # object that first fills the frame and shrinks to its own size over the first
+    # ``easy_steps / 2`` steps, asked open-ended questions; then such easy videos fade out
+    # until ``easy_steps``, and every question in every prompt follows.
+    videos_per_step = max(1, batch // per_video)
+    rng = np.random.default_rng(seed)
+
+    def stage(k: int) -> tuple[bool, float]:
+        at = k / videos_per_step / max(1, easy_steps)  # 0 .. 1 over the easy stage
+        return bool(rng.random() < 1 - at), max(0.0, 1 - 2 * at)
+
+    stream = videos(seed, 10 ** 9, cls.default_sampler, stage=stage)
+    out.mkdir(parents=True, exist_ok=True)
+    history = []
+    t0 = time.perf_counter()
+    model.train()
+    for step in range(steps):
+        part = []
+        for _ in range(videos_per_step):  # a few videos, a few of each one's questions
+            video, exs = next(stream)
+            while not exs:
+                video, exs = next(stream)
+            part.append((video, [exs[k] for k in rng.choice(len(exs), min(per_video, len(exs)), replace=False)]))
+        for g in opt.param_groups:
+            g["lr"] = schedule(step, steps, lr, warmup=min(300, steps // 10 + 1))
+        res, aux = forward(model, batcher(part), probes)
+        loss = res.loss
+        opt.zero_grad(set_to_none=True)
+        (loss + aux_weight * aux).backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if (step + 1) % eval_every == 0 or step + 1 == steps:
+            rec = {"step": step + 1, "loss": round(loss.item(), 4), "aux": round(aux.item(), 4), "seconds": round(time.perf_counter() - t0, 1),
+                   **{k: round(v, 3) for k, v in evaluate(model, batcher, held).items()}}
+            history.append(rec)
+            log(json.dumps(rec))
+            (out / "train_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+            model.save_pretrained(out)  # the latest weights, so a stopped run leaves a checkpoint
+            proc.save_pretrained(out)
+    model.eval()
+    model.save_pretrained(out)
+    proc.save_pretrained(out)
+    return history[-1] if history else {}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--family", default="qwen2_5_vl", choices=sorted(CONFIGS))
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--per-video", type=int, default=4, help="questions of each video in a batch")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--aux", type=float, default=0.5, help="weight of the auxiliary probes' loss")
+    ap.add_argument("--easy-steps", type=int, default=1000, help="steps over which the easy first stage fades out")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    a = ap.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    print(json.dumps(train(a.family, a.out, a.steps, a.batch, a.per_video, a.lr, a.aux, a.easy_steps, a.seed, a.eval_every, a.held_out)))
+
+
+if __name__ == "__main__":
+    main()
