@@ -12,8 +12,11 @@ scoring a user's ``vidtok eval`` runs), at full tokens, under each compressor an
   their times stay put, so every token sits at the wrong time (the time questions, order,
   blinks, turn and grounding, should fall).
 
-Prints one JSON line per setting (accuracy per question kind, QA accuracy, grounding mIoU and
-R1@0.5, mean visual tokens, each also relative to full tokens) and a Markdown table::
+Each question is asked twice: open-ended as a user types it (``qa_open.jsonl``: the answer a
+word, scored by exact match; the columns named by question kind and ``open``) and multiple
+choice in ``vidtok eval``'s prompt (``qa.jsonl``: ``mc``, and ``mc_<kind>`` in the JSON).
+Prints one JSON line per setting (with grounding mIoU and R1@0.5 and mean visual tokens) and a
+Markdown table::
 
     python benchmarks/organism.py --family qwen2_5_vl --videos 80
     python benchmarks/organism.py --family qwen2_5_vl --ci   # the CI subset; --record writes expected.json
@@ -109,19 +112,43 @@ def blind_grounding(g_items) -> dict:
             "r1_05": round(float(np.mean([x >= 0.5 for x in ious])), 3)}
 
 
-def score(world_dir: Path, model, kinds: dict[int, str], qa_items, g_items, **setting) -> dict:
+def per_kind(rows, kinds: dict[int, str], prefix: str = "") -> dict:
+    per: dict[str, list[int]] = {}
+    for r in rows:
+        per.setdefault(prefix + kinds[r["line"]], []).append(int(r["correct"]))
+    return {k: sum(v) / len(v) for k, v in sorted(per.items())}
+
+
+def score(world_dir: Path, model, kinds: dict[int, str], items: dict, **setting) -> dict:
+    """One setting over the three item files: open-ended answers per question kind (the
+    columns named by kind), multiple-choice accuracy (``mc``, and ``mc_<kind>``), grounding."""
     from vidtok.tasks.evaluate import evaluate
 
     t0 = time.perf_counter()
-    qa = evaluate(world_dir / "qa.jsonl", "qa", qa_items, model, **setting)
-    g = evaluate(world_dir / "charades_sta_test.txt", "ground", g_items, model, **setting)
-    per: dict[str, list[int]] = {}
-    for r in qa["rows"]:
-        per.setdefault(kinds[r["line"]], []).append(int(r["correct"]))
-    out = {k: sum(v) / len(v) for k, v in sorted(per.items())}
-    out.update(qa=qa["metrics"]["accuracy"], miou=g["metrics"]["mIoU"], r1_05=g["metrics"]["R1@0.5"],
-               tokens=qa["mean_visual_tokens"], seconds=round(time.perf_counter() - t0, 1))
+    op = evaluate(world_dir / "qa_open.jsonl", "qa", items["open"], model, **setting)
+    mc = evaluate(world_dir / "qa.jsonl", "qa", items["mc"], model, **setting)
+    g = evaluate(world_dir / "charades_sta_test.txt", "ground", items["ground"], model, **setting)
+    out = per_kind(op["rows"], kinds)
+    out.update(open=op["metrics"]["accuracy"], mc=mc["metrics"]["accuracy"], miou=g["metrics"]["mIoU"],
+               r1_05=g["metrics"]["R1@0.5"], tokens=op["mean_visual_tokens"])
+    out.update(per_kind(mc["rows"], kinds, "mc_"))
+    out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
+
+
+def load(world_dir: Path):
+    """The held-out items as ``vidtok eval`` opens them, and each QA line's question kind."""
+    from vidtok.config import DecodeOptions
+    from vidtok.tasks.evaluate import load_items
+
+    decode = DecodeOptions()
+    items = {"open": load_items(world_dir / "qa_open.jsonl", "qa", [world_dir], decode),
+             "mc": load_items(world_dir / "qa.jsonl", "qa", [world_dir], decode),
+             "ground": load_items(world_dir / "charades_sta_test.txt", "ground", [world_dir / "data"], decode)}
+    kinds = {n: json.loads(line)["task_type"]
+             for n, line in enumerate((world_dir / "qa.jsonl").read_text().splitlines(), 1)}
+    paths = list(dict.fromkeys(str(it["video"].path) for its in items.values() for it in its))
+    return items, kinds, paths
 
 
 def main(argv=None) -> None:
@@ -135,20 +162,14 @@ def main(argv=None) -> None:
     ap.add_argument("--record", action="store_true", help="with --ci: write expected.json beside the checkpoint")
     a = ap.parse_args(argv)
 
-    from vidtok.config import DecodeOptions
     from vidtok.models.base import load_model
-    from vidtok.tasks.evaluate import load_items
 
     ckpt = ROOT / "tests" / "organism" / a.family
     videos = CI_VIDEOS if a.ci else a.videos
     tmp = tempfile.TemporaryDirectory()
     world_dir = held_out(a.world or Path(tmp.name) / "world", videos)
     model = load_model(str(ckpt), device="cpu")
-    decode = DecodeOptions()
-    qa_items = load_items(world_dir / "qa.jsonl", "qa", [world_dir], decode)
-    g_items = load_items(world_dir / "charades_sta_test.txt", "ground", [world_dir / "data"], decode)
-    kinds = {n: json.loads(line)["task_type"]
-             for n, line in enumerate((world_dir / "qa.jsonl").read_text().splitlines(), 1)}
+    items, kinds, paths = load(world_dir)
     settings = [("full tokens", {})]
     if a.ci:
         settings.append(("holitom 25%", {"method": "holitom", "budget": "0.25"}))
@@ -157,26 +178,25 @@ def main(argv=None) -> None:
         for m in a.methods.split(";"):
             settings += [(f"{m} {float(b):.0%}", {"method": m, "budget": b}) for b in a.budgets.split(",")]
         settings += [(f"pre-keep {p:.0%}", {"pre_keep": p}) for p in PRE_KEEPS]
-    results = [blind_grounding(g_items)]
+    results = [blind_grounding(items["ground"])]
     print(json.dumps(results[0]), flush=True)
-    paths = [str(it["video"].path) for it in qa_items]
-    paths = list(dict.fromkeys(paths + [str(it["video"].path) for it in g_items]))
     for name, setting in settings:
         with Controls(paths) as c:
             if setting == "other":
                 c.other_video()
             elif setting == "shuffle":
                 c.shuffled_time()
-            r = score(world_dir, model, kinds, qa_items, g_items, **(setting if isinstance(setting, dict) else {}))
+            r = score(world_dir, model, kinds, items, **(setting if isinstance(setting, dict) else {}))
         results.append({"setting": name, **{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}})
         print(json.dumps(results[-1]), flush=True)
     full = results[1]
-    cols = [k for k in full if k not in ("setting", "seconds")]
+    cols = [k for k in full if k not in ("setting", "seconds") and not k.startswith("mc_")]
     print("\n| setting | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
     for r in results:
         print(f"| {r['setting']} | " + " | ".join("-" if k not in r else f"{r[k]:.0f}" if k == "tokens" else f"{r[k]:.2f}"
                                                  for k in cols) + " |")
-    print(f"\n{len(qa_items)} QA items, {len(g_items)} grounding items, {videos} held-out videos (seed {HELD_OUT_SEED}); "
+    print(f"\n{len(items['mc'])} questions (each open-ended and multiple-choice), {len(items['ground'])} grounding "
+          f"items, {videos} held-out videos (seed {HELD_OUT_SEED}); "
           f"checkpoint {ckpt.relative_to(ROOT)}")
     if a.ci and a.record:
         (ckpt / "expected.json").write_text(json.dumps({"videos": CI_VIDEOS, "seed": HELD_OUT_SEED,

@@ -262,3 +262,16 @@ def test_half_precision_checkpoint_runs_in_float32_where_the_cpu_would_emulate_i
     assert base.cpu_needs_float32(torch.float16, 1000) and not base.cpu_needs_float32(torch.float32, 1000)
     monkeypatch.setattr(base.os, "sysconf", lambda name: 1024)  # 1 MiB of memory: 4 MB of float32 would not fit
     assert not base.cpu_needs_float32(torch.float16, 1_000_000)
+
+
+def test_a_checkpoint_saved_over_in_place_is_not_served_its_old_tokens(tmp_path, clip, capsys, monkeypatch):
+    """Training saves over the same directory: the token cache keys on the weights' files
+    (and the dtype), not the directory's name, so the new weights' tokens are computed."""
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
+    ckpt = write_checkpoint("qwen2_5_vl", tmp_path / "ckpt", seed=0)
+    args = ["ask", str(clip), "What?", "-m", str(ckpt), "--json", "--max-new-tokens", "1"]
+    first = [json.loads(run_cli(args, capsys)[1]) for _ in range(2)]
+    assert not first[0]["cached_tokens"] and first[1]["cached_tokens"]
+    write_checkpoint("qwen2_5_vl", ckpt, seed=1)
+    again = json.loads(run_cli(args, capsys)[1])
+    assert not again["cached_tokens"]

@@ -180,6 +180,7 @@ def test_eval_checks_every_line_before_the_model_loads(lines, expect, charades, 
     (['{"video": "AAAAA.mp4", "question": "q", "options": ["a", "b"], "answer": "A"}', "{not json"], "line 2: not JSON"),
     (['["a list"]'], "line 1: a QA item is an object"),
     (['{"video": "AAAAA.mp4", "question": "q", "options": "ab", "answer": 0}'], "line 1: options must be a list"),
+    (['{"video": "AAAAA.mp4", "question": "q", "answer": 0}'], "line 1: an open-ended item (no options) needs the answer"),
 ])
 def test_eval_qa_lines_are_checked(lines, expect, charades, capsys, no_model):
     ann = _write(charades / "qa.jsonl", lines)

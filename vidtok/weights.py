@@ -70,6 +70,27 @@ def _download_size(repo_id: str) -> int | None:
         return None
 
 
+def identity(spec: str) -> str:
+    """What names the weights behind a model string, for caches of what they computed: a
+    local directory's weight and config files by name, size and modification time (a
+    checkpoint saved over in place is other weights), a hub id's cached snapshot (its
+    commit), ``random:`` models by their string."""
+    path = Path(os.path.expanduser(spec))
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".safetensors", ".bin", ".json"))
+        return spec + "@" + ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    if HUB_ID.match(spec):
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            found = try_to_load_from_cache(spec, "config.json")
+        except ImportError:
+            found = None
+        if isinstance(found, str):  # .../snapshots/<commit>/config.json
+            return spec + "@" + Path(found).parent.name
+    return spec
+
+
 def looks_like_path(spec: str) -> bool:
     return spec.startswith((".", "/", "~")) or "\\" in spec or spec.count("/") > 1
 

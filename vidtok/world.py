@@ -21,7 +21,9 @@ The specification (anyone can make items a model never saw with another seed):
   (a distractor), and its wrong options are drawn first from the colours on screen.
 
 Written out (``write``): ``data/<videoID>.mp4``; ``qa.jsonl`` (what ``vidtok eval --task qa``
-reads: video, question, options, answer, plus task_type); ``charades_sta_test.txt`` (what
+reads: video, question, options, answer, plus task_type); ``qa_open.jsonl`` (the same
+questions open-ended, as a user types them: no options, the answer a word);
+``charades_sta_test.txt`` (what
 ``vidtok eval --task ground --videos data`` reads); ``items.json`` (every object and event,
 the ground truth the questions came from).
 """
@@ -244,7 +246,7 @@ def write(out: Path, videos: int, seed: int = 0) -> dict:
     counts. The same seed writes the same files."""
     out = Path(out)
     (out / "data").mkdir(parents=True, exist_ok=True)
-    qa, ground, items = [], [], []
+    qa, qa_open, ground, items = [], [], [], []
     for k in range(videos):
         rng = np.random.default_rng([seed, k])
         v = make_video(f"w{seed}_{k:05d}", rng)
@@ -253,11 +255,15 @@ def write(out: Path, videos: int, seed: int = 0) -> dict:
             qa.append({"question_id": f"{v.video_id}-{n}", "video": f"data/{v.video_id}.mp4",
                        "question": q["question"] + "\n" + INSTRUCTION, "task_type": q["task_type"],
                        "options": [o.split(". ", 1)[1] for o in q["options"]], "answer": q["answer"]})
+            word = q["options"]["ABCD".index(q["answer"])].split(". ", 1)[1]
+            qa_open.append({"question_id": f"{v.video_id}-{n}", "video": f"data/{v.video_id}.mp4",
+                            "question": q["question"], "task_type": q["task_type"], "answer": word})
         for th in v.things:
             if not th.blinks:  # one visible interval
                 ground.append(f"{v.video_id} {th.t1:.2f} {th.t2:.2f}##the {th.color} {th.shape} is visible")
         items.append({**{k2: v2 for k2, v2 in asdict(v).items() if k2 != "questions"}, "questions": v.questions})
     (out / "qa.jsonl").write_text("".join(json.dumps(x) + "\n" for x in qa))
+    (out / "qa_open.jsonl").write_text("".join(json.dumps(x) + "\n" for x in qa_open))
     (out / "charades_sta_test.txt").write_text("".join(x + "\n" for x in ground))
     (out / "items.json").write_text(json.dumps({"seed": seed, "fps": FPS, "size": SIZE, "videos": items}, indent=1))
     return {"videos": videos, "questions": len(qa), "grounding": len(ground)}

@@ -32,6 +32,7 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Optional
 
 import numpy as np
 import torch
@@ -62,14 +63,23 @@ STA_POST = "Please return its start time and end time."
 
 
 def mc_prompts(question: str, options: list[str]) -> list[str]:
-    """The multiple-choice prompts a model meets: lmms-eval's Video-MME and vidtok eval's."""
+    """The multiple-choice prompts the model is taught: ``vidtok eval``'s (``PROMPTS`` adds
+    lmms-eval's Video-MME prompt)."""
     lettered = "\n".join(f"{'ABCD'[k]}. {o}" for k, o in enumerate(options))
-    return [MME_OPTION_PROMPT + "\n" + question + "\n" + lettered + "\n" + MME_POST,
-            question + "\n" + world.INSTRUCTION + "\n" + lettered + "\nAnswer with the option's letter."]
+    forms = [question + "\n" + world.INSTRUCTION + "\n" + lettered + "\nAnswer with the option's letter."]
+    if PROMPTS == "all":
+        forms.append(MME_OPTION_PROMPT + "\n" + question + "\n" + lettered + "\n" + MME_POST)
+    return forms
 
 
 def ground_prompts(sentence: str) -> list[str]:
-    return [f"{STA_PRE}{sentence}. {STA_POST}", VIDTOK_GROUND.format(query=sentence)]
+    """The grounding prompts: ``vidtok ground``'s (and lmms-eval's Charades-STA one)."""
+    return [VIDTOK_GROUND.format(query=sentence)] + ([f"{STA_PRE}{sentence}. {STA_POST}"] if PROMPTS == "all" else [])
+
+
+#: "vidtok": the prompts vidtok's commands send (short: more steps in the same time, one
+#: mapping to learn); "all": lmms-eval's too
+PROMPTS = "vidtok"
 
 
 def interval_text(a: float, b: float) -> str:
@@ -271,13 +281,18 @@ def forward(model, inp, probes=None):
 
     enc = model.model.get_video_features(inp["pixel_values_videos"], inp["grids"], return_dict=True)
     per_seq = [enc.pooler_output[v] for v in inp["owner"].tolist()]
-    out = model(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"], labels=inp["labels"],
+    out = model(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"],
                 video_grid_thw=inp["grids"][inp["owner"]], second_per_grid_ts=inp["spg"][inp["owner"]],
                 mm_encoder_outputs={"video": BaseModelOutputWithPooling(pooler_output=per_seq)},
                 output_hidden_states=probes is not None)
+    # each answer weighs the same however many tokens it has: a per-token mean lets the
+    # grounding answers' digits (~9 tokens) drown the one-letter answers
+    lab = inp["labels"][:, 1:]
+    ce = torch.nn.functional.cross_entropy
+    tok_loss = ce(out.logits[:, :-1].transpose(1, 2), lab, ignore_index=-100, reduction="none")
+    out.loss = ((tok_loss.sum(1) / (lab != -100).sum(1).clamp(min=1))).mean()
     if probes is None:
         return out, None
-    ce = torch.nn.functional.cross_entropy
     feats = torch.cat(list(enc.pooler_output))
     logits = probes["tower"](feats).split(list(AUX.values()), -1)
     aux = sum(ce(lg, inp["targets"][:, k]) for k, lg in enumerate(logits)) / len(AUX)
@@ -299,23 +314,23 @@ def make_probes(model):
                                 "time": torch.nn.Linear(text, MAX_SECOND + 1)})
 
 
-def videos(seed: int, count: int, sampler: str, start: int = 0, stage=lambda k: (False, 0.0)):
+def videos(seed: int, count: int, sampler: str, start: int = 0, stage=lambda k: (None, 0.0)):
     """``count`` videos of world seed ``seed`` (from video ``start``): (video, its examples).
-    ``stage(k)`` -> (easy, grow) for the k-th: an easy video has one object and its easy
-    questions (``items_of``); ``grow`` > 0 enlarges that object towards filling the frame
-    (centred and still above 0.3, then asked only its colour)."""
+    ``stage(k)`` -> (objects, grow) for the k-th: with ``objects`` set the video has that many
+    and is asked its easy questions (``items_of``); ``grow`` > 0 enlarges a single object
+    towards filling the frame (centred and still above 0.3, then asked only its colour)."""
     for k in range(start, start + count):
         rng = np.random.default_rng([seed, k])
-        easy, grow = stage(k)
-        v = world.make_video(f"w{seed}_{k:05d}", rng, objects=1 if easy else None)
-        if easy and grow > 0:
+        objects, grow = stage(k)
+        v = world.make_video(f"w{seed}_{k:05d}", rng, objects=objects)
+        if objects == 1 and grow > 0:
             th = v.things[0]
             th.size = int(max(th.size, 1.5 * world.SIZE * grow))
             if grow > 0.3:
                 th.start, th.direction, th.blinks, th.turns_to, v.questions = (56.0, 56.0), None, [], None, []
         frames, fps, times = picked_frames(v, rng, sampler)
         yield ({"frames": frames, "fps": fps, "targets": token_targets(v, times), "times": times},
-               [{**it, "duration": v.duration} for it in items_of(v, easy=easy)])
+               [{**it, "duration": v.duration} for it in items_of(v, easy=objects is not None)])
 
 
 @torch.no_grad()
@@ -355,35 +370,42 @@ def schedule(step: int, steps: int, peak: float, warmup: int) -> float:
     return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, steps - warmup))))
 
 
-def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: float, aux_weight: float, easy_steps: int, seed: int, eval_every: int, held_out: int,
+def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: float, aux_weight: float,
+          easy_steps: int, seed: int, eval_every: int, held_out: int, stop_after: Optional[int] = None,
           log=print) -> dict:
+    """Train and write the checkpoint to ``out`` (also at every evaluation); ``stop_after``
+    ends the run at that step with the weights it has (the schedule still spans ``steps``)."""
     torch.manual_seed(seed)
     model, tok, proc, cls = build(family, seed)
     batcher = Batcher(tok, proc)
     held = list(videos(HELD_OUT_SEED, held_out, cls.default_sampler))
-    held += list(videos(HELD_OUT_SEED + 1, held_out // 4, cls.default_sampler, stage=lambda k: (True, 0.0)))
+    held += list(videos(HELD_OUT_SEED + 1, held_out // 4, cls.default_sampler, stage=lambda k: (2, 0.0)))
     log(json.dumps({"parameters": sum(p.numel() for p in model.parameters()),
                     "held_out_items": sum(len(e) for _, e in held)}))
     probes = make_probes(model)
     params = [*model.parameters(), *probes.parameters()]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
-    # The curriculum (attention must learn to find a few tokens among a few hundred): one
-    # object that first fills the frame and shrinks to its own size over the first
-    # ``easy_steps / 2`` steps, asked open-ended questions; then such easy videos fade out
-    # until ``easy_steps``, and every question in every prompt follows.
+    # The curriculum (attention must learn to find a few tokens among a few hundred, then
+    # which of them the question names), in thirds of ``easy_steps``: one object that first
+    # fills the frame and shrinks to its own size; two objects (binding a colour to a shape);
+    # then such easy videos fade out, and every question in every prompt follows.
     videos_per_step = max(1, batch // per_video)
     rng = np.random.default_rng(seed)
 
-    def stage(k: int) -> tuple[bool, float]:
-        at = k / videos_per_step / max(1, easy_steps)  # 0 .. 1 over the easy stage
-        return bool(rng.random() < 1 - at), max(0.0, 1 - 2 * at)
+    def stage(k: int) -> tuple[Optional[int], float]:
+        at = 3 * k / videos_per_step / max(1, easy_steps)  # 0 .. 3 over the easy stage
+        if at < 1:
+            return 1, 1 - at
+        if at < 2:
+            return 2, 0.0
+        return (2 if rng.random() < 3 - at else None), 0.0
 
     stream = videos(seed, 10 ** 9, cls.default_sampler, stage=stage)
     out.mkdir(parents=True, exist_ok=True)
     history = []
     t0 = time.perf_counter()
     model.train()
-    for step in range(steps):
+    for step in range(min(steps, stop_after or steps)):
         part = []
         for _ in range(videos_per_step):  # a few videos, a few of each one's questions
             video, exs = next(stream)
@@ -398,7 +420,7 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
         (loss + aux_weight * aux).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        if (step + 1) % eval_every == 0 or step + 1 == steps:
+        if (step + 1) % eval_every == 0 or step + 1 == min(steps, stop_after or steps):
             rec = {"step": step + 1, "loss": round(loss.item(), 4), "aux": round(aux.item(), 4), "seconds": round(time.perf_counter() - t0, 1),
                    **{k: round(v, 3) for k, v in evaluate(model, batcher, held).items()}}
             history.append(rec)
@@ -422,14 +444,20 @@ def main(argv=None) -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--aux", type=float, default=0.5, help="weight of the auxiliary probes' loss")
     ap.add_argument("--easy-steps", type=int, default=1000, help="steps over which the easy first stage fades out")
+    ap.add_argument("--prompts", default="vidtok", choices=["vidtok", "all"],
+                    help="vidtok: the prompts vidtok's commands send; all: lmms-eval's too")
+    ap.add_argument("--stop-after", type=int, help="end at this step (the learning-rate schedule still spans --steps)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     a = ap.parse_args(argv)
+    global PROMPTS
+    PROMPTS = a.prompts
     if a.threads:
         torch.set_num_threads(a.threads)
-    print(json.dumps(train(a.family, a.out, a.steps, a.batch, a.per_video, a.lr, a.aux, a.easy_steps, a.seed, a.eval_every, a.held_out)))
+    print(json.dumps(train(a.family, a.out, a.steps, a.batch, a.per_video, a.lr, a.aux, a.easy_steps, a.seed, a.eval_every,
+                           a.held_out, a.stop_after)))
 
 
 if __name__ == "__main__":

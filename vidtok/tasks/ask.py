@@ -13,6 +13,7 @@ from typing import Optional
 import numpy as np
 
 from .. import cache as token_cache
+from .. import weights
 from ..decode import as_video
 from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
 from ..errors import UsageError
@@ -45,7 +46,8 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
         raise UsageError(f"--pre-keep must lie in (0, 1], got {pre_keep}")
     pre = {"pre_keep": pre_keep} if pre_keep is not None and pre_keep < 1 else {}
     v = as_video(video, backend=backend, timeout=timeout)  # a bad file fails here, cached or not
-    key = token_cache.entry_key(v.path, model=model.spec, sampler=model.default_sampler,
+    key = token_cache.entry_key(v.path, model=weights.identity(model.spec), dtype=str(model.model.dtype),
+                                sampler=model.default_sampler,
                                 stream=v.info.stream_index, resize=model.resize, **params, **pre)
     if use_cache:
         t0 = time.perf_counter()

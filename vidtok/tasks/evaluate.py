@@ -3,7 +3,9 @@
 * grounding: Charades-STA lines ``VIDEO_ID start end##sentence``; metrics R1@IoU 0.3 / 0.5 /
   0.7 and mIoU of the top interval;
 * QA: JSONL lines ``{"video", "question", "options": [...], "answer": "B" | 1}`` (Video-MME /
-  NExT-QA style); metric accuracy.
+  NExT-QA style); metric accuracy. A line without options is open-ended: ``"answer"`` is the
+  expected text, and the model's answer is right when it says exactly that, case,
+  punctuation and articles aside (short answers: a colour, a count, yes or no).
 Each report also gives mean visual tokens and seconds per item.
 
 The whole input is checked before a model loads (``load_items``): every line parsed, every
@@ -79,7 +81,13 @@ def read_qa(path: Path) -> list[dict]:
             raise UsageError(f"line {n}: not JSON ({e.msg})", path) from None
         if not isinstance(it, dict) or not all(k in it for k in ("video", "question", "answer")):
             raise UsageError(f"line {n}: a QA item is an object with video, question, options and answer", path)
-        opts = it.get("options", [])
+        opts = it.get("options")
+        if opts is None:  # open-ended
+            if not isinstance(it["answer"], str) or not normal(it["answer"]):
+                raise UsageError(f"line {n}: an open-ended item (no options) needs the answer as text", path)
+            items.append({"line": n, "video": str(it["video"]), "question": str(it["question"]), "options": None,
+                          "answer": it["answer"]})
+            continue
         if not isinstance(opts, list) or not 2 <= len(opts) <= len(LETTERS):
             raise UsageError(f"line {n}: options must be a list of 2 to {len(LETTERS)} choices", path)
         ans = it["answer"]
@@ -174,8 +182,20 @@ def _ground_one(it, model, *, method, budget, via, encoder, pre_keep, options) -
             "iou": iou(pred, (it["start"], it["end"])), "tokens": None}
 
 
+def normal(text: str) -> str:
+    """An answer as open-ended items compare it: lower case, no punctuation, no articles."""
+    words = re.sub(r"[^\w\s]", " ", text.lower()).split()
+    return " ".join(w for w in words if w not in ("a", "an", "the"))
+
+
 def _qa_one(it, model, *, method, budget, via, encoder, pre_keep, options) -> dict:
     from .ask import ask
+
+    if it["options"] is None:
+        r = ask(it["video"], it["question"], model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep,
+                options=options)
+        return {"video": it["video"].path, "pred": r["answer"], "truth": it["answer"],
+                "correct": normal(r["answer"]) == normal(it["answer"]), "tokens": r["visual_tokens_after"]}
 
     q = it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(it["options"])) + \
         "\nAnswer with the option's letter."

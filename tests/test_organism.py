@@ -1,0 +1,98 @@
+"""The organism: a small Qwen2.5-VL trained here on the synthetic world (``tests/organism/``,
+``docs/organism.md``). Its held-out answers through vidtok's own ``eval`` path are asserted
+against the figures measured when it was trained (``expected.json``, written by
+``benchmarks/organism.py --ci --record``), at full tokens and at 25 % with the default method,
+so a change that breaks what the organism has learned fails here; the other-video control
+shows that its answers come from its visual tokens. What it has not learned well yet (time:
+order, colour changes, grounding) these tests cannot guard (docs/organism.md).
+
+Tolerance: decoding is greedy, so on one machine the figures repeat exactly; another CPU's
+floating-point order can flip an answer whose two best letters are within rounding of each
+other. ``TOLERANCE`` items of either set may flip (about 3 % of the QA items and 8 % of the
+grounding items); a broken path moves far more (the control below).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CKPT = ROOT / "tests" / "organism" / "qwen2_5_vl"
+TOLERANCE = 3  # items
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _load("organism_bench", ROOT / "benchmarks" / "organism.py")
+
+
+@pytest.fixture(scope="module")
+def held_out(bench, tmp_path_factory):
+    """The CI subset of held-out items, opened as ``vidtok eval`` opens them, and the model."""
+    from vidtok.models.base import load_model
+
+    d = bench.held_out(tmp_path_factory.mktemp("world"), bench.CI_VIDEOS)
+    items, kinds, paths = bench.load(d)
+    return d, load_model(str(CKPT), device="cpu"), kinds, items, paths
+
+
+def _expected(name: str) -> dict:
+    rec = json.loads((CKPT / "expected.json").read_text())
+    return next(r for r in rec["settings"] if r["setting"] == name)
+
+
+@pytest.mark.parametrize("name,setting", [("full tokens", {}),
+                                          ("holitom 25%", {"method": "holitom", "budget": "0.25"})])
+def test_the_organism_answers_as_when_it_was_trained(bench, held_out, name, setting):
+    d, model, kinds, items, _ = held_out
+    got = bench.score(d, model, kinds, items, **setting)
+    want = _expected(name)
+    for key, n in (("open", len(items["open"])), ("mc", len(items["mc"])), ("miou", len(items["ground"]))):
+        assert abs(got[key] - want[key]) * n <= TOLERANCE + 1e-9, (key, got, want)
+    assert got["tokens"] == pytest.approx(want["tokens"], rel=0.02)
+
+
+def test_another_videos_tokens_lose_the_colour_questions(bench, held_out):
+    """The instrument can fail: answered from another video's tokens, the organism loses
+    the colour of the named shape (its best-learned kind), so its answers come from the
+    tokens it is given. (Putting tokens at the wrong time barely moves this organism yet:
+    its time questions are weakly learned, docs/organism.md.)"""
+    d, model, kinds, items, paths = held_out
+    full = _expected("full tokens")
+    with bench.Controls(paths) as c:
+        c.other_video()
+        got = bench.score(d, model, kinds, items)
+    assert full["color"] - got["color"] >= 0.15, (got, full)
+    assert got["open"] < full["open"], (got, full)
+
+
+def test_the_training_script_trains_and_writes_a_checkpoint_vidtok_loads(tmp_path, capsys):
+    """A few steps of the real training script (so it keeps working), then its checkpoint
+    answers through ``vidtok ask`` like any other."""
+    train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
+    last = train.train("qwen2_5_vl", tmp_path / "ckpt", steps=2, batch=4, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1,
+                       seed=0, eval_every=2, held_out=1, log=lambda s: None)
+    assert math.isfinite(last["loss"]) and math.isfinite(last["aux"])
+    assert (tmp_path / "ckpt" / "train_log.jsonl").read_text().count("\n") == 1
+    from conftest import run_cli
+    from vidtok import world
+
+    world.write(tmp_path / "w", 1, seed=train.HELD_OUT_SEED)
+    code, out, _ = run_cli(["ask", str(tmp_path / "w" / "data" / f"w{train.HELD_OUT_SEED}_00000.mp4"),
+                            "What color is the square?", "-m", str(tmp_path / "ckpt"), "--json", "--no-cache"], capsys)
+    r = json.loads(out)
+    assert code == 0 and r["visual_tokens_before"] == 16 * len(r["frame_indices"]) // 2  # 112x112 frames stay 112x112
