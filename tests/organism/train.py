@@ -10,17 +10,19 @@ checkpoint, and ``train_log.jsonl`` beside it (loss and held-out accuracy along 
 
 What the model is taught, and why:
 
-* Every question in the prompts the field's evaluation sends (lmms-eval's Video-MME and
-  Charades-STA prompts), in the prompts vidtok's own ``eval`` and ``ground`` send, and
-  open-ended as a user types it in the shell ("What color is the square?" -> "red"). The
-  open-ended answers are words, which carry the visual concept straight into the loss; the
-  multiple-choice ones add the letter indirection on top of the same concept.
+* Every question in the prompts vidtok's own ``eval`` and ``ground`` send, and open-ended as a
+  user types it in the shell ("What color is the square?" -> "red"); ``--prompts all`` adds
+  lmms-eval's Video-MME and Charades-STA prompts. The open-ended answers are words, which carry
+  the visual concept straight into the loss; the multiple-choice ones add the letter
+  indirection on top of the same concept.
 * Frames are picked exactly as vidtok picks them for the family (its own default sampler on
   the video's 4 fps timeline), and turned into pixels by the checkpoint's own video processor,
   whose pixel bounds keep 112x112 frames at 112x112 (16 tokens a temporal patch).
 * Videos are drawn fresh at every step from training seeds; held-out items come from other
   seeds (``HELD_OUT_SEED``), so no evaluated video was ever seen.
-* The loss is on the answer's tokens only (and the end-of-turn token after them).
+* A curriculum first (``train``): one object that fills the frame and shrinks, then two.
+* The loss is on the answer's tokens only (and the end-of-turn token after them), averaged per
+  answer; training-only linear probes (``forward``) add what each visual token shows and when.
 """
 
 from __future__ import annotations
@@ -188,6 +190,18 @@ def corpus(n_videos: int = 400) -> list[str]:
         for it in items_of(world.make_video("c", rng)):
             texts += [it["prompt"], it["answer"]]
     return texts
+
+
+def resume(family: str, path: Path):
+    """A checkpoint this script wrote, to train on from (its tokenizer and processor kept)."""
+    import transformers
+    from transformers import AutoProcessor
+
+    from vidtok.models import MODELS
+
+    cls = MODELS.get(family)
+    proc = AutoProcessor.from_pretrained(path)
+    return getattr(transformers, cls.hf_model).from_pretrained(path), proc.tokenizer, proc, cls
 
 
 def build(family: str, seed: int):
@@ -372,11 +386,12 @@ def schedule(step: int, steps: int, peak: float, warmup: int) -> float:
 
 def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: float, aux_weight: float,
           easy_steps: int, seed: int, eval_every: int, held_out: int, stop_after: Optional[int] = None,
-          log=print) -> dict:
+          init: Optional[Path] = None, log=print) -> dict:
     """Train and write the checkpoint to ``out`` (also at every evaluation); ``stop_after``
-    ends the run at that step with the weights it has (the schedule still spans ``steps``)."""
+    ends the run at that step with the weights it has (the schedule still spans ``steps``);
+    ``init`` trains on from a checkpoint this script wrote instead of random weights."""
     torch.manual_seed(seed)
-    model, tok, proc, cls = build(family, seed)
+    model, tok, proc, cls = build(family, seed) if init is None else resume(family, init)
     batcher = Batcher(tok, proc)
     held = list(videos(HELD_OUT_SEED, held_out, cls.default_sampler))
     held += list(videos(HELD_OUT_SEED + 1, held_out // 4, cls.default_sampler, stage=lambda k: (2, 0.0)))
@@ -447,6 +462,7 @@ def main(argv=None) -> None:
     ap.add_argument("--prompts", default="vidtok", choices=["vidtok", "all"],
                     help="vidtok: the prompts vidtok's commands send; all: lmms-eval's too")
     ap.add_argument("--stop-after", type=int, help="end at this step (the learning-rate schedule still spans --steps)")
+    ap.add_argument("--init", type=Path, help="train on from this checkpoint (one this script wrote)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
@@ -457,7 +473,7 @@ def main(argv=None) -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     print(json.dumps(train(a.family, a.out, a.steps, a.batch, a.per_video, a.lr, a.aux, a.easy_steps, a.seed, a.eval_every,
-                           a.held_out, a.stop_after)))
+                           a.held_out, a.stop_after, a.init)))
 
 
 if __name__ == "__main__":
