@@ -169,6 +169,16 @@ def _options(right: str, pool: list[str], rng: np.random.Generator, first: list[
     return [f"{'ABCD'[k]}. {o}" for k, o in enumerate(opts)], "ABCD"[opts.index(right)]
 
 
+def option_texts(q: dict) -> list[str]:
+    """A question's options without their letters ("A. red" -> "red")."""
+    return [o.split(". ", 1)[1] for o in q["options"]]
+
+
+def answer_word(q: dict) -> str:
+    """The text of a question's right option: its open-ended answer."""
+    return option_texts(q)["ABCD".index(q["answer"])]
+
+
 def _questions(v: Video, rng: np.random.Generator) -> list[dict]:
     qs = []
 
@@ -254,10 +264,9 @@ def write(out: Path, videos: int, seed: int = 0) -> dict:
         for n, q in enumerate(v.questions):
             qa.append({"question_id": f"{v.video_id}-{n}", "video": f"data/{v.video_id}.mp4",
                        "question": q["question"] + "\n" + INSTRUCTION, "task_type": q["task_type"],
-                       "options": [o.split(". ", 1)[1] for o in q["options"]], "answer": q["answer"]})
-            word = q["options"]["ABCD".index(q["answer"])].split(". ", 1)[1]
+                       "options": option_texts(q), "answer": q["answer"]})
             qa_open.append({"question_id": f"{v.video_id}-{n}", "video": f"data/{v.video_id}.mp4",
-                            "question": q["question"], "task_type": q["task_type"], "answer": word})
+                            "question": q["question"], "task_type": q["task_type"], "answer": answer_word(q)})
         for th in v.things:
             if not th.blinks:  # one visible interval
                 ground.append(f"{v.video_id} {th.t1:.2f} {th.t2:.2f}##the {th.color} {th.shape} is visible")

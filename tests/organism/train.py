@@ -101,14 +101,11 @@ def items_of(v: world.Video, easy: bool = False) -> list[dict]:
             if not th.turns_to and q not in asked:
                 out.append({"kind": "color", "form": "easy", "prompt": q, "answer": th.color})
         for q in v.questions:
-            word = q["options"]["ABCD".index(q["answer"])].split(". ", 1)[1]
-            out.append({"kind": q["task_type"], "form": "easy", "prompt": q["question"], "answer": word})
+            out.append({"kind": q["task_type"], "form": "easy", "prompt": q["question"], "answer": world.answer_word(q)})
         return out
     for q in v.questions:
-        opts = [o.split(". ", 1)[1] for o in q["options"]]
-        word = opts["ABCD".index(q["answer"])]
-        out.append({"kind": q["task_type"], "form": "open", "prompt": q["question"], "answer": word})
-        for k, p in enumerate(mc_prompts(q["question"], opts)):
+        out.append({"kind": q["task_type"], "form": "open", "prompt": q["question"], "answer": world.answer_word(q)})
+        for k, p in enumerate(mc_prompts(q["question"], world.option_texts(q))):
             out.append({"kind": q["task_type"], "form": f"mc{k}", "prompt": p, "answer": q["answer"]})
     for th in v.things:
         if not th.blinks:

@@ -191,16 +191,16 @@ def normal(text: str) -> str:
 def _qa_one(it, model, *, method, budget, via, encoder, pre_keep, options) -> dict:
     from .ask import ask
 
-    if it["options"] is None:
-        r = ask(it["video"], it["question"], model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep,
-                options=options)
-        return {"video": it["video"].path, "pred": r["answer"], "truth": it["answer"],
-                "correct": normal(r["answer"]) == normal(it["answer"]), "tokens": r["visual_tokens_after"]}
-
-    q = it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(it["options"])) + \
-        "\nAnswer with the option's letter."
+    open_ended = it["options"] is None
+    q = it["question"] if open_ended else (
+        it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(it["options"]))
+        + "\nAnswer with the option's letter.")
     r = ask(it["video"], q, model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep, options=options)
-    m = re.search(r"\b([A-H])\b", r["answer"])
-    pred = m.group(1) if m else None
-    return {"video": it["video"].path, "pred": pred, "truth": it["answer"], "correct": pred == it["answer"],
+    if open_ended:
+        pred, correct = r["answer"], normal(r["answer"]) == normal(it["answer"])
+    else:
+        m = re.search(r"\b([A-H])\b", r["answer"])
+        pred = m.group(1) if m else None
+        correct = pred == it["answer"]
+    return {"video": it["video"].path, "pred": pred, "truth": it["answer"], "correct": correct,
             "tokens": r["visual_tokens_after"]}
