@@ -27,7 +27,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     import os
 
-    from vidtok.models.base import load_model
+    from vidtok.models.loading import load_model
     from vidtok.tasks.ask import ask
 
     model = load_model(args.model)
@@ -35,7 +35,7 @@ def main(argv=None):
     for r in range(args.runs):
         with tempfile.TemporaryDirectory() as d:
             os.environ["VIDTOK_CACHE_DIR"] = d
-            model._prefix_cache.clear()
+            model.decoder.prefix_cache.clear()
             t0 = time.perf_counter()
             a = ask(args.video, "What is the person doing?", model, max_new_tokens=args.new_tokens)
             firsts.append(time.perf_counter() - t0)

@@ -1,5 +1,5 @@
 """float32 vs bfloat16 on a CPU, with and without bfloat16 units: the basis of the CPU dtype
-rule in ``models.base.dtype_for`` (published SmolVLM2, Qwen and LLaVA checkpoints are stored in
+rule in ``models.cpu_dtype.cpu_needs_float32`` (published SmolVLM2, Qwen and LLaVA checkpoints are stored in
 bfloat16, which is what transformers' ``dtype="auto"`` would load).
 
 SmolVLM2-256M-Video's real dimensions (random weights): its vision tower on 8 frames and a
@@ -30,7 +30,7 @@ def child(dtype: str, repeat: int, tokens: int) -> dict:
     import torch
 
     sys.path.insert(0, str(ROOT))
-    from vidtok.models.base import load_model
+    from vidtok.models.loading import load_model
 
     m = load_model("random:smolvlm2-256m", device="cpu", dtype=dtype)
     frames = np.random.default_rng(0).integers(0, 256, (8, 512, 512, 3), dtype=np.uint8)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from vidtok import open_video  # noqa: E402
 from vidtok.compress import compress  # noqa: E402
 from vidtok.compress.budget import Budget  # noqa: E402
-from vidtok.models.base import load_model  # noqa: E402
+from vidtok.models.loading import load_model  # noqa: E402
 from vidtok.select import sample  # noqa: E402
 from vidtok.select.prefilter import distinct_frames, full_token_count  # noqa: E402
 
@@ -74,18 +74,18 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
     inp = model.build_inputs(ts, question)
     sync()
     t0 = time.perf_counter()
-    logits, _ = model.prefill(inp, logits_to_keep=1)  # the next token's logits: what answering computes
+    model.prefill(inp, logits_to_keep=1)  # the next token's logits: what answering computes
     sync()
     t_prefill = time.perf_counter() - t0
     ttft = time.perf_counter() - t_all
-    _, gen = model.generate(inp, max_new_tokens=new_tokens)
-    e2e = time.perf_counter() - t_all - gen["prefill"]  # generate() re-runs prefill: count it once
+    gen = model.generate(inp, max_new_tokens=new_tokens)
+    e2e = time.perf_counter() - t_all - gen.prefill  # generate() re-runs prefill: count it once
     return {
         "budget": ("full" if budget is None else str(budget)) + (f" + pre-keep {pre_keep}" if pre_keep else ""),
         "frames": f"{len(ftimes)} / {len(fr.times)}", "visual_tokens_in": n_full, "visual_tokens": len(ts),
         "sequence": int(inp.inputs_embeds.shape[1]), "decode_s": t_decode, "encode_s": t_encode,
         "compress_s": t_compress, "prefill_s": t_prefill, "ttft_s": ttft, "e2e_s": e2e,
-        "s_per_token": gen["decode"] / max(1, gen["new_tokens"] - 1),
+        "s_per_token": gen.decode / max(1, gen.new_tokens - 1),
         "peak_rss_mb": peak_rss_mb(),
         "cuda_peak_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
     }

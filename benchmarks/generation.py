@@ -59,7 +59,7 @@ def tiny(family: str, folder: Path, video: Path, n: int, repeat: int, compiled: 
 
     from tests.checkpoints import write_checkpoint
     from vidtok.decode import open_video
-    from vidtok.models.base import load_model
+    from vidtok.models.loading import load_model
     from vidtok.tasks.ask import visual_tokens
 
     ckpt = write_checkpoint(family, folder / family)
@@ -106,7 +106,7 @@ def ours(m, inp, compiled: bool):
 
 def real_3b(n: int, repeat: int, video: Path, compiled: bool = False, dtype: str | None = None) -> dict:
     from vidtok.decode import open_video
-    from vidtok.models.base import load_model
+    from vidtok.models.loading import load_model
     from vidtok.tasks.ask import visual_tokens
 
     torch.set_num_threads(torch.get_num_threads())

@@ -122,12 +122,14 @@ def per_kind(rows, kinds: dict[int, str], prefix: str = "") -> dict:
 def score(world_dir: Path, model, kinds: dict[int, str], items: dict, **setting) -> dict:
     """One setting over the three item files: open-ended answers per question kind (the
     columns named by kind), multiple-choice accuracy (``mc``, and ``mc_<kind>``), grounding."""
+    from vidtok.compress.request import Compression
     from vidtok.tasks.evaluate import evaluate
 
     t0 = time.perf_counter()
-    op = evaluate(world_dir / "qa_open.jsonl", "qa", items["open"], model, **setting)
-    mc = evaluate(world_dir / "qa.jsonl", "qa", items["mc"], model, **setting)
-    g = evaluate(world_dir / "charades_sta_test.txt", "ground", items["ground"], model, **setting)
+    c = Compression.of(setting.get("method"), setting.get("budget"), pre_keep=setting.get("pre_keep"))
+    op = evaluate(world_dir / "qa_open.jsonl", "qa", items["open"], model, compression=c)
+    mc = evaluate(world_dir / "qa.jsonl", "qa", items["mc"], model, compression=c)
+    g = evaluate(world_dir / "charades_sta_test.txt", "ground", items["ground"], model, compression=c)
     out = per_kind(op["rows"], kinds)
     out.update(open=op["metrics"]["accuracy"], mc=mc["metrics"]["accuracy"], miou=g["metrics"]["mIoU"],
                r1_05=g["metrics"]["R1@0.5"], tokens=op["mean_visual_tokens"])
@@ -162,7 +164,7 @@ def main(argv=None) -> None:
     ap.add_argument("--record", action="store_true", help="with --ci: write expected.json beside the checkpoint")
     a = ap.parse_args(argv)
 
-    from vidtok.models.base import load_model
+    from vidtok.models.loading import load_model
 
     ckpt = ROOT / "tests" / "organism" / a.family
     videos = CI_VIDEOS if a.ci else a.videos

@@ -1,6 +1,6 @@
 """Qwen's video processor on a long video: one call over every frame (what vidtok did until
 the tenth session, and what a user's own script does) against vidtok's calls of
-``TOWER_FRAMES`` frames pinned to the same size (``models.base.processor_chunks``). Both
+``TOWER_FRAMES`` frames pinned to the same size (``models.chunking.processor_chunks``). Both
 give the same rows (checked here, and by a test); the table shows seconds (best of
 ``--repeat``) and the peak memory each adds over the decoded frames (each variant measured
 in a fresh process, so one's peak cannot hide the other's).
@@ -38,7 +38,7 @@ def one(family: str, variant: str, video: str, repeat: int) -> dict:
 
     sys.path.insert(0, str(ROOT))
     from vidtok.decode import open_video
-    from vidtok.models.base import load_model
+    from vidtok.models.loading import load_model
     from vidtok.select import sample
 
     m = load_model(f"random:{family}-tiny", device="cpu")  # the processor does not depend on the model's size

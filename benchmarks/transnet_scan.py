@@ -24,10 +24,11 @@ def main() -> None:
     args = ap.parse_args()
 
     from vidtok.decode import open_video
+    from vidtok.models.cpu_dtype import cpu_has_bfloat16
     from vidtok.select import transnet as T
 
     net = T.load_network("cpu")
-    print(f"bfloat16 units on this CPU: {T.bfloat16_cpu()}; {args.repeat} run(s) each, the median")
+    print(f"bfloat16 units on this CPU: {cpu_has_bfloat16()}; {args.repeat} run(s) each, the median")
     print(f"| video | frames | full float32 fps | two-stage fps | speed-up | events | same events |")
     print("|---|---|---|---|---|---|---|")
     total = {"full": 0.0, "two": 0.0}

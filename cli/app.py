@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
 from vidtok import __version__
@@ -54,26 +56,70 @@ OptionsOpt = typer.Option(None, "--option", "-o", metavar="KEY=VALUE",
                                "method of the chain that has it, -o holitom.tau=0.7 on one (`vidtok methods --json` lists them).")
 
 
-PreKeepOpt = typer.Option(
-    None, "--pre-keep", min=0.01, max=1.0,
-    help="Run the vision tower on only this fraction of the sampled frames, the most distinct ones "
-         "(near-duplicates dropped before the tower: much faster on CPU). --budget stays a share of all frames.")
-ModelOpt = typer.Option(None, "--model", "-m",
-                        help=f"Hub id or local checkpoint directory (default {DEFAULT_MODEL}; a hub id not yet in the "
-                             "Hugging Face cache is downloaded first, and offline that is exit 8 at once), "
-                             "or random:<family>-tiny (no weights).")
 VideoArg = typer.Argument(..., help="Video file.", show_default=False)
-MethodOpt = typer.Option(None, "--method", help="Compressor or chain, e.g. dtd,holitom (default holitom when --budget "
-                                                  "is given; `vidtok methods`).")
-BudgetOpt = typer.Option(None, "--budget", "-B", help="Visual tokens to keep: 0.1, 10%, 500, 64/frame (default 0.1 "
-                                                      "when --method is given).")
-DeviceOpt = typer.Option(None, "--device", help="cuda, mps or cpu (default: the best available).")
-DtypeOpt = typer.Option(None, "--dtype", help="Model weights' dtype: float32, bfloat16 or float16 (default: the "
-                                              "checkpoint's own, except float32 for a half-precision checkpoint on a "
-                                              "CPU without bfloat16 units, where it runs 4-5x faster; float32 for "
-                                              "random: models).")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the cache (visual tokens, selections).")
-MaxNewTokensOpt = typer.Option(None, "--max-new-tokens", min=1, help="Longest answer in tokens (64).")
+
+# -- the flags of every command that loads a video LLM (ask, ground, chat, eval, batch), in
+# three groups, declared once here and added by @answering: (annotation, option) by the
+# PipelineConfig field each sets
+MODEL_FLAGS = {
+    "model": (Optional[str], typer.Option(
+        None, "--model", "-m", rich_help_panel="Model",
+        help=f"Hub id or local checkpoint directory (default {DEFAULT_MODEL}; a hub id not yet in the Hugging Face "
+             "cache is downloaded first, and offline that is exit 8 at once), or random:<family>-tiny (no weights).")),
+    "device": (Optional[str], typer.Option(None, "--device", rich_help_panel="Model",
+                                           help="cuda, mps or cpu (default: the best available).")),
+    "dtype": (Optional[str], typer.Option(
+        None, "--dtype", rich_help_panel="Model",
+        help="Model weights' dtype: float32, bfloat16 or float16 (default: the checkpoint's own, except float32 for a "
+             "half-precision checkpoint on a CPU without bfloat16 units, where it runs 4-5x faster; float32 for "
+             "random: models).")),
+    "resize": (Optional[str], typer.Option(
+        None, "--resize", rich_help_panel="Model",
+        help="Who resizes frames for the model: 'model' (its own processor, from frames decoded at full size: the "
+             "model's own pixels; default) or 'decoder' (FFmpeg while decoding: less memory and time, pixels differ "
+             "slightly).")),
+    "proportional": (Optional[bool], typer.Option(
+        None, "--proportional/--no-proportional", rich_help_panel="Model",
+        help="Proportional attention: a merged token gets log(tokens it stands for) added to its attention logits "
+             "(ToMe), so merging near-duplicates keeps their weight.")),
+}
+GENERATION_FLAGS = {
+    "max_new_tokens": (Optional[int], typer.Option(
+        None, "--max-new-tokens", min=1, rich_help_panel="Generation",
+        help="Longest answer in tokens (ask and chat 64, ground 48, eval's multiple choice 8).")),
+    "temperature": (Optional[float], typer.Option(
+        None, "--temperature", min=0.0, rich_help_panel="Generation",
+        help="Sample with this temperature (default: greedy, the same answer every time).")),
+    "top_p": (Optional[float], typer.Option(
+        None, "--top-p", min=0.0, max=1.0, rich_help_panel="Generation",
+        help="Sample from the smallest set of tokens holding this probability.")),
+    "top_k": (Optional[int], typer.Option(None, "--top-k", min=1, rich_help_panel="Generation",
+                                          help="Sample among the k likeliest tokens.")),
+    "seed": (Optional[int], typer.Option(None, "--seed", rich_help_panel="Generation",
+                                         help="Seed for sampling: the same seed, the same answer.")),
+    "stop": (Optional[list[str]], typer.Option(None, "--stop", rich_help_panel="Generation",
+                                               help="End the answer before this text (repeatable).")),
+    "system": (Optional[str], typer.Option(None, "--system", rich_help_panel="Generation",
+                                           help="System prompt, placed by the model's own chat template.")),
+    "compile": (Optional[bool], typer.Option(
+        None, "--compile/--no-compile", rich_help_panel="Generation",
+        help="Decode through a static KV cache and a torch.compile'd step (CUDA graphs on a GPU): faster tokens after "
+             "a one-time compile per process, so it pays in chat and batch. Default: off.")),
+}
+COMPRESSION_FLAGS = {
+    "method": (Optional[str], typer.Option(
+        None, "--method", rich_help_panel="Compression",
+        help="Compressor or chain, e.g. dtd,holitom (default holitom when --budget is given; `vidtok methods`).")),
+    "budget": (Optional[str], typer.Option(
+        None, "--budget", "-B", rich_help_panel="Compression",
+        help="Visual tokens to keep: 0.1, 10%, 500, 64/frame (default 0.1 when --method is given).")),
+    "pre_keep": (Optional[float], typer.Option(
+        None, "--pre-keep", min=0.01, max=1.0, rich_help_panel="Compression",
+        help="Run the vision tower on only this fraction of the sampled frames, the most distinct ones "
+             "(near-duplicates dropped before the tower: much faster on CPU). --budget stays a share of all frames.")),
+}
+ANSWERING_FLAGS = {**MODEL_FLAGS, **GENERATION_FLAGS, **COMPRESSION_FLAGS}
 
 
 def resolve_config(*args, **kw):
@@ -84,88 +130,51 @@ def resolve_config(*args, **kw):
     return resolve(*args, **kw)
 
 
+def _add_flags(fn, flags: dict, pack, passed: tuple = ()):
+    """``fn`` with the options ``flags`` ({name: (annotation, option)}) added to its
+    signature; when the command runs they are taken out and handed to ``fn`` by
+    ``pack(values) -> {parameter: value}``. ``passed``: names of ``fn``'s own parameters
+    that the wrapper fills (removed from the signature typer reads)."""
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn, eval_str=True)
+    own = [p for p in sig.parameters.values() if p.name not in passed]
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=ann)
+             for name, (ann, opt) in flags.items()]
+
+    @functools.wraps(fn)
+    def command(*args, **kw):
+        return fn(*args, **pack({name: kw.pop(name) for name in flags}), **kw)
+
+    command.__signature__ = sig.replace(parameters=[*own, *extra])
+    command.__annotations__ = {**{p.name: p.annotation for p in own}, **{n: a for n, (a, _) in flags.items()}}
+    del command.__wrapped__  # typer reads the signature above, not the wrapped function's
+    return command
+
+
 def decoding(strict: bool = True, pipeline: bool = False):
     """Give a command the options every decoding command shares (``--backend``, ``--stream``,
     ``--timeout``, ``--allow-truncated``, and ``--strict`` where it hands out frames) as one
     checked ``decode: DecodeOptions`` argument, and with ``pipeline`` the ``--recipe`` and
-    ``-o`` of the commands that compress or select (passed on as ``recipe``, ``option``):
-    the flags are declared once, here."""
-    import functools
-    import inspect
-    from typing import Optional
-
+    ``-o`` of the commands that compress or select (passed on as ``recipe``, ``option``)."""
     packed = {"backend": (Optional[str], BackendOpt), "stream": (Optional[int], StreamOpt),
               "timeout": (float, TimeoutOpt), "allow_truncated": (bool, TruncOpt)}
     if strict:
         packed["strict"] = (bool, StrictOpt)
     passed = {"recipe": (Optional[str], RecipeOpt), "option": (Optional[list[str]], OptionsOpt)} if pipeline else {}
 
-    def wrap(fn):
-        sig = inspect.signature(fn, eval_str=True)
-        own = [p for p in sig.parameters.values() if p.name not in ("decode", *passed)]
-        added = {**passed, **packed}
-        extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=ann)
-                 for name, (ann, opt) in added.items()]
+    def pack(values: dict) -> dict:
+        from vidtok.config import DecodeOptions  # pydantic: when a command runs, not at start
 
-        @functools.wraps(fn)
-        def command(*args, **kw):
-            from vidtok.config import DecodeOptions  # pydantic: when a command runs, not at start
+        return {**{n: values[n] for n in passed}, "decode": DecodeOptions.of(**{n: values[n] for n in packed})}
 
-            return fn(*args, decode=DecodeOptions.of(**{name: kw.pop(name) for name in packed}), **kw)
-
-        command.__signature__ = sig.replace(parameters=[*own, *extra])
-        command.__annotations__ = {**{p.name: p.annotation for p in own}, **{n: a for n, (a, _) in added.items()}}
-        del command.__wrapped__  # typer reads the signature above, not the wrapped function's
-        return command
-
-    return wrap
+    return lambda fn: _add_flags(fn, {**passed, **packed}, pack, ("decode", *passed))
 
 
-def generating(fn):
-    """Give a command that answers with a model the generation and model-input flags
-    (``--temperature``, ``--top-p``, ``--top-k``, ``--seed``, ``--stop``, ``--system``,
-    ``--compile``, ``--resize``), passed on as one ``gen`` dict of the flags given: declared once, here."""
-    import functools
-    import inspect
-    from typing import Optional
-
-    flags = {
-        "temperature": (Optional[float], typer.Option(
-            None, "--temperature", min=0.0, help="Sample with this temperature (default: greedy, the same answer "
-                                                  "every time).", rich_help_panel="Generation")),
-        "top_p": (Optional[float], typer.Option(
-            None, "--top-p", min=0.0, max=1.0, help="Sample from the smallest set of tokens holding this "
-                                                    "probability.", rich_help_panel="Generation")),
-        "top_k": (Optional[int], typer.Option(None, "--top-k", min=1, help="Sample among the k likeliest tokens.",
-                                              rich_help_panel="Generation")),
-        "seed": (Optional[int], typer.Option(None, "--seed", help="Seed for sampling: the same seed, the same answer.",
-                                             rich_help_panel="Generation")),
-        "stop": (Optional[list[str]], typer.Option(None, "--stop", help="End the answer before this text "
-                                                                          "(repeatable).", rich_help_panel="Generation")),
-        "system": (Optional[str], typer.Option(None, "--system", help="System prompt, placed by the model's own chat "
-                                                                       "template.", rich_help_panel="Generation")),
-        "compile": (Optional[bool], typer.Option(
-            None, "--compile/--no-compile", help="Decode through a static KV cache and a torch.compile'd step (CUDA "
-                                                 "graphs on a GPU): faster tokens after a one-time compile per "
-                                                 "process, so it pays in chat and batch. Default: off.",
-            rich_help_panel="Generation")),
-        "resize": (Optional[str], typer.Option(
-            None, "--resize", help="Who resizes frames for the model: 'model' (its own processor, from frames "
-                                   "decoded at full size: the model's own pixels; default) or 'decoder' (FFmpeg "
-                                   "while decoding: less memory and time, pixels differ slightly).")),
-    }
-
-    sig = inspect.signature(fn, eval_str=True)
-    own = [p for p in sig.parameters.values() if p.name != "gen"]
-    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=ann)
-             for name, (ann, opt) in flags.items()]
-
-    @functools.wraps(fn)
-    def command(*args, **kw):
-        gen = {name: kw.pop(name) for name in flags}
-        return fn(*args, gen={k: v for k, v in gen.items() if v not in (None, [])}, **kw)
-
-    command.__signature__ = sig.replace(parameters=[*own, *extra])
-    command.__annotations__ = {**{p.name: p.annotation for p in own}, **{n: a for n, (a, _) in flags.items()}}
-    del command.__wrapped__
-    return command
+def answering(fn):
+    """Give a command that loads a video LLM every model, generation and compression flag
+    (``ANSWERING_FLAGS``), passed on as one ``flags`` dict of those given (for
+    ``resolve_config``): the same flags, with one meaning, on every such command."""
+    return _add_flags(fn, ANSWERING_FLAGS,
+                      lambda values: {"flags": {k: v for k, v in values.items() if v not in (None, [])}}, ("flags",))

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Optional
 
 from vidtok import commands
 from vidtok.errors import UsageError, VidtokError
 
 from . import render
-from .app import (BudgetOpt, DeviceOpt, DtypeOpt, JsonOpt, MaxNewTokensOpt, MethodOpt, ModelOpt, NoCacheOpt, PreKeepOpt,
-                  VideoArg, app, decoding, generating, resolve_config)
+from .app import JsonOpt, NoCacheOpt, VideoArg, answering, app, decoding, resolve_config
 
 HELP = ("/budget X (e.g. 0.1, 500, none)  /method M  /frames  /reset  /save FILE  /quit  "
         "(anything else is a question)")
@@ -21,19 +19,12 @@ HELP = ("/budget X (e.g. 0.1, 500, none)  /method M  /frames  /reset  /save FILE
 
 @app.command()
 @decoding(pipeline=True)
-@generating
+@answering
 def chat(
     video: str = VideoArg,
-    model: Optional[str] = ModelOpt,
-    method: Optional[str] = MethodOpt,
-    budget: Optional[str] = BudgetOpt,
-    max_new_tokens: Optional[int] = MaxNewTokensOpt,
-    pre_keep: Optional[float] = PreKeepOpt,
     no_cache: bool = NoCacheOpt,
-    device: Optional[str] = DeviceOpt,
-    dtype: Optional[str] = DtypeOpt,
     as_json: bool = JsonOpt,
-    decode=None, recipe=None, option=None, gen=None,  # from @decoding, @generating: shared flags declared once
+    decode=None, recipe=None, option=None, flags=None,  # from @decoding, @answering: shared flags declared once
 ) -> None:
     """Talk with a video LLM about one video: the video is decoded, encoded and compressed
     once, and every question after the first computes only its own tokens (the answer so
@@ -47,9 +38,8 @@ def chat(
       [bold]vidtok chat talk.mp4 -m Qwen/Qwen2.5-VL-3B-Instruct --budget 0.1[/bold]
       [bold]printf 'What is on the slide?\\nWho speaks?\\n' | vidtok chat talk.mp4 --json[/bold]
     """
-    cfg = resolve_config(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                         pre_keep=pre_keep, dtype=dtype, **gen)
-    c = commands.chat(video, cfg=cfg, decode=decode, device=device, use_cache=not no_cache,
+    cfg = resolve_config(recipe, option, **flags)
+    c = commands.chat(video, cfg=cfg, decode=decode, use_cache=not no_cache,
                       status=render.status(as_json))
     render.damage({"video": video, "damage": c.damage})
     interactive = sys.stdin.isatty()

@@ -14,21 +14,13 @@ from typing import Optional
 import typer
 
 from vidtok import commands
-from vidtok.defaults import DEFAULT_TEXT_ENCODER
 from vidtok.errors import UsageError, VidtokError
 
 from . import render
-from .app import (BudgetOpt, DeviceOpt, DtypeOpt, JsonOpt, MaxNewTokensOpt, MethodOpt, ModelOpt, NoCacheOpt,
-                  PreKeepOpt, ReportOpt, StreamOpt, TruncOpt, VideoArg, app, decoding, generating, resolve_config)
+from .app import (JsonOpt, NoCacheOpt, ReportOpt, StreamOpt, TruncOpt, VideoArg, answering, app, decoding,
+                  resolve_config)
 
 err = render.err
-
-
-def _after(result: dict, report) -> None:
-    """What every decoding command says on stderr after its work: damage, the report's path."""
-    render.damage(result)
-    if report is not None:
-        render.line(f"report: {report}")
 
 
 @app.command()
@@ -161,30 +153,20 @@ def keyframes(
         result = commands.keyframes(video, cfg=cfg, decode=decode, query=query, use_cache=not no_cache, out_dir=out_dir,
                                     report=report, progress=lambda: bar.advance(task),
                                     total=lambda n: bar.update(task, total=n))
-    _after(result, report)
+    render.after(result, report)
     render.json_or(result, as_json) or render.keyframes(result, out_dir)
 
 
 @app.command()
 @decoding(pipeline=True)
-@generating
+@answering
 def ask(
     video: str = VideoArg,
     question: str = typer.Argument(..., help="The question.", show_default=False),
-    model: Optional[str] = ModelOpt,
-    method: Optional[str] = MethodOpt,
-    budget: Optional[str] = BudgetOpt,
-    max_new_tokens: Optional[int] = MaxNewTokensOpt,
-    pre_keep: Optional[float] = PreKeepOpt,
-    proportional: Optional[bool] = typer.Option(
-        None, "--proportional/--no-proportional", help="Proportional attention: a merged token gets log(tokens it stands for) "
-                                      "added to its attention logits (ToMe), so merging near-duplicates keeps their weight."),
     no_cache: bool = NoCacheOpt,
-    device: Optional[str] = DeviceOpt,
-    dtype: Optional[str] = DtypeOpt,
     report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
-    decode=None, recipe=None, option=None, gen=None,  # from @decoding, @generating: shared flags declared once
+    decode=None, recipe=None, option=None, flags=None,  # from @decoding, @answering: shared flags declared once
 ) -> None:
     """Ask a video LLM a question about a video, optionally with compressed visual tokens.
 
@@ -196,37 +178,31 @@ def ask(
       [bold]vidtok ask clip.mp4 "What happens?" --budget 0.1 --pre-keep 0.5[/bold]   (half the frames through the tower)
       [bold]vidtok ask clip.mp4 "What happens?" -m random:qwen2_5_vl-tiny --json[/bold]   (no weights: a test model)
     """
-    cfg = resolve_config(recipe, option, model=model, method=method, budget=budget, max_new_tokens=max_new_tokens,
-                         pre_keep=pre_keep, proportional=proportional, dtype=dtype, **gen)
+    cfg = resolve_config(recipe, option, **flags)
     on_text = render.streaming(as_json)
-    r = commands.ask(video, question, cfg=cfg, decode=decode, device=device, use_cache=not no_cache, report=report,
+    r = commands.ask(video, question, cfg=cfg, decode=decode, use_cache=not no_cache, report=report,
                      status=render.status(as_json), on_text=on_text)
     render.json_or(r, as_json) or render.ask(r, streamed=on_text is not None)
-    _after(r, report)
+    render.after(r, report)
 
 
 @app.command()
 @decoding(pipeline=True)
-@generating
+@answering
 def ground(
     video: str = VideoArg,
     query: str = typer.Argument(..., help="What to find, e.g. 'person opens the door'.", show_default=False),
-    model: Optional[str] = ModelOpt,
     via: Optional[str] = typer.Option(None, "--via", help="llm (ask the video LLM) or embed (image-text similarity, no LLM)."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--via embed: open_clip:MODEL/PRETRAINED, siglip:ID, random:clip-tiny."),
-    method: Optional[str] = MethodOpt,
-    budget: Optional[str] = BudgetOpt,
-    chunk_seconds: Optional[float] = typer.Option(None, "--chunk-seconds", min=1.0, help="Longer videos are asked in chunks of this length (600)."),
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1, help="Longest answer in tokens (48)."),
-    pre_keep: Optional[float] = PreKeepOpt,
+    chunk_seconds: Optional[float] = typer.Option(
+        None, "--chunk-seconds", min=1.0, help="A longer video is asked in windows of this length, each sampled as the "
+                                               "model samples a whole video (600)."),
     no_cache: bool = NoCacheOpt,
     report: Optional[Path] = ReportOpt,
     srt: bool = typer.Option(False, "--srt", help="Print the intervals as SRT subtitles."),
     vtt: bool = typer.Option(False, "--vtt", help="Print the intervals as WebVTT."),
-    device: Optional[str] = DeviceOpt,
-    dtype: Optional[str] = DtypeOpt,
     as_json: bool = JsonOpt,
-    decode=None, recipe=None, option=None, gen=None,  # from @decoding, @generating: shared flags declared once
+    decode=None, recipe=None, option=None, flags=None,  # from @decoding, @answering: shared flags declared once
 ) -> None:
     """Find when something happens: intervals in seconds with scores.
 
@@ -241,13 +217,10 @@ def ground(
 
     if as_json + srt + vtt > 1:
         raise UsageError("give one of --json, --srt and --vtt: each is the whole of stdout")
-    cfg = resolve_config(recipe, option, via=via, model=model, encoder=encoder, method=method, budget=budget,
-                         chunk_seconds=chunk_seconds, max_new_tokens=max_new_tokens, pre_keep=pre_keep, dtype=dtype,
-                         **gen)
-    r = commands.ground(video, query, cfg=cfg, decode=decode,
-                        device=device, use_cache=not no_cache, report=report,
+    cfg = resolve_config(recipe, option, via=via, encoder=encoder, chunk_seconds=chunk_seconds, **flags)
+    r = commands.ground(video, query, cfg=cfg, decode=decode, use_cache=not no_cache, report=report,
                         status=render.status(as_json or srt or vtt))
-    _after(r, report)
+    render.after(r, report)
     if srt or vtt:
         print((to_vtt if vtt else to_srt)(r["intervals"], query))
         return
@@ -256,23 +229,19 @@ def ground(
 
 @app.command(name="eval")
 @decoding(strict=False, pipeline=True)
+@answering
 def evaluate(
     annotations: str = typer.Argument(..., help="Charades-STA .txt (ground) or QA .jsonl file.", show_default=False),
     task: str = typer.Option("ground", "--task", help="ground or qa."),
     videos: Optional[Path] = typer.Option(None, "--videos", help="Folder with the videos (default: near the annotations)."),
-    model: Optional[str] = ModelOpt,
     via: Optional[str] = typer.Option(None, "--via", help="ground: llm or embed."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--via embed encoder."),
-    method: Optional[str] = MethodOpt,
-    budget: Optional[str] = BudgetOpt,
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N items."),
     out_path: Optional[Path] = typer.Option(None, "--out", help="Append each item's result here as a JSON line as it "
                                                                  "is scored; rerunning resumes (each item once)."),
-    pre_keep: Optional[float] = PreKeepOpt,
-    device: Optional[str] = DeviceOpt,
-    dtype: Optional[str] = DtypeOpt,
+    no_cache: bool = NoCacheOpt,
     as_json: bool = JsonOpt,
-    decode=None, recipe=None, option=None,  # from @decoding: shared flags declared once
+    decode=None, recipe=None, option=None, flags=None,  # from @decoding, @answering: shared flags declared once
 ) -> None:
     """Measure accuracy against token budget on grounding (R1@IoU, mIoU) or multiple-choice QA.
 
@@ -281,8 +250,7 @@ def evaluate(
 
     Example: [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1 --out r.jsonl[/bold]
     """
-    cfg = resolve_config(recipe, option, model=model, via=via, encoder=encoder, method=method, budget=budget,
-                         pre_keep=pre_keep, dtype=dtype)
+    cfg = resolve_config(recipe, option, via=via, encoder=encoder, **flags)
     bars = []
 
     def progress(total):  # started once the model has loaded: its spinner and a bar cannot share the terminal
@@ -292,109 +260,12 @@ def evaluate(
         return lambda: bars[0].advance(t)
 
     try:
-        r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task, videos=videos, device=device,
-                              limit=limit, out=out_path, status=render.status(as_json), progress=progress)
+        r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task, videos=videos, limit=limit, out=out_path,
+                              use_cache=not no_cache, status=render.status(as_json), progress=progress)
     finally:
         for b in bars:
             b.stop()
     render.json_or(r, as_json) or render.evaluate(r)
-
-
-@app.command()
-@decoding(pipeline=True)
-@generating
-def batch(
-    folder: str = typer.Argument(..., help="Folder of videos (or one video).", show_default=False),
-    task: str = typer.Option("keyframes", "--task", "-t", help="ask, ground, keyframes or compress."),
-    query: Optional[str] = typer.Option(None, "--query", "-q", help="One query for every video."),
-    queries: Optional[Path] = typer.Option(None, "--queries", help="File with one query per line."),
-    out_path: Path = typer.Option(Path("results.jsonl"), "--out", help="Results, one JSON line per (video, query)."),
-    recursive: bool = typer.Option(False, "--recursive", "-r", help="Look into subfolders."),
-    glob: Optional[str] = typer.Option(None, "--glob", help="Only files matching this pattern, e.g. '*.mp4'."),
-    workers: int = typer.Option(2, "--workers", "-w", min=1, max=256, help="Threads that decode ahead of model work."),
-    engine: str = typer.Option("local", "--engine", help="local (threads) or ray (a Ray cluster or a local Ray)."),
-    model: Optional[str] = ModelOpt,
-    method: Optional[str] = MethodOpt,
-    budget: Optional[str] = BudgetOpt,
-    selector: Optional[str] = typer.Option(None, "--selector", help="keyframes task: selector (default scenes)."),
-    k: Optional[int] = typer.Option(None, "-k", min=1, help="keyframes task: frames to select."),
-    via: Optional[str] = typer.Option(None, "--via", help="ground task: llm or embed."),
-    encoder: Optional[str] = typer.Option(None, "--encoder", help="Image-text encoder for query-aware steps."),
-    pre_keep: Optional[float] = PreKeepOpt,
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1,
-                                                 help="ask/ground: longest answer in tokens (ask 64, ground 48)."),
-    device: Optional[str] = DeviceOpt,
-    dtype: Optional[str] = DtypeOpt,
-    proportional: Optional[bool] = typer.Option(None, "--proportional/--no-proportional",
-                                                help="ask/ground: proportional attention for merged tokens."),
-    restart: bool = typer.Option(False, "--restart", help="Start over instead of resuming an existing --out."),
-    wait: bool = typer.Option(False, "--wait", help="If another batch is writing --out, wait for it instead of failing (exit 2)."),
-    report: Optional[Path] = ReportOpt,
-    as_json: bool = JsonOpt,
-    decode=None, recipe=None, option=None, gen=None,  # from @decoding, @generating: shared flags declared once
-) -> None:
-    """Run a task over a folder: one JSON line per (video, query), resumable.
-
-    Rerunning the same command skips what is done; a killed run resumes where it stopped.
-    Items are keyed by each file's real path and content, so a rerun that spells the folder
-    differently still skips them; a second batch on the same --out refuses (exit 2) or,
-    with --wait, queues behind the first. A broken video gets an error record and the rest
-    go on. Exit code 0 when every item succeeded, 7 when any failed (all others are written).
-
-    Examples:
-      [bold]vidtok batch videos/ --task keyframes --out kf.jsonl[/bold]
-      [bold]vidtok batch videos/ --task ground --query "a goal" --recipe grounding --out goals.jsonl[/bold]
-    """
-    cfg = resolve_config(recipe, option, for_="select" if task == "keyframes" else "compress", model=model, method=method,
-                         budget=budget, selector=selector, k=k, via=via, encoder=encoder, pre_keep=pre_keep,
-                         max_new_tokens=max_new_tokens, proportional=proportional, device=device, dtype=dtype, **gen)
-    qs: list[Optional[str]] = [query] if query else [None]
-    if queries is not None:
-        if not queries.is_file():
-            raise UsageError("--queries file not found", queries)
-        qs = [line.strip() for line in queries.read_text().splitlines() if line.strip()]
-    with render.bar(task, as_json, failed=True, transient=False) as bar:
-        def progress(total):
-            t = bar.add_task(task, total=total, failed=0)
-            return lambda rec: bar.update(t, advance=1, failed=bar.tasks[0].fields["failed"] + (rec["status"] == "error"))
-
-        result = commands.batch(folder, decode=decode, cfg=cfg, task=task, queries=qs, out=out_path, recursive=recursive,
-                                glob=glob, workers=workers, engine=engine, restart=restart, wait=wait, report=report,
-                                progress=progress)
-    _after(result, report)
-    render.json_or(result, as_json) or render.batch(result, task)
-    if result["failed"]:
-        raise typer.Exit(7)
-
-
-@app.command()
-@decoding(strict=False)
-def search(
-    folder: str = typer.Argument(..., help="Folder of videos.", show_default=False),
-    query: str = typer.Argument(..., help="What to find.", show_default=False),
-    k: int = typer.Option(10, "-k", min=1, help="Moments to return."),
-    encoder: str = typer.Option(DEFAULT_TEXT_ENCODER, "--encoder",
-                                help="Image-text encoder (random:clip-tiny for a weight-free try)."),
-    fps: float = typer.Option(1.0, "--fps", help="Frames per second embedded into the index."),
-    index: Optional[Path] = typer.Option(None, "--index", help="SQLite index file (default: in the user cache)."),
-    recursive: bool = typer.Option(False, "--recursive", "-r", help="Look into subfolders."),
-    as_json: bool = JsonOpt,
-    decode=None,  # from @decoding: the shared flags, declared once
-) -> None:
-    """Find moments across a whole collection: top-k (video, start, end, score).
-
-    The first search embeds every video into an index; later searches embed only new or
-    changed videos. The default encoder's weights are downloaded from the Hugging
-    Face hub on first use; offline and not cached, that is exit 8 at once. Example: [bold]vidtok search videos/ "a dog catches a frisbee" -k 5[/bold]
-    """
-    with render.bar("indexing", as_json) as bar:
-        def progress(total):
-            t = bar.add_task("index", total=total)
-            return lambda: bar.advance(t)
-
-        result = commands.search(folder, query, decode=decode, k=k, encoder=encoder, fps=fps, index=index,
-                                 recursive=recursive, progress=progress)
-    render.json_or(result, as_json) or render.search(result)
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -460,7 +331,7 @@ def _run_app(argv: list[str], debug: bool) -> None:
         sys.exit(1)
 
 
-from . import chat, lists  # noqa: E402,F401  # registers chat; methods, models, recipes, cache
+from . import chat, folders, lists  # noqa: E402,F401  # registers chat; batch, search; methods, models, recipes, cache
 
 if __name__ == "__main__":  # pragma: no cover
     main()

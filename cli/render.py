@@ -107,6 +107,13 @@ def line(text: str) -> None:
     err.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
+def after(result: dict, report) -> None:
+    """What every decoding command says on stderr after its work: damage, the report's path."""
+    damage(result)
+    if report is not None:
+        line(f"report: {report}")
+
+
 def damage(result: dict) -> None:
     """One line on stderr when decoding met damaged data (``--strict`` made it an error)."""
     d = result.get("damage") or {}

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vidtok.decode import open_video
-from vidtok.models.base import load_model
+from vidtok.models.loading import load_model
 from vidtok.models.generation import Sampling
 from vidtok.tasks.ask import visual_tokens
 from .checkpoints import write_checkpoint
@@ -89,7 +89,7 @@ def test_same_tokens_pixels_and_logits_as_the_models_own_processor(family, syste
     key = "pixel_values_videos" if "pixel_values_videos" in inputs else "pixel_values"
     torch.testing.assert_close(pv.float(), inputs[key].float(), rtol=0, atol=1e-6)
     inp = m.build_inputs(ts, QUESTION)
-    ours, _ = m.prefill(inp)
+    ours = m.prefill(inp).logits
     assert ours.shape == ref.shape
     torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-4)
 
@@ -109,9 +109,9 @@ def test_generated_ids_equal_the_models_own_generate(family, sampling, checkpoin
     with torch.inference_mode():
         ref = model.generate(**inputs, generation_config=gc).sequences[0, inputs["input_ids"].shape[1]:].tolist()
     m.eos_ids = lambda: set()
-    _, info = m.generate(m.build_inputs(ts, QUESTION), max_new_tokens=12, sampling=sampling, reuse_prefix=False)
+    info = m.generate(m.build_inputs(ts, QUESTION), max_new_tokens=12, sampling=sampling, reuse_prefix=False)
     assert len(ref) == 12
-    assert info["ids"] == ref
+    assert info.ids == ref
 
 
 def test_answer_streams_and_ends_before_a_stop_string(checkpoints, clip, caplog, monkeypatch):
@@ -123,14 +123,15 @@ def test_answer_streams_and_ends_before_a_stop_string(checkpoints, clip, caplog,
     m.eos_ids = lambda: set()
     inp = m.build_inputs(ts, QUESTION)
     pieces = []
-    full, info = m.generate(inp, max_new_tokens=10, on_text=pieces.append, reuse_prefix=False)
-    assert len(pieces) > 1 and "".join(pieces) == full == m.tokenizer.decode(info["ids"], skip_special_tokens=True)
+    info = m.generate(inp, max_new_tokens=10, on_text=pieces.append, reuse_prefix=False)
+    full = info.text
+    assert len(pieces) > 1 and "".join(pieces) == full == m.tokenizer.decode(info.ids, skip_special_tokens=True)
     stop = full[len(full) // 2: len(full) // 2 + 2]  # text the greedy answer is known to reach
     head = full[: full.index(stop)]
     pieces = []
-    cut, info2 = m.generate(inp, max_new_tokens=10, sampling=Sampling(stop=(stop,)), reuse_prefix=False,
-                            on_text=pieces.append)
-    assert cut == head and info2["new_tokens"] < 10
+    info2 = m.generate(inp, max_new_tokens=10, sampling=Sampling(stop=(stop,)), reuse_prefix=False,
+                       on_text=pieces.append)
+    assert info2.text == head and info2.new_tokens < 10
     assert "".join(pieces) == head  # what streamed is the answer: no stop string on the terminal
     # transformers also deprecates through its logger (not only warnings): none on this path
     assert not [r for r in caplog.records if "deprecat" in r.getMessage().lower()]
@@ -172,10 +173,9 @@ def test_a_conversation_from_its_cache_answers_as_from_scratch(checkpoints, clip
     c = Conversation(open_video(clip), m, use_cache=False, max_new_tokens=5)
     for q in ("What is shown?", "And then?", "Why?"):
         last = c.ask(q)
-    m.history = [(t["question"], t["ids"]) for t in c.turns[:2]]
-    _, fresh = m.generate(m.build_inputs(c.tokens, "Why?"), max_new_tokens=5, reuse_prefix=False)
-    m.history = []
-    assert fresh["ids"] == last["ids"] and last["prefill_tokens"] < fresh["prefill_tokens"] / 4
+    history = [(t["question"], t["ids"]) for t in c.turns[:2]]
+    fresh = m.generate(m.build_inputs(c.tokens, "Why?", history), max_new_tokens=5, reuse_prefix=False)
+    assert fresh.ids == last["ids"] and last["prefill_tokens"] < fresh.prefill_tokens / 4
     c.set_budget("0.25")
     after = c.ask("Once more?")
     assert after["prefill_tokens"] == after["sequence_length"] and after["visual_tokens"] < last["visual_tokens"]
@@ -224,16 +224,16 @@ def test_compiled_decode_answers_as_eager_decode(family, checkpoints, clip, tmp_
     answers = {}
     for compiled in (False, True):
         m.compile = compiled
-        m._prefix_cache.clear()
+        m.decoder.prefix_cache.clear()
         v = open_video(clip)
         ts, _, _ = visual_tokens(v, m, use_cache=False)
-        ids = [m.generate(m.build_inputs(ts, q), max_new_tokens=6)[1] for q in ("What is shown?", "And why?")]
-        assert [i["prefix_cached"] for i in ids] == [False, True]
+        ids = [m.generate(m.build_inputs(ts, q), max_new_tokens=6) for q in ("What is shown?", "And why?")]
+        assert [i.prefix_hit for i in ids] == [False, True]
         c = Conversation(v, m, use_cache=False, max_new_tokens=4)
         turns = [c.ask(q) for q in ("What is shown?", "And then?")]
         assert turns[1]["prefill_tokens"] < turns[1]["sequence_length"] / 2  # the cache carried over
-        answers[compiled] = [i["ids"] for i in ids] + [t["ids"] for t in turns]
-        assert isinstance(m.last_cache, StaticCache) == compiled
+        answers[compiled] = [i.ids for i in ids] + [t["ids"] for t in turns]
+        assert isinstance(ids[-1].cache, StaticCache) == compiled
     assert hasattr(m.model, "_compiled_call")
     assert answers[True] == answers[False]
 
@@ -245,7 +245,7 @@ def test_half_precision_checkpoint_runs_in_float32_where_the_cpu_would_emulate_i
     float32 (exactly the stored values, upcast) and says so in --json; with the units, or
     with --dtype, the checkpoint's dtype stays; a model whose float32 weights would take more
     than half the memory stays as stored."""
-    from vidtok.models import base
+    from vidtok.models import cpu_dtype as base
 
     ckpt = write_checkpoint("smolvlm2", tmp_path / "bf16", dtype=torch.bfloat16)
     monkeypatch.setattr(base, "cpu_has_bfloat16", lambda: False)

@@ -147,13 +147,14 @@ def test_pixels_roundtrip_and_psnr():
 
 
 def test_static_video_compresses_almost_losslessly(samples):
+    from vidtok.compress.request import Compression
     from vidtok.pipeline import compress_video
 
-    r = compress_video(samples / "synthetic_static.mp4", "holitom", "0.1")
+    r = compress_video(samples / "synthetic_static.mp4", Compression.of("holitom", "0.1"))
     assert r.tokens_out == round(0.1 * r.tokens_in)
     # every frame is the same image: merging across time loses (almost) nothing
     assert r.psnr > 35
-    u = compress_video(samples / "synthetic_static.mp4", "pool", "0.1")
+    u = compress_video(samples / "synthetic_static.mp4", Compression.of("pool", "0.1"))
     assert r.psnr > u.psnr + 10
 
 

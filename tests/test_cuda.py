@@ -63,7 +63,7 @@ def test_kernels_match_references_on_gpu(dtype):
 def test_model_path_on_gpu_matches_cpu(family):
     pytest.importorskip("transformers")
     from vidtok.compress import compress
-    from vidtok.models.base import load_model
+    from vidtok.models.loading import load_model
 
     rng = np.random.default_rng(0)
     outs, frames = [], None
@@ -75,8 +75,8 @@ def test_model_path_on_gpu_matches_cpu(family):
         times = np.arange(4) * 0.5
         ts = m.encode(frames, times, times + 0.5, 2.0)
         small = compress(ts, "holitom", 0.5)
-        logits, _ = m.prefill(m.build_inputs(small, "What happens?"))
-        text, _ = m.generate(m.build_inputs(small, "What happens?"), max_new_tokens=3)
+        logits = m.prefill(m.build_inputs(small, "What happens?")).logits
+        text = m.generate(m.build_inputs(small, "What happens?"), max_new_tokens=3).text
         outs.append((ts.feats, logits.float().cpu()))
     (f0, l0), (f1, l1) = outs
     assert torch.allclose(f0, f1.cpu(), atol=2e-3)

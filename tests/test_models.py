@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vidtok.compress import compress
-from vidtok.models.base import load_model
+from vidtok.models.loading import load_model
 from vidtok.tasks.parse import parse_intervals
 from .conftest import SAMPLES, SHARED, needs_shared, run_cli
 
@@ -28,7 +28,7 @@ def model(request):
 
 
 def frames_for(model, T=4):
-    size = getattr(model, "frame_size", (96, 64) if model.family == "qwen3_vl" else (84, 56))
+    size = model.frame_size or ((96, 64) if model.family == "qwen3_vl" else (84, 56))
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, (T, size[1], size[0], 3), dtype=np.uint8), np.arange(T) / 2.0
 
@@ -47,8 +47,8 @@ def test_compressed_inputs_keep_original_positions(model):
         ordered = small.sorted()
         full_cols = start + ordered.flat_pos()
         torch.testing.assert_close(inp.position_ids[:, 0, start:start + len(small)], full.position_ids[:, 0, full_cols])
-    text, info = model.generate(inp, max_new_tokens=4)
-    assert isinstance(text, str) and info["new_tokens"] <= 4
+    info = model.generate(inp, max_new_tokens=4)
+    assert isinstance(info.text, str) and info.new_tokens <= 4
 
 
 def run(argv, capsys):
@@ -181,10 +181,10 @@ def test_prefix_kv_cache_gives_the_same_logits(model):
     frames, times = frames_for(model)
     ts = model.encode(frames, times, times + 0.5, 2.0)
     inp = model.build_inputs(ts, "What is happening?")
-    once, _ = model.prefill(inp)
+    once = model.prefill(inp).logits
     model.prefill(model.build_inputs(ts, "Another question first"), reuse_prefix=True)
-    again, _ = model.prefill(inp, reuse_prefix=True)
-    assert model.last_prefix_hit  # the template + video part came from the cache
+    again, _, hit = model.prefill(inp, reuse_prefix=True)
+    assert hit  # the template + video part came from the cache
     torch.testing.assert_close(again[0, -1], once[0, -1], rtol=1e-4, atol=1e-4)
 
 
@@ -200,8 +200,7 @@ def test_visionzip_keeps_the_tokens_the_tower_attends_to(family):
     k_dom = round(0.85 * k)
     top = set(torch.argsort(attn, descending=True, stable=True)[:k_dom].tolist())
     assert top <= set(out.flat_pos().tolist())  # the dominant tokens are kept as themselves
-    text, _ = m.generate(m.build_inputs(out, "q"), max_new_tokens=2)
-    assert isinstance(text, str)
+    assert isinstance(m.generate(m.build_inputs(out, "q"), max_new_tokens=2).text, str)
 
 
 def test_distinct_frames_drop_duplicates_first():
@@ -279,7 +278,7 @@ def test_merging_exact_duplicates_with_proportional_attention(model):
             lg = model.prefill(inp)[0][0, -1]
             err[prop] = float((lg - full).abs().max() / full.abs().max())
             if prop:
-                text, _ = model.generate(inp, max_new_tokens=3)  # decoding steps take the bias too
+                model.generate(inp, max_new_tokens=3)  # decoding steps take the bias too
     finally:
         model.proportional_attention = False
     assert err[True] < err[False]
@@ -296,7 +295,7 @@ def test_fastv_scores_are_the_llms_own_layer_attention(model):
     ts = model.encode(frames, times, times + 0.5, 2.0)
     layer = 1
     held = []  # the attention weights the eager layer returns: one query row (the last token)
-    hook = model._decoder().layers[layer].self_attn.register_forward_hook(
+    hook = model.decoder_stack().layers[layer].self_attn.register_forward_hook(
         lambda mod, args, out: held.append(None if out[1] is None else tuple(out[1].shape)))
     try:
         scores = model.text_attention(ts, "Where is it?", layer=layer)
@@ -305,13 +304,13 @@ def test_fastv_scores_are_the_llms_own_layer_attention(model):
     assert [h[-2] for h in held if h is not None] == [1]
     assert scores.shape == (len(ts),) and bool((scores >= 0).all()) and 0 < float(scores.sum()) <= 1 + 1e-5
     inp = model.build_inputs(ts, "Where is it?")
-    dec = model._decoder()
+    dec = model.decoder_stack()
     impl = dec.config._attn_implementation
     dec.config._attn_implementation = "eager"
     try:
         with torch.inference_mode():
             out = dec(inputs_embeds=inp.inputs_embeds, position_ids=inp.position_ids, output_attentions=True,
-                      use_cache=False, **model._decoder_kwargs(inp))
+                      use_cache=False, **model.decoder_kwargs(inp))
     finally:
         dec.config._attn_implementation = impl
     full = out.attentions[layer][0, :, -1].float().mean(0)[inp.extra["visual_cols"]]
@@ -342,7 +341,7 @@ def test_ask_with_fastv_cuts_90_percent(family, capsys, samples, tmp_path, monke
 
 
 def test_attention_received_equals_the_towers_eager_attention():
-    from vidtok.models.base import attention_received
+    from vidtok.models.attention import attention_received
 
     m = load_model("random:smolvlm2-tiny")
     frames, _ = frames_for(m, T=2)
@@ -408,8 +407,8 @@ def test_tower_in_chunks_of_frames_gives_the_same_tokens(family, monkeypatch):
     frames, times = frames_for(m, T=19)  # two full chunks and a partial one
     mod = importlib.import_module(type(m).__module__)
     chunked = m.encode(frames, times, times + 0.5, 2.0)
-    # the SigLIP adapters loop in their own module, the Qwen ones through models.base
-    import vidtok.models.base as base
+    # the SigLIP adapters loop in their own module, the Qwen ones through models.chunking
+    import vidtok.models.chunking as base
 
     for where in {mod, base}:
         if hasattr(where, "TOWER_FRAMES"):
@@ -439,7 +438,10 @@ def test_ground_in_chunks_answers_each_chunk_with_offsets(resize, samples, monke
         return real(self, frames)
 
     monkeypatch.setattr(type(m), "pixel_inputs", spy)
-    monkeypatch.setattr(m, "generate", lambda inp, **kw: ("from 1 to 2 seconds", {}))
+    from vidtok.models.decoding import Generation
+
+    said = Generation("from 1 to 2 seconds", [], None, None, False, 0, prefill=0.0, decode=0.0)
+    monkeypatch.setattr(m, "generate", lambda inp, **kw: said)
     r = ground_llm(samples / "synthetic_cuts.mp4", "a cut", m, chunk_seconds=3.0, max_new_tokens=4)
     assert len(r["answers"]) == 3  # 8 s in chunks of 3 s
     assert [(iv["start"], iv["end"]) for iv in r["intervals"]] == [(1.0, 2.0), (4.0, 5.0), (7.0, 8.0)]
@@ -482,6 +484,7 @@ def test_ask_writes_the_token_cache_after_the_answer(tmp_path, monkeypatch):
     video): the answer streams, then the tokens are written, as encoded (FastV's scores of
     this question never reach the cache), and a second ask loads them."""
     from vidtok import cache as token_cache
+    from vidtok.compress.request import Compression
     from vidtok.tasks.ask import ask
 
     monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
@@ -494,12 +497,13 @@ def test_ask_writes_the_token_cache_after_the_answer(tmp_path, monkeypatch):
     monkeypatch.setattr(token_cache, "save", save)
     m = load_model("random:qwen2_5_vl-tiny", device="cpu")
     clip = str(SAMPLES / "synthetic_cuts.mp4")
-    first = ask(clip, "What happens?", m, method="fastv", budget=0.5, max_new_tokens=3,
+    fastv = Compression.of("fastv", 0.5)
+    first = ask(clip, "What happens?", m, compression=fastv, max_new_tokens=3,
                 on_text=lambda d: events.append(("text", d)))
     kinds = [e[0] for e in events]
     assert "text" in kinds and kinds[-1] == "save" and kinds.count("save") == 1
     assert "llm_attn" not in events[-1][1] and "cache_save" in first["seconds"]
-    second = ask(clip, "Why?", m, method="fastv", budget=0.5, max_new_tokens=3)
+    second = ask(clip, "Why?", m, compression=fastv, max_new_tokens=3)
     assert second["cached_tokens"] and not first["cached_tokens"]
 
 
@@ -507,6 +511,7 @@ def test_chat_writes_the_token_cache_after_its_first_answer(tmp_path, monkeypatc
     """chat, like ask, keeps the token cache's write off the way to the first answer; a
     conversation that asks nothing writes it when it ends (``flush``)."""
     from vidtok import cache as token_cache
+    from vidtok.compress.request import Compression
     from vidtok.tasks.chat import Conversation
 
     monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
@@ -519,7 +524,7 @@ def test_chat_writes_the_token_cache_after_its_first_answer(tmp_path, monkeypatc
     monkeypatch.setattr(token_cache, "save", save)
     m = load_model("random:smolvlm2-tiny", device="cpu")
     clip = str(SAMPLES / "synthetic_cuts.mp4")
-    c = Conversation(clip, m, budget=0.5, max_new_tokens=2)
+    c = Conversation(clip, m, compression=Compression.of(None, 0.5), max_new_tokens=2)
     assert events == [] and not c.tokens_cached
     c.ask("What happens?", on_text=lambda d: events.append("text"))
     assert events[-1] == "save" and events.count("save") == 1 and "text" in events
@@ -553,8 +558,8 @@ def test_answering_runs_the_lm_head_on_one_position(family, proportional):
     rows = []
     hook = m.model.get_output_embeddings().register_forward_hook(lambda mod, args, out: rows.append(out.shape[-2]))
     try:
-        full, _ = m.prefill(inp)
-        last, _ = m.prefill(inp, logits_to_keep=1)
+        full = m.prefill(inp).logits
+        last = m.prefill(inp, logits_to_keep=1).logits
         assert full.shape[1] == inp.inputs_embeds.shape[1] and last.shape[1] == 1
         torch.testing.assert_close(last[0, -1], full[0, -1], rtol=1e-5, atol=1e-5)
         rows.clear()

@@ -58,7 +58,7 @@ def test_dtype_and_device_reach_the_model_and_are_checked_first(capsys, monkeypa
                               "--max-new-tokens", "2", "--no-cache", "--json"], capsys)
     d = json.loads(out)
     assert code == 0 and d["dtype"] == "bfloat16" and d["device"] == "cpu"
-    import vidtok.models.base as base
+    import vidtok.models.loading as base
 
     monkeypatch.setattr(base, "load_model", lambda *a, **k: pytest.fail("loaded before the options were checked"))
     for argv in (["ask", V, "q", "--dtype", "float64"], ["batch", str(SAMPLES), "--task", "ask", "-q", "x",

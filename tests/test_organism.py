@@ -43,7 +43,7 @@ def bench():
 @pytest.fixture(scope="module")
 def held_out(bench, tmp_path_factory):
     """The CI subset of held-out items, opened as ``vidtok eval`` opens them, and the model."""
-    from vidtok.models.base import load_model
+    from vidtok.models.loading import load_model
 
     d = bench.held_out(tmp_path_factory.mktemp("world"), bench.CI_VIDEOS)
     items, kinds, paths = bench.load(d)

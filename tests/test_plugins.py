@@ -28,7 +28,7 @@ PLUGIN = textwrap.dedent('''
         def encode(self, frames, times, ends, fps):
             raise NotImplementedError
 
-        def build_inputs(self, tokens, question):
+        def inputs(self, tokens, dialogue):
             raise NotImplementedError
 
         def step_positions(self, *a):
@@ -70,13 +70,13 @@ def test_a_plugin_family_loads_by_its_model_type(tmp_path):
     ckpt = tmp_path / "ckpt"
     ckpt.mkdir()
     (ckpt / "config.json").write_text(json.dumps({"model_type": "tiny_family", "hidden_size": 8}))
-    out = _run(f"from vidtok.models.base import load_model; m = load_model({str(ckpt)!r}); "
+    out = _run(f"from vidtok.models.loading import load_model; m = load_model({str(ckpt)!r}); "
                f"print(type(m).__name__, m.model_id == {str(ckpt)!r})", env)
     assert out == "TinyFamily True"
     out = _run("from vidtok.commands import models; print([f['family'] for f in models()['families']])", env)
     assert "tiny_family" in out
     # without the plugin the same checkpoint is a clear usage error
-    code = (f"from vidtok.models.base import load_model\ntry:\n    load_model({str(ckpt)!r})\n"
+    code = (f"from vidtok.models.loading import load_model\ntry:\n    load_model({str(ckpt)!r})\n"
             "except Exception as e:\n    print(type(e).__name__, 'tiny_family' in str(e))")
     assert _run(code, {k: v for k, v in env.items() if k != "PYTHONPATH"}) == "UsageError True"
 

@@ -22,7 +22,7 @@ TINY = "random:qwen2_5_vl-tiny"
 @pytest.fixture
 def no_model(monkeypatch):
     """Loading a model fails the test: every check must come before it."""
-    import vidtok.models.base as base
+    import vidtok.models.loading as base
 
     def refuse(*a, **kw):
         raise AssertionError("a model was loaded before the input was checked")
@@ -305,7 +305,7 @@ def test_methods_lists_every_component_with_a_description(capsys):
     code, out, err = run_cli(["methods", "--json"], capsys)
     rows = json.loads(out)
     kinds = {r["kind"] for r in rows}
-    assert kinds == {"decoder", "sampler", "selector", "compressor", "encoder"}
+    assert kinds == {"decoder", "sampler", "selector", "detector", "compressor", "encoder"}
     # whole sentences: a summary that wraps onto a second docstring line is not cut at the wrap
     assert all(r["description"].endswith(".") for r in rows), [r for r in rows if not r["description"].endswith(".")]
     code, out, err = run_cli(["models", "--json"], capsys)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .defaults import DEFAULT_MODEL, DEFAULT_TEXT_ENCODER
+from .defaults import DEFAULT_TEXT_ENCODER
 from .errors import UsageError
 
 
@@ -17,16 +17,6 @@ def check_number(flag: str, value, low=None, high=None) -> None:
     problem = None if value is None else range_problem(value, low, high)
     if problem:
         raise UsageError(f"{flag} {problem}, got {value}")
-
-
-def check_compression(method: Optional[str], budget) -> None:
-    """``--method`` names registered compressors; ``--budget`` reads as a budget."""
-    from .compress import Budget, parse_methods
-
-    if method:
-        parse_methods(method)
-    if budget is not None:
-        Budget.parse(budget)
 
 
 def check_device(device: Optional[str]) -> None:
@@ -52,21 +42,21 @@ def check_device(device: Optional[str]) -> None:
         raise UsageError(f"--device {device}: MPS (Apple GPU) is not available here (use --device cpu)")
 
 
-def check_answering(*, task: str = "ask", model: Optional[str] = None, method: Optional[str] = None,
-                    budget=None, via: str = "llm", encoder: Optional[str] = None, device: Optional[str] = None) -> None:
-    """Options of ``ask``/``ground``/``eval``/``batch``: compression, route, device and weights."""
+def check_answering(cfg, *, task: str = "ask", device: Optional[str] = None) -> None:
+    """Options of ``ask``/``ground``/``chat``/``eval``/``batch`` (a ``PipelineConfig``):
+    compression (``cfg.compression`` reads it), route, device and weights."""
     from .weights import check_encoder, check_model
 
-    if via not in ("llm", "embed"):
-        raise UsageError(f"--via must be llm or embed, got '{via}'")
-    if via == "embed" and task != "ground":
+    if cfg.via not in ("llm", "embed"):
+        raise UsageError(f"--via must be llm or embed, got '{cfg.via}'")
+    if cfg.via == "embed" and task != "ground":
         raise UsageError("--via embed applies to grounding (ground, --task ground)")
-    check_compression(method, budget)
-    check_device(device)
-    if via == "embed":
-        check_encoder(encoder or DEFAULT_TEXT_ENCODER)
+    cfg.compression  # noqa: B018  (reading it checks the method and the budget)
+    check_device(device or cfg.device)
+    if cfg.via == "embed":
+        check_encoder(cfg.encoder or DEFAULT_TEXT_ENCODER)
     else:
-        check_model(model or DEFAULT_MODEL)
+        check_model(cfg.model_id)
 
 
 def check_selection(method: str, *, query: Optional[str] = None, encoder: Optional[str] = None,

@@ -60,6 +60,22 @@ class PipelineConfig(BaseModel):
         """A recipe's ``budget: 0.1`` (a YAML number) means what ``--budget 0.1`` means."""
         return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
 
+    @property
+    def model_id(self) -> str:
+        """The model to load: ``model``, else the default one."""
+        from .defaults import DEFAULT_MODEL
+
+        return self.model or DEFAULT_MODEL
+
+    @property
+    def compression(self):
+        """The compression these settings ask for (``compress.request.Compression``): the
+        one place ``method``, ``budget``, ``options`` and ``pre_keep`` are read and their
+        defaults applied; a bad method or budget is a ``UsageError`` here."""
+        from .compress.request import Compression
+
+        return Compression.of(self.method, self.budget, self.options, self.pre_keep)
+
     def answer_tokens(self, default: int) -> int:
         """``max_new_tokens`` when a flag or the recipe set it, else the task's own default
         (a grounding answer is a few numbers: ``ground`` uses 48)."""
@@ -288,10 +304,11 @@ def resolve(recipe: Optional[str], options: list[str] | None = None, for_: str =
 
             names, registry, skip = [cfg.selector], SELECTORS, ("progress", "query", "encoder")
         else:
-            from .compress import COMPRESSORS, parse_methods
-            from .defaults import DEFAULT_METHOD
+            from .compress import COMPRESSORS
+            from .compress.request import Compression
 
-            names, registry, skip = parse_methods(cfg.method or DEFAULT_METHOD), COMPRESSORS, ("query",)
+            # the chain -o reaches: the one a budget alone would run, too
+            names, registry, skip = list(Compression.of(cfg.method, default=True).methods), COMPRESSORS, ("query",)
         merged = {k: dict(v) for k, v in cfg.options.items()}
         for name, opts in parse_options(options, names, registry, skip).items():
             merged.setdefault(name, {}).update(opts)

@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 
 from .decode import as_video
-from .defaults import DEFAULT_METHOD
+from .compress.request import Compression
 from .errors import UsageError
 from .select import sample
 
@@ -42,8 +42,7 @@ class CompressResult:
 
 def compress_video(
     video,
-    methods: str = DEFAULT_METHOD,
-    budget: str = "0.1",
+    compression: Compression,
     *,
     num_frames: int = 16,
     size: int = 224,
@@ -51,18 +50,16 @@ def compress_video(
     encoder: str = "pixels",
     backend: Optional[str] = None,
     timeout: Optional[float] = 60.0,
-    options: Optional[dict[str, dict]] = None,
 ) -> CompressResult:
     """Sample ``num_frames`` frames (size x size) of ``video`` (an opened ``Video`` or a
-    path), encode, compress (``options``: per method, ``config.parse_options``), measure fidelity."""
-    from .compress import compress, parse_methods
+    path), encode, compress as ``compression`` asks (all its defaults applied:
+    ``Compression.of(..., default=True)``), measure fidelity."""
     from .encode.pixels import PixelsEncoder, fidelity
 
     if encoder != "pixels":
         raise UsageError(f"encoder '{encoder}' is not available yet; use --encoder pixels")
     if size % patch:
         raise UsageError(f"--size {size} must be a multiple of the patch size {patch}")
-    names = parse_methods(methods)
     sec = {}
     t0 = time.perf_counter()
     v = as_video(video, backend=backend, timeout=timeout)
@@ -75,10 +72,10 @@ def compress_video(
     ts = enc.encode(frames.data, frames.times, ends)
     sec["encode"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    out = compress(ts, names, budget, options=options)
+    out = compression.apply(ts)
     sec["compress"] = time.perf_counter() - t0
     return CompressResult(
-        video=v.path, methods=names, budget=str(budget), tokens_in=len(ts), tokens_out=len(out),
+        video=v.path, methods=list(compression.methods), budget=str(compression.budget), tokens_in=len(ts), tokens_out=len(out),
         grid=ts.grid, frame_times=[float(t) for t in frames.times], psnr=fidelity(ts, out),
         seconds=sec, original=ts, compressed=out, frames=frames.data,
     )

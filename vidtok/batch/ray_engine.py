@@ -17,7 +17,7 @@ from .runner import BatchSummary, Job, error_record, ok_record
 
 def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resume: bool = True,
                   progress: Optional[Callable] = None, num_actors: Optional[int] = None,
-                  decode: Optional[DecodeOptions] = None) -> BatchSummary:
+                  decode: Optional[DecodeOptions] = None, use_cache: bool = True) -> BatchSummary:
     try:
         import ray
     except ImportError:
@@ -29,16 +29,14 @@ def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resum
 
     @ray.remote(num_gpus=gpus)
     class Worker:
-        def __init__(self, task, cfg_dict, decode_dict):
+        def __init__(self, task, cfg_dict, decode_dict, use_cache):
             from ..batch.tasks import build_task
             from ..config import DecodeOptions, PipelineConfig
-            from ..defaults import DEFAULT_MODEL
-            from ..models.base import load_model
+            from ..models.loading import load_configured
 
-            self.prepare, self.run = build_task(task, PipelineConfig(**cfg_dict),
-                                                lambda spec: load_model(spec or DEFAULT_MODEL, device=cfg_dict.get("device"),
-                                                                        dtype=cfg_dict.get("dtype")),
-                                                DecodeOptions(**decode_dict))
+            cfg = PipelineConfig(**cfg_dict)
+            self.prepare, self.run = build_task(task, cfg, lambda spec: load_configured(cfg, spec=spec),
+                                                DecodeOptions(**decode_dict), use_cache)
 
         def process(self, job_dict):
             job = Job(**job_dict)
@@ -55,7 +53,7 @@ def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resum
     t_start = time.perf_counter()
     try:
         n = num_actors or max(1, int(ray.available_resources().get("CPU", 1)))
-        actors = [Worker.remote(task, cfg.model_dump(), (decode or DecodeOptions()).model_dump()) for _ in range(min(n, max(1, len(todo))))]
+        actors = [Worker.remote(task, cfg.model_dump(exclude_unset=True), (decode or DecodeOptions()).model_dump(), use_cache) for _ in range(min(n, max(1, len(todo))))]
         pool = ray.util.ActorPool(actors)
         for rec in pool.map_unordered(lambda a, j: a.process.remote(j.__dict__), todo):
             summary.count(rec)

@@ -1,90 +1,70 @@
 """The four batch tasks as (prepare, run) pairs. ``prepare`` does the I/O-bound part
-(probe, decode, or the token cache) in worker threads; ``run`` does model work."""
+(probe, decode, or the token cache) in worker threads; ``run`` does model work through the
+same per-video step the command runs (``tasks.steps``), so every flag means the same here."""
 
 from __future__ import annotations
 
 from typing import Callable
 
 from ..config import DecodeOptions, PipelineConfig
-from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD, DEFAULT_TEXT_ENCODER
 from ..errors import UsageError
 
 
 def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = None,
-               decode: DecodeOptions | None = None):
+               decode: DecodeOptions | None = None, use_cache: bool = True):
     """``decode`` says how each video is opened (``--backend``, ``--stream``, ...); every
-    ``prepare`` opens (probes) its video, so a broken file fails there, off the model thread."""
+    ``prepare`` opens (probes) its video, so a broken file fails there, off the model thread.
+    ``model_loader(spec)`` returns the configured model (``commands.load_model``)."""
+    from ..tasks import steps
+
     decode = decode or DecodeOptions()
+
+    def opened(job):
+        return decode.open(job.video)
+
+    def needs_query(job):
+        if not job.query:
+            raise UsageError(f"--task {task} needs --query or --queries")
+        return job.query
+
     if task == "keyframes":
-        from ..select import select
-
-        def prepare(job):
-            return decode.open(job.video)
-
         def run(job, video):
-            sel = select(video, cfg.selector, k=cfg.k, query=job.query, encoder=cfg.encoder,
-                         **cfg.options.get(cfg.selector, {}))
-            return {**sel.model_dump(), "damage": decode.damage(video)}
+            return {**steps.pick_frames(video, cfg, query=job.query, use_cache=use_cache).model_dump(), "damage": decode.damage(video)}
 
-        return prepare, run
+        return opened, run
 
     if task == "compress":
-        from ..pipeline import compress_video
+        def run(job, video):
+            return {**steps.compress_pixels(video, cfg).summary(), "damage": decode.damage(video)}
+
+        return opened, run
+
+    if task not in ("ask", "ground"):
+        raise UsageError(f"unknown task '{task}': ask, ground, keyframes or compress")
+    if task == "ask" and cfg.via == "embed":
+        raise UsageError("--via embed applies to --task ground")
+    model = model_loader(cfg.model) if not (task == "ground" and cfg.via == "embed") else None
+
+    if task == "ask":
+        from ..tasks.ask import visual_tokens
 
         def prepare(job):
-            return decode.open(job.video)
+            # decode + vision tower land in the token cache; the question reuses them
+            video = decode.open(job.video)
+            if use_cache:
+                visual_tokens(video, model, pre_keep=cfg.compression.pre_keep)
+            return video
 
         def run(job, video):
-            r = compress_video(video, cfg.method or DEFAULT_METHOD, cfg.budget or DEFAULT_BUDGET, num_frames=cfg.num_frames,
-                               options=cfg.options)
-            return {**r.summary(), "damage": decode.damage(video)}
-
-        return prepare, run
-
-    if task in ("ask", "ground"):
-        if task == "ask" and cfg.via == "embed":
-            raise UsageError("--via embed applies to --task ground")
-        need_model = not (task == "ground" and cfg.via == "embed")
-        model = model_loader(cfg.model) if need_model else None
-        if model is not None:
-            model.configure(cfg)
-
-        if task == "ask":
-            from ..tasks.ask import ask, visual_tokens
-
-            def prepare(job):
-                # decode + vision tower land in the token cache; the question reuses them
-                video = decode.open(job.video)
-                visual_tokens(video, model, pre_keep=cfg.pre_keep)
-                return video
-
-            def run(job, video):
-                if not job.query:
-                    raise UsageError("--task ask needs --query or --queries")
-                r = ask(video, job.query, model, method=cfg.method, budget=cfg.budget,
-                        max_new_tokens=cfg.max_new_tokens, pre_keep=cfg.pre_keep, options=cfg.options)
-                r.pop("frame_times", None)
-                return {**r, "damage": decode.damage(video)}
-
-            return prepare, run
-
-        from ..tasks.ground import ground_embed, ground_llm
-
-        def prepare(job):
-            return decode.open(job.video)
-
-        def run(job, video):
-            if not job.query:
-                raise UsageError("--task ground needs --query or --queries")
-            if cfg.via == "embed":
-                r = ground_embed(video, job.query, encoder=cfg.encoder or DEFAULT_TEXT_ENCODER)
-                r.pop("curve", None)
-            else:
-                r = ground_llm(video, job.query, model, method=cfg.method, budget=cfg.budget,
-                               chunk_seconds=cfg.chunk_seconds, pre_keep=cfg.pre_keep, options=cfg.options,
-                               max_new_tokens=cfg.answer_tokens(48))
+            r = steps.answer(video, needs_query(job), model, cfg, use_cache=use_cache)
+            r.pop("frame_times", None)
             return {**r, "damage": decode.damage(video)}
 
         return prepare, run
 
-    raise UsageError(f"unknown task '{task}': ask, ground, keyframes or compress")
+    def run(job, video):
+        r = steps.locate(video, needs_query(job), model, cfg, use_cache=use_cache)
+        r.pop("curve", None)
+        return {**r, "damage": decode.damage(video)}
+
+    return opened, run

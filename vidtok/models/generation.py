@@ -1,8 +1,7 @@
 """Generation settings and the two pieces vidtok hands transformers' ``generate``: a streamer
 (its ``put``/``end`` interface) that turns token ids into text deltas, and a stopping
-criterion for stop strings. ``VideoLLM.generate`` (models/base.py) puts them together; both
-take that adapter as ``model`` (for its ``decode_text`` and ``eos_ids``), untyped here so
-this module does not import base.py, which imports it."""
+criterion for stop strings. ``decoding.Decoder.generate`` puts them together; both
+take the adapter as ``model`` (for its ``decode_text`` and ``eos_ids``)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,10 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import TOWER_FRAMES, LLMInput, SquareFrameInput, VideoLLM, attention_received
+from .attention import attention_received
+from .base import LLMInput, VideoLLM
+from .chunking import TOWER_FRAMES, SquareFrameInput
+from .prompting import Dialogue
 
 TINY = {
     "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64,
@@ -111,24 +114,24 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
         pooled = torch.nn.functional.interpolate(recv.view(B, 1, g, g), size=(side, side), mode="bilinear")
         return pooled.reshape(-1)
 
-    def _question(self, tokens: TokenSet, question: str) -> str:
+    def _question(self, tokens: TokenSet, d: Dialogue) -> Dialogue:
         if not self.time_instruction:
-            return question
+            return d
         frames_kept = torch.nonzero(tokens.covered_frames()).squeeze(1).tolist()
         times = ", ".join(f"{float(tokens.frame_times[t]):.2f}s" for t in frames_kept)
         dur = tokens.meta.get("duration", 0.0)
-        return (f"The video lasts for {dur:.2f} seconds, and {len(frames_kept)} frames are uniformly sampled "
-                f"from it. These frames are located at {times}. Please answer the following questions related "
-                f"to this video.\n{question}")
+        return d.asking(f"The video lasts for {dur:.2f} seconds, and {len(frames_kept)} frames are uniformly "
+                        f"sampled from it. These frames are located at {times}. Please answer the following questions "
+                        f"related to this video.\n{d.question}")
 
-    def _prompt_ids(self, question: str) -> tuple[list[int], list[int]]:
+    def _prompt_ids(self, d: Dialogue) -> tuple[list[int], list[int]]:
         if self.processor is not None:
-            return self._chat_template_ids(question, "<video>")
-        return self._encode("<|im_start|>user\n"), self._chatml_after(question, lead="\n")
+            return self._chat_template_ids(d, "<video>")
+        return self._encode("<|im_start|>user\n"), self._chatml_after(d, lead="\n")
 
     @torch.inference_mode()
-    def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:
-        before, after = self._prompt_ids(self._question(tokens, question))
+    def inputs(self, tokens: TokenSet, d: Dialogue) -> LLMInput:
+        before, after = self._prompt_ids(self._question(tokens, d))
         ts = tokens.sorted()
         emb = self.model.get_input_embeddings()
         dtype = emb.weight.dtype
@@ -144,6 +147,10 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
                        next_position=int(pos[-1]) + 1, prefix_len=len(before) + len(ts) + 1,
                        keys=before + [-1 - j for j in range(len(ts) + 1)] + after)
         return self._with_sizes(inp, len(before) + torch.arange(len(ts)), ts.size)
+
+    def sampler_params(self, num_frames=None, fps=None) -> dict:
+        """LLaVA-OneVision's sampler takes a frame count (``--frames``), not a rate."""
+        return {"n": num_frames}
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.tensor([[inp.next_position + step]], device=self.device)

@@ -14,7 +14,9 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, PinnedChunkInput, VideoLLM, joined_grid
+from .base import LLMInput, VideoLLM
+from .chunking import PinnedChunkInput, joined_grid
+from .prompting import Dialogue
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -98,12 +100,12 @@ class Qwen25VLAdapter(PinnedChunkInput, VideoLLM):
         return ts
 
     # -- language --------------------------------------------------------------------------
-    def _prompt_ids(self, question: str) -> tuple[list[int], list[int]]:
+    def _prompt_ids(self, d: Dialogue) -> tuple[list[int], list[int]]:
         cfg = self.model.config
         if self.processor is not None:
-            return self._chat_template_ids(question, "<|video_pad|>")
+            return self._chat_template_ids(d, "<|video_pad|>")
         before = self._encode("<|im_start|>user\n") + [cfg.vision_start_token_id]
-        after = [cfg.vision_end_token_id] + self._chatml_after(question)
+        after = [cfg.vision_end_token_id] + self._chatml_after(d)
         return before, after
 
     def full_position_ids(self, before, after, meta, n_video: int) -> torch.Tensor:
@@ -117,9 +119,9 @@ class Qwen25VLAdapter(PinnedChunkInput, VideoLLM):
         return pos, ids
 
     @torch.inference_mode()
-    def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:
+    def inputs(self, tokens: TokenSet, d: Dialogue) -> LLMInput:
         meta = tokens.meta
-        before, after = self._prompt_ids(question)
+        before, after = self._prompt_ids(d)
         n_full = tokens.num_original
         pos_full, ids_full = self.full_position_ids(before, after, meta, n_full)
         self._time_positions(pos_full, len(before), tokens)

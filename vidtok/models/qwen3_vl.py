@@ -21,7 +21,11 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import LLMInput, PinnedChunkInput, VideoLLM, cache_arg, cache_of, joined_grid, visual_keys
+from .base import LLMInput, VideoLLM
+from .chunking import PinnedChunkInput, joined_grid
+from .attention import key_mask
+from .prompting import Dialogue, visual_keys
+from .shims import cache_arg, cache_of
 
 TINY = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
@@ -103,10 +107,10 @@ class Qwen3VLAdapter(PinnedChunkInput, VideoLLM):
         return ts
 
     # -- prompt --------------------------------------------------------------------------------
-    def _template(self, question: str) -> tuple[list[int], list[int]]:
+    def _template(self, d: Dialogue) -> tuple[list[int], list[int]]:
         if self.processor is None:
-            return self._encode("<|im_start|>user\n"), self._chatml_after(question)
-        before, after = self._chat_template_ids(question, "<|video_pad|>")
+            return self._encode("<|im_start|>user\n"), self._chatml_after(d)
+        before, after = self._chat_template_ids(d, "<|video_pad|>")
         if not self._keeps_outer_markers:  # the template's start/end around the whole video
             cfg = self.model.config
             before = before[:-1] if before and before[-1] == cfg.vision_start_token_id else before
@@ -127,12 +131,12 @@ class Qwen3VLAdapter(PinnedChunkInput, VideoLLM):
     def _stamp(self, t: float) -> list[int]:
         return self._encode(f"<{t:.1f} seconds>")
 
-    def _layout(self, meta, members: list[list[int]], question: str, covered: list[bool] | None = None):
+    def _layout(self, meta, members: list[list[int]], d: Dialogue, covered: list[bool] | None = None):
         """ids, mm types and a key per column for: before, per temporal patch with kept
         tokens [stamp, vision_start, its tokens, vision_end], after. Keys name a column
         independently of what was dropped, so compressed columns find their full ones."""
         cfg = self.model.config
-        before, after = self._template(question)
+        before, after = self._template(d)
         ids, types = list(before), [0] * len(before)
         keys = [("before", j) for j in range(len(before))]
         for t, mem in enumerate(members):  # covered patches without tokens keep their stamp
@@ -154,17 +158,17 @@ class Qwen3VLAdapter(PinnedChunkInput, VideoLLM):
         return pos
 
     @torch.inference_mode()
-    def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:
+    def inputs(self, tokens: TokenSet, d: Dialogue) -> LLMInput:
         meta = tokens.meta
         T, H, W = tokens.grid
-        ids_f, types_f, keys_f = self._layout(meta, [list(range(H * W))] * T, question)
+        ids_f, types_f, keys_f = self._layout(meta, [list(range(H * W))] * T, d)
         pos_f = self._positions(ids_f, types_f, meta["grid_thw"])
         ts = tokens.sorted()
         flat = ts.flat_pos()
         members = [[] for _ in range(T)]
         for f in flat.tolist():
             members[f // (H * W)].append(f % (H * W))
-        ids, types, keys = self._layout(meta, members, question, tokens.covered_frames().tolist())
+        ids, types, keys = self._layout(meta, members, d, tokens.covered_frames().tolist())
         where = {k: i for i, k in enumerate(keys_f)}
         cols = torch.tensor([where[k] for k in keys], device=self.device)
         position_ids = pos_f[:, :, cols]
@@ -200,7 +204,7 @@ class Qwen3VLAdapter(PinnedChunkInput, VideoLLM):
             pooler_output=[inp.extra["main"]], deepstack_features=[[d] for d in inp.extra["deepstack_visual_embeds"]])
         return {"input_ids": ids, "mm_encoder_outputs": {"video": out}}
 
-    def _decoder_kwargs(self, inp: LLMInput, end: int | None = None) -> dict:
+    def decoder_kwargs(self, inp: LLMInput, end: int | None = None) -> dict:
         vis = inp.extra.get("visual_pos_masks")
         vis = vis[:, :end] if vis is not None else None
         if vis is None or not bool(vis.any()):
@@ -211,7 +215,7 @@ class Qwen3VLAdapter(PinnedChunkInput, VideoLLM):
     def _forward(self, embeds, positions, past=None, start: int = 0, inp: LLMInput | None = None,
                  logits_to_keep: int = 0):
         L = embeds.shape[1]
-        mask = self._mask(inp, start, L, embeds.device)
+        mask = key_mask(inp, start, L, embeds.device, self.model.dtype)
         vis = deep = None
         if inp is not None and "visual_pos_masks" in inp.extra:
             full = inp.extra["visual_pos_masks"]

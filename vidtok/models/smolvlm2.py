@@ -15,7 +15,10 @@ import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
-from .base import TOWER_FRAMES, LLMInput, SquareFrameInput, VideoLLM, attention_received, visual_keys
+from .attention import attention_received
+from .base import LLMInput, VideoLLM
+from .chunking import TOWER_FRAMES, SquareFrameInput
+from .prompting import Dialogue, visual_keys
 
 TINY = {
     "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
@@ -121,7 +124,7 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
             return [fake, glob], [fake]
         return self._encode("<fake><global-img>"), self._encode("<fake>")
 
-    def _layout(self, tokens: TokenSet, members: list[int], question: str):
+    def _layout(self, tokens: TokenSet, members: list[int], d: Dialogue):
         """ids and a visual mask: user turn, intro, per frame with kept tokens
         [timestamp, wrappers, image tokens], outro, question, assistant turn."""
         cfg = self.model.config
@@ -137,18 +140,18 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
             stamp = self._encode(f"\nFrame from {_clock(float(tokens.frame_times[t]))}:") + open_ids
             ids += stamp + [cfg.image_token_id] * members[t] + close_ids
             vis += [False] * len(stamp) + [True] * members[t] + [False] * len(close_ids)
-        tail = self._splice("\n\n" + self._dialogue(question, "<end_of_utterance>\nAssistant: ",
-                                                     "<end_of_utterance>\nUser: ") + "<end_of_utterance>\nAssistant:")
+        tail = self._splice("\n\n" + self._dialogue(d, "<end_of_utterance>\nAssistant: ",
+                                                     "<end_of_utterance>\nUser: ") + "<end_of_utterance>\nAssistant:", d)
         ids += tail
         vis += [False] * len(tail)
         return ids, vis
 
     @torch.inference_mode()
-    def build_inputs(self, tokens: TokenSet, question: str) -> LLMInput:
+    def inputs(self, tokens: TokenSet, d: Dialogue) -> LLMInput:
         ts = tokens.sorted()
         T = tokens.grid[0]
         members = torch.bincount(ts.pos[:, 0], minlength=T).tolist()
-        ids, vis = self._layout(tokens, members, question)
+        ids, vis = self._layout(tokens, members, d)
         emb = self.model.get_input_embeddings()
         embeds = emb(torch.tensor([ids], device=self.device))
         mask = torch.tensor([vis], device=self.device)
@@ -158,7 +161,7 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
         # position ids from the uncompressed layout: text keeps its place, each kept token
         # the place of its representative (same text: covered frames keep their markers)
         _, H, W = tokens.grid
-        full_ids, full_vis = self._layout(tokens, [H * W] * T, question)
+        full_ids, full_vis = self._layout(tokens, [H * W] * T, d)
         fv = torch.tensor(full_vis)
         full_text, full_tok = torch.nonzero(~fv).squeeze(1), torch.nonzero(fv).squeeze(1)
         vis_t = torch.tensor(vis)
@@ -169,6 +172,9 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
                        next_position=len(full_ids), prefix_len=last_vis + 2,
                        keys=visual_keys(ids, vis))
         return self._with_sizes(inp, torch.nonzero(mask[0]).squeeze(1), ts.size)
+
+    def decoder_stack(self):
+        return self.model.model.text_model
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.tensor([[inp.next_position + step]], device=self.device)

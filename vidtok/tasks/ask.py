@@ -15,9 +15,10 @@ import numpy as np
 from .. import cache as token_cache
 from .. import weights
 from ..decode import as_video
-from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
+from ..compress.request import Compression
 from ..errors import UsageError
 from ..select import sample
+from ..select.samplers import sample_window
 from ..select.prefilter import distinct_frames, full_token_count
 
 
@@ -29,7 +30,8 @@ def sampled_fps(kept: int, frames: int, video_fps: float, fallback: float) -> fl
 
 def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Optional[float] = None,
                   use_cache: bool = True, backend=None, timeout=60.0, times: dict | None = None,
-                  pre_keep: Optional[float] = None, defer: Optional[list] = None):
+                  pre_keep: Optional[float] = None, defer: Optional[list] = None,
+                  window: Optional[tuple[float, float]] = None):
     """The model's TokenSet for a video (an opened ``Video`` or a path; from the cache when
     possible) and frame info. With ``defer`` (a list), writing newly encoded tokens to the
     cache is appended to it as a call for later, so a caller can answer first: a long
@@ -38,17 +40,23 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     ``pre_keep`` (0 < f < 1): encode only that fraction of the sampled frames, the most
     distinct ones (:func:`vidtok.select.prefilter.distinct_frames`); each kept frame then
     covers the time up to the next kept one. ``extra["tokens_full"]`` is what all sampled
-    frames would have cost, so budgets stay relative to the full video."""
+    frames would have cost, so budgets stay relative to the full video.
+
+    ``window`` (start, end) in seconds: only that part of the video, sampled by the model's
+    own rule as if it were the whole video and shown to the model as a video that starts
+    where this one starts (a long video asked in chunks); ``extra["frame_times"]`` stay the
+    video's own."""
     times = {} if times is None else times
-    family = model.family
-    params = {"n": num_frames} if family == "llava_onevision" else {"fps": fps}
+    params = model.sampler_params(num_frames, fps)
     if pre_keep is not None and not 0 < pre_keep <= 1:
         raise UsageError(f"--pre-keep must lie in (0, 1], got {pre_keep}")
     pre = {"pre_keep": pre_keep} if pre_keep is not None and pre_keep < 1 else {}
     v = as_video(video, backend=backend, timeout=timeout)  # a bad file fails here, cached or not
+    start, end = window or (v.info.start_time, v.info.end_time)
+    part = {"window": [round(start, 6), round(end, 6)]} if window else {}
     key = token_cache.entry_key(v.path, model=weights.identity(model.spec), dtype=str(model.model.dtype),
                                 sampler=model.default_sampler,
-                                stream=v.info.stream_index, resize=model.resize, **params, **pre)
+                                stream=v.info.stream_index, resize=model.resize, **params, **pre, **part)
     if use_cache:
         t0 = time.perf_counter()
         hit = token_cache.load(key)
@@ -57,22 +65,27 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
             v.damage.merge(hit[1].get("damage"))  # what decoding these tokens met, reported again
             return hit[0].to(model.device), hit[1], True  # compression runs where the model does
     t0 = time.perf_counter()
-    s = sample(v, model.default_sampler, **params)
+    s = sample_window(v, model.default_sampler, start, end, **params) if window else \
+        sample(v, model.default_sampler, **params)
     fr = v.get_frames(s.indices, size=model.decode_size(tuple(s.frame_size) if s.frame_size else None))
     data, ftimes, findices = fr.data, fr.times, fr.indices
     n_sampled = len(ftimes)
     if pre:
         keep = distinct_frames(data, int(round(pre_keep * n_sampled)), model.frames_per_step)
         data, ftimes, findices = data[keep], ftimes[keep], np.asarray(findices)[keep]
-    ends = np.append(ftimes[1:], v.info.end_time)
+    ends = np.append(ftimes[1:], end)
     times["decode"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ts = model.encode(data, ftimes, ends, sampled_fps(len(s.indices), len(v.index), v.info.fps, s.fps))
+    shift = start - v.info.start_time  # 0 unless a window
+    in_part = len(v.index) if not window else \
+        int(np.count_nonzero((v.index.times >= start) & (v.index.times < end)))
+    ts = model.encode(data, ftimes - shift, ends - shift,
+                      sampled_fps(len(s.indices), in_part, v.info.fps, s.fps))
     times["encode"] = time.perf_counter() - t0
     tokens_full = full_token_count(len(ts), len(ftimes), n_sampled, model.frames_per_step)
     extra = {"frames": [int(i) for i in findices], "frame_times": [float(t) for t in ftimes],
              "frames_sampled": n_sampled, "tokens_full": tokens_full,
-             "duration": v.info.duration, "start": v.info.start_time, "sample_fps": s.fps,
+             "duration": end - start, "start": start, "sample_fps": s.fps,
              "damage": v.damage.as_dict()}
     if use_cache:
         save = functools.partial(token_cache.save, key, ts, extra)
@@ -94,62 +107,49 @@ def write_deferred(later: list, times: dict) -> None:
     times["cache_save"] = time.perf_counter() - t0
 
 
-def compress_tokens(ts, extra: dict, method: Optional[str], budget, options=None, prepare=None):
-    """``ts`` compressed by ``method`` (default holitom) to ``budget`` (default 0.1) of the
-    full video's visual tokens (``extra["tokens_full"]``: every sampled frame's, also those
-    ``--pre-keep`` kept from the tower); ``ts`` itself when neither is set."""
-    if not method and budget is None:
-        return ts
-    from ..compress import compress
-    from ..compress.budget import Budget
-
-    b = Budget.parse(budget if budget is not None else DEFAULT_BUDGET).of(extra.get("tokens_full", len(ts)))
-    return compress(ts, method or DEFAULT_METHOD, b, options=options, prepare=prepare)
-
-
-def ask(video, question: str, model, *, method: Optional[str] = None, budget=None,
-        max_new_tokens: int = 64, use_cache: bool = True, num_frames: Optional[int] = None,
-        fps: Optional[float] = None, backend=None, timeout=60.0, pre_keep: Optional[float] = None,
-        options: Optional[dict[str, dict]] = None, on_text=None) -> dict:
-    """Answer ``question`` about ``video`` (an opened ``Video`` or a path); ``options``: the
-    compressors' own options by method (``config.parse_options``); ``on_text(delta)``
-    receives the answer as it is generated (the model's ``sampling`` and ``system``
-    settings apply, see ``VideoLLM.configure``)."""
+def ask(video, question: str, model, *, compression: Optional[Compression] = None, max_new_tokens: int = 64,
+        use_cache: bool = True, num_frames: Optional[int] = None, fps: Optional[float] = None, backend=None,
+        timeout=60.0, on_text=None, window: Optional[tuple[float, float]] = None) -> dict:
+    """Answer ``question`` about ``video`` (an opened ``Video`` or a path), its visual
+    tokens compressed as ``compression`` asks (``Compression.of(method, budget, ...)``;
+    None: all of them); ``on_text(delta)`` receives the answer as it is generated (the
+    model's ``sampling`` and ``system`` settings apply, see ``VideoLLM.configure``);
+    ``window``: only that part of the video (``visual_tokens``)."""
+    comp = compression if compression is not None else Compression()
     times: dict = {}
     t_all = time.perf_counter()
     video = as_video(video, backend=backend, timeout=timeout)
     later: list = []  # the token cache's write, once the answer is out (it is not on its way)
     ts, extra, cached = visual_tokens(video, model, num_frames=num_frames, fps=fps, use_cache=use_cache,
-                                      backend=backend, timeout=timeout, times=times, pre_keep=pre_keep,
-                                      defer=later)
+                                      backend=backend, timeout=timeout, times=times, pre_keep=comp.pre_keep,
+                                      defer=later, window=window)
     n_encoded = len(ts)
     n_before = extra.get("tokens_full", n_encoded)
-    if method or budget is not None:
+    if comp.active:
         t0 = time.perf_counter()
 
         def prepare(name, tokens):  # fastv: the LLM's attention from the question, on a new set
             return dataclasses.replace(tokens, meta={**tokens.meta, "llm_attn": model.text_attention(tokens, question)})
 
-        ts = compress_tokens(ts, extra, method, budget, options=options, prepare=prepare)
+        ts = comp.apply(ts, n_before, prepare=prepare)
         times["compress"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     inp = model.build_inputs(ts, question)
     times["build_inputs"] = time.perf_counter() - t0
-    answer, gen = model.generate(inp, max_new_tokens=max_new_tokens, on_text=on_text)
+    gen = model.generate(inp, max_new_tokens=max_new_tokens, on_text=on_text)
     write_deferred(later, times)
-    times["prefill"] = gen["prefill"]
-    times["generate"] = gen["decode"]
+    times["prefill"] = gen.prefill
+    times["generate"] = gen.decode
     times["total"] = time.perf_counter() - t_all
     return {
-        "video": video.path, "question": question, "answer": answer, "model": model.spec,
-        "frames_used": len(extra["frames"]), "frame_indices": extra["frames"], "frames_sampled": extra.get("frames_sampled", len(extra["frames"])),
+        "video": video.path, "question": question, "answer": gen.text, "model": model.spec,
+        "frames_used": len(extra["frames"]), "frame_indices": extra["frames"],
+        "frames_sampled": extra.get("frames_sampled", len(extra["frames"])),
         "frame_times": [round(t, 3) for t in extra["frame_times"]],
         "visual_tokens_before": n_before, "visual_tokens_encoded": n_encoded, "visual_tokens_after": len(ts),
-        "text_tokens": inp.num_text, "compression": {"method": method or (DEFAULT_METHOD if budget is not None else None),
-                                                      "budget": None if budget is None else str(budget),
-                                                      "pre_keep": pre_keep,
-                                                      "proportional_attention": model.proportional_attention},
-        "cached_tokens": cached, "cached_prefix_kv": gen.get("prefix_cached", False), "new_tokens": gen["new_tokens"],
-        "prefill_tokens": gen["prefill_tokens"], "generation": model.generation_summary(),
+        "text_tokens": inp.num_text,
+        "compression": {**comp.describe(), "proportional_attention": model.proportional_attention},
+        "cached_tokens": cached, "cached_prefix_kv": gen.prefix_hit, "new_tokens": gen.new_tokens,
+        "prefill_tokens": gen.prefill_tokens, "generation": model.generation_summary(),
         "seconds": {k: round(v, 4) for k, v in times.items()},
     }

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Optional
 
 from ..decode import as_video
-from .ask import compress_tokens, visual_tokens, write_deferred
+from ..compress.request import Compression
+from .ask import visual_tokens, write_deferred
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -28,45 +29,41 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 
 class Conversation:
     """Turns about one video with one model (``VideoLLM``; its ``sampling`` and ``system``
-    settings apply). ``method``/``budget`` compress the video's tokens once per setting."""
+    settings apply). ``compression`` compresses the video's tokens, once per setting."""
 
-    def __init__(self, video, model, *, method: Optional[str] = None, budget=None, options=None,
-                 pre_keep: Optional[float] = None, use_cache: bool = True, max_new_tokens: int = 64):
+    def __init__(self, video, model, *, compression: Optional[Compression] = None, use_cache: bool = True,
+                 max_new_tokens: int = 64):
         t0 = time.perf_counter()
         self.video = as_video(video)
         self.model = model
         # the token cache is written after the first answer (seconds for a long video's
         # tokens), not between encoding and the first prompt
         self._later: list = []
-        self.encoded, self.extra, self.tokens_cached = visual_tokens(self.video, model, pre_keep=pre_keep,
-                                                                     use_cache=use_cache, defer=self._later)
-        self.options = options
+        self.compression = compression if compression is not None else Compression()
+        self.encoded, self.extra, self.tokens_cached = visual_tokens(
+            self.video, model, pre_keep=self.compression.pre_keep, use_cache=use_cache, defer=self._later)
         self.max_new_tokens = max_new_tokens
-        self.method, self.budget = method, budget
         self.seconds = {"video": time.perf_counter() - t0}
-        self._compress()
+        self._compress(self.compression)
         self.reset()
 
     # -- settings ------------------------------------------------------------------------------
-    def _compress(self, method=None, budget=None) -> None:
-        """Compress the video's tokens with ``method`` at ``budget`` (default: the current
-        ones); the settings change only when that succeeds, so a refused one leaves the
-        conversation as it was."""
-        method = self.method if method is None else method
-        budget = self.budget if budget is None else budget
+    def _compress(self, compression: Compression) -> None:
+        """Compress the video's tokens as ``compression`` asks; the setting changes only when
+        that succeeds, so a refused one leaves the conversation as it was."""
         t0 = time.perf_counter()
-        self.tokens = compress_tokens(self.encoded, self.extra, method, budget or None, options=self.options)
-        self.method, self.budget = method or None, budget or None
+        self.tokens = compression.apply(self.encoded, self.extra.get("tokens_full", len(self.encoded)))
+        self.compression = compression
         self.seconds["compress"] = time.perf_counter() - t0
 
     def set_budget(self, budget: str) -> None:
         """Compress the video's tokens to ``budget`` (``none``: all of them) from here on;
         the conversation stays, its cache is recomputed at the next turn."""
-        self._compress(budget="" if budget.lower() in ("none", "off", "full") else budget)
+        self._compress(self.compression.with_(budget="" if budget.lower() in ("none", "off", "full") else budget))
         self._past, self._keys = None, []  # other visual tokens: nothing cached matches
 
     def set_method(self, method: str) -> None:
-        self._compress(method="" if method.lower() in ("none", "off") else method)
+        self._compress(self.compression.with_(method="" if method.lower() in ("none", "off") else method))
         self._past, self._keys = None, []
 
     def reset(self) -> None:
@@ -79,11 +76,7 @@ class Conversation:
     def ask(self, question: str, on_text=None) -> dict:
         """One turn: the answer, the tokens generated and prefilled, and timings."""
         m = self.model
-        m.history = [(t["question"], t["ids"]) for t in self.turns]
-        try:
-            inp = m.build_inputs(self.tokens, question)
-        finally:
-            m.history = []
+        inp = m.build_inputs(self.tokens, question, [(t["question"], t["ids"]) for t in self.turns])
         L = inp.inputs_embeds.shape[1]
         past = None
         if self._past is not None:
@@ -93,16 +86,15 @@ class Conversation:
             if drop:
                 self._past.crop(-drop)  # transformers: a negative count of tokens to remove
             past = self._past
-        answer, info = m.generate(inp, max_new_tokens=self.max_new_tokens, reuse_prefix=False, on_text=on_text,
-                                  past=past)
-        self._past = m.last_cache
-        self._keys = inp.keys + m.last_generated[:-1] if m.last_generated else []
+        gen = m.generate(inp, max_new_tokens=self.max_new_tokens, reuse_prefix=False, on_text=on_text, past=past)
+        self._past = gen.cache
+        self._keys = inp.keys + gen.generated[:-1] if gen.generated else []
         if self._past is not None and int(self._past.get_seq_length()) != len(self._keys):
             self._past, self._keys = None, []  # not what we think it holds: recompute next turn
-        turn = {"turn": len(self.turns) + 1, "question": question, "answer": answer, "ids": info["ids"],
-                "new_tokens": info["new_tokens"], "prefill_tokens": info["prefill_tokens"], "sequence_length": L,
+        turn = {"turn": len(self.turns) + 1, "question": question, "answer": gen.text, "ids": gen.ids,
+                "new_tokens": gen.new_tokens, "prefill_tokens": gen.prefill_tokens, "sequence_length": L,
                 "visual_tokens": inp.num_visual,
-                "seconds": {"prefill": round(info["prefill"], 4), "decode": round(info["decode"], 4)}}
+                "seconds": {"prefill": round(gen.prefill, 4), "decode": round(gen.decode, 4)}}
         self.turns.append(turn)
         self.flush()
         return turn
@@ -116,7 +108,8 @@ class Conversation:
         """The frames the model sees, and the visual tokens before and after compression."""
         return {"frames": self.extra["frames"], "frame_times": [round(t, 3) for t in self.extra["frame_times"]],
                 "visual_tokens_before": self.extra.get("tokens_full", len(self.encoded)),
-                "visual_tokens_after": len(self.tokens), "method": self.method, "budget": self.budget}
+                "visual_tokens_after": len(self.tokens), "method": self.compression.method,
+                "budget": None if self.compression.budget is None else str(self.compression.budget)}
 
     def as_dict(self) -> dict:
         return {"video": self.video.path, "model": self.model.spec, "generation": self.model.generation_summary(),

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from ..compress.request import Compression
 from ..defaults import DEFAULT_TEXT_ENCODER
 from ..errors import InputError, UsageError
 
@@ -133,15 +134,17 @@ def _item_id(task: str, it: dict, setting: dict) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-def evaluate(ann: Path, task: str, items: list[dict], model, *, method=None, budget=None, via="llm", encoder=None,
-             pre_keep: Optional[float] = None, options: Optional[dict] = None, done: Optional[dict] = None,
+def evaluate(ann: Path, task: str, items: list[dict], model, *, compression: Optional[Compression] = None, via="llm",
+             encoder=None, max_new_tokens: Optional[int] = None, use_cache: bool = True, done: Optional[dict] = None,
              record=None, progress=None) -> dict:
-    """Score ``items`` (from ``load_items``). ``done``: records already written (by id), whose
-    rows are taken, not scored again; ``record(rec)`` is called with each new item's record
-    as it is scored (the command appends it to ``--out``)."""
+    """Score ``items`` (from ``load_items``). ``max_new_tokens``: the longest answer (default
+    48 for grounding, 8 for a letter or a short answer). ``done``: records already written
+    (by id), whose rows are taken, not scored again; ``record(rec)`` is called with each new
+    item's record as it is scored (the command appends it to ``--out``)."""
     done = done or {}
-    setting = {"model": getattr(model, "spec", None), "method": method, "budget": budget, "via": via,
-               "encoder": encoder, "pre_keep": pre_keep, "options": options or {}}
+    comp = compression if compression is not None else Compression()
+    setting = {"model": getattr(model, "spec", None), **comp.describe(), "via": via, "encoder": encoder,
+               "options": comp.options}
     score = _ground_one if task == "ground" else _qa_one
     rows, t0 = [], time.perf_counter()
     for it in items:
@@ -149,8 +152,8 @@ def evaluate(ann: Path, task: str, items: list[dict], model, *, method=None, bud
         if key in done:
             rows.append(done[key]["row"])
         else:
-            row = score(it, model, method=method, budget=budget, via=via, encoder=encoder, pre_keep=pre_keep,
-                        options=options)
+            row = score(it, model, compression=comp, via=via, encoder=encoder, use_cache=use_cache,
+                        max_new_tokens=max_new_tokens or (48 if task == "ground" else 8))
             row["line"] = it["line"]
             if record is not None:
                 record({"id": key, "status": "ok", "annotations": str(ann), "setting": setting, "row": row})
@@ -169,14 +172,15 @@ def evaluate(ann: Path, task: str, items: list[dict], model, *, method=None, bud
             "seconds_per_item": (time.perf_counter() - t0) / n, "rows": rows}
 
 
-def _ground_one(it, model, *, method, budget, via, encoder, pre_keep, options) -> dict:
+def _ground_one(it, model, *, compression, via, encoder, use_cache, max_new_tokens) -> dict:
     from .ground import ground_embed, ground_llm
 
     video = it["video"]
     if via == "embed":
         r = ground_embed(video, it["query"], encoder=encoder or DEFAULT_TEXT_ENCODER)
     else:
-        r = ground_llm(video, it["query"], model, method=method, budget=budget, pre_keep=pre_keep, options=options)
+        r = ground_llm(video, it["query"], model, compression=compression, use_cache=use_cache,
+                       max_new_tokens=max_new_tokens)
     pred = (r["intervals"][0]["start"], r["intervals"][0]["end"]) if r["intervals"] else (0.0, 0.0)
     return {"video": video.path, "query": it["query"], "truth": [it["start"], it["end"]], "pred": list(pred),
             "iou": iou(pred, (it["start"], it["end"])), "tokens": None}
@@ -188,14 +192,14 @@ def normal(text: str) -> str:
     return " ".join(w for w in words if w not in ("a", "an", "the"))
 
 
-def _qa_one(it, model, *, method, budget, via, encoder, pre_keep, options) -> dict:
+def _qa_one(it, model, *, compression, via, encoder, use_cache, max_new_tokens) -> dict:
     from .ask import ask
 
     open_ended = it["options"] is None
     q = it["question"] if open_ended else (
         it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(it["options"]))
         + "\nAnswer with the option's letter.")
-    r = ask(it["video"], q, model, method=method, budget=budget, max_new_tokens=8, pre_keep=pre_keep, options=options)
+    r = ask(it["video"], q, model, compression=compression, max_new_tokens=max_new_tokens, use_cache=use_cache)
     if open_ended:
         pred, correct = r["answer"], normal(r["answer"]) == normal(it["answer"])
     else:

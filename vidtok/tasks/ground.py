@@ -16,6 +16,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..compress.request import Compression
 from ..defaults import DEFAULT_TEXT_ENCODER
 from .parse import parse_intervals
 
@@ -65,36 +66,29 @@ def ground_embed(video, query: str, encoder=DEFAULT_TEXT_ENCODER, fps: float = 2
             "seconds": {"total": round(time.perf_counter() - t0, 4)}}
 
 
-def ground_llm(video, query: str, model, *, method: Optional[str] = None, budget=None,
-               chunk_seconds: float = 600.0, max_new_tokens: int = 48, use_cache: bool = True,
-               backend=None, timeout=60.0, pre_keep: Optional[float] = None,
-               options: Optional[dict[str, dict]] = None) -> dict:
-    """Ask the model for the interval; chunk long videos with offsets. ``video``: an opened
-    ``Video`` or a path."""
+def ground_llm(video, query: str, model, *, compression: Optional[Compression] = None, chunk_seconds: float = 600.0,
+               max_new_tokens: int = 48, use_cache: bool = True, backend=None, timeout=60.0) -> dict:
+    """Ask the model for the interval; a video longer than ``chunk_seconds`` is asked one
+    window at a time (each through ``ask`` with its window: the same sampling rule, token
+    cache, pre-keep and compression), its answers offset by the window's start.
+    ``video``: an opened ``Video`` or a path."""
     from ..decode import as_video
     from .ask import ask
 
     video = as_video(video, backend=backend, timeout=timeout)
     info = video.info
     t0 = time.perf_counter()
+    edges = [info.start_time, info.end_time]
+    if info.duration > chunk_seconds:
+        edges = np.arange(info.start_time, info.end_time, chunk_seconds).tolist() + [info.end_time]
     answers, intervals = [], []
-    if info.duration <= chunk_seconds:
-        r = ask(video, PROMPT.format(query=query), model, method=method, budget=budget,
-                max_new_tokens=max_new_tokens, use_cache=use_cache, backend=backend, timeout=timeout,
-                pre_keep=pre_keep, options=options)
+    for a, b in zip(edges[:-1], edges[1:]):
+        r = ask(video, PROMPT.format(query=query), model, compression=compression, max_new_tokens=max_new_tokens,
+                use_cache=use_cache, backend=backend, timeout=timeout,
+                window=(a, b) if len(edges) > 2 else None)
         answers.append(r["answer"])
-        for a, b in parse_intervals(r["answer"], info.duration):
-            intervals.append({"start": round(info.start_time + a, 3), "end": round(info.start_time + b, 3),
-                              "score": 1.0})
-    else:
-        from .chunks import ask_chunks
-
-        for off, ans, dur in ask_chunks(video, PROMPT.format(query=query), model, chunk_seconds,
-                                        method=method, budget=budget, max_new_tokens=max_new_tokens,
-                                        backend=backend, timeout=timeout, options=options):
-            answers.append(ans)
-            for a, b in parse_intervals(ans, dur):
-                intervals.append({"start": round(off + a, 3), "end": round(off + b, 3), "score": 1.0})
+        for s, e in parse_intervals(r["answer"], b - a):
+            intervals.append({"start": round(a + s, 3), "end": round(a + e, 3), "score": 1.0})
     parsed = bool(intervals)
     if not parsed:  # the model named no time: say so, and fall back to the whole video
         intervals = [{"start": round(info.start_time, 3), "end": round(info.end_time, 3), "score": 0.0}]

@@ -1,0 +1,119 @@
+"""One answering path: every command that loads a video LLM takes the same model, generation
+and compression flags (the list is the CLI's one declaration, ``ANSWERING_FLAGS``), each
+reaching the config the model is loaded with; the budget becomes one typed value; a long
+video asked in windows goes through the same token cache and pre-keep as a short one."""
+
+import json
+
+import pytest
+
+from .conftest import SAMPLES, run_cli
+
+VIDEO = str(SAMPLES / "synthetic_cuts.mp4")
+
+#: a value for every flag of ANSWERING_FLAGS, as typed and as the config holds it
+VALUES = {"model": ("random:qwen2_5_vl-tiny", "random:qwen2_5_vl-tiny"), "device": ("cpu", "cpu"),
+          "dtype": ("float32", "float32"), "resize": ("decoder", "decoder"), "proportional": (None, True),
+          "max_new_tokens": ("3", 3), "temperature": ("0.5", 0.5), "top_p": ("0.9", 0.9), "top_k": ("5", 5),
+          "seed": ("7", 7), "stop": ("zz", ["zz"]), "system": ("be brief", "be brief"), "compile": (None, True),
+          "method": ("tome", "tome"), "budget": ("0.5", "0.5"), "pre_keep": ("0.5", 0.5)}
+
+
+def _argv_of_every_flag() -> list[str]:
+    from vidtok.cli.app import ANSWERING_FLAGS
+
+    assert set(VALUES) == set(ANSWERING_FLAGS), "a flag was declared without a value here"
+    argv = []
+    for name, (_, option) in ANSWERING_FLAGS.items():
+        flag = option.param_decls[0].split("/")[0]
+        typed = VALUES[name][0]
+        argv += [flag] if typed is None else [flag, typed]
+    return argv
+
+
+@pytest.fixture
+def commands_argv(tmp_path):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"video": VIDEO, "question": "What?", "options": ["a", "b"], "answer": "A"}) + "\n")
+    return {"ask": ["ask", VIDEO, "What?"], "ground": ["ground", VIDEO, "a cut"], "chat": ["chat", VIDEO],
+            "eval": ["eval", str(qa), "--task", "qa"],
+            "batch": ["batch", str(SAMPLES), "--task", "ask", "-q", "x", "--out", str(tmp_path / "b.jsonl")]}
+
+
+def test_every_model_loading_command_takes_every_answering_flag_into_its_config(commands_argv, capsys, monkeypatch):
+    from vidtok.models import loading
+
+    seen = []
+
+    def capture(cfg, device=None, spec=None):
+        seen.append(cfg)
+        raise KeyboardInterrupt  # stop where the model would load: what arrived is all we need
+
+    monkeypatch.setattr(loading, "load_configured", capture)
+    for command, argv in commands_argv.items():
+        seen.clear()
+        code, out, err = run_cli(argv + _argv_of_every_flag(), capsys)
+        assert code == 130 and len(seen) == 1, (command, code, err)
+        cfg = seen[0]
+        for name, (_, held) in VALUES.items():
+            assert getattr(cfg, name) == held, (command, name, getattr(cfg, name))
+        c = cfg.compression
+        assert c.methods == ("tome",) and str(c.budget) == "0.5" and c.pre_keep == 0.5
+
+
+def test_a_bad_budget_is_one_line_on_every_command_before_the_model(commands_argv, capsys, no_model):
+    for command, argv in commands_argv.items():
+        code, out, err = run_cli(argv + ["-m", "random:qwen2_5_vl-tiny", "--budget", "lots"], capsys)
+        assert code == 2 and "cannot read budget 'lots'" in err and err.count("\n") == 1, (command, err)
+
+
+def test_the_budget_is_read_once_into_a_typed_value():
+    """``Compression.of`` is where the flags' text becomes a request; what it returns carries a
+    ``Budget``, and the defaults apply there (a budget alone runs the default method)."""
+    from vidtok.compress.budget import Budget
+    from vidtok.compress.request import Compression
+    from vidtok.config import PipelineConfig
+    from vidtok.defaults import DEFAULT_METHOD
+
+    c = PipelineConfig(budget="10%").compression
+    assert isinstance(c.budget, Budget) and c.budget.kind == "ratio" and c.methods == (DEFAULT_METHOD,)
+    assert not PipelineConfig().compression.active
+    assert PipelineConfig().compression.or_default().methods == (DEFAULT_METHOD,)
+    assert not Compression.of("tome", "0.5").with_(budget="").active  # chat's /budget none: every token
+    assert Compression.of("tome", "0.5").with_(budget="100").budget == Budget(kind="tokens", value=100)
+
+
+def test_ground_on_a_long_video_asks_each_window_through_the_token_cache_and_pre_keep(tmp_path, capsys, monkeypatch):
+    """8 s in windows of 3 s: three windows, each sampled and pre-kept (half its frames through
+    the tower) and cached; a second run loads all three from the cache and encodes nothing."""
+    import vidtok.tasks.ask as ask_mod
+
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
+    kept, encoded = [], []
+    real_keep = ask_mod.distinct_frames
+
+    def keep(frames, n, step):
+        kept.append((len(frames), n))
+        return real_keep(frames, n, step)
+
+    monkeypatch.setattr(ask_mod, "distinct_frames", keep)
+    argv = ["ground", VIDEO, "a cut", "-m", "random:qwen2_5_vl-tiny", "--chunk-seconds", "3", "--pre-keep", "0.5",
+            "--max-new-tokens", "2", "--json"]
+    import vidtok.models.qwen2_5_vl as qwen
+
+    real_encode = qwen.Qwen25VLAdapter.encode
+
+    def encode(self, frames, times, ends, fps):
+        encoded.append((len(frames), float(times[0])))
+        return real_encode(self, frames, times, ends, fps)
+
+    monkeypatch.setattr(qwen.Qwen25VLAdapter, "encode", encode)
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert len(json.loads(out)["answers"]) == 3
+    assert len(kept) == 3 and all(n == round(total / 2) for total, n in kept), kept
+    # each window is shown to the model as a video starting where the file starts
+    assert len(encoded) == 3 and all(t0 < 3.0 for _, t0 in encoded), encoded
+    kept.clear(), encoded.clear()
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0 and kept == [] and encoded == [], (kept, encoded, err)

@@ -1,0 +1,79 @@
+"""What a user asks of compression, settled once: ``Compression`` is the typed value that
+``--method``, ``--budget``, ``-o`` and ``--pre-keep`` (or a recipe) become. The budget is
+read and the defaults are applied here and nowhere else; checks, tasks, long-video chunks,
+batch and the pipeline take this value and never see the flags' text. Imports no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
+from . import parse_methods
+from .budget import Budget
+
+
+@dataclass(frozen=True)
+class Compression:
+    """``methods`` (a chain; empty: every visual token reaches the LLM) at ``budget``, with
+    each method's own ``options``; ``pre_keep``: the share of sampled frames that go through
+    the vision tower at all (None: every one)."""
+
+    methods: tuple[str, ...] = ()
+    budget: Optional[Budget] = None
+    options: dict = field(default_factory=dict)
+    pre_keep: Optional[float] = None
+
+    @classmethod
+    def of(cls, method=None, budget=None, options: Optional[dict] = None, pre_keep: Optional[float] = None,
+           default: bool = False) -> "Compression":
+        """The request the flags make. A method without a budget gets the default budget,
+        a budget without a method the default method; neither: no compression, unless
+        ``default`` (commands whose whole job is compressing) asks for both defaults."""
+        pre_keep = pre_keep if pre_keep is not None and pre_keep < 1 else None  # (checked where frames are kept)
+        if not method and budget is None and not default:
+            return cls((), None, dict(options or {}), pre_keep)
+        methods = tuple(parse_methods(method or DEFAULT_METHOD))
+        return cls(methods, Budget.parse(budget if budget is not None else DEFAULT_BUDGET), dict(options or {}),
+                   pre_keep)
+
+    @property
+    def active(self) -> bool:
+        """Whether tokens are compressed after the tower."""
+        return bool(self.methods)
+
+    @property
+    def method(self) -> Optional[str]:
+        """The chain as the flag spells it (``dtd,holitom``), or None."""
+        return ",".join(self.methods) or None
+
+    def or_default(self) -> "Compression":
+        """This request, or the default method at the default budget where it asks for none
+        (commands whose whole job is compressing)."""
+        return self if self.active else Compression.of(None, None, self.options, self.pre_keep, default=True)
+
+    def with_(self, method=None, budget=None) -> "Compression":
+        """This request with another method or budget (chat's ``/method``, ``/budget``):
+        ``""`` turns compression off, None keeps the current one."""
+        if method == "" or budget == "":
+            return Compression((), None, self.options, self.pre_keep)
+        method = self.method if method is None else method
+        budget = (str(self.budget) if self.budget is not None else None) if budget is None else budget
+        return Compression.of(method, budget, self.options, self.pre_keep)
+
+    def apply(self, ts, tokens_full: Optional[int] = None, prepare=None):
+        """``ts`` compressed to the budget, a ratio being of ``tokens_full`` (what every
+        sampled frame would have cost, also those ``pre_keep`` kept from the tower);
+        ``ts`` itself when nothing is asked. ``prepare``: see ``compress.chain.compress``."""
+        if not self.active:
+            return ts
+        from .chain import compress
+
+        return compress(ts, self.methods, self.budget.of(tokens_full if tokens_full is not None else len(ts)),
+                        options=self.options, prepare=prepare)
+
+    def describe(self) -> dict:
+        """For --json and reports."""
+        return {"method": self.method, "budget": None if self.budget is None else str(self.budget),
+                "pre_keep": self.pre_keep}

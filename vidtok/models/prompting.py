@@ -1,0 +1,127 @@
+"""Prompts: the text around the video, as token ids, for one question or a conversation.
+
+A checkpoint's prompt is its own chat template (``apply_chat_template``), split at the video
+placeholder its processor would expand; ``random:`` models have no template files, so their
+families write the same layout by hand (ChatML for the Qwen-based ones). A conversation's
+earlier answers enter as the very ids that were generated (``Dialogue.history``), so the
+prompt's text and a KV cache that holds those turns never disagree."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+class ByteTokenizer:
+    """Stand-in tokenizer for random models (no tokenizer files offline): UTF-8 bytes
+    mapped into the vocabulary above 256 reserved ids."""
+
+    def __init__(self, vocab_size: int, offset: int = 1000):
+        self.vocab_size = vocab_size
+        self.offset = min(offset, max(0, vocab_size - 300))
+
+    def encode(self, text: str) -> list[int]:
+        return [self.offset + b for b in text.encode("utf-8")]
+
+    def decode(self, ids) -> str:
+        """Bytes where ids are bytes; other ids (a random model says anything) as letters."""
+        out = []
+        for i in ids:
+            b = int(i) - self.offset
+            out.append(chr(b) if 32 <= b < 127 else chr(0x61 + int(i) % 26))
+        return "".join(out)
+
+
+#: where an earlier answer sits in a rendered conversation (replaced by its token ids)
+ANSWER = "\x00answer{}\x00"
+ANSWER_SPLIT = r"\x00answer(\d+)\x00"
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    """What the user asks now, after ``history``: earlier turns as (question, answer ids),
+    oldest first. A plain question is a dialogue without history."""
+
+    question: str
+    history: tuple = ()
+
+    @classmethod
+    def of(cls, question: "str | Dialogue", history=()) -> "Dialogue":
+        return question if isinstance(question, Dialogue) else cls(question, tuple(history))
+
+    def asking(self, question: str) -> "Dialogue":
+        """The same history with another current question (a family that rewrites it)."""
+        return Dialogue(question, self.history)
+
+    @property
+    def first(self) -> str:
+        """The question of the first user turn (the one with the video)."""
+        return self.history[0][0] if self.history else self.question
+
+    def later(self, i: int) -> str:
+        """The question of the user turn after answer ``i``."""
+        return self.history[i + 1][0] if i + 1 < len(self.history) else self.question
+
+
+def visual_keys(ids: list[int], visual) -> list[int]:
+    """``LLMInput.keys`` of a layout: each text id as it is, -1 - j for the j-th position
+    where ``visual`` is true."""
+    out, j = [], 0
+    for i, v in zip(ids, visual):
+        out.append(-1 - j if v else i)
+        j += bool(v)
+    return out
+
+
+class Prompting:
+    """The prompt builders every adapter shares (mixed into ``VideoLLM``); they read the
+    adapter's ``processor``, ``tokenizer`` and ``system``."""
+
+    def _encode(self, text: str) -> list[int]:
+        """Token ids of plain text (no special tokens added by a real tokenizer)."""
+        if self.processor is not None:
+            return self.tokenizer.encode(text, add_special_tokens=False)
+        return self.tokenizer.encode(text)
+
+    def _chat_template_ids(self, d: "Dialogue | str", placeholder: str) -> tuple[list[int], list[int]]:
+        """The model's own chat template for one video and the dialogue, split at the video
+        placeholder the processor would expand: (ids before, ids after)."""
+        d = Dialogue.of(d)
+        msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": d.first}]}]
+        for i in range(len(d.history)):
+            msgs.append({"role": "assistant", "content": [{"type": "text", "text": ANSWER.format(i)}]})
+            msgs.append({"role": "user", "content": [{"type": "text", "text": d.later(i)}]})
+        if self.system:
+            msgs.insert(0, {"role": "system", "content": self.system})
+        text = self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+        before, _, after = text.partition(placeholder)
+        return self._encode(before), self._splice(after, d)
+
+    @staticmethod
+    def _dialogue(d: "Dialogue | str", answer_open: str, answer_close: str) -> str:
+        """The text after the video in a template written by hand: every question, each
+        earlier answer (a marker ``_splice`` fills with its ids) between ``answer_open``
+        and ``answer_close``."""
+        d = Dialogue.of(d)
+        text = d.first
+        for i in range(len(d.history)):
+            text += answer_open + ANSWER.format(i) + answer_close + d.later(i)
+        return text
+
+    def _chatml_after(self, d: Dialogue, lead: str = "") -> list[int]:
+        """The ids after the video in a ChatML prompt written by hand (``random:`` models of
+        the Qwen-based families): ``lead``, the dialogue so far, then the assistant's turn."""
+        return self._splice(lead + self._dialogue(d, "<|im_end|>\n<|im_start|>assistant\n",
+                                                  "<|im_end|>\n<|im_start|>user\n")
+                            + "<|im_end|>\n<|im_start|>assistant\n", d)
+
+    def _splice(self, text: str, d: Dialogue) -> list[int]:
+        """Token ids of ``text`` with each answer marker replaced by that answer's ids."""
+        d = Dialogue.of(d)
+        ids: list[int] = []
+        for k, part in enumerate(re.split(ANSWER_SPLIT, text)):
+            if k % 2:
+                ids += d.history[int(part)][1]
+            elif part:
+                ids += self._encode(part)
+        return ids
