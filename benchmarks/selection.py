@@ -97,7 +97,7 @@ def run_pyscenedetect(path):
     from scenedetect import ContentDetector, detect
 
     scenes = detect(str(path), ContentDetector())
-    return [s[0].get_frames() for s in scenes[1:]]
+    return [s[0].frame_num for s in scenes[1:]]
 
 
 def interleaved(jobs, repeat):
