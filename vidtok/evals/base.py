@@ -1,0 +1,39 @@
+"""What every benchmark is: a prompt per item, a row per scored answer, metrics over rows."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    #: doc -> the prompt text lmms-eval's task builds with its default settings
+    prompt: Callable[[dict], str]
+    #: (doc, raw answer, rng) -> the item's row (``score``: 1 or 0, and what aggregate reads)
+    score: Callable[[dict, str, random.Random], dict]
+    #: rows -> {metric: value}, on lmms-eval's scale
+    aggregate: Callable[[list[dict]], dict]
+    #: the metric a table shows first
+    headline: str
+    #: lmms-eval's ``max_new_tokens`` for the task
+    max_new_tokens: int = 16
+
+    def score_all(self, docs: list[dict], answers: list[str], seed: int = 0) -> tuple[list[dict], dict]:
+        """Rows and metrics for ``answers`` to ``docs`` in order, random fallbacks drawn from
+        ``random.Random(seed)`` in that order."""
+        rng = random.Random(seed)
+        rows = [self.score(d, a, rng) for d, a in zip(docs, answers)]
+        return rows, self.aggregate(rows)
+
+
+def strip_each(text: str, chars: str) -> str:
+    """``text`` stripped of each character of ``chars`` in turn (one ``str.strip`` per
+    character, in order: how the MMMU-style parsers clean an answer's ends)."""
+    for c in chars:
+        text = text.strip(c)
+    return text
