@@ -233,6 +233,11 @@ def ground(
 def evaluate(
     annotations: str = typer.Argument(..., help="Charades-STA .txt (ground) or QA .jsonl file.", show_default=False),
     task: str = typer.Option("ground", "--task", help="ground or qa."),
+    benchmark: Optional[str] = typer.Option(
+        None, "--benchmark", help="A published benchmark run and scored as lmms-eval does: videomme, mvbench, "
+                                  "nextqa, egoschema, longvideobench, charades_sta. ANNOTATIONS is then its file as "
+                                  "`hf download` leaves it (.parquet, .json, .jsonl) and --videos the folder lmms-eval "
+                                  "keeps its videos in."),
     videos: Optional[Path] = typer.Option(None, "--videos", help="Folder with the videos (default: near the annotations)."),
     via: Optional[str] = typer.Option(None, "--via", help="ground: llm or embed."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--via embed encoder."),
@@ -261,7 +266,7 @@ def evaluate(
 
     try:
         r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task, videos=videos, limit=limit, out=out_path,
-                              use_cache=not no_cache, status=render.status(as_json), progress=progress)
+                              use_cache=not no_cache, benchmark=benchmark, status=render.status(as_json), progress=progress)
     finally:
         for b in bars:
             b.stop()

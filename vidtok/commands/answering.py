@@ -90,8 +90,9 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, use
 
 def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ground",
              videos: Optional[Path] = None, limit: Optional[int] = None, out: Optional[Path] = None,
-             use_cache: bool = True, status: Status = quiet, progress=None) -> dict:
-    """Accuracy at a token budget: grounding (R1@IoU, mIoU) or multiple-choice QA. The whole
+             use_cache: bool = True, benchmark: Optional[str] = None, status: Status = quiet, progress=None) -> dict:
+    """Accuracy at a token budget: grounding (R1@IoU, mIoU), multiple-choice QA, or a
+    published ``benchmark`` run and scored as lmms-eval does (``tasks.benchmark``). The whole
     input (every line, every video) is checked before the model loads; with ``out`` each
     item's result is appended as it is scored and a rerun resumes."""
     from ..decode.probe import check_path
@@ -103,9 +104,12 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
         ann = check_path(annotations)
     except NotAVideoError:  # an empty file: no items (said below), not "not a video"
         ann = Path(annotations)
+    out = check_file(out, "--out")
+    if benchmark is not None:
+        return _run_benchmark(benchmark, ann, cfg=cfg, decode=decode, videos=videos, limit=limit, out=out,
+                              use_cache=use_cache, status=status, progress=progress)
     if task not in ("ground", "qa"):
         raise UsageError(f"--task must be ground or qa, got '{task}'")
-    out = check_file(out, "--out")
     check_answering(cfg, task=task)
     roots = [Path(videos)] if videos else [ann.parent, ann.parent.parent, ann.parent.parent.parent]
     with status("checking the annotations and videos"):
@@ -122,6 +126,34 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
         writer = JsonlWriter(out, resume=True)
         try:
             r = run_eval(ann, task, items, m, done=writer.done, record=writer.write, **kw)
+        finally:
+            writer.close()
+    return {**r, "out": str(out)}
+
+
+def _run_benchmark(name: str, docs: Path, *, cfg, decode, videos, limit, out, use_cache, status, progress) -> dict:
+    """``eval --benchmark``: the docs and videos checked, the model loaded, each item asked
+    and scored by the benchmark's own rules (``tasks.benchmark``)."""
+    from ..evals import BENCHMARKS
+    from ..tasks.benchmark import load_docs, run_benchmark
+
+    bench = BENCHMARKS.get(BENCHMARKS.check(name))
+    check_answering(cfg)
+    roots = [Path(videos)] if videos else [docs.parent, docs.parent.parent]
+    with status("checking the benchmark file and its videos"):
+        items = load_docs(bench, docs, roots, decode, limit=limit)
+    m = load_model(cfg, status)
+    tick = progress(len(items)) if progress else None
+    kw = dict(compression=cfg.compression, use_cache=use_cache, progress=tick,
+              max_new_tokens=cfg.max_new_tokens if "max_new_tokens" in cfg.model_fields_set else None)
+    if out is None:
+        return run_benchmark(bench, items, m, **kw)
+    from ..batch.jsonl import BatchLock, JsonlWriter
+
+    with BatchLock(out):
+        writer = JsonlWriter(out, resume=True)
+        try:
+            r = run_benchmark(bench, items, m, done=writer.done, record=writer.write, **kw)
         finally:
             writer.close()
     return {**r, "out": str(out)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -22,6 +22,9 @@ class Benchmark:
     headline: str
     #: lmms-eval's ``max_new_tokens`` for the task
     max_new_tokens: int = 16
+    #: doc -> where its video may lie, relative to the benchmark's folder (lmms-eval's
+    #: cache layout first); None: the benchmark is scored here but not run yet
+    videos: Optional[Callable[[dict], list[str]]] = None
 
     def score_all(self, docs: list[dict], answers: list[str], seed: int = 0) -> tuple[list[dict], dict]:
         """Rows and metrics for ``answers`` to ``docs`` in order, random fallbacks drawn from

@@ -95,4 +95,8 @@ def aggregate(rows: list[dict]) -> dict:
     return out
 
 
-CHARADES_STA = Benchmark("charades_sta", prompt, score, aggregate, "mIoU", max_new_tokens=128)
+def videos(doc: dict) -> list[str]:
+    return [f"Charades_v1_480/{doc['video']}"]
+
+
+CHARADES_STA = Benchmark("charades_sta", prompt, score, aggregate, "mIoU", max_new_tokens=50, videos=videos)

@@ -46,4 +46,8 @@ def aggregate(rows: list[dict]) -> dict:
     return {"score": sum(str(r["pred"]) == str(r["answer"]) for r in rows) / len(rows) if rows else 0}
 
 
-EGOSCHEMA = Benchmark("egoschema", prompt, score, aggregate, "score")
+def videos(doc: dict) -> list[str]:
+    return [f"videos/{doc['video_idx']}.{ext}" for ext in ("mp4", "MP4")]
+
+
+EGOSCHEMA = Benchmark("egoschema", prompt, score, aggregate, "score", videos=videos)

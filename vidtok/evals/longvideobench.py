@@ -56,4 +56,9 @@ def aggregate(rows: list[dict]) -> dict:
     return out
 
 
-LONGVIDEOBENCH = Benchmark("longvideobench", prompt, score, aggregate, "accuracy")
+def videos(doc: dict) -> list[str]:
+    return [f"videos/{doc['video_path']}"]
+
+
+LONGVIDEOBENCH = Benchmark("longvideobench", prompt, score, aggregate, "accuracy", max_new_tokens=32,
+                           videos=videos)

@@ -61,4 +61,25 @@ def aggregate(rows: list[dict]) -> dict:
             "answered": len(answered)}
 
 
-MVBENCH = Benchmark("mvbench", prompt, score, aggregate, "accuracy")
+#: where each MVBench task's videos lie in the dataset (its README's layout, as lmms-eval reads it)
+FOLDERS = {
+    "action_antonym": "ssv2_video_mp4", "action_count": "perception/videos",
+    "action_localization": "sta/sta_video_segment", "action_prediction": "star/Charades_segment",
+    "action_sequence": "star/Charades_segment", "character_order": "perception/videos",
+    "counterfactual_inference": "clevrer/video_validation", "egocentric_navigation": "vlnqa",
+    "episodic_reasoning": "tvqa/video_fps3_hq_segment", "fine_grained_action": "Moments_in_Time_Raw/videos",
+    "fine_grained_pose": "nturgbd_convert", "moving_attribute": "clevrer/video_validation",
+    "moving_count": "clevrer/video_validation", "moving_direction": "clevrer/video_validation",
+    "object_existence": "clevrer/video_validation", "object_interaction": "star/Charades_segment",
+    "object_shuffle": "perception/videos", "scene_transition": "scene_qa/video", "state_change": "perception/videos",
+    "unexpected_action": "FunQA_test/test",
+}
+
+
+def videos(doc: dict) -> list[str]:
+    """The task's folder (a doc read from ``json/<task>.json`` carries its task as ``_task``)."""
+    folder = FOLDERS.get(doc.get("_task", ""), "")
+    return [f"{folder}/{doc['video']}", f"data0613/{folder}/{doc['video']}"] if folder else [doc["video"]]
+
+
+MVBENCH = Benchmark("mvbench", prompt, score, aggregate, "accuracy", videos=videos)

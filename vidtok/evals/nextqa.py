@@ -57,4 +57,8 @@ def aggregate(rows: list[dict]) -> dict:
     return {"accuracy": sum(r["score"] for r in rows) / len(rows) if rows else 0}
 
 
-NEXTQA = Benchmark("nextqa", prompt, score, aggregate, "accuracy")
+def videos(doc: dict) -> list[str]:
+    return [f"NExTVideo/{doc['video']}.{ext}" for ext in ("mp4", "MP4")]
+
+
+NEXTQA = Benchmark("nextqa", prompt, score, aggregate, "accuracy", videos=videos)

@@ -101,5 +101,12 @@ def _percent(rows: list[dict]) -> float:
     return 100 * sum(r["pred"] == r["answer"] for r in rows) / len(rows) if rows else 0
 
 
-VIDEOMME = Benchmark("videomme", prompt, score, aggregate, "accuracy")
+def videos(doc: dict) -> list[str]:
+    """``data/<videoID>.mp4`` (or .MP4, .mkv) under the dataset's folder, as lmms-eval looks."""
+    return [f"data/{doc['videoID']}.{ext}" for ext in ("mp4", "MP4", "mkv")]
+
+
+VIDEOMME = Benchmark("videomme", prompt, score, aggregate, "accuracy", videos=videos)
+# the subtitle setting is scored and prompted as lmms-eval does, not run yet (its subtitle
+# lines are picked at lmms-eval's own 32 sampled frames)
 VIDEOMME_SUBTITLES = Benchmark("videomme_w_subtitle", prompt_with_subtitles, score, aggregate, "accuracy")

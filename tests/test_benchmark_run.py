@@ -1,0 +1,76 @@
+"""``vidtok eval --benchmark``: a published benchmark's own file and video layout, asked with its
+own prompt and scored by its own rules, resumable, checked whole before the model loads."""
+
+import json
+import shutil
+
+import pytest
+
+from .conftest import SAMPLES, one_line, run_cli
+
+pa = pytest.importorskip("pyarrow", reason="parquet needs pip install 'vidtok[evals]'")
+
+
+@pytest.fixture
+def videomme(tmp_path):
+    """Video-MME as `hf download lmms-lab/Video-MME` and lmms-eval's cache leave it: the
+    parquet under videomme/, the videos under data/<videoID>.mp4."""
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "videomme"
+    (root / "data").mkdir(parents=True)
+    (root / "videomme").mkdir()
+    rows = []
+    for i, name in enumerate(["synthetic_cuts.mp4", "synthetic_static.mp4", "synthetic_object.mp4"]):
+        shutil.copy(SAMPLES / name, root / "data" / f"vid{i}.mp4")
+        for q in range(2):
+            rows.append({"video_id": f"{i:03d}", "duration": "short", "domain": "Knowledge",
+                         "sub_category": "Astronomy", "url": "", "videoID": f"vid{i}", "question_id": f"{i:03d}-{q}",
+                         "task_type": "Counting Problem", "question": f"How many cuts are there ({q})?",
+                         "options": ["A. 0", "B. 1", "C. 2", "D. 3"], "answer": "ABCD"[(i + q) % 4]})
+    pq.write_table(pa.Table.from_pylist(rows), root / "videomme" / "test-00000-of-00001.parquet")
+    return root / "videomme" / "test-00000-of-00001.parquet"
+
+
+def test_videomme_runs_from_its_published_layout_and_resumes(videomme, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "r.jsonl"
+    argv = ["eval", str(videomme), "--benchmark", "videomme", "-m", "random:qwen2_5_vl-tiny", "--budget", "0.5",
+            "--out", str(out), "--json"]
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 0, err
+    r = json.loads(stdout)
+    assert r["items"] == 6 and r["setting"]["max_new_tokens"] == 16 and r["setting"]["method"] == "holitom"
+    from vidtok.evals import BENCHMARKS
+
+    bench = BENCHMARKS.get("videomme")
+    # every row is the benchmark's own reading of the raw answer, and the metric its aggregate
+    import random
+
+    rng = random.Random(0)
+    for row in r["rows"]:
+        assert bench.score({"duration": "short", "answer": row["answer"]}, row["raw_answer"], rng)["pred"] == row["pred"]
+    assert r["metrics"]["accuracy"] == pytest.approx(bench.aggregate(r["rows"])["accuracy"])
+    assert all(0 < row["visual_tokens"] for row in r["rows"]) and len(out.read_text().splitlines()) == 6
+    # a rerun asks nothing: every item is already in --out
+    import vidtok.tasks.ask as ask_mod
+
+    monkeypatch.setattr(ask_mod, "ask", lambda *a, **k: pytest.fail("asked again"))
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 0 and json.loads(stdout)["metrics"] == r["metrics"], err
+    assert len(out.read_text().splitlines()) == 6
+
+
+def test_benchmark_input_is_checked_before_the_model(videomme, tmp_path, capsys, no_model):
+    (videomme.parent.parent / "data" / "vid2.mp4").unlink()
+    code, out, err = run_cli(["eval", str(videomme), "--benchmark", "videomme", "-m", "random:qwen2_5_vl-tiny"], capsys)
+    assert code == 3 and "no video at data/vid2.mp4" in err and one_line(err), err
+    bad = tmp_path / "rows.jsonl"
+    bad.write_text(json.dumps({"videoID": "x"}) + "\n")
+    code, out, err = run_cli(["eval", str(bad), "--benchmark", "videomme", "-m", "random:qwen2_5_vl-tiny"], capsys)
+    assert code == 2 and "row 1: not a videomme row" in err and one_line(err), err
+    code, out, err = run_cli(["eval", str(bad), "--benchmark", "videomme_w_subtitle", "-m", "random:qwen2_5_vl-tiny"],
+                             capsys)
+    assert code == 2 and "cannot be run yet" in err and one_line(err), err
+    code, out, err = run_cli(["eval", str(bad), "--benchmark", "nosuch", "-m", "random:qwen2_5_vl-tiny"], capsys)
+    assert code == 2 and "unknown benchmark 'nosuch'" in err, err

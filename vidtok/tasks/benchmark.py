@@ -1,0 +1,120 @@
+"""``vidtok eval --benchmark NAME DOCS``: a published benchmark run as lmms-eval runs it.
+
+``DOCS`` is the benchmark's file as ``hf download <dataset> --repo-type dataset`` leaves it
+(``.parquet``, ``.json`` or ``.jsonl`` rows with the fields lmms-eval reads); its videos are
+found where lmms-eval's cache keeps them, under ``--videos`` (default: the file's folder and
+the one above). Every doc and every video is checked before the model loads. Each item is
+asked with the benchmark's own prompt (``vidtok.evals``), answered with its ``max_new_tokens``,
+and scored by its rules; rows go to ``--out`` as they are scored (resumable), and the metrics
+are the benchmark's own."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from pathlib import Path
+from typing import Optional
+
+from ..compress.request import Compression
+from ..errors import InputError, UsageError
+
+
+def read_docs(path: Path) -> list[dict]:
+    """The rows of a benchmark file: parquet (pyarrow, the ``evals`` extra), a JSON list, or
+    JSON lines. A row read from MVBench's ``json/<task>.json`` carries ``_task``."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            try:
+                import pyarrow.parquet as pq
+            except ImportError as e:
+                from ..errors import import_failure
+
+                raise import_failure(e, "parquet files need pip install 'vidtok[evals]'") from None
+            rows = pq.read_table(path).to_pylist()
+        elif suffix == ".jsonl":
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        elif suffix == ".json":
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            raise UsageError("a benchmark file is .parquet, .json or .jsonl", path)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read the benchmark file: {str(e).splitlines()[0]}", path) from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise UsageError("a benchmark file holds a list of rows (objects)", path)
+    return [{**r, "_task": path.stem} for r in rows]
+
+
+def load_docs(bench, path: Path, roots: list[Path], decode, limit: Optional[int] = None) -> list[dict]:
+    """The items to run, checked whole before a model loads: each row prompted (a missing
+    field is one line naming the row), each video found under ``roots`` and probed."""
+    if bench.videos is None:
+        raise UsageError(f"--benchmark {bench.name} is scored by vidtok but cannot be run yet (see `vidtok eval "
+                         f"--help`)")
+    docs = read_docs(path)[:limit]
+    if not docs:
+        raise UsageError("no rows to evaluate", path)
+    items, opened = [], {}
+    for n, doc in enumerate(docs, 1):
+        try:
+            text = bench.prompt(doc)
+            wanted = bench.videos(doc)
+        except (KeyError, TypeError, ValueError) as e:
+            raise UsageError(f"row {n}: not a {bench.name} row ({type(e).__name__}: {e})", path) from None
+        found = next((root / w for w in wanted for root in roots if (root / w).is_file()), None)
+        if found is None:
+            found = next((root / Path(w).name for w in wanted for root in roots if (root / Path(w).name).is_file()),
+                         None)
+        if found is None:
+            raise InputError(f"row {n}: no video at {wanted[0]} under " + ", ".join(str(r) for r in roots), path)
+        if found not in opened:
+            opened[found] = decode.open(found)
+        items.append({"row": n, "doc": doc, "prompt": text, "video": opened[found]})
+    return items
+
+
+def _item_id(bench, item: dict, setting: dict) -> str:
+    doc = {k: v for k, v in item["doc"].items() if isinstance(v, (str, int, float, bool, list, type(None)))}
+    raw = json.dumps({"benchmark": bench.name, "row": item["row"], "doc": doc, "setting": setting}, sort_keys=True,
+                     default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def run_benchmark(bench, items: list[dict], model, *, compression: Optional[Compression] = None, seed: int = 0,
+                  max_new_tokens: Optional[int] = None, use_cache: bool = True, done: Optional[dict] = None,
+                  record=None, progress=None) -> dict:
+    """Ask and score ``items`` (from ``load_docs``) in order; random fallbacks draw from
+    ``random.Random(seed)`` in that order (lmms-eval seeds Python's ``random`` with 0).
+    ``done``/``record``: as ``tasks.evaluate.evaluate`` (resume from ``--out``)."""
+    from .ask import ask
+
+    comp = compression if compression is not None else Compression()
+    done = done or {}
+    setting = {"model": model.spec, **comp.describe(), "options": comp.options, "seed": seed,
+               "max_new_tokens": max_new_tokens or bench.max_new_tokens}
+    rng = random.Random(seed)
+    rows, t0 = [], time.perf_counter()
+    for it in items:
+        key = _item_id(bench, it, setting)
+        if key in done:
+            answer = done[key]["row"]["raw_answer"]
+            row = {**done[key]["row"], **bench.score(it["doc"], answer, rng)}  # the draw is taken in order
+        else:
+            t = time.perf_counter()
+            r = ask(it["video"], it["prompt"], model, compression=comp, use_cache=use_cache,
+                    max_new_tokens=max_new_tokens or bench.max_new_tokens)
+            row = {"row": it["row"], "video": Path(it["video"].path).name, "raw_answer": r["answer"],
+                   **bench.score(it["doc"], r["answer"], rng), "visual_tokens": r["visual_tokens_after"],
+                   "ttft": round(r["seconds"]["total"] - r["seconds"].get("generate", 0.0), 4),
+                   "seconds": round(time.perf_counter() - t, 4)}
+            if record is not None:
+                record({"id": key, "status": "ok", "benchmark": bench.name, "setting": setting, "row": row})
+        rows.append(row)
+        if progress:
+            progress()
+    n = len(rows)
+    return {"benchmark": bench.name, "items": n, "setting": setting, "metrics": bench.aggregate(rows),
+            "headline": bench.headline, "mean_visual_tokens": sum(r["visual_tokens"] for r in rows) / n,
+            "seconds_per_item": (time.perf_counter() - t0) / n, "rows": rows}
