@@ -207,6 +207,14 @@ def ground(r: dict) -> None:
 
 
 def evaluate(r: dict) -> None:
+    if len(r.get("settings", ())) > 1:  # a method x budget table: one row per setting
+        head = r["headline"]
+        table(["method", "budget", head, "relative", "visual tokens", "TTFT s", "s/item"],
+              [(e["setting"]["method"] or "-", e["setting"]["budget"] or "all", f"{e['metrics'][head]:.3f}",
+                "-" if e["relative"] is None else f"{e['relative']:.2f}", f"{e['mean_visual_tokens']:.0f}",
+                f"{e['mean_ttft']:.2f}", f"{e['seconds_per_item']:.2f}") for e in r["settings"]],
+              title=f"{r['benchmark']}, {r['items']} items")
+        return
     rows = [(k, f"{v:.3f}") for k, v in r["metrics"].items()]
     table(["metric", "value"], rows + [("items", r["items"]), ("seconds/item", f"{r['seconds_per_item']:.2f}")])
 

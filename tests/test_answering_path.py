@@ -117,3 +117,8 @@ def test_ground_on_a_long_video_asks_each_window_through_the_token_cache_and_pre
     kept.clear(), encoded.clear()
     code, out, err = run_cli(argv, capsys)
     assert code == 0 and kept == [] and encoded == [], (kept, encoded, err)
+
+
+def test_a_table_of_settings_is_for_eval_only(capsys, no_model):
+    code, out, err = run_cli(["ask", VIDEO, "q", "-m", "random:qwen2_5_vl-tiny", "--budget", "0.5,0.25"], capsys)
+    assert code == 2 and "give one here" in err and err.count("\n") == 1, err

@@ -40,7 +40,8 @@ def test_videomme_runs_from_its_published_layout_and_resumes(videomme, tmp_path,
     code, stdout, err = run_cli(argv, capsys)
     assert code == 0, err
     r = json.loads(stdout)
-    assert r["items"] == 6 and r["setting"]["max_new_tokens"] == 16 and r["setting"]["method"] == "holitom"
+    setting = r["settings"][0]["setting"]
+    assert r["items"] == 6 and setting["max_new_tokens"] == 16 and setting["method"] == "holitom"
     from vidtok.evals import BENCHMARKS
 
     bench = BENCHMARKS.get("videomme")
@@ -55,10 +56,37 @@ def test_videomme_runs_from_its_published_layout_and_resumes(videomme, tmp_path,
     # a rerun asks nothing: every item is already in --out
     import vidtok.tasks.ask as ask_mod
 
+    real_ask = ask_mod.ask
     monkeypatch.setattr(ask_mod, "ask", lambda *a, **k: pytest.fail("asked again"))
     code, stdout, err = run_cli(argv, capsys)
     assert code == 0 and json.loads(stdout)["metrics"] == r["metrics"], err
     assert len(out.read_text().splitlines()) == 6
+    monkeypatch.setattr(ask_mod, "ask", real_ask)
+
+
+def test_a_method_by_budget_table_encodes_each_video_once(videomme, tmp_path, capsys, monkeypatch):
+    """Two methods x two budgets in one run: four settings per item, one JSON line each, each
+    video through the vision tower once (the later settings read the token cache), and every
+    setting's headline relative to the first (here the full-token row)."""
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
+    import vidtok.models.qwen2_5_vl as qwen
+
+    encoded, real = [], qwen.Qwen25VLAdapter.encode
+    monkeypatch.setattr(qwen.Qwen25VLAdapter, "encode", lambda self, *a: encoded.append(1) or real(self, *a))
+    out = tmp_path / "table.jsonl"
+    code, stdout, err = run_cli(["eval", str(videomme), "--benchmark", "videomme", "-m", "random:qwen2_5_vl-tiny",
+                                 "--method", "holitom;dtd,holitom", "--budget", "100%,25%", "--out", str(out),
+                                 "--json"], capsys)
+    assert code == 0, err
+    r = json.loads(stdout)
+    described = [(e["setting"]["method"], e["setting"]["budget"]) for e in r["settings"]]
+    assert described == [("holitom", "100%"), ("holitom", "0.25"), ("dtd,holitom", "100%"), ("dtd,holitom", "0.25")]
+    tokens = [e["mean_visual_tokens"] for e in r["settings"]]
+    assert tokens[1] < tokens[0] and tokens[3] < tokens[2] and tokens[0] == tokens[2]
+    full = r["settings"][0]["metrics"]["accuracy"]
+    assert r["settings"][0]["relative"] == (1.0 if full else None)  # (a random model may score 0)
+    assert len(r["rows"]) == 24 == len(out.read_text().splitlines())
+    assert len(encoded) == 3, encoded  # one per video
 
 
 def test_benchmark_input_is_checked_before_the_model(videomme, tmp_path, capsys, no_model):

@@ -42,16 +42,17 @@ def check_device(device: Optional[str]) -> None:
         raise UsageError(f"--device {device}: MPS (Apple GPU) is not available here (use --device cpu)")
 
 
-def check_answering(cfg, *, task: str = "ask", device: Optional[str] = None) -> None:
+def check_answering(cfg, *, task: str = "ask", device: Optional[str] = None, several: bool = False) -> None:
     """Options of ``ask``/``ground``/``chat``/``eval``/``batch`` (a ``PipelineConfig``):
-    compression (``cfg.compression`` reads it), route, device and weights."""
+    compression (``cfg.compression`` reads it; with ``several``, every setting of a table,
+    ``cfg.compressions``), route, device and weights."""
     from .weights import check_encoder, check_model
 
     if cfg.via not in ("llm", "embed"):
         raise UsageError(f"--via must be llm or embed, got '{cfg.via}'")
     if cfg.via == "embed" and task != "ground":
         raise UsageError("--via embed applies to grounding (ground, --task ground)")
-    cfg.compression  # noqa: B018  (reading it checks the method and the budget)
+    cfg.compressions if several else cfg.compression  # noqa: B018  (reading them checks methods and budgets)
     check_device(device or cfg.device)
     if cfg.via == "embed":
         check_encoder(cfg.encoder or DEFAULT_TEXT_ENCODER)

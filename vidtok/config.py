@@ -68,13 +68,23 @@ class PipelineConfig(BaseModel):
         return self.model or DEFAULT_MODEL
 
     @property
-    def compression(self):
-        """The compression these settings ask for (``compress.request.Compression``): the
-        one place ``method``, ``budget``, ``options`` and ``pre_keep`` are read and their
-        defaults applied; a bad method or budget is a ``UsageError`` here."""
+    def compressions(self) -> list:
+        """Every compression these settings ask for (``compress.request.Compression.sweep``:
+        several methods separated by ";", several budgets by ","): the one place ``method``,
+        ``budget``, ``options`` and ``pre_keep`` are read and their defaults applied; a bad
+        method or budget is a ``UsageError`` here."""
         from .compress.request import Compression
 
-        return Compression.of(self.method, self.budget, self.options, self.pre_keep)
+        return Compression.sweep(self.method, self.budget, self.options, self.pre_keep)
+
+    @property
+    def compression(self):
+        """The one compression a command that answers once runs (``compressions``' only one)."""
+        settings = self.compressions
+        if len(settings) > 1:
+            raise UsageError(f"several methods or budgets ('{self.method}' / '{self.budget}') are a table for `vidtok "
+                             "eval --benchmark`; give one here")
+        return settings[0]
 
     def answer_tokens(self, default: int) -> int:
         """``max_new_tokens`` when a flag or the recipe set it, else the task's own default
@@ -307,8 +317,9 @@ def resolve(recipe: Optional[str], options: list[str] | None = None, for_: str =
             from .compress import COMPRESSORS
             from .compress.request import Compression
 
-            # the chain -o reaches: the one a budget alone would run, too
-            names, registry, skip = list(Compression.of(cfg.method, default=True).methods), COMPRESSORS, ("query",)
+            # the methods -o reaches: every chain named (the default one when none is), each once
+            chains = [c.methods for c in Compression.sweep(cfg.method, "0.1")]
+            names, registry, skip = list(dict.fromkeys(n for c in chains for n in c)), COMPRESSORS, ("query",)
         merged = {k: dict(v) for k, v in cfg.options.items()}
         for name, opts in parse_options(options, names, registry, skip).items():
             merged.setdefault(name, {}).update(opts)

@@ -138,13 +138,13 @@ def _run_benchmark(name: str, docs: Path, *, cfg, decode, videos, limit, out, us
     from ..tasks.benchmark import load_docs, run_benchmark
 
     bench = BENCHMARKS.get(BENCHMARKS.check(name))
-    check_answering(cfg)
+    check_answering(cfg, several=True)
     roots = [Path(videos)] if videos else [docs.parent, docs.parent.parent]
     with status("checking the benchmark file and its videos"):
         items = load_docs(bench, docs, roots, decode, limit=limit)
     m = load_model(cfg, status)
     tick = progress(len(items)) if progress else None
-    kw = dict(compression=cfg.compression, use_cache=use_cache, progress=tick,
+    kw = dict(settings=cfg.compressions, use_cache=use_cache, progress=tick,
               max_new_tokens=cfg.max_new_tokens if "max_new_tokens" in cfg.model_fields_set else None)
     if out is None:
         return run_benchmark(bench, items, m, **kw)

@@ -63,5 +63,7 @@ class Budget(BaseModel):
         return Budget(kind="tokens", value=max(1, round(self.value * num_original)))
 
     def __str__(self) -> str:
+        if self.kind == "ratio" and self.value == 1:
+            return "100%"  # every token ("1" would read as one token)
         return {"tokens": f"{int(self.value)}", "ratio": f"{self.value:g}",
                 "per_frame": f"{self.value:g}/frame"}[self.kind]

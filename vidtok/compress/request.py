@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
+from ..errors import UsageError
 from . import parse_methods
 from .budget import Budget
 
@@ -37,6 +38,18 @@ class Compression:
         methods = tuple(parse_methods(method or DEFAULT_METHOD))
         return cls(methods, Budget.parse(budget if budget is not None else DEFAULT_BUDGET), dict(options or {}),
                    pre_keep)
+
+    @classmethod
+    def sweep(cls, method=None, budget=None, options: Optional[dict] = None,
+              pre_keep: Optional[float] = None) -> list["Compression"]:
+        """Every setting ``method`` x ``budget`` names, methods first: several methods are
+        separated by ";" (a chain keeps its ","), several budgets by ","; one of each is the
+        usual single request. ``100%`` keeps every token (the full-token row of a table)."""
+        methods = [m.strip() for m in str(method).split(";")] if method else [None]
+        budgets = [b.strip() for b in str(budget).split(",")] if budget is not None else [None]
+        if "" in methods or "" in budgets:
+            raise UsageError(f"an empty method or budget in '{method}' / '{budget}'")
+        return [cls.of(m, b, options, pre_keep) for m in methods for b in budgets]
 
     @property
     def active(self) -> bool:

@@ -82,39 +82,52 @@ def _item_id(bench, item: dict, setting: dict) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-def run_benchmark(bench, items: list[dict], model, *, compression: Optional[Compression] = None, seed: int = 0,
+def run_benchmark(bench, items: list[dict], model, *, settings: Optional[list[Compression]] = None, seed: int = 0,
                   max_new_tokens: Optional[int] = None, use_cache: bool = True, done: Optional[dict] = None,
                   record=None, progress=None) -> dict:
-    """Ask and score ``items`` (from ``load_docs``) in order; random fallbacks draw from
-    ``random.Random(seed)`` in that order (lmms-eval seeds Python's ``random`` with 0).
-    ``done``/``record``: as ``tasks.evaluate.evaluate`` (resume from ``--out``)."""
+    """Ask and score ``items`` (from ``load_docs``) under each compression of ``settings``
+    (default: none), item by item, so a video's visual tokens are computed once and every
+    later setting reads them from the token cache. Random fallbacks draw, per setting, from
+    ``random.Random(seed)`` in item order (lmms-eval seeds Python's ``random`` with 0).
+    ``done``/``record``: as ``tasks.evaluate.evaluate`` (resume from ``--out``). The result's
+    ``settings`` has one entry per setting (its metrics, mean visual tokens, time to first
+    token, seconds per item, and the headline metric relative to the first setting's); its
+    top-level metrics are the first setting's."""
     from .ask import ask
 
-    comp = compression if compression is not None else Compression()
+    settings = settings or [Compression()]
     done = done or {}
-    setting = {"model": model.spec, **comp.describe(), "options": comp.options, "seed": seed,
-               "max_new_tokens": max_new_tokens or bench.max_new_tokens}
-    rng = random.Random(seed)
-    rows, t0 = [], time.perf_counter()
+    tokens = max_new_tokens or bench.max_new_tokens
+    described = [{"model": model.spec, **c.describe(), "options": c.options, "seed": seed, "max_new_tokens": tokens}
+                 for c in settings]
+    rngs = [random.Random(seed) for _ in settings]
+    rows: list[list[dict]] = [[] for _ in settings]
     for it in items:
-        key = _item_id(bench, it, setting)
-        if key in done:
-            answer = done[key]["row"]["raw_answer"]
-            row = {**done[key]["row"], **bench.score(it["doc"], answer, rng)}  # the draw is taken in order
-        else:
-            t = time.perf_counter()
-            r = ask(it["video"], it["prompt"], model, compression=comp, use_cache=use_cache,
-                    max_new_tokens=max_new_tokens or bench.max_new_tokens)
-            row = {"row": it["row"], "video": Path(it["video"].path).name, "raw_answer": r["answer"],
-                   **bench.score(it["doc"], r["answer"], rng), "visual_tokens": r["visual_tokens_after"],
-                   "ttft": round(r["seconds"]["total"] - r["seconds"].get("generate", 0.0), 4),
-                   "seconds": round(time.perf_counter() - t, 4)}
-            if record is not None:
-                record({"id": key, "status": "ok", "benchmark": bench.name, "setting": setting, "row": row})
-        rows.append(row)
+        for k, (comp, setting) in enumerate(zip(settings, described)):
+            key = _item_id(bench, it, setting)
+            if key in done:
+                row = {**done[key]["row"], **bench.score(it["doc"], done[key]["row"]["raw_answer"], rngs[k])}
+            else:
+                t = time.perf_counter()
+                r = ask(it["video"], it["prompt"], model, compression=comp, use_cache=use_cache, max_new_tokens=tokens)
+                row = {"row": it["row"], "setting": k, "video": Path(it["video"].path).name, "raw_answer": r["answer"],
+                       **bench.score(it["doc"], r["answer"], rngs[k]), "visual_tokens": r["visual_tokens_after"],
+                       "ttft": round(r["seconds"]["total"] - r["seconds"].get("generate", 0.0), 4),
+                       "seconds": round(time.perf_counter() - t, 4)}
+                if record is not None:
+                    record({"id": key, "status": "ok", "benchmark": bench.name, "setting": setting, "row": row})
+            rows[k].append(row)
         if progress:
             progress()
-    n = len(rows)
-    return {"benchmark": bench.name, "items": n, "setting": setting, "metrics": bench.aggregate(rows),
-            "headline": bench.headline, "mean_visual_tokens": sum(r["visual_tokens"] for r in rows) / n,
-            "seconds_per_item": (time.perf_counter() - t0) / n, "rows": rows}
+    table = []
+    for setting, part in zip(described, rows):
+        n = len(part)
+        table.append({"setting": setting, "metrics": bench.aggregate(part),
+                      "mean_visual_tokens": sum(r["visual_tokens"] for r in part) / n,
+                      "mean_ttft": sum(r["ttft"] for r in part) / n, "seconds_per_item": sum(r["seconds"] for r in part) / n})
+    first = table[0]["metrics"][bench.headline]
+    for entry in table:
+        entry["relative"] = entry["metrics"][bench.headline] / first if first else None
+    return {"benchmark": bench.name, "items": len(items), "headline": bench.headline, "metrics": table[0]["metrics"],
+            "seconds_per_item": table[0]["seconds_per_item"], "settings": table,
+            "rows": [r for part in rows for r in part]}
