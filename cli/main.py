@@ -245,15 +245,22 @@ def evaluate(
     out_path: Optional[Path] = typer.Option(None, "--out", help="Append each item's result here as a JSON line as it "
                                                                  "is scored; rerunning resumes (each item once)."),
     no_cache: bool = NoCacheOpt,
+    report: Optional[Path] = ReportOpt,
     as_json: bool = JsonOpt,
     decode=None, recipe=None, option=None, flags=None,  # from @decoding, @answering: shared flags declared once
 ) -> None:
-    """Measure accuracy against token budget on grounding (R1@IoU, mIoU) or multiple-choice QA.
+    """Measure accuracy against token budget: grounding (R1@IoU, mIoU), multiple-choice QA, or a
+    published benchmark run and scored as lmms-eval does (--benchmark).
 
     Every line and every video is checked before the model loads (a bad line: exit 2 with
-    the file and line). With --out a killed run resumes where it stopped.
+    the file and line). With --out a killed run resumes where it stopped. With --benchmark,
+    several methods (separated by ';') and budgets (by ',') make a table in one run: every
+    item under every setting, each video through the vision tower once; --report writes the
+    table and a plot of the metric against visual tokens.
 
-    Example: [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1 --out r.jsonl[/bold]
+    Examples:
+      [bold]vidtok eval charades_sta_test.txt --task ground -m random:qwen2_5_vl-tiny --budget 0.1 --out r.jsonl[/bold]
+      [bold]vidtok eval videomme/test-00000-of-00001.parquet --benchmark videomme --budget 100%,25%,10% --method "holitom;dtd,holitom" --out vm.jsonl --report vm.html[/bold]
     """
     cfg = resolve_config(recipe, option, via=via, encoder=encoder, **flags)
     bars = []
@@ -266,7 +273,7 @@ def evaluate(
 
     try:
         r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task, videos=videos, limit=limit, out=out_path,
-                              use_cache=not no_cache, benchmark=benchmark, status=render.status(as_json), progress=progress)
+                              use_cache=not no_cache, benchmark=benchmark, report=report, status=render.status(as_json), progress=progress)
     finally:
         for b in bars:
             b.stop()

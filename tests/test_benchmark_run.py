@@ -76,7 +76,7 @@ def test_a_method_by_budget_table_encodes_each_video_once(videomme, tmp_path, ca
     out = tmp_path / "table.jsonl"
     code, stdout, err = run_cli(["eval", str(videomme), "--benchmark", "videomme", "-m", "random:qwen2_5_vl-tiny",
                                  "--method", "holitom;dtd,holitom", "--budget", "100%,25%", "--out", str(out),
-                                 "--json"], capsys)
+                                 "--report", str(tmp_path / "table.html"), "--json"], capsys)
     assert code == 0, err
     r = json.loads(stdout)
     described = [(e["setting"]["method"], e["setting"]["budget"]) for e in r["settings"]]
@@ -87,6 +87,8 @@ def test_a_method_by_budget_table_encodes_each_video_once(videomme, tmp_path, ca
     assert r["settings"][0]["relative"] == (1.0 if full else None)  # (a random model may score 0)
     assert len(r["rows"]) == 24 == len(out.read_text().splitlines())
     assert len(encoded) == 3, encoded  # one per video
+    page = (tmp_path / "table.html").read_text()
+    assert page.count("<tr>") == 5 and "<svg" in page and "dtd,holitom" in page
 
 
 def test_benchmark_input_is_checked_before_the_model(videomme, tmp_path, capsys, no_model):

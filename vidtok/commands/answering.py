@@ -90,7 +90,8 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, use
 
 def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ground",
              videos: Optional[Path] = None, limit: Optional[int] = None, out: Optional[Path] = None,
-             use_cache: bool = True, benchmark: Optional[str] = None, status: Status = quiet, progress=None) -> dict:
+             use_cache: bool = True, benchmark: Optional[str] = None, report: Optional[Path] = None,
+             status: Status = quiet, progress=None) -> dict:
     """Accuracy at a token budget: grounding (R1@IoU, mIoU), multiple-choice QA, or a
     published ``benchmark`` run and scored as lmms-eval does (``tasks.benchmark``). The whole
     input (every line, every video) is checked before the model loads; with ``out`` each
@@ -105,9 +106,12 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
     except NotAVideoError:  # an empty file: no items (said below), not "not a video"
         ann = Path(annotations)
     out = check_file(out, "--out")
+    report = check_file(report, "--report")
     if benchmark is not None:
         return _run_benchmark(benchmark, ann, cfg=cfg, decode=decode, videos=videos, limit=limit, out=out,
-                              use_cache=use_cache, status=status, progress=progress)
+                              use_cache=use_cache, status=status, progress=progress, report=report)
+    if report is not None:
+        raise UsageError("--report is written for --benchmark runs")
     if task not in ("ground", "qa"):
         raise UsageError(f"--task must be ground or qa, got '{task}'")
     check_answering(cfg, task=task)
@@ -131,7 +135,8 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
     return {**r, "out": str(out)}
 
 
-def _run_benchmark(name: str, docs: Path, *, cfg, decode, videos, limit, out, use_cache, status, progress) -> dict:
+def _run_benchmark(name: str, docs: Path, *, cfg, decode, videos, limit, out, use_cache, status, progress,
+                   report: Optional[Path] = None) -> dict:
     """``eval --benchmark``: the docs and videos checked, the model loaded, each item asked
     and scored by the benchmark's own rules (``tasks.benchmark``)."""
     from ..evals import BENCHMARKS
@@ -147,13 +152,33 @@ def _run_benchmark(name: str, docs: Path, *, cfg, decode, videos, limit, out, us
     kw = dict(settings=cfg.compressions, use_cache=use_cache, progress=tick,
               max_new_tokens=cfg.max_new_tokens if "max_new_tokens" in cfg.model_fields_set else None)
     if out is None:
-        return run_benchmark(bench, items, m, **kw)
-    from ..batch.jsonl import BatchLock, JsonlWriter
+        r = run_benchmark(bench, items, m, **kw)
+    else:
+        from ..batch.jsonl import BatchLock, JsonlWriter
 
-    with BatchLock(out):
-        writer = JsonlWriter(out, resume=True)
-        try:
-            r = run_benchmark(bench, items, m, done=writer.done, record=writer.write, **kw)
-        finally:
-            writer.close()
-    return {**r, "out": str(out)}
+        with BatchLock(out):
+            writer = JsonlWriter(out, resume=True)
+            try:
+                r = {**run_benchmark(bench, items, m, done=writer.done, record=writer.write, **kw), "out": str(out)}
+            finally:
+                writer.close()
+    if report is not None:
+        _benchmark_report(report, r, docs)
+    return r
+
+
+def _benchmark_report(path: Path, r: dict, docs: Path) -> None:
+    """The settings table and the headline metric against visual tokens, as one page."""
+    from ..output import write_file
+    from ..report.html import render_table, scatter_svg
+
+    head = r["headline"]
+    rows = [(e["setting"]["method"] or "-", e["setting"]["budget"] or "all", f"{e['metrics'][head]:.4g}",
+             "-" if e["relative"] is None else f"{e['relative']:.3f}", f"{e['mean_visual_tokens']:.0f}",
+             f"{e['mean_ttft']:.2f}", f"{e['seconds_per_item']:.2f}") for e in r["settings"]]
+    points = [(e["mean_visual_tokens"], e["metrics"][head], f"{e['setting']['method'] or '-'} {e['setting']['budget']}")
+              for e in r["settings"]]
+    write_file(path, render_table(f"vidtok eval: {r['benchmark']}", f"{docs} - {r['items']} items, model "
+                                  f"{r['settings'][0]['setting']['model']}",
+                                  ["method", "budget", head, "relative", "visual tokens", "TTFT s", "s/item"], rows,
+                                  scatter_svg(points, "visual tokens", head)))

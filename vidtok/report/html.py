@@ -120,3 +120,43 @@ def _summary(res: dict) -> str:
     if "psnr_db" in res:
         return f"{res['tokens_out']}/{res['tokens_in']} tokens, {res['psnr_db']} dB"
     return ""
+
+
+def scatter_svg(points: Sequence[tuple], xlabel: str, ylabel: str, width: int = 640, height: int = 320) -> str:
+    """(x, y, label) points joined in order by a line, with their labels and both axes'
+    ranges (accuracy against visual tokens, one point per setting)."""
+    xs = [float(p[0]) for p in points] or [0.0]
+    ys = [float(p[1]) for p in points] or [0.0]
+    x0, x1 = min(0.0, min(xs)), max(xs) or 1.0
+    y0, y1 = min(0.0, min(ys)), max(ys) or 1.0
+    px = lambda v: 60 + (width - 80) * (v - x0) / ((x1 - x0) or 1.0)  # noqa: E731
+    py = lambda v: height - 40 - (height - 60) * (v - y0) / ((y1 - y0) or 1.0)  # noqa: E731
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="{escape(ylabel)} against {escape(xlabel)}">',
+             f'<rect x="60" y="20" width="{width - 80}" height="{height - 60}" fill="#fff" stroke="#c9d0dc"/>']
+    line = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys))
+    parts.append(f'<polyline points="{line}" fill="none" stroke="#1a73e8" stroke-width="1.5"/>')
+    for (x, y, label) in points:
+        parts.append(f'<circle cx="{px(float(x)):.1f}" cy="{py(float(y)):.1f}" r="4" fill="#1a73e8"><title>'
+                     f'{escape(str(label))}: {float(y):.3f} at {float(x):.0f}</title></circle>'
+                     f'<text x="{px(float(x)) + 6:.1f}" y="{py(float(y)) - 6:.1f}" font-size="11" fill="#3a4256">'
+                     f'{escape(str(label))}</text>')
+    for v, anchor, xy in ((x0, "start", (60, height - 22)), (x1, "end", (width - 20, height - 22))):
+        parts.append(f'<text x="{xy[0]}" y="{xy[1]}" font-size="11" text-anchor="{anchor}" fill="#5b6478">{v:g}</text>')
+    parts.append(f'<text x="{width / 2:.0f}" y="{height - 6}" font-size="12" text-anchor="middle" fill="#3a4256">'
+                 f'{escape(xlabel)}</text>')
+    parts.append(f'<text x="8" y="{height / 2:.0f}" font-size="12" fill="#3a4256">{escape(ylabel)}</text>')
+    parts.append(f'<text x="56" y="{py(y1) + 4:.1f}" font-size="11" text-anchor="end" fill="#5b6478">{y1:g}</text>'
+                 f'<text x="56" y="{py(y0) + 4:.1f}" font-size="11" text-anchor="end" fill="#5b6478">{y0:g}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_table(title: str, subtitle: str, headers: Sequence[str], rows: Sequence[Sequence], plot: str = "") -> str:
+    """A page with one table (and a plot above it): ``eval``'s method x budget results."""
+    h = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>{CSS}</style>"
+         "</head><body>", f"<h1>{escape(title)}</h1>", f"<div class='meta'>{escape(subtitle)}</div>", plot,
+         "<table><tr>" + "".join(f"<th>{escape(str(c))}</th>" for c in headers) + "</tr>"]
+    h += ["<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows]
+    h.append("</table></body></html>")
+    return "\n".join(h)
