@@ -119,7 +119,13 @@ COMPRESSION_FLAGS = {
         help="Run the vision tower on only this fraction of the sampled frames, the most distinct ones "
              "(near-duplicates dropped before the tower: much faster on CPU). --budget stays a share of all frames.")),
 }
-ANSWERING_FLAGS = {**MODEL_FLAGS, **GENERATION_FLAGS, **COMPRESSION_FLAGS}
+INPUT_FLAGS = {
+    "subtitles": (Optional[str], typer.Option(
+        None, "--subtitles", rich_help_panel="Input",
+        help="auto (the video's own text stream, else a .srt/.vtt beside it) or a subtitle file: the lines of the "
+             "frames still shown go before the question, with their times.")),
+}
+ANSWERING_FLAGS = {**MODEL_FLAGS, **GENERATION_FLAGS, **COMPRESSION_FLAGS, **INPUT_FLAGS}
 
 
 def resolve_config(*args, **kw):

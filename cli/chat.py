@@ -133,7 +133,7 @@ def _command(c, text: str, as_json: bool) -> bool:
 
 def _show_turn(turn: dict, as_json: bool, streamed: bool) -> None:
     if as_json:
-        print(json.dumps({k: v for k, v in turn.items() if k != "ids"}, ensure_ascii=False), flush=True)
+        print(json.dumps({k: v for k, v in turn.items() if k not in ("ids", "asked")}, ensure_ascii=False), flush=True)
         return
     render.answer(turn["answer"], streamed)
     render.line(f"{turn['new_tokens']} tokens, prefill {turn['prefill_tokens']} of {turn['sequence_length']} "

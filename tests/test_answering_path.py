@@ -16,7 +16,8 @@ VALUES = {"model": ("random:qwen2_5_vl-tiny", "random:qwen2_5_vl-tiny"), "device
           "dtype": ("float32", "float32"), "resize": ("decoder", "decoder"), "proportional": (None, True),
           "max_new_tokens": ("3", 3), "temperature": ("0.5", 0.5), "top_p": ("0.9", 0.9), "top_k": ("5", 5),
           "seed": ("7", 7), "stop": ("zz", ["zz"]), "system": ("be brief", "be brief"), "compile": (None, True),
-          "method": ("tome", "tome"), "budget": ("0.5", "0.5"), "pre_keep": ("0.5", 0.5)}
+          "method": ("tome", "tome"), "budget": ("0.5", "0.5"), "pre_keep": ("0.5", 0.5),
+          "subtitles": ("auto", "auto")}
 
 
 def _argv_of_every_flag() -> list[str]:
@@ -122,3 +123,30 @@ def test_ground_on_a_long_video_asks_each_window_through_the_token_cache_and_pre
 def test_a_table_of_settings_is_for_eval_only(capsys, no_model):
     code, out, err = run_cli(["ask", VIDEO, "q", "-m", "random:qwen2_5_vl-tiny", "--budget", "0.5,0.25"], capsys)
     assert code == 2 and "give one here" in err and err.count("\n") == 1, err
+
+
+def test_subtitles_of_the_frames_shown_go_before_the_question(tmp_path, capsys, monkeypatch):
+    """--subtitles FILE: the cues that overlap a frame the model sees are in its prompt with
+    their times; a cue after the last frame shown is not; a missing file is one line, exit 3,
+    before the model loads; auto reads a video's own text stream (the NASA clip has two)."""
+    from vidtok.decode.subtitles import read_subtitles
+
+    srt = tmp_path / "talk.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:01,500\n<i>Hello</i> world\n\n"
+                   "2\n00:01:00,000 --> 00:01:02,000\nlong after the end\n")
+    seen = []
+    import vidtok.models.qwen2_5_vl as qwen
+
+    real = qwen.Qwen25VLAdapter.inputs
+    monkeypatch.setattr(qwen.Qwen25VLAdapter, "inputs", lambda self, t, d: seen.append(d.question) or real(self, t, d))
+    code, out, err = run_cli(["ask", VIDEO, "What is said?", "-m", "random:qwen2_5_vl-tiny", "--subtitles", str(srt),
+                              "--max-new-tokens", "2", "--no-cache", "--json"], capsys)
+    assert code == 0 and json.loads(out)["subtitle_lines"] == 1, err
+    assert seen[-1] == "Subtitles:\n[0:00.5-0:01.5] Hello world\nWhat is said?", seen[-1]
+    code, out, err = run_cli(["ask", VIDEO, "q", "-m", "random:qwen2_5_vl-tiny", "--subtitles",
+                              str(tmp_path / "none.srt")], capsys)
+    assert code == 3 and "subtitle file not found" in err and err.count("\n") == 1, err
+    nasa = SAMPLES.parent.parent / "shared" / "videos" / "nasa_webb_cleanroom_multistream_subs.mp4"
+    if nasa.exists():
+        cues = read_subtitles("auto", nasa)
+        assert cues and cues[0].text.startswith("NAR: This is the optical") and 0 < cues[0].start < cues[0].end

@@ -99,8 +99,24 @@ def test_benchmark_input_is_checked_before_the_model(videomme, tmp_path, capsys,
     bad.write_text(json.dumps({"videoID": "x"}) + "\n")
     code, out, err = run_cli(["eval", str(bad), "--benchmark", "videomme", "-m", "random:qwen2_5_vl-tiny"], capsys)
     assert code == 2 and "row 1: not a videomme row" in err and one_line(err), err
-    code, out, err = run_cli(["eval", str(bad), "--benchmark", "videomme_w_subtitle", "-m", "random:qwen2_5_vl-tiny"],
-                             capsys)
-    assert code == 2 and "cannot be run yet" in err and one_line(err), err
     code, out, err = run_cli(["eval", str(bad), "--benchmark", "nosuch", "-m", "random:qwen2_5_vl-tiny"], capsys)
     assert code == 2 and "unknown benchmark 'nosuch'" in err, err
+
+
+def test_videomme_with_subtitles_puts_the_sampled_frames_lines_in_the_prompt(videomme, tmp_path, capsys, monkeypatch):
+    """Video-MME's subtitle setting reads subtitle/<videoID>.srt under the dataset's folder;
+    a video without one is asked with "No subtitles available"."""
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
+    (videomme.parent.parent / "subtitle").mkdir()
+    (videomme.parent.parent / "subtitle" / "vid0.srt").write_text(
+        '1\n00:00:00,000 --> 00:00:04,000\n<font color="white" size=".72c">the first words</font>\n\n'
+        '2\n00:00:04,000 --> 00:00:08,000\n<font color="white" size=".72c">and the last ones</font>\n')
+    import vidtok.tasks.ask as ask_mod
+
+    asked, real = [], ask_mod.ask
+    monkeypatch.setattr(ask_mod, "ask", lambda v, q, *a, **k: asked.append(q) or real(v, q, *a, **k))
+    code, out, err = run_cli(["eval", str(videomme), "--benchmark", "videomme_w_subtitle", "-m",
+                              "random:qwen2_5_vl-tiny", "--limit", "3", "--json"], capsys)
+    assert code == 0, err
+    assert asked[0].startswith("This video's subtitles are listed below: \nthe first words\nand the last ones\n")
+    assert asked[2].startswith("This video's subtitles are listed below: \nNo subtitles available\n")

@@ -254,3 +254,43 @@ def test_charades_sta_reads_times_and_aggregates_as_lmms_eval():
     assert len({r["key"] for r in rows}) < len(rows)  # repeated items counted once, as lmms-eval keys them
     kw = default_kwargs("charades_sta", "charades.yaml")
     assert all(b.prompt(d) == u.temporal_grounding_doc_to_text(d, kw) for d in docs)
+
+
+def test_videomme_subtitle_prompt_is_lmms_evals(tmp_path, monkeypatch):
+    """The subtitle setting's prompt, subtitle lines at lmms-eval's 32 sampled frames
+    included, equals lmms-eval's for SRT files with repeated times, lines without the white
+    font tag, and cues between the sampled frames."""
+    import shutil
+
+    from vidtok.decode import open_video
+    from vidtok.evals.videomme import subtitles_for
+
+    u = lmms("videomme")
+    root = tmp_path / "videomme"
+    (root / "data").mkdir(parents=True)
+    (root / "subtitle").mkdir()
+    monkeypatch.setattr(u, "base_cache_dir", str(tmp_path))
+    b = BENCHMARKS.get("videomme_w_subtitle")
+    kw = default_kwargs("videomme", "videomme_w_subtitle.yaml")
+    rng = random.Random(7)
+    for k, name in enumerate(["synthetic_cuts.mp4", "synthetic_static.mp4", "synthetic_object.mp4"]):
+        shutil.copy(Path(__file__).parent.parent / "sample_videos" / name, root / "data" / f"v{k}.mp4")
+        blocks, t = [], 0.0
+        for i in range(40):
+            a, t = t, t + rng.choice([0.05, 0.2, 0.31, 0.5])
+            line = f'<font color="white" size=".72c">line {i} of v{k}</font>' if i % 7 else f"plain {i}"
+            blocks.append(f"{i + 1}\n{u_time(a)} --> {u_time(t)}\n{line}")
+        blocks.append(blocks[3].replace("line 3", "line 3 again"))  # the same times twice
+        (root / "subtitle" / f"v{k}.srt").write_text("\n\n".join(blocks) + "\n")
+        doc = {"videoID": f"v{k}", "question": "Q?", "options": ["A. a", "B. b", "C. c", "D. d"]}
+        doc["_subtitles"] = subtitles_for(doc, root, open_video(root / "data" / f"v{k}.mp4"))
+        assert b.prompt(doc) == u.videomme_doc_to_text_subtitle(doc, kw)
+        assert "line" in doc["_subtitles"]
+    doc = {"videoID": "none", "question": "Q?", "options": ["A. a"]}
+    assert subtitles_for(doc, root, None) is None
+    assert b.prompt({**doc, "_subtitles": None}) == u.videomme_doc_to_text_subtitle(doc, kw)
+
+
+def u_time(t: float) -> str:
+    ms = int(round(t * 1000))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"

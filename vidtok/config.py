@@ -37,6 +37,8 @@ class PipelineConfig(BaseModel):
         "model", description="who resizes frames for the model: its own processor (model) or the decoder (faster, "
                              "less memory; pixels differ slightly)")
     chunk_seconds: float = 600.0
+    subtitles: Optional[str] = Field(None, description="auto (the video's text stream or a sidecar .srt/.vtt) or a "
+                                                         "subtitle file: lines of the frames shown go before the question")
     # generation: greedy unless temperature, top_p or top_k is set; the checkpoint's own
     # generation config supplies everything else (eos ids, repetition penalty)
     temperature: Optional[float] = Field(None, ge=0, description="sampling temperature (0 or unset: greedy)")

@@ -32,12 +32,15 @@ def ask(video, question: str, *, cfg: PipelineConfig, decode: DecodeOptions, use
     receives the answer as it is generated."""
     from ..tasks.steps import answer
 
+    from ..decode.subtitles import read_subtitles
+
     report = check_file(report, "--report")
     v = decode.open(video)
     check_answering(cfg)
+    cues = read_subtitles(cfg.subtitles, v.path)  # a missing or broken file fails here, before the model
     m = load_model(cfg, status)
     with status("decoding, encoding and answering"):
-        r = answer(v, question, m, cfg, use_cache=use_cache, on_text=on_text)
+        r = answer(v, question, m, cfg, use_cache=use_cache, on_text=on_text, subtitles=cues)
     r["damage"] = decode.damage(v)
     r["device"], r["dtype"] = m.device, str(next(m.model.parameters()).dtype).removeprefix("torch.")
     if report is not None:
@@ -52,16 +55,19 @@ def ask(video, question: str, *, cfg: PipelineConfig, decode: DecodeOptions, use
 def chat(video, *, cfg: PipelineConfig, decode: DecodeOptions, use_cache: bool = True, status: Status = quiet):
     """A ``Conversation`` about ``video``: decoded, encoded and compressed once (the file
     and options checked before the model loads)."""
+    from ..decode.subtitles import read_subtitles
     from ..tasks.chat import Conversation
 
     v = decode.open(video)
     check_answering(cfg)
+    cues = read_subtitles(cfg.subtitles, v.path)
     if "fastv" in cfg.compression.methods:
         raise UsageError("--method fastv ranks tokens by the LLM's attention to one question; chat compresses the "
                          "video once for every question: choose another method (vidtok methods)")
     m = load_model(cfg, status)
     with status("decoding and encoding the video"):
-        c = Conversation(v, m, compression=cfg.compression, use_cache=use_cache, max_new_tokens=cfg.max_new_tokens)
+        c = Conversation(v, m, compression=cfg.compression, use_cache=use_cache, max_new_tokens=cfg.max_new_tokens,
+                         subtitles=cues)
     c.damage = decode.damage(v)
     return c
 

@@ -25,6 +25,9 @@ class Benchmark:
     #: doc -> where its video may lie, relative to the benchmark's folder (lmms-eval's
     #: cache layout first); None: the benchmark is scored here but not run yet
     videos: Optional[Callable[[dict], list[str]]] = None
+    #: (doc, the dataset's folder, the opened video) -> the text its prompt carries as
+    #: ``doc["_subtitles"]`` (None: the item has no subtitle file); None: no subtitles
+    subtitles: Optional[Callable] = None
 
     def score_all(self, docs: list[dict], answers: list[str], seed: int = 0) -> tuple[list[dict], dict]:
         """Rows and metrics for ``answers`` to ``docs`` in order, random fallbacks drawn from

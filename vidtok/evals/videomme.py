@@ -8,6 +8,8 @@ also per duration."""
 
 from __future__ import annotations
 
+import re
+
 from .base import Benchmark, strip_each
 
 INSTRUCTION = ("Select the best answer to the following multiple-choice question based on the video and the "
@@ -73,12 +75,51 @@ def prompt(doc: dict) -> str:
     return INSTRUCTION + "\n" + _question(doc) + "\n" + POST_PROMPT
 
 
-def prompt_with_subtitles(doc: dict, subtitles: str = "") -> str:
-    """The subtitle setting's prompt: the subtitle lines of the sampled frames (lmms-eval
-    picks those shown at its 32 uniformly sampled frames; "No subtitles available" when the
-    video has none)."""
-    return ("This video's subtitles are listed below: \n" + (subtitles or "No subtitles available") + "\n"
-            + INSTRUCTION + "\n" + _question(doc) + "\n" + "The best answer is:")
+def prompt_with_subtitles(doc: dict) -> str:
+    """The subtitle setting's prompt: ``doc["_subtitles"]`` (``subtitles_for``), or "No
+    subtitles available" where the video has no subtitle file."""
+    text = doc.get("_subtitles")
+    return ("This video's subtitles are listed below: \n" + ("No subtitles available" if text is None else text)
+            + "\n" + INSTRUCTION + "\n" + _question(doc) + "\n" + "The best answer is:")
+
+
+_WHITE_FONT = re.compile(r'<font color="white" size=".72c">(.*?)</font>')
+
+
+def _srt_time(text: str) -> float:
+    h, m, rest = text.split(":")
+    s, ms = rest.split(",")
+    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+
+def subtitle_text(srt: str, fps: float, total_frames: int, frame_num: int = 32) -> str:
+    """The subtitle lines lmms-eval puts in the prompt: Video-MME's SRT blocks (one per
+    (start, end): a later block with the same times replaces an earlier one), each as the
+    frames int(t * fps) it spans; those holding one of ``frame_num`` frames spaced evenly over
+    the video's ``total_frames``; of each, the text of its white ``<font>`` tag (a block without
+    one is left out). lmms-eval collects the blocks in a ``set``; its iteration order is kept."""
+    import numpy as np
+
+    blocks: dict = {}
+    for section in srt.split("\n\n"):
+        lines = section.split("\n")
+        if section.strip() and len(lines) >= 3:
+            start, end = lines[1].split(" --> ")
+            blocks[(_srt_time(start), _srt_time(end))] = " ".join(lines[2:])
+    spans = [(int(a * fps), int(b * fps), text) for (a, b), text in blocks.items()]
+    frames = np.linspace(0, total_frames - 1, frame_num, dtype=int).tolist()
+    hit = [k for f in frames for k, (a, b, _) in enumerate(spans) if a <= f < b]
+    texts = [_WHITE_FONT.findall(spans[k][2]) for k in list(set(hit))]  # (set order, as lmms-eval iterates)
+    return "\n".join(t[0] for t in texts if t)
+
+
+def subtitles_for(doc: dict, root, video):
+    """``subtitle/<videoID>.srt`` under the dataset's folder as ``subtitle_text`` reads it, at
+    the video's frame rate and frame count; None where there is no such file."""
+    path = root / "subtitle" / f"{doc['videoID']}.srt"
+    if not path.is_file():
+        return None
+    return subtitle_text(path.read_text(encoding="utf-8"), video.info.fps, len(video.index))
 
 
 def score(doc: dict, answer: str, rng=None) -> dict:
@@ -107,6 +148,5 @@ def videos(doc: dict) -> list[str]:
 
 
 VIDEOMME = Benchmark("videomme", prompt, score, aggregate, "accuracy", videos=videos)
-# the subtitle setting is scored and prompted as lmms-eval does, not run yet (its subtitle
-# lines are picked at lmms-eval's own 32 sampled frames)
-VIDEOMME_SUBTITLES = Benchmark("videomme_w_subtitle", prompt_with_subtitles, score, aggregate, "accuracy")
+VIDEOMME_SUBTITLES = Benchmark("videomme_w_subtitle", prompt_with_subtitles, score, aggregate, "accuracy",
+                               videos=videos, subtitles=subtitles_for)

@@ -109,12 +109,14 @@ def write_deferred(later: list, times: dict) -> None:
 
 def ask(video, question: str, model, *, compression: Optional[Compression] = None, max_new_tokens: int = 64,
         use_cache: bool = True, num_frames: Optional[int] = None, fps: Optional[float] = None, backend=None,
-        timeout=60.0, on_text=None, window: Optional[tuple[float, float]] = None) -> dict:
+        timeout=60.0, on_text=None, window: Optional[tuple[float, float]] = None, subtitles=None) -> dict:
     """Answer ``question`` about ``video`` (an opened ``Video`` or a path), its visual
     tokens compressed as ``compression`` asks (``Compression.of(method, budget, ...)``;
     None: all of them); ``on_text(delta)`` receives the answer as it is generated (the
     model's ``sampling`` and ``system`` settings apply, see ``VideoLLM.configure``);
-    ``window``: only that part of the video (``visual_tokens``)."""
+    ``window``: only that part of the video (``visual_tokens``); ``subtitles``: cues
+    (``decode.subtitles``), those overlapping a frame still shown after compression placed
+    before the question with their times."""
     comp = compression if compression is not None else Compression()
     times: dict = {}
     t_all = time.perf_counter()
@@ -134,7 +136,8 @@ def ask(video, question: str, model, *, compression: Optional[Compression] = Non
         ts = comp.apply(ts, n_before, prepare=prepare)
         times["compress"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    inp = model.build_inputs(ts, question)
+    asked, n_lines = with_subtitles(question, subtitles, ts)
+    inp = model.build_inputs(ts, asked)
     times["build_inputs"] = time.perf_counter() - t0
     gen = model.generate(inp, max_new_tokens=max_new_tokens, on_text=on_text)
     write_deferred(later, times)
@@ -147,9 +150,22 @@ def ask(video, question: str, model, *, compression: Optional[Compression] = Non
         "frames_sampled": extra.get("frames_sampled", len(extra["frames"])),
         "frame_times": [round(t, 3) for t in extra["frame_times"]],
         "visual_tokens_before": n_before, "visual_tokens_encoded": n_encoded, "visual_tokens_after": len(ts),
-        "text_tokens": inp.num_text,
+        "text_tokens": inp.num_text, "subtitle_lines": n_lines,
         "compression": {**comp.describe(), "proportional_attention": model.proportional_attention},
         "cached_tokens": cached, "cached_prefix_kv": gen.prefix_hit, "new_tokens": gen.new_tokens,
         "prefill_tokens": gen.prefill_tokens, "generation": model.generation_summary(),
         "seconds": {k: round(v, 4) for k, v in times.items()},
     }
+
+
+def with_subtitles(question: str, cues, tokens) -> tuple[str, int]:
+    """``question`` after the subtitle lines that overlap a frame ``tokens`` still shows, and
+    how many lines that is."""
+    if not cues:
+        return question, 0
+    from ..decode.subtitles import lines_for
+
+    covered = tokens.covered_frames().tolist()
+    spans = [(float(tokens.frame_times[t]), float(tokens.frame_ends[t])) for t, c in enumerate(covered) if c]
+    lines = lines_for(cues, spans)
+    return (f"Subtitles:\n{lines}\n{question}", lines.count("\n") + 1) if lines else (question, 0)

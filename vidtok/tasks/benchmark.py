@@ -50,9 +50,6 @@ def read_docs(path: Path) -> list[dict]:
 def load_docs(bench, path: Path, roots: list[Path], decode, limit: Optional[int] = None) -> list[dict]:
     """The items to run, checked whole before a model loads: each row prompted (a missing
     field is one line naming the row), each video found under ``roots`` and probed."""
-    if bench.videos is None:
-        raise UsageError(f"--benchmark {bench.name} is scored by vidtok but cannot be run yet (see `vidtok eval "
-                         f"--help`)")
     docs = read_docs(path)[:limit]
     if not docs:
         raise UsageError("no rows to evaluate", path)
@@ -63,16 +60,30 @@ def load_docs(bench, path: Path, roots: list[Path], decode, limit: Optional[int]
             wanted = bench.videos(doc)
         except (KeyError, TypeError, ValueError) as e:
             raise UsageError(f"row {n}: not a {bench.name} row ({type(e).__name__}: {e})", path) from None
-        found = next((root / w for w in wanted for root in roots if (root / w).is_file()), None)
-        if found is None:
-            found = next((root / Path(w).name for w in wanted for root in roots if (root / Path(w).name).is_file()),
-                         None)
+        found, base = _locate(wanted, roots)
         if found is None:
             raise InputError(f"row {n}: no video at {wanted[0]} under " + ", ".join(str(r) for r in roots), path)
         if found not in opened:
             opened[found] = decode.open(found)
+        if bench.subtitles is not None:
+            doc = {**doc, "_subtitles": bench.subtitles(doc, base, opened[found])}
+            text = bench.prompt(doc)
         items.append({"row": n, "doc": doc, "prompt": text, "video": opened[found]})
     return items
+
+
+def _locate(wanted: list[str], roots: list[Path]):
+    """(the video file, the dataset folder it was found under): each wanted path under each
+    root, else the file's bare name in a root; (None, None) when neither is there."""
+    for w in wanted:
+        for root in roots:
+            if (root / w).is_file():
+                return root / w, root
+    for w in wanted:
+        for root in roots:
+            if (root / Path(w).name).is_file():
+                return root / Path(w).name, root
+    return None, None
 
 
 def _item_id(bench, item: dict, setting: dict) -> str:

@@ -15,7 +15,7 @@ from typing import Optional
 
 from ..decode import as_video
 from ..compress.request import Compression
-from .ask import visual_tokens, write_deferred
+from .ask import visual_tokens, with_subtitles, write_deferred
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -32,7 +32,7 @@ class Conversation:
     settings apply). ``compression`` compresses the video's tokens, once per setting."""
 
     def __init__(self, video, model, *, compression: Optional[Compression] = None, use_cache: bool = True,
-                 max_new_tokens: int = 64):
+                 max_new_tokens: int = 64, subtitles=None):
         t0 = time.perf_counter()
         self.video = as_video(video)
         self.model = model
@@ -43,6 +43,7 @@ class Conversation:
         self.encoded, self.extra, self.tokens_cached = visual_tokens(
             self.video, model, pre_keep=self.compression.pre_keep, use_cache=use_cache, defer=self._later)
         self.max_new_tokens = max_new_tokens
+        self.subtitles = subtitles  # cues: the first turn carries those of the frames shown
         self.seconds = {"video": time.perf_counter() - t0}
         self._compress(self.compression)
         self.reset()
@@ -76,7 +77,8 @@ class Conversation:
     def ask(self, question: str, on_text=None) -> dict:
         """One turn: the answer, the tokens generated and prefilled, and timings."""
         m = self.model
-        inp = m.build_inputs(self.tokens, question, [(t["question"], t["ids"]) for t in self.turns])
+        asked = question if self.turns else with_subtitles(question, self.subtitles, self.tokens)[0]
+        inp = m.build_inputs(self.tokens, asked, [(t["asked"], t["ids"]) for t in self.turns])
         L = inp.inputs_embeds.shape[1]
         past = None
         if self._past is not None:
@@ -91,7 +93,7 @@ class Conversation:
         self._keys = inp.keys + gen.generated[:-1] if gen.generated else []
         if self._past is not None and int(self._past.get_seq_length()) != len(self._keys):
             self._past, self._keys = None, []  # not what we think it holds: recompute next turn
-        turn = {"turn": len(self.turns) + 1, "question": question, "answer": gen.text, "ids": gen.ids,
+        turn = {"turn": len(self.turns) + 1, "question": question, "asked": asked, "answer": gen.text, "ids": gen.ids,
                 "new_tokens": gen.new_tokens, "prefill_tokens": gen.prefill_tokens, "sequence_length": L,
                 "visual_tokens": inp.num_visual,
                 "seconds": {"prefill": round(gen.prefill, 4), "decode": round(gen.decode, 4)}}
@@ -113,7 +115,7 @@ class Conversation:
 
     def as_dict(self) -> dict:
         return {"video": self.video.path, "model": self.model.spec, "generation": self.model.generation_summary(),
-                **self.frames(), "turns": [{k: v for k, v in t.items() if k != "ids"} for t in self.turns]}
+                **self.frames(), "turns": [{k: v for k, v in t.items() if k not in ("ids", "asked")} for t in self.turns]}
 
     def save(self, path) -> Path:
         """The conversation as JSON, written atomically (a path that cannot be written is a

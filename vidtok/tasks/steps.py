@@ -9,12 +9,17 @@ from typing import Optional
 from ..defaults import DEFAULT_TEXT_ENCODER
 
 
-def answer(video, question: str, model, cfg, *, use_cache: bool = True, on_text=None) -> dict:
-    """``ask``: the model's answer, its visual tokens compressed as ``cfg`` asks."""
+def answer(video, question: str, model, cfg, *, use_cache: bool = True, on_text=None, subtitles=None) -> dict:
+    """``ask``: the model's answer, its visual tokens compressed as ``cfg`` asks;
+    ``subtitles``: cues already read (``decode.subtitles``), else those ``cfg.subtitles`` names."""
     from .ask import ask
 
+    if subtitles is None and cfg.subtitles:
+        from ..decode.subtitles import read_subtitles
+
+        subtitles = read_subtitles(cfg.subtitles, video.path)
     return ask(video, question, model, compression=cfg.compression, max_new_tokens=cfg.max_new_tokens,
-               use_cache=use_cache, on_text=on_text)
+               use_cache=use_cache, on_text=on_text, subtitles=subtitles)
 
 
 def locate(video, query: str, model, cfg, *, use_cache: bool = True) -> dict:
