@@ -246,6 +246,8 @@ def evaluate(
                                                                  "is scored; rerunning resumes (each item once)."),
     no_cache: bool = NoCacheOpt,
     report: Optional[Path] = ReportOpt,
+    engine: str = typer.Option("local", "--engine", help="--benchmark: local, or ray (items sharded over a Ray "
+                                                         "cluster's actors, scored and written by this process)."),
     as_json: bool = JsonOpt,
     decode=None, recipe=None, option=None, flags=None,  # from @decoding, @answering: shared flags declared once
 ) -> None:
@@ -273,7 +275,7 @@ def evaluate(
 
     try:
         r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task, videos=videos, limit=limit, out=out_path,
-                              use_cache=not no_cache, benchmark=benchmark, report=report, status=render.status(as_json), progress=progress)
+                              use_cache=not no_cache, benchmark=benchmark, report=report, engine=engine, status=render.status(as_json), progress=progress)
     finally:
         for b in bars:
             b.stop()

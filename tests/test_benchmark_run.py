@@ -120,3 +120,24 @@ def test_videomme_with_subtitles_puts_the_sampled_frames_lines_in_the_prompt(vid
     assert code == 0, err
     assert asked[0].startswith("This video's subtitles are listed below: \nthe first words\nand the last ones\n")
     assert asked[2].startswith("This video's subtitles are listed below: \nNo subtitles available\n")
+
+
+def test_ray_engine_gives_the_local_rows(videomme, tmp_path, capsys, monkeypatch):
+    """--engine ray: the items answered by a local Ray cluster's actors, scored and written by
+    the driver in item order: the same rows as the local run."""
+    ray = pytest.importorskip("ray", reason="pip install 'vidtok[ray]'")
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
+    base = ["eval", str(videomme), "--benchmark", "videomme", "-m", "random:qwen2_5_vl-tiny", "--budget", "0.5",
+            "--no-cache", "--json"]
+    code, out, err = run_cli(base + ["--out", str(tmp_path / "local.jsonl")], capsys)
+    assert code == 0, err
+    local = json.loads(out)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    try:
+        code, out, err = run_cli(base + ["--engine", "ray", "--out", str(tmp_path / "ray.jsonl")], capsys)
+    finally:
+        ray.shutdown()
+    assert code == 0, err
+    remote = json.loads(out)
+    assert [r["raw_answer"] for r in remote["rows"]] == [r["raw_answer"] for r in local["rows"]]
+    assert remote["metrics"] == local["metrics"] and len((tmp_path / "ray.jsonl").read_text().splitlines()) == 6

@@ -64,3 +64,45 @@ def run_batch_ray(jobs: list[Job], task: str, cfg: PipelineConfig, out, *, resum
         writer.close()
     summary.seconds = time.perf_counter() - t_start
     return summary
+
+
+def ray_asker(cfg: PipelineConfig, decode: Optional[DecodeOptions] = None, use_cache: bool = True,
+              num_actors: Optional[int] = None):
+    """``eval --benchmark --engine ray``: jobs (video, prompt, compression, max_new_tokens)
+    answered by a pool of actors (one model load each), results handed back in job order so
+    the driver scores and writes them as the local engine does."""
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependencyError("--engine ray needs pip install 'vidtok[ray]'") from None
+
+    if not ray.is_initialized():
+        ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+
+    @ray.remote(num_gpus=gpus)
+    class Asker:
+        def __init__(self, cfg_dict, decode_dict, use_cache):
+            from ..config import DecodeOptions, PipelineConfig
+            from ..models.loading import load_configured
+
+            self.model = load_configured(PipelineConfig(**cfg_dict))
+            self.decode, self.use_cache = DecodeOptions(**decode_dict), use_cache
+
+        def ask(self, path, prompt, compression, max_new_tokens):
+            from ..tasks.benchmark import ask_one
+
+            return ask_one(self.decode.open(path), prompt, self.model, compression, max_new_tokens, self.use_cache)
+
+    def run(jobs):
+        jobs = list(jobs)
+        if not jobs:
+            return
+        n = num_actors or max(1, int(ray.cluster_resources().get("GPU" if gpus else "CPU", 1)))
+        actors = [Asker.remote(cfg.model_dump(exclude_unset=True), (decode or DecodeOptions()).model_dump(), use_cache)
+                  for _ in range(min(n, len(jobs)))]
+        futures = [actors[i % len(actors)].ask.remote(str(v.path), p, c, t) for i, (v, p, c, t) in enumerate(jobs)]
+        for f in futures:  # in job order: the driver scores in item order
+            yield ray.get(f)
+
+    return run

@@ -97,7 +97,7 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, use
 def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ground",
              videos: Optional[Path] = None, limit: Optional[int] = None, out: Optional[Path] = None,
              use_cache: bool = True, benchmark: Optional[str] = None, report: Optional[Path] = None,
-             status: Status = quiet, progress=None) -> dict:
+             engine: str = "local", status: Status = quiet, progress=None) -> dict:
     """Accuracy at a token budget: grounding (R1@IoU, mIoU), multiple-choice QA, or a
     published ``benchmark`` run and scored as lmms-eval does (``tasks.benchmark``). The whole
     input (every line, every video) is checked before the model loads; with ``out`` each
@@ -113,11 +113,13 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
         ann = Path(annotations)
     out = check_file(out, "--out")
     report = check_file(report, "--report")
+    if engine not in ("local", "ray"):
+        raise UsageError(f"--engine must be local or ray, got '{engine}'")
     if benchmark is not None:
         return _run_benchmark(benchmark, ann, cfg=cfg, decode=decode, videos=videos, limit=limit, out=out,
-                              use_cache=use_cache, status=status, progress=progress, report=report)
-    if report is not None:
-        raise UsageError("--report is written for --benchmark runs")
+                              use_cache=use_cache, status=status, progress=progress, report=report, engine=engine)
+    if report is not None or engine != "local":
+        raise UsageError("--report and --engine ray are for --benchmark runs")
     if task not in ("ground", "qa"):
         raise UsageError(f"--task must be ground or qa, got '{task}'")
     check_answering(cfg, task=task)
@@ -142,7 +144,7 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
 
 
 def _run_benchmark(name: str, docs: Path, *, cfg, decode, videos, limit, out, use_cache, status, progress,
-                   report: Optional[Path] = None) -> dict:
+                   report: Optional[Path] = None, engine: str = "local") -> dict:
     """``eval --benchmark``: the docs and videos checked, the model loaded, each item asked
     and scored by the benchmark's own rules (``tasks.benchmark``)."""
     from ..evals import BENCHMARKS
@@ -153,9 +155,14 @@ def _run_benchmark(name: str, docs: Path, *, cfg, decode, videos, limit, out, us
     roots = [Path(videos)] if videos else [docs.parent, docs.parent.parent]
     with status("checking the benchmark file and its videos"):
         items = load_docs(bench, docs, roots, decode, limit=limit)
-    m = load_model(cfg, status)
+    if engine == "ray":  # the actors load the model; the driver scores and writes
+        from ..batch.ray_engine import ray_asker
+
+        m, extra = None, dict(asker=ray_asker(cfg, decode, use_cache), spec=cfg.model_id)
+    else:
+        m, extra = load_model(cfg, status), {}
     tick = progress(len(items)) if progress else None
-    kw = dict(settings=cfg.compressions, use_cache=use_cache, progress=tick,
+    kw = dict(settings=cfg.compressions, use_cache=use_cache, progress=tick, **extra,
               max_new_tokens=cfg.max_new_tokens if "max_new_tokens" in cfg.model_fields_set else None)
     if out is None:
         r = run_benchmark(bench, items, m, **kw)

@@ -93,38 +93,59 @@ def _item_id(bench, item: dict, setting: dict) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-def run_benchmark(bench, items: list[dict], model, *, settings: Optional[list[Compression]] = None, seed: int = 0,
-                  max_new_tokens: Optional[int] = None, use_cache: bool = True, done: Optional[dict] = None,
-                  record=None, progress=None) -> dict:
+def ask_one(video, prompt: str, model, compression: Compression, max_new_tokens: int, use_cache: bool = True) -> dict:
+    """One (item, setting): the raw answer and what it cost."""
+    from .ask import ask
+
+    t = time.perf_counter()
+    r = ask(video, prompt, model, compression=compression, use_cache=use_cache, max_new_tokens=max_new_tokens)
+    return {"raw_answer": r["answer"], "visual_tokens": r["visual_tokens_after"],
+            "ttft": round(r["seconds"]["total"] - r["seconds"].get("generate", 0.0), 4),
+            "seconds": round(time.perf_counter() - t, 4)}
+
+
+def local_asker(model, use_cache: bool = True):
+    """Jobs (video, prompt, compression, max_new_tokens) answered one by one in this process,
+    each result yielded as it comes (so ``--out`` grows as the run goes)."""
+    def run(jobs):
+        for video, prompt, comp, tokens in jobs:
+            yield ask_one(video, prompt, model, comp, tokens, use_cache)
+
+    return run
+
+
+def run_benchmark(bench, items: list[dict], model=None, *, settings: Optional[list[Compression]] = None,
+                  seed: int = 0, max_new_tokens: Optional[int] = None, use_cache: bool = True, asker=None,
+                  spec: Optional[str] = None, done: Optional[dict] = None, record=None, progress=None) -> dict:
     """Ask and score ``items`` (from ``load_docs``) under each compression of ``settings``
     (default: none), item by item, so a video's visual tokens are computed once and every
-    later setting reads them from the token cache. Random fallbacks draw, per setting, from
-    ``random.Random(seed)`` in item order (lmms-eval seeds Python's ``random`` with 0).
+    later setting reads them from the token cache. ``asker(jobs)`` answers the jobs still to
+    do, in order (default: ``local_asker(model)``; ``batch.ray_engine.ray_asker`` shards them
+    over a Ray cluster). Answers are scored here, in item order: random fallbacks draw, per
+    setting, from ``random.Random(seed)`` (lmms-eval seeds Python's ``random`` with 0).
     ``done``/``record``: as ``tasks.evaluate.evaluate`` (resume from ``--out``). The result's
     ``settings`` has one entry per setting (its metrics, mean visual tokens, time to first
     token, seconds per item, and the headline metric relative to the first setting's); its
     top-level metrics are the first setting's."""
-    from .ask import ask
-
     settings = settings or [Compression()]
     done = done or {}
     tokens = max_new_tokens or bench.max_new_tokens
-    described = [{"model": model.spec, **c.describe(), "options": c.options, "seed": seed, "max_new_tokens": tokens}
-                 for c in settings]
+    described = [{"model": spec or model.spec, **c.describe(), "options": c.options, "seed": seed,
+                  "max_new_tokens": tokens} for c in settings]
+    keys = [[_item_id(bench, it, setting) for setting in described] for it in items]
+    todo = [(it["video"], it["prompt"], comp, tokens) for it, row_keys in zip(items, keys)
+            for comp, key in zip(settings, row_keys) if key not in done]
+    answers = (asker or local_asker(model, use_cache))(todo)
     rngs = [random.Random(seed) for _ in settings]
     rows: list[list[dict]] = [[] for _ in settings]
-    for it in items:
-        for k, (comp, setting) in enumerate(zip(settings, described)):
-            key = _item_id(bench, it, setting)
+    for it, row_keys in zip(items, keys):
+        for k, (setting, key) in enumerate(zip(described, row_keys)):
             if key in done:
                 row = {**done[key]["row"], **bench.score(it["doc"], done[key]["row"]["raw_answer"], rngs[k])}
             else:
-                t = time.perf_counter()
-                r = ask(it["video"], it["prompt"], model, compression=comp, use_cache=use_cache, max_new_tokens=tokens)
-                row = {"row": it["row"], "setting": k, "video": Path(it["video"].path).name, "raw_answer": r["answer"],
-                       **bench.score(it["doc"], r["answer"], rngs[k]), "visual_tokens": r["visual_tokens_after"],
-                       "ttft": round(r["seconds"]["total"] - r["seconds"].get("generate", 0.0), 4),
-                       "seconds": round(time.perf_counter() - t, 4)}
+                got = next(answers)
+                row = {"row": it["row"], "setting": k, "video": Path(it["video"].path).name, **got,
+                       **bench.score(it["doc"], got["raw_answer"], rngs[k])}
                 if record is not None:
                     record({"id": key, "status": "ok", "benchmark": bench.name, "setting": setting, "row": row})
             rows[k].append(row)
