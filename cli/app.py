@@ -120,6 +120,13 @@ COMPRESSION_FLAGS = {
              "(near-duplicates dropped before the tower: much faster on CPU). --budget stays a share of all frames.")),
 }
 INPUT_FLAGS = {
+    "frames": (Optional[int], typer.Option(
+        None, "--frames", min=1, rich_help_panel="Input",
+        help="Frames the model's sampler takes (Qwen: qwen-vl-utils' nframes, rounded to pairs; LLaVA: its count; "
+             "SmolVLM2: a cap). Default: the model's own rule.")),
+    "fps": (Optional[float], typer.Option(
+        None, "--fps", rich_help_panel="Input",
+        help="Frames per second the model's sampler takes (Qwen 2, SmolVLM2 1 by default; LLaVA counts frames).")),
     "subtitles": (Optional[str], typer.Option(
         None, "--subtitles", rich_help_panel="Input",
         help="auto (the video's own text stream, else a .srt/.vtt beside it) or a subtitle file: the lines of the "

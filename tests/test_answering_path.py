@@ -17,7 +17,7 @@ VALUES = {"model": ("random:qwen2_5_vl-tiny", "random:qwen2_5_vl-tiny"), "device
           "max_new_tokens": ("3", 3), "temperature": ("0.5", 0.5), "top_p": ("0.9", 0.9), "top_k": ("5", 5),
           "seed": ("7", 7), "stop": ("zz", ["zz"]), "system": ("be brief", "be brief"), "compile": (None, True),
           "method": ("tome", "tome"), "budget": ("0.5", "0.5"), "pre_keep": ("0.5", 0.5),
-          "subtitles": ("auto", "auto")}
+          "subtitles": ("auto", "auto"), "frames": ("8", 8), "fps": ("1.5", 1.5)}
 
 
 def _argv_of_every_flag() -> list[str]:
@@ -150,3 +150,16 @@ def test_subtitles_of_the_frames_shown_go_before_the_question(tmp_path, capsys, 
     if nasa.exists():
         cues = read_subtitles("auto", nasa)
         assert cues and cues[0].text.startswith("NAR: This is the optical") and 0 < cues[0].start < cues[0].end
+
+
+def test_frames_and_fps_set_the_models_sampler(capsys):
+    """--frames N: Qwen's sampler takes N frames (qwen-vl-utils' nframes, whole pairs) instead
+    of its 2 fps; --fps sets the rate; both are in --json's generation settings."""
+    base = ["ask", VIDEO, "q", "-m", "random:qwen2_5_vl-tiny", "--max-new-tokens", "1", "--no-cache", "--json"]
+    own = json.loads(run_cli(base, capsys)[1])
+    four = json.loads(run_cli(base + ["--frames", "4"], capsys)[1])
+    slow = json.loads(run_cli(base + ["--fps", "1"], capsys)[1])
+    assert own["frames_used"] == 16 and four["frames_used"] == 4 and slow["frames_used"] == 8
+    assert four["generation"]["frames"] == 4 and slow["generation"]["fps"] == 1.0
+    code, out, err = run_cli(["ask", VIDEO, "q", "-m", "random:llava_onevision-tiny", "--fps", "1"], capsys)
+    assert code == 2 and "give --frames, not --fps" in err, err

@@ -31,6 +31,9 @@ class PipelineConfig(BaseModel):
     via: str = Field("llm", description="grounding path: llm or embed")
     max_new_tokens: int = 64
     num_frames: int = Field(16, description="compress task: frames sampled")
+    frames: Optional[int] = Field(None, ge=1, le=100_000, description="frames the model's sampler takes (default: its "
+                                                                       "own rule)")
+    fps: Optional[float] = Field(None, gt=0, le=1000, description="the model's sampling rate (default: its own)")
     pre_keep: Optional[float] = Field(None, gt=0, le=1, description="share of sampled frames through the vision tower")
     proportional: bool = Field(False, description="proportional attention for merged tokens")
     resize: Literal["model", "decoder"] = Field(

@@ -79,6 +79,10 @@ class VideoLLM(Prompting, ABC):
     system: Optional[str] = None
     #: decode through a static KV cache and a compiled step (``--compile``)
     compile: bool = False
+    #: the sampler's frame count and rate when a setting asks (``--frames``, ``--fps``: a
+    #: paper's setting); None: the family's own default
+    frames: Optional[int] = None
+    fps: Optional[float] = None
 
     def configure(self, cfg) -> "VideoLLM":
         """Take a ``PipelineConfig``'s model settings: proportional attention, who resizes
@@ -88,6 +92,7 @@ class VideoLLM(Prompting, ABC):
         self.sampling = cfg.sampling()
         self.system = cfg.system
         self.compile = cfg.compile
+        self.frames, self.fps = cfg.frames, cfg.fps
         return self
 
     def __init__(self, model, tokenizer, processor=None, device: str = "cpu", spec: str = ""):
@@ -136,9 +141,10 @@ class VideoLLM(Prompting, ABC):
         return int(getattr(self.model.config.vision_config, "temporal_patch_size", 1) or 1)
 
     def sampler_params(self, num_frames: Optional[int] = None, fps: Optional[float] = None) -> dict:
-        """What the family's default sampler takes from ``--frames``/``--fps``: a rate
-        (most samplers), or a frame count (families whose sampler counts frames override)."""
-        return {"fps": fps}
+        """What the family's default sampler takes from ``--frames``/``--fps`` (None: its own
+        default): Qwen's a rate or a frame count (qwen-vl-utils' ``nframes``); families whose
+        sampler differs override."""
+        return {"fps": fps, "nframes": num_frames}
 
     def decode_size(self, sampler_size=None):
         """The (width, height) frames are decoded at: None, the video's own, where the
@@ -242,4 +248,4 @@ class VideoLLM(Prompting, ABC):
                 "top_p": gc.top_p if gc.do_sample else None, "top_k": gc.top_k if gc.do_sample else None,
                 "seed": s.seed if s else None, "stop": list(s.stop) if s else [],
                 "repetition_penalty": gc.repetition_penalty, "system": self.system, "resize": self.resize,
-                "compile": self.compile}
+                "compile": self.compile, "frames": self.frames, "fps": self.fps}

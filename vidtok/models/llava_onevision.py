@@ -150,6 +150,10 @@ class LlavaOneVisionAdapter(SquareFrameInput, VideoLLM):
 
     def sampler_params(self, num_frames=None, fps=None) -> dict:
         """LLaVA-OneVision's sampler takes a frame count (``--frames``), not a rate."""
+        if fps is not None:
+            from ..errors import UsageError
+
+            raise UsageError("LLaVA-OneVision samples a number of frames: give --frames, not --fps")
         return {"n": num_frames}
 
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:

@@ -176,5 +176,9 @@ class SmolVLM2Adapter(SquareFrameInput, VideoLLM):
     def decoder_stack(self):
         return self.model.model.text_model
 
+    def sampler_params(self, num_frames=None, fps=None) -> dict:
+        """SmolVLM2's sampler: a rate, with ``--frames`` as its cap."""
+        return {"fps": fps, "max_frames": num_frames}
+
     def step_positions(self, inp: LLMInput, step: int) -> torch.Tensor:
         return torch.tensor([[inp.next_position + step]], device=self.device)

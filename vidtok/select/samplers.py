@@ -120,16 +120,21 @@ def fps_sampler(info: VideoInfo, index: FrameIndex, fps: float = 1.0, max_frames
 
 
 def _qwen(name: str, factor: int, info: VideoInfo, index: FrameIndex, fps: float, min_frames: int,
-          max_frames: int, min_pixels: int, max_pixels: int, total_pixels: int) -> Sampling:
+          max_frames: int, min_pixels: int, max_pixels: int, total_pixels: int, nframes: Optional[int] = None) -> Sampling:
     # qwen-vl-utils' frame count rule (smart_nframes): the rate's count clamped to
     # [min_frames rounded up, min(max_frames, frames) rounded down] and to the frame count,
-    # then rounded *down* to whole temporal patches (pairs of frames)
+    # then rounded *down* to whole temporal patches (pairs of frames); a frame count asked
+    # for (``nframes``) is rounded to whole patches (qwen-vl-utils refuses one over the
+    # video's frames; here it is capped at them)
     frame_factor = 2
-    lo = math.ceil(min_frames / frame_factor) * frame_factor
-    hi = (min(max_frames, len(index)) // frame_factor) * frame_factor
-    seconds = len(index) / info.fps if info.fps else info.duration  # qwen: total_frames / video_fps
-    n = min(max(seconds * fps, lo), hi, len(index))
-    n = max(frame_factor, int(n // frame_factor) * frame_factor)
+    if nframes is not None:
+        n = min(max(frame_factor, round(nframes / frame_factor) * frame_factor), len(index) // 2 * 2 or 2)
+    else:
+        lo = math.ceil(min_frames / frame_factor) * frame_factor
+        hi = (min(max_frames, len(index)) // frame_factor) * frame_factor
+        seconds = len(index) / info.fps if info.fps else info.duration  # qwen: total_frames / video_fps
+        n = min(max(seconds * fps, lo), hi, len(index))
+        n = max(frame_factor, int(n // frame_factor) * frame_factor)
     idx = uniform_indices(index, min(n, len(index)))
     per_frame = max(min(max_pixels, total_pixels / n * frame_factor), int(min_pixels * 1.05))
     w, h = info.display_size
@@ -142,9 +147,10 @@ def _qwen_default(name: str, factor: int, doc: str) -> SamplerFn:
     multiples, 128..768 patches of ``factor``² a frame, ~90 % of a 128k-token budget."""
 
     def sampler(info: VideoInfo, index: FrameIndex, fps: float = 2.0, min_frames: int = 4,
-                max_frames: int = 768) -> Sampling:
+                max_frames: int = 768, nframes: Optional[int] = None) -> Sampling:
         return _qwen(name, factor, info, index, fps, min_frames, max_frames, min_pixels=128 * factor * factor,
-                     max_pixels=768 * factor * factor, total_pixels=int(128000 * factor * factor * 0.9))
+                     max_pixels=768 * factor * factor, total_pixels=int(128000 * factor * factor * 0.9),
+                     nframes=nframes)
 
     sampler.__name__ = sampler.__qualname__ = name
     sampler.__doc__ = doc

@@ -47,7 +47,9 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     where this one starts (a long video asked in chunks); ``extra["frame_times"]`` stay the
     video's own."""
     times = {} if times is None else times
-    params = model.sampler_params(num_frames, fps)
+    asked = model.sampler_params(num_frames if num_frames is not None else model.frames,
+                                 fps if fps is not None else model.fps)  # the call's, else the configured ones
+    params = {k: v for k, v in asked.items() if v is not None}
     if pre_keep is not None and not 0 < pre_keep <= 1:
         raise UsageError(f"--pre-keep must lie in (0, 1], got {pre_keep}")
     pre = {"pre_keep": pre_keep} if pre_keep is not None and pre_keep < 1 else {}

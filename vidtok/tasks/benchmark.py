@@ -116,7 +116,8 @@ def local_asker(model, use_cache: bool = True):
 
 def run_benchmark(bench, items: list[dict], model=None, *, settings: Optional[list[Compression]] = None,
                   seed: int = 0, max_new_tokens: Optional[int] = None, use_cache: bool = True, asker=None,
-                  spec: Optional[str] = None, done: Optional[dict] = None, record=None, progress=None) -> dict:
+                  spec: Optional[str] = None, sampling: Optional[dict] = None, done: Optional[dict] = None,
+                  record=None, progress=None) -> dict:
     """Ask and score ``items`` (from ``load_docs``) under each compression of ``settings``
     (default: none), item by item, so a video's visual tokens are computed once and every
     later setting reads them from the token cache. ``asker(jobs)`` answers the jobs still to
@@ -131,7 +132,7 @@ def run_benchmark(bench, items: list[dict], model=None, *, settings: Optional[li
     done = done or {}
     tokens = max_new_tokens or bench.max_new_tokens
     described = [{"model": spec or model.spec, **c.describe(), "options": c.options, "seed": seed,
-                  "max_new_tokens": tokens} for c in settings]
+                  "max_new_tokens": tokens, **(sampling or {})} for c in settings]
     keys = [[_item_id(bench, it, setting) for setting in described] for it in items]
     todo = [(it["video"], it["prompt"], comp, tokens) for it, row_keys in zip(items, keys)
             for comp, key in zip(settings, row_keys) if key not in done]
