@@ -294,3 +294,32 @@ def test_videomme_subtitle_prompt_is_lmms_evals(tmp_path, monkeypatch):
 def u_time(t: float) -> str:
     ms = int(round(t * 1000))
     return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def test_vidtok_is_an_lmms_eval_model(tmp_path):
+    """lmms-eval's own model registry finds ``vidtok`` through the entry point, and its
+    ``generate_until`` on lmms-eval's own ``Instance`` requests answers as ``vidtok ask`` does
+    on the same video and prompt, compression included, cut at the task's stop strings."""
+    pytest.importorskip("pytz", reason="lmms-eval's model base class imports pytz (the dev extra has it)")
+    from lmms_eval.api.instance import Instance
+    from lmms_eval.models import get_model
+
+    from vidtok.compress.request import Compression
+    from vidtok.integrations.lmms_eval import cut
+    from vidtok.models.loading import load_model
+    from vidtok.tasks.ask import ask
+
+    cls = get_model("vidtok")
+    lm = cls(pretrained="random:qwen2_5_vl-tiny", method="holitom", budget=0.25)
+    video = str(Path(__file__).parent.parent / "sample_videos" / "synthetic_cuts.mp4")
+    lm.task_dict = {"t": {"test": [{"video": video}]}}
+    doc_to_visual = lambda doc: [doc["video"]]  # noqa: E731
+    reqs = [Instance("generate_until", (f"Question {i}?", {"max_new_tokens": 5, "until": ["\n\n"]}, doc_to_visual, 0,
+                                        "t", "test"), idx=i, metadata={"task": "t", "doc_id": 0, "repeats": 1})
+            for i in range(2)]
+    got = lm.generate_until(reqs)
+    m = load_model("random:qwen2_5_vl-tiny")
+    want = [cut(ask(video, f"Question {i}?", m, compression=Compression.of("holitom", "0.25"), max_new_tokens=5,
+                    use_cache=False)["answer"], ["\n\n"]) for i in range(2)]
+    assert got == want and all(isinstance(a, str) for a in got)
+    assert cut("A\n\nmore", ["\n\n"]) == "A" and cut("B. yes", "\n") == "B. yes"

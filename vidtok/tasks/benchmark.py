@@ -145,7 +145,9 @@ def run_benchmark(bench, items: list[dict], model=None, *, settings: Optional[li
                 row = {**done[key]["row"], **bench.score(it["doc"], done[key]["row"]["raw_answer"], rngs[k])}
             else:
                 got = next(answers)
-                row = {"row": it["row"], "setting": k, "video": Path(it["video"].path).name, **got,
+                doc = it["doc"]
+                row = {"row": it["row"], "question_id": doc.get("question_id", doc.get("id")), "setting": k,
+                       "video": Path(it["video"].path).name, **got,
                        **bench.score(it["doc"], got["raw_answer"], rngs[k])}
                 if record is not None:
                     record({"id": key, "status": "ok", "benchmark": bench.name, "setting": setting, "row": row})

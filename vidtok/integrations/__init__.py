@@ -1,0 +1,1 @@
+"""vidtok inside other tools (their own plugin interfaces)."""
