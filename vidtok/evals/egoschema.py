@@ -9,7 +9,7 @@ fraction, not a percent."""
 
 from __future__ import annotations
 
-from .base import LETTERS, Benchmark, strip_each
+from .base import LETTERS, Benchmark, named_options, strip_each
 
 POST_PROMPT = "\nAnswer with the option's letter from the given choices directly."
 
@@ -21,10 +21,9 @@ def egoschema_choice(response: str, texts: dict[str, str], rng) -> str:
     found = [f"({c})" for c in letters if f"({c})" in text]
     found += [f"{c} " for c in letters if f"{c} " in text]
     found += [f"{c}." for c in letters if f"{c}." in text]
-    by_text = False
-    if not found and len(text.split()) > 5:
-        found = [c for c in letters if texts[c].lower() in text.lower()]
-        by_text = bool(found)
+    by_text = not found and bool(named_options(text, texts))
+    if by_text:
+        found = named_options(text, texts)
     if not found:
         return rng.choice(letters)
     at = [text.lower().rfind(texts[c].lower()) for c in found] if by_text else [text.rfind(c) for c in found]

@@ -7,7 +7,7 @@ draws a random letter when it finds none; accuracy is a fraction."""
 
 from __future__ import annotations
 
-from .base import LETTERS, Benchmark, strip_each
+from .base import LETTERS, Benchmark, named_options, strip_each
 
 
 def mmmu_letter(response: str, letters: list[str], texts: dict[str, str], rng) -> str:
@@ -22,10 +22,9 @@ def mmmu_letter(response: str, letters: list[str], texts: dict[str, str], rng) -
         found = [c for c in letters if f"{c} " in text]
     if not found:
         found = [c for c in letters if f"{c}." in text]
-    by_text = False
-    if not found and len(text.split()) > 5:
-        found = [c for c in letters if texts[c].lower() in text.lower()]
-        by_text = bool(found)
+    by_text = not found and bool(named_options(text, texts))
+    if by_text:
+        found = named_options(text, texts)
     if not found:
         return rng.choice(letters)
     if len(found) == 1:
