@@ -231,13 +231,17 @@ def ground(
 @decoding(strict=False, pipeline=True)
 @answering
 def evaluate(
-    annotations: str = typer.Argument(..., help="Charades-STA .txt (ground) or QA .jsonl file.", show_default=False),
+    annotations: Optional[str] = typer.Argument(
+        None, help="Charades-STA .txt (ground) or QA .jsonl file; with --benchmark the benchmark's own file.",
+        show_default=False),
     task: str = typer.Option("ground", "--task", help="ground or qa."),
     benchmark: Optional[str] = typer.Option(
         None, "--benchmark", help="A published benchmark run and scored as lmms-eval does: videomme, mvbench, "
                                   "nextqa, egoschema, longvideobench, charades_sta. ANNOTATIONS is then its file as "
                                   "`hf download` leaves it (.parquet, .json, .jsonl) and --videos the folder lmms-eval "
                                   "keeps its videos in."),
+    data: Optional[Path] = typer.Option(None, "--data", help="--benchmark: the dataset's folder as `hf download` and "
+                                                             "lmms-eval's cache leave it (its file and its videos)."),
     videos: Optional[Path] = typer.Option(None, "--videos", help="Folder with the videos (default: near the annotations)."),
     via: Optional[str] = typer.Option(None, "--via", help="ground: llm or embed."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="--via embed encoder."),
@@ -275,7 +279,7 @@ def evaluate(
 
     try:
         r = commands.evaluate(annotations, cfg=cfg, decode=decode, task=task, videos=videos, limit=limit, out=out_path,
-                              use_cache=not no_cache, benchmark=benchmark, report=report, engine=engine, status=render.status(as_json), progress=progress)
+                              use_cache=not no_cache, benchmark=benchmark, report=report, engine=engine, data=data, status=render.status(as_json), progress=progress)
     finally:
         for b in bars:
             b.stop()

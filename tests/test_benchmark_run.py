@@ -141,3 +141,71 @@ def test_ray_engine_gives_the_local_rows(videomme, tmp_path, capsys, monkeypatch
     remote = json.loads(out)
     assert [r["raw_answer"] for r in remote["rows"]] == [r["raw_answer"] for r in local["rows"]]
     assert remote["metrics"] == local["metrics"] and len((tmp_path / "ray.jsonl").read_text().splitlines()) == 6
+
+
+def test_a_checkpoint_runs_videomme_from_its_dataset_folder_and_lmms_eval_rescores_the_jsonl(videomme, tmp_path,
+                                                                                               capsys, monkeypatch):
+    """`vidtok eval --benchmark videomme --data <folder> --method holitom --budget 100%,10% -m
+    <checkpoint dir>` writes the JSONL, the table, the plot and the report; each JSON line's raw
+    answer rescored by lmms-eval's own functions gives vidtok's score."""
+    from .checkpoints import write_checkpoint
+
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
+    ckpt = write_checkpoint("qwen2_5_vl", tmp_path / "ckpt")
+    out, page = tmp_path / "vm.jsonl", tmp_path / "vm.html"
+    code, stdout, err = run_cli(["eval", "--benchmark", "videomme", "--data", str(videomme.parent.parent), "--method",
+                                 "holitom", "--budget", "100%,10%", "-m", str(ckpt), "--out", str(out), "--report",
+                                 str(page)], capsys)
+    assert code == 0, err
+    assert "relative" in stdout and "visual tokens" in stdout  # the table on the terminal
+    html = page.read_text()
+    assert "<svg" in html and "<polyline" in html and html.count("<tr>") == 3  # the plot and the two settings
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 12 and {line["setting"]["budget"] for line in lines} == {"100%", "0.1"}
+    import importlib.util
+
+    if importlib.util.find_spec("lmms_eval") is None:
+        pytest.skip("rescoring with lmms-eval needs pip install --no-deps lmms-eval==0.7.3 (as .ci/run does)")
+    from .test_evals import lmms
+
+    u = lmms("videomme")
+    import pyarrow.parquet as pq
+
+    docs = pq.read_table(videomme).to_pylist()
+    for line in lines:
+        row = line["row"]
+        theirs = u.videomme_process_results(docs[row["row"] - 1], [row["raw_answer"]])["videomme_perception_score"]
+        assert (theirs["pred_answer"], theirs["score"]) == (row["pred"], row["score"])
+
+
+def test_a_killed_two_setting_eval_resumes_each_item_and_setting_once(videomme, tmp_path, capsys, monkeypatch):
+    """Killed after the fifth answer of twelve (six items x two settings), the rerun asks the
+    other seven: --out then holds each (item, setting) exactly once, as one run writes it."""
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
+    import vidtok.tasks.benchmark as bench_mod
+
+    out = tmp_path / "r.jsonl"
+    argv = ["eval", str(videomme), "--benchmark", "videomme", "-m", "random:qwen2_5_vl-tiny", "--budget", "100%,25%",
+            "--out", str(out), "--json"]
+    real, calls = bench_mod.ask_one, []
+
+    def dies_at_five(*a, **k):
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(bench_mod, "ask_one", dies_at_five)
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 130 and len(out.read_text().splitlines()) == 5, err
+    calls.clear()
+    monkeypatch.setattr(bench_mod, "ask_one", lambda *a, **k: calls.append(1) or real(*a, **k))
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 0 and len(calls) == 7, err
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert len(ids) == 12 == len(set(ids))
+    whole = tmp_path / "whole.jsonl"
+    monkeypatch.setattr(bench_mod, "ask_one", real)
+    code, again, err = run_cli(argv[:-2] + [str(whole), "--json"], capsys)
+    timeless = lambda rows: [{k: v for k, v in r.items() if k not in ("ttft", "seconds")} for r in rows]  # noqa: E731
+    assert timeless(json.loads(again)["rows"]) == timeless(json.loads(stdout)["rows"])  # as one run gives them

@@ -86,13 +86,15 @@ def ray_asker(cfg: PipelineConfig, decode: Optional[DecodeOptions] = None, use_c
             from ..config import DecodeOptions, PipelineConfig
             from ..models.loading import load_configured
 
-            self.model = load_configured(PipelineConfig(**cfg_dict))
+            cfg = PipelineConfig(**cfg_dict)
+            self.model, self.subtitles = load_configured(cfg), cfg.subtitles
             self.decode, self.use_cache = DecodeOptions(**decode_dict), use_cache
 
         def ask(self, path, prompt, compression, max_new_tokens):
             from ..tasks.benchmark import ask_one
 
-            return ask_one(self.decode.open(path), prompt, self.model, compression, max_new_tokens, self.use_cache)
+            return ask_one(self.decode.open(path), prompt, self.model, compression, max_new_tokens, self.use_cache,
+                           self.subtitles)
 
     def run(jobs):
         jobs = list(jobs)

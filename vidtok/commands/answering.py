@@ -97,7 +97,7 @@ def ground(video, query: str, *, cfg: PipelineConfig, decode: DecodeOptions, use
 def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: str = "ground",
              videos: Optional[Path] = None, limit: Optional[int] = None, out: Optional[Path] = None,
              use_cache: bool = True, benchmark: Optional[str] = None, report: Optional[Path] = None,
-             engine: str = "local", status: Status = quiet, progress=None) -> dict:
+             engine: str = "local", data: Optional[Path] = None, status: Status = quiet, progress=None) -> dict:
     """Accuracy at a token budget: grounding (R1@IoU, mIoU), multiple-choice QA, or a
     published ``benchmark`` run and scored as lmms-eval does (``tasks.benchmark``). The whole
     input (every line, every video) is checked before the model loads; with ``out`` each
@@ -107,8 +107,10 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
     from ..tasks.evaluate import evaluate as run_eval
     from ..tasks.evaluate import load_items
 
+    if annotations is None and benchmark is None:
+        raise UsageError("give the annotations file (or --benchmark NAME --data DIR)")
     try:
-        ann = check_path(annotations)
+        ann = check_path(annotations) if annotations is not None else None
     except NotAVideoError:  # an empty file: no items (said below), not "not a video"
         ann = Path(annotations)
     out = check_file(out, "--out")
@@ -117,7 +119,8 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
         raise UsageError(f"--engine must be local or ray, got '{engine}'")
     if benchmark is not None:
         return _run_benchmark(benchmark, ann, cfg=cfg, decode=decode, videos=videos, limit=limit, out=out,
-                              use_cache=use_cache, status=status, progress=progress, report=report, engine=engine)
+                              use_cache=use_cache, status=status, progress=progress, report=report, engine=engine,
+                              data=data)
     if report is not None or engine != "local":
         raise UsageError("--report and --engine ray are for --benchmark runs")
     if task not in ("ground", "qa"):
@@ -129,6 +132,7 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
     m = None if (task == "ground" and cfg.via == "embed") else load_model(cfg, status)
     tick = progress(len(items)) if progress else None
     kw = dict(compression=cfg.compression, via=cfg.via, encoder=cfg.encoder, use_cache=use_cache, progress=tick,
+              subtitles=cfg.subtitles,
               max_new_tokens=cfg.max_new_tokens if "max_new_tokens" in cfg.model_fields_set else None)
     if out is None:
         return run_eval(ann, task, items, m, **kw)
@@ -143,24 +147,34 @@ def evaluate(annotations, *, cfg: PipelineConfig, decode: DecodeOptions, task: s
     return {**r, "out": str(out)}
 
 
-def _run_benchmark(name: str, docs: Path, *, cfg, decode, videos, limit, out, use_cache, status, progress,
-                   report: Optional[Path] = None, engine: str = "local") -> dict:
+def _run_benchmark(name: str, docs: Optional[Path], *, cfg, decode, videos, limit, out, use_cache, status, progress,
+                   report: Optional[Path] = None, engine: str = "local", data: Optional[Path] = None) -> dict:
     """``eval --benchmark``: the docs and videos checked, the model loaded, each item asked
     and scored by the benchmark's own rules (``tasks.benchmark``)."""
     from ..evals import BENCHMARKS
     from ..tasks.benchmark import load_docs, run_benchmark
 
+    from ..tasks.benchmark import find_files
+
     bench = BENCHMARKS.get(BENCHMARKS.check(name))
     check_answering(cfg, several=True)
-    roots = [Path(videos)] if videos else [docs.parent, docs.parent.parent]
+    if data is not None:
+        files, roots = find_files(bench, Path(data)), [Path(videos) if videos else Path(data)]
+    elif docs is None:
+        raise UsageError("--benchmark reads the benchmark's file (FILE) or its dataset folder (--data DIR)")
+    else:
+        files, roots = [docs], [Path(videos)] if videos else [docs.parent, docs.parent.parent]
     with status("checking the benchmark file and its videos"):
-        items = load_docs(bench, docs, roots, decode, limit=limit)
+        items = load_docs(bench, files, roots, decode, limit=limit)
     if engine == "ray":  # the actors load the model; the driver scores and writes
         from ..batch.ray_engine import ray_asker
 
         m, extra = None, dict(asker=ray_asker(cfg, decode, use_cache), spec=cfg.model_id)
     else:
-        m, extra = load_model(cfg, status), {}
+        from ..tasks.benchmark import local_asker
+
+        m = load_model(cfg, status)
+        extra = dict(asker=local_asker(m, use_cache, cfg.subtitles))
     tick = progress(len(items)) if progress else None
     kw = dict(settings=cfg.compressions, use_cache=use_cache, progress=tick, **extra,
               seed=cfg.seed if cfg.seed is not None else 0,  # the random fallbacks' (lmms-eval's default: 0)
@@ -178,7 +192,7 @@ def _run_benchmark(name: str, docs: Path, *, cfg, decode, videos, limit, out, us
             finally:
                 writer.close()
     if report is not None:
-        _benchmark_report(report, r, docs)
+        _benchmark_report(report, r, docs or data)
     return r
 
 

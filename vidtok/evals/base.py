@@ -25,6 +25,9 @@ class Benchmark:
     #: doc -> where its video may lie, relative to the benchmark's folder (lmms-eval's
     #: cache layout first); None: the benchmark is scored here but not run yet
     videos: Optional[Callable[[dict], list[str]]] = None
+    #: the benchmark's files in its dataset folder as ``hf download`` leaves it (globs, in
+    #: order; ``--data DIR`` reads every file the first glob that matches finds)
+    files: tuple[str, ...] = ()
     #: (doc, the dataset's folder, the opened video) -> the text its prompt carries as
     #: ``doc["_subtitles"]`` (None: the item has no subtitle file); None: no subtitles
     subtitles: Optional[Callable] = None

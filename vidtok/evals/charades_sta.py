@@ -99,4 +99,5 @@ def videos(doc: dict) -> list[str]:
     return [f"Charades_v1_480/{doc['video']}"]
 
 
-CHARADES_STA = Benchmark("charades_sta", prompt, score, aggregate, "mIoU", max_new_tokens=50, videos=videos)
+CHARADES_STA = Benchmark("charades_sta", prompt, score, aggregate, "mIoU", max_new_tokens=50, videos=videos,
+                         files=("test-*.parquet", "*/test-*.parquet"))

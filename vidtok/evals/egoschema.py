@@ -49,4 +49,5 @@ def videos(doc: dict) -> list[str]:
     return [f"videos/{doc['video_idx']}.{ext}" for ext in ("mp4", "MP4")]
 
 
-EGOSCHEMA = Benchmark("egoschema", prompt, score, aggregate, "score", videos=videos)
+EGOSCHEMA = Benchmark("egoschema", prompt, score, aggregate, "score", videos=videos,
+                      files=("Subset/test-*.parquet",))

@@ -61,4 +61,4 @@ def videos(doc: dict) -> list[str]:
 
 
 LONGVIDEOBENCH = Benchmark("longvideobench", prompt, score, aggregate, "accuracy", max_new_tokens=32,
-                           videos=videos)
+                           videos=videos, files=("lvb_val.json",))

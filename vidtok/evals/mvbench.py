@@ -82,4 +82,4 @@ def videos(doc: dict) -> list[str]:
     return [f"{folder}/{doc['video']}", f"data0613/{folder}/{doc['video']}"] if folder else [doc["video"]]
 
 
-MVBENCH = Benchmark("mvbench", prompt, score, aggregate, "accuracy", videos=videos)
+MVBENCH = Benchmark("mvbench", prompt, score, aggregate, "accuracy", videos=videos, files=("json/*.json",))

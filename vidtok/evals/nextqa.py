@@ -60,4 +60,5 @@ def videos(doc: dict) -> list[str]:
     return [f"NExTVideo/{doc['video']}.{ext}" for ext in ("mp4", "MP4")]
 
 
-NEXTQA = Benchmark("nextqa", prompt, score, aggregate, "accuracy", videos=videos)
+NEXTQA = Benchmark("nextqa", prompt, score, aggregate, "accuracy", videos=videos,
+                   files=("MC/test-*.parquet",))

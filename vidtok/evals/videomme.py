@@ -147,6 +147,7 @@ def videos(doc: dict) -> list[str]:
     return [f"data/{doc['videoID']}.{ext}" for ext in ("mp4", "MP4", "mkv")]
 
 
-VIDEOMME = Benchmark("videomme", prompt, score, aggregate, "accuracy", videos=videos)
+VIDEOMME = Benchmark("videomme", prompt, score, aggregate, "accuracy", videos=videos,
+                     files=("videomme/test-*.parquet",))
 VIDEOMME_SUBTITLES = Benchmark("videomme_w_subtitle", prompt_with_subtitles, score, aggregate, "accuracy",
-                               videos=videos, subtitles=subtitles_for)
+                               videos=videos, subtitles=subtitles_for, files=("videomme/test-*.parquet",))

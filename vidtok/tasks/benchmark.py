@@ -47,14 +47,27 @@ def read_docs(path: Path) -> list[dict]:
     return [{**r, "_task": path.stem} for r in rows]
 
 
-def load_docs(bench, path: Path, roots: list[Path], decode, limit: Optional[int] = None) -> list[dict]:
-    """The items to run, checked whole before a model loads: each row prompted (a missing
-    field is one line naming the row), each video found under ``roots`` and probed."""
-    docs = read_docs(path)[:limit]
+def find_files(bench, data: Path) -> list[Path]:
+    """The benchmark's files in its dataset folder ``data`` (``Benchmark.files``)."""
+    if not data.is_dir():
+        raise InputError("not a folder (--data is the benchmark's dataset folder)", data)
+    for pattern in bench.files:
+        found = sorted(p for p in data.glob(pattern) if p.is_file())
+        if found:
+            return found
+    raise InputError(f"no {bench.name} file here: looked for {', '.join(bench.files) or 'nothing'}", data)
+
+
+def load_docs(bench, paths, roots: list[Path], decode, limit: Optional[int] = None) -> list[dict]:
+    """The items to run from the benchmark's file(s) ``paths``, checked whole before a model
+    loads: each row prompted (a missing field is one line naming the row), each video found
+    under ``roots`` and probed."""
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    docs = [(p, d) for p in paths for d in read_docs(p)][:limit]
     if not docs:
-        raise UsageError("no rows to evaluate", path)
+        raise UsageError("no rows to evaluate", paths[0])
     items, opened = [], {}
-    for n, doc in enumerate(docs, 1):
+    for n, (path, doc) in enumerate(docs, 1):
         try:
             text = bench.prompt(doc)
             wanted = bench.videos(doc)
@@ -93,23 +106,27 @@ def _item_id(bench, item: dict, setting: dict) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-def ask_one(video, prompt: str, model, compression: Compression, max_new_tokens: int, use_cache: bool = True) -> dict:
-    """One (item, setting): the raw answer and what it cost."""
+def ask_one(video, prompt: str, model, compression: Compression, max_new_tokens: int, use_cache: bool = True,
+            subtitles=None) -> dict:
+    """One (item, setting): the raw answer and what it cost; ``subtitles``: a ``--subtitles``
+    spec, whose cues for this video go before the prompt (``tasks.ask``)."""
+    from ..decode.subtitles import read_subtitles
     from .ask import ask
 
     t = time.perf_counter()
-    r = ask(video, prompt, model, compression=compression, use_cache=use_cache, max_new_tokens=max_new_tokens)
+    r = ask(video, prompt, model, compression=compression, use_cache=use_cache, max_new_tokens=max_new_tokens,
+            subtitles=read_subtitles(subtitles, video.path) if subtitles else None)
     return {"raw_answer": r["answer"], "visual_tokens": r["visual_tokens_after"],
             "ttft": round(r["seconds"]["total"] - r["seconds"].get("generate", 0.0), 4),
             "seconds": round(time.perf_counter() - t, 4)}
 
 
-def local_asker(model, use_cache: bool = True):
+def local_asker(model, use_cache: bool = True, subtitles: Optional[str] = None):
     """Jobs (video, prompt, compression, max_new_tokens) answered one by one in this process,
     each result yielded as it comes (so ``--out`` grows as the run goes)."""
     def run(jobs):
         for video, prompt, comp, tokens in jobs:
-            yield ask_one(video, prompt, model, comp, tokens, use_cache)
+            yield ask_one(video, prompt, model, comp, tokens, use_cache, subtitles)
 
     return run
 

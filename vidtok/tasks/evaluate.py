@@ -136,11 +136,12 @@ def _item_id(task: str, it: dict, setting: dict) -> str:
 
 def evaluate(ann: Path, task: str, items: list[dict], model, *, compression: Optional[Compression] = None, via="llm",
              encoder=None, max_new_tokens: Optional[int] = None, use_cache: bool = True, done: Optional[dict] = None,
-             record=None, progress=None) -> dict:
+             record=None, progress=None, subtitles: Optional[str] = None) -> dict:
     """Score ``items`` (from ``load_items``). ``max_new_tokens``: the longest answer (default
     48 for grounding, 8 for a letter or a short answer). ``done``: records already written
     (by id), whose rows are taken, not scored again; ``record(rec)`` is called with each new
-    item's record as it is scored (the command appends it to ``--out``)."""
+    item's record as it is scored (the command appends it to ``--out``). ``subtitles``: a
+    ``--subtitles`` spec whose cues go before each QA question (grounding prompts take none)."""
     done = done or {}
     comp = compression if compression is not None else Compression()
     setting = {"model": getattr(model, "spec", None), **comp.describe(), "via": via, "encoder": encoder,
@@ -153,7 +154,7 @@ def evaluate(ann: Path, task: str, items: list[dict], model, *, compression: Opt
             rows.append(done[key]["row"])
         else:
             row = score(it, model, compression=comp, via=via, encoder=encoder, use_cache=use_cache,
-                        max_new_tokens=max_new_tokens or (48 if task == "ground" else 8))
+                        max_new_tokens=max_new_tokens or (48 if task == "ground" else 8), subtitles=subtitles)
             row["line"] = it["line"]
             if record is not None:
                 record({"id": key, "status": "ok", "annotations": str(ann), "setting": setting, "row": row})
@@ -172,7 +173,7 @@ def evaluate(ann: Path, task: str, items: list[dict], model, *, compression: Opt
             "seconds_per_item": (time.perf_counter() - t0) / n, "rows": rows}
 
 
-def _ground_one(it, model, *, compression, via, encoder, use_cache, max_new_tokens) -> dict:
+def _ground_one(it, model, *, compression, via, encoder, use_cache, max_new_tokens, subtitles=None) -> dict:
     from .ground import ground_embed, ground_llm
 
     video = it["video"]
@@ -192,14 +193,16 @@ def normal(text: str) -> str:
     return " ".join(w for w in words if w not in ("a", "an", "the"))
 
 
-def _qa_one(it, model, *, compression, via, encoder, use_cache, max_new_tokens) -> dict:
+def _qa_one(it, model, *, compression, via, encoder, use_cache, max_new_tokens, subtitles=None) -> dict:
+    from ..decode.subtitles import read_subtitles
     from .ask import ask
 
     open_ended = it["options"] is None
     q = it["question"] if open_ended else (
         it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(it["options"]))
         + "\nAnswer with the option's letter.")
-    r = ask(it["video"], q, model, compression=compression, max_new_tokens=max_new_tokens, use_cache=use_cache)
+    r = ask(it["video"], q, model, compression=compression, max_new_tokens=max_new_tokens, use_cache=use_cache,
+            subtitles=read_subtitles(subtitles, it["video"].path) if subtitles else None)
     if open_ended:
         pred, correct = r["answer"], normal(r["answer"]) == normal(it["answer"])
     else:
