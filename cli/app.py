@@ -124,6 +124,10 @@ INPUT_FLAGS = {
         None, "--frames", min=1, rich_help_panel="Input",
         help="Frames the model's sampler takes (Qwen: qwen-vl-utils' nframes, rounded to pairs; LLaVA: its count; "
              "SmolVLM2: a cap). Default: the model's own rule.")),
+    "max_pixels": (Optional[int], typer.Option(
+        None, "--max-pixels", min=1, rich_help_panel="Input",
+        help="The most pixels a frame keeps (Qwen2.5-VL: its processor's own resize to this cap, as "
+             "qwen-vl-utils' max_pixels; fewer visual tokens). Default: the checkpoint's cap.")),
     "fps": (Optional[float], typer.Option(
         None, "--fps", rich_help_panel="Input",
         help="Frames per second the model's sampler takes (Qwen 2, SmolVLM2 1 by default; LLaVA counts frames).")),

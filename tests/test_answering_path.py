@@ -17,7 +17,7 @@ VALUES = {"model": ("random:qwen2_5_vl-tiny", "random:qwen2_5_vl-tiny"), "device
           "max_new_tokens": ("3", 3), "temperature": ("0.5", 0.5), "top_p": ("0.9", 0.9), "top_k": ("5", 5),
           "seed": ("7", 7), "stop": ("zz", ["zz"]), "system": ("be brief", "be brief"), "compile": (None, True),
           "method": ("tome", "tome"), "budget": ("0.5", "0.5"), "pre_keep": ("0.5", 0.5),
-          "subtitles": ("auto", "auto"), "frames": ("8", 8), "fps": ("1.5", 1.5)}
+          "subtitles": ("auto", "auto"), "frames": ("8", 8), "fps": ("1.5", 1.5), "max_pixels": ("60000", 60000)}
 
 
 def _argv_of_every_flag() -> list[str]:
@@ -163,3 +163,32 @@ def test_frames_and_fps_set_the_models_sampler(capsys):
     assert four["generation"]["frames"] == 4 and slow["generation"]["fps"] == 1.0
     code, out, err = run_cli(["ask", VIDEO, "q", "-m", "random:llava_onevision-tiny", "--fps", "1"], capsys)
     assert code == 2 and "give --frames, not --fps" in err, err
+
+
+def test_max_pixels_is_the_processors_own_cap(capsys):
+    """--max-pixels P on Qwen2.5-VL: the frames are what its processor gives when configured
+    with that cap (qwen-vl-utils' max_pixels), so fewer visual tokens; a family that sizes
+    frames by another rule refuses it in one line."""
+    import numpy as np
+    import torch
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    from vidtok.models.loading import load_model
+
+    m = load_model("random:qwen2_5_vl-tiny")
+    x = np.random.default_rng(0).integers(0, 256, (18, 720, 1280, 3), dtype=np.uint8)
+    full_rows, full_grid = m.pixel_inputs(x)
+    m.max_pixels = 150_000
+    rows, grid = m.pixel_inputs(x)  # in chunks of 8 frames, each pinned
+    whole = torch.from_numpy(x).permute(0, 3, 1, 2)
+    ref = Qwen2VLVideoProcessor(size={"shortest_edge": 128 * 28 * 28, "longest_edge": 150_000})(
+        videos=[whole], return_tensors="pt", do_sample_frames=False, cap_pixels_per_frame=True)
+    assert torch.equal(grid, ref["video_grid_thw"]) and torch.equal(rows, ref["pixel_values_videos"])
+    assert int(grid.prod()) < int(full_grid.prod())
+    base = ["ask", VIDEO, "q", "-m", "random:qwen2_5_vl-tiny", "--max-new-tokens", "1", "--no-cache", "--json",
+            "--resize", "decoder"]
+    own = json.loads(run_cli(base, capsys)[1])
+    capped = json.loads(run_cli(base + ["--max-pixels", "20000"], capsys)[1])
+    assert capped["visual_tokens_before"] <= own["visual_tokens_before"] and capped["generation"]["max_pixels"] == 20000
+    code, out, err = run_cli(["ask", VIDEO, "q", "-m", "random:smolvlm2-tiny", "--max-pixels", "20000"], capsys)
+    assert code == 2 and "--max-pixels" in err and err.count("\n") == 1, err

@@ -34,6 +34,8 @@ class PipelineConfig(BaseModel):
     frames: Optional[int] = Field(None, ge=1, le=100_000, description="frames the model's sampler takes (default: its "
                                                                        "own rule)")
     fps: Optional[float] = Field(None, gt=0, le=1000, description="the model's sampling rate (default: its own)")
+    max_pixels: Optional[int] = Field(None, ge=1, description="the most pixels a frame keeps (Qwen2.5-VL's processor "
+                                                              "cap; default: the checkpoint's)")
     pre_keep: Optional[float] = Field(None, gt=0, le=1, description="share of sampled frames through the vision tower")
     proportional: bool = Field(False, description="proportional attention for merged tokens")
     resize: Literal["model", "decoder"] = Field(

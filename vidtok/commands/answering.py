@@ -178,7 +178,7 @@ def _run_benchmark(name: str, docs: Optional[Path], *, cfg, decode, videos, limi
     tick = progress(len(items)) if progress else None
     kw = dict(settings=cfg.compressions, use_cache=use_cache, progress=tick, **extra,
               seed=cfg.seed if cfg.seed is not None else 0,  # the random fallbacks' (lmms-eval's default: 0)
-              sampling={"frames": cfg.frames, "fps": cfg.fps, "resize": cfg.resize},
+              sampling={"frames": cfg.frames, "fps": cfg.fps, "max_pixels": cfg.max_pixels, "resize": cfg.resize},
               max_new_tokens=cfg.max_new_tokens if "max_new_tokens" in cfg.model_fields_set else None)
     if out is None:
         r = run_benchmark(bench, items, m, **kw)

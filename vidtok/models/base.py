@@ -83,6 +83,11 @@ class VideoLLM(Prompting, ABC):
     #: paper's setting); None: the family's own default
     frames: Optional[int] = None
     fps: Optional[float] = None
+    #: the most pixels a frame keeps (``--max-pixels``: the processor's own resize to a smaller
+    #: pixel budget, fewer visual tokens); None: the checkpoint's own cap. Families that size
+    #: frames by their processor's per-frame cap honour it (``limits_pixels``)
+    max_pixels: Optional[int] = None
+    limits_pixels: bool = False
 
     def configure(self, cfg) -> "VideoLLM":
         """Take a ``PipelineConfig``'s model settings: proportional attention, who resizes
@@ -93,6 +98,10 @@ class VideoLLM(Prompting, ABC):
         self.system = cfg.system
         self.compile = cfg.compile
         self.frames, self.fps = cfg.frames, cfg.fps
+        if cfg.max_pixels is not None and not self.limits_pixels:
+            raise UsageError(f"--max-pixels: {self.family} sizes frames by its own rule; it is supported for "
+                             "Qwen2.5-VL")
+        self.max_pixels = cfg.max_pixels
         return self
 
     def __init__(self, model, tokenizer, processor=None, device: str = "cpu", spec: str = ""):
@@ -248,4 +257,4 @@ class VideoLLM(Prompting, ABC):
                 "top_p": gc.top_p if gc.do_sample else None, "top_k": gc.top_k if gc.do_sample else None,
                 "seed": s.seed if s else None, "stop": list(s.stop) if s else [],
                 "repetition_penalty": gc.repetition_penalty, "system": self.system, "resize": self.resize,
-                "compile": self.compile, "frames": self.frames, "fps": self.fps}
+                "compile": self.compile, "frames": self.frames, "fps": self.fps, "max_pixels": self.max_pixels}

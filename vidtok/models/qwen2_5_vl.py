@@ -61,13 +61,29 @@ class Qwen25VLAdapter(PinnedChunkInput, VideoLLM):
     sizes = SIZES
 
     # -- vision ----------------------------------------------------------------------------
-    def video_processor(self):
-        """The checkpoint's video processor (a default one for ``random:`` models)."""
-        if self.processor is not None and getattr(self.processor, "video_processor", None) is not None:
-            return self.processor.video_processor
-        from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+    limits_pixels = True  # its processor's size caps each frame's pixels: --max-pixels lowers that cap
 
-        return Qwen2VLVideoProcessor()
+    def video_processor(self):
+        """The checkpoint's video processor (a default one for ``random:`` models), its
+        per-frame pixel cap lowered to ``max_pixels`` when that is set (a copy: what the
+        processor does when a user configures it with that ``max_pixels``)."""
+        if self.processor is not None and getattr(self.processor, "video_processor", None) is not None:
+            vp = self.processor.video_processor
+        else:
+            from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+            vp = Qwen2VLVideoProcessor()
+        if self.max_pixels is not None and self.max_pixels < vp.size["longest_edge"]:
+            import copy
+            import dataclasses
+
+            vp = copy.copy(vp)
+            vp.size = dataclasses.replace(vp.size, longest_edge=max(self.max_pixels, vp.size["shortest_edge"]))
+        return vp
+
+    def sampler_params(self, num_frames=None, fps=None) -> dict:
+        """Qwen's sampler, with the frame size the processor gives under ``max_pixels``."""
+        return {**super().sampler_params(num_frames, fps), "max_pixels": self.max_pixels}
 
     def pinned_size(self, vp, total: int, n: int, height: int, width: int) -> dict:
         """The size dict under which the processor gives any ``n`` of ``total`` frames the size
