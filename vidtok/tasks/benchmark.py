@@ -1,9 +1,11 @@
-"""``vidtok eval --benchmark NAME DOCS``: a published benchmark run as lmms-eval runs it.
+"""``vidtok eval --benchmark NAME --data DIR`` (or ``FILE``): a published benchmark run as
+lmms-eval runs it.
 
-``DOCS`` is the benchmark's file as ``hf download <dataset> --repo-type dataset`` leaves it
-(``.parquet``, ``.json`` or ``.jsonl`` rows with the fields lmms-eval reads); its videos are
-found where lmms-eval's cache keeps them, under ``--videos`` (default: the file's folder and
-the one above). Every doc and every video is checked before the model loads. Each item is
+``DIR`` is the dataset's folder as ``hf download <dataset> --repo-type dataset`` and
+lmms-eval's cache leave it (``Benchmark.files`` finds its file there); ``FILE`` the file itself
+(``.parquet``, ``.json`` or ``.jsonl`` rows with the fields lmms-eval reads). Its videos are
+found where lmms-eval's cache keeps them, under ``--videos`` (default: the dataset folder, or
+the file's folder and the one above). Every doc and every video is checked before the model loads. Each item is
 asked with the benchmark's own prompt (``vidtok.evals``), answered with its ``max_new_tokens``,
 and scored by its rules; rows go to ``--out`` as they are scored (resumable), and the metrics
 are the benchmark's own."""
@@ -63,11 +65,11 @@ def load_docs(bench, paths, roots: list[Path], decode, limit: Optional[int] = No
     loads: each row prompted (a missing field is one line naming the row), each video found
     under ``roots`` and probed."""
     paths = [paths] if isinstance(paths, Path) else list(paths)
-    docs = [(p, d) for p in paths for d in read_docs(p)][:limit]
+    docs = [(p, n, d) for p in paths for n, d in enumerate(read_docs(p), 1)][:limit]  # rows numbered per file
     if not docs:
         raise UsageError("no rows to evaluate", paths[0])
     items, opened = [], {}
-    for n, (path, doc) in enumerate(docs, 1):
+    for path, n, doc in docs:
         try:
             text = bench.prompt(doc)
             wanted = bench.videos(doc)
