@@ -192,3 +192,19 @@ def test_max_pixels_is_the_processors_own_cap(capsys):
     assert capped["visual_tokens_before"] <= own["visual_tokens_before"] and capped["generation"]["max_pixels"] == 20000
     code, out, err = run_cli(["ask", VIDEO, "q", "-m", "random:smolvlm2-tiny", "--max-pixels", "20000"], capsys)
     assert code == 2 and "--max-pixels" in err and err.count("\n") == 1, err
+
+
+def test_chat_puts_subtitles_in_its_first_turn_and_keeps_its_cache(tmp_path):
+    """In chat the subtitle lines go with the first question only; the next turn still finds
+    the conversation's KV cache (the first turn is replayed as it was asked)."""
+    from vidtok.decode.subtitles import parse
+    from vidtok.models.loading import load_model
+    from vidtok.tasks.chat import Conversation
+
+    cues = parse("1\n00:00:00,500 --> 00:00:02,000\nhello there\n")
+    m = load_model("random:smolvlm2-tiny")
+    c = Conversation(VIDEO, m, use_cache=False, max_new_tokens=2, subtitles=cues)
+    first, second = c.ask("What is said?"), c.ask("And then?")
+    assert c.turns[0]["asked"].startswith("Subtitles:\n[0:00.5-0:02.0] hello there\n")
+    assert c.turns[1]["asked"] == "And then?"
+    assert second["prefill_tokens"] < second["sequence_length"] / 4 and "asked" not in c.as_dict()["turns"][0]
