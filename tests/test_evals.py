@@ -323,3 +323,57 @@ def test_vidtok_is_an_lmms_eval_model(tmp_path):
                     use_cache=False)["answer"], ["\n\n"]) for i in range(2)]
     assert got == want and all(isinstance(a, str) for a in got)
     assert cut("A\n\nmore", ["\n\n"]) == "A" and cut("B. yes", "\n") == "B. yes"
+
+
+LMMS_RUNTIME = ("accelerate", "datasets", "evaluate", "sacrebleu", "tenacity", "pytablewriter")
+
+
+def test_lmms_eval_runs_a_local_task_with_vidtok_end_to_end(tmp_path):
+    """lmms-eval's own command, offline, on a task and dataset this test writes: ``--model
+    vidtok`` with a checkpoint directory and compression; lmms-eval writes its results and
+    samples, and each sample's answer is vidtok's for that prompt and video."""
+    import json
+    import os
+    import subprocess
+
+    from .checkpoints import write_checkpoint
+
+    missing = [m for m in LMMS_RUNTIME if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"lmms-eval's evaluator needs {', '.join(missing)} (the dev extra lists them)")
+    video = str(Path(__file__).parent.parent / "sample_videos" / "synthetic_cuts.mp4")
+    task = tmp_path / "task"
+    task.mkdir()
+    with open(task / "docs.jsonl", "w") as f:
+        for i in range(3):
+            f.write(json.dumps({"video": video, "question": f"What happens, part {i}?", "answer": "A"}) + "\n")
+    (task / "vidtok_local.yaml").write_text(
+        f"task: vidtok_local\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {task / 'docs.jsonl'}\n"
+        "test_split: test\noutput_type: generate_until\ndoc_to_visual: !function utils.doc_to_visual\n"
+        "doc_to_text: !function utils.doc_to_text\ndoc_to_target: answer\ngeneration_kwargs:\n  max_new_tokens: 4\n"
+        "process_results: !function utils.process_results\nmetric_list:\n  - metric: acc\n    aggregation: mean\n"
+        "    higher_is_better: true\n")
+    (task / "utils.py").write_text(
+        "def doc_to_visual(doc):\n    return [doc['video']]\n\n\ndef doc_to_text(doc, lmms_eval_specific_kwargs=None):\n"
+        "    return doc['question']\n\n\ndef process_results(doc, results):\n"
+        "    return {'acc': float(results[0].strip().upper().startswith(doc['answer']))}\n")
+    ckpt = write_checkpoint("qwen2_5_vl", tmp_path / "ckpt")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    r = subprocess.run([sys.executable, "-m", "lmms_eval", "--model", "vidtok", "--model_args",
+                        f"pretrained={ckpt},method=holitom,budget=0.5", "--tasks", "vidtok_local", "--include_path",
+                        str(task), "--output_path", str(tmp_path / "out"), "--batch_size", "1", "--log_samples"],
+                       capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    samples = [json.loads(line) for p in (tmp_path / "out").rglob("*samples_vidtok_local.jsonl")
+               for line in p.read_text().splitlines()]
+    assert len(samples) == 3 and list((tmp_path / "out").rglob("*_results.json"))
+    from vidtok.compress.request import Compression
+    from vidtok.models.loading import load_model
+    from vidtok.tasks.ask import ask
+
+    m = load_model(str(ckpt))
+    for s in samples:  # lmms-eval logs the prompt as "input" and the answer as "filtered_resps"
+        mine = ask(video, s["input"], m, compression=Compression.of("holitom", "0.5"), max_new_tokens=4,
+                   use_cache=False)["answer"]
+        got = s["filtered_resps"]
+        assert (got[0] if isinstance(got, list) else got) == mine, (s, mine)
