@@ -52,13 +52,17 @@ def prompt(doc: dict) -> str:
 
 def score(doc: dict, answer: str, rng=None) -> dict:
     right = LETTERS[doc["candidates"].index(doc["answer"])]
-    return {"pred": answer, "answer": right, "score": int(reading(right) == reading(answer))}
+    return {"pred": answer, "answer": right, "score": int(reading(right) == reading(answer)), "task": doc.get("_task")}
 
 
 def aggregate(rows: list[dict]) -> dict:
     answered = [r for r in rows if r["pred"] != ""]
-    return {"accuracy": 100 * sum(r["score"] for r in answered) / len(answered) if answered else 0,
-            "answered": len(answered)}
+    out = {"accuracy": 100 * sum(r["score"] for r in answered) / len(answered) if answered else 0,
+           "answered": len(answered)}
+    for task in sorted({r.get("task") for r in answered if r.get("task")}):  # per task, the same rule
+        part = [r for r in answered if r.get("task") == task]
+        out[f"accuracy_{task}"] = 100 * sum(r["score"] for r in part) / len(part)
+    return out
 
 
 #: where each MVBench task's videos lie in the dataset (its README's layout, as lmms-eval reads it)

@@ -49,11 +49,16 @@ def prompt(doc: dict) -> str:
 def score(doc: dict, answer: str, rng) -> dict:
     texts = _options(doc)
     pred = mmmu_letter(answer, list(texts), texts, rng)
-    return {"pred": pred, "answer": LETTERS[int(doc["answer"])], "score": int(pred == LETTERS[int(doc["answer"])])}
+    return {"pred": pred, "answer": LETTERS[int(doc["answer"])], "score": int(pred == LETTERS[int(doc["answer"])]),
+            "type": doc.get("type")}
 
 
 def aggregate(rows: list[dict]) -> dict:
-    return {"accuracy": sum(r["score"] for r in rows) / len(rows) if rows else 0}
+    out = {"accuracy": sum(r["score"] for r in rows) / len(rows) if rows else 0}
+    for kind in sorted({r.get("type") for r in rows if r.get("type")}):  # NExT-QA's question types (CW, TN, ...)
+        part = [r for r in rows if r.get("type") == kind]
+        out[f"accuracy_{kind}"] = sum(r["score"] for r in part) / len(part)
+    return out
 
 
 def videos(doc: dict) -> list[str]:
