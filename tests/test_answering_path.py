@@ -208,3 +208,15 @@ def test_chat_puts_subtitles_in_its_first_turn_and_keeps_its_cache(tmp_path):
     assert c.turns[0]["asked"].startswith("Subtitles:\n[0:00.5-0:02.0] hello there\n")
     assert c.turns[1]["asked"] == "And then?"
     assert second["prefill_tokens"] < second["sequence_length"] / 4 and "asked" not in c.as_dict()["turns"][0]
+
+
+def test_a_run_reads_each_videos_subtitles_once(tmp_path, monkeypatch):
+    """Several questions and settings of one video read its subtitles once (``reader``)."""
+    import vidtok.decode.subtitles as subs
+
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nhi\n")
+    reads, real = [], subs.read_subtitles
+    monkeypatch.setattr(subs, "read_subtitles", lambda spec, path: reads.append(path) or real(spec, path))
+    cues = subs.reader(str(srt))
+    assert cues(VIDEO) == cues(VIDEO) == real(str(srt), VIDEO) and len(reads) == 1

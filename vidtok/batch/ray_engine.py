@@ -86,8 +86,10 @@ def ray_asker(cfg: PipelineConfig, decode: Optional[DecodeOptions] = None, use_c
             from ..config import DecodeOptions, PipelineConfig
             from ..models.loading import load_configured
 
+            from ..decode.subtitles import reader
+
             cfg = PipelineConfig(**cfg_dict)
-            self.model, self.subtitles = load_configured(cfg), cfg.subtitles
+            self.model, self.subtitles = load_configured(cfg), reader(cfg.subtitles) if cfg.subtitles else None
             self.decode, self.use_cache = DecodeOptions(**decode_dict), use_cache
 
         def ask(self, path, prompt, compression, max_new_tokens):

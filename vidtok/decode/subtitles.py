@@ -97,6 +97,19 @@ def read_subtitles(spec: Optional[str], video_path) -> list[Cue]:
     return []
 
 
+def reader(spec: Optional[str]):
+    """``read_subtitles`` for ``spec`` with each video's cues read once: a run that asks many
+    questions (and settings) of one video demuxes its text stream or parses its file once."""
+    seen: dict[str, list[Cue]] = {}
+
+    def cues(path) -> list[Cue]:
+        if str(path) not in seen:
+            seen[str(path)] = read_subtitles(spec, path)
+        return seen[str(path)]
+
+    return cues
+
+
 def clock(t: float) -> str:
     m, s = divmod(max(t, 0.0), 60)
     return f"{int(m)}:{s:04.1f}"

@@ -12,7 +12,6 @@ are the benchmark's own."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -21,6 +20,7 @@ from typing import Optional
 
 from ..compress.request import Compression
 from ..errors import InputError, UsageError
+from .evaluate import record_id
 
 
 def read_docs(path: Path) -> list[dict]:
@@ -103,21 +103,18 @@ def _locate(wanted: list[str], roots: list[Path]):
 
 def _item_id(bench, item: dict, setting: dict) -> str:
     doc = {k: v for k, v in item["doc"].items() if isinstance(v, (str, int, float, bool, list, type(None)))}
-    raw = json.dumps({"benchmark": bench.name, "row": item["row"], "doc": doc, "setting": setting}, sort_keys=True,
-                     default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+    return record_id({"benchmark": bench.name, "row": item["row"], "doc": doc, "setting": setting})
 
 
 def ask_one(video, prompt: str, model, compression: Compression, max_new_tokens: int, use_cache: bool = True,
             subtitles=None) -> dict:
-    """One (item, setting): the raw answer and what it cost; ``subtitles``: a ``--subtitles``
-    spec, whose cues for this video go before the prompt (``tasks.ask``)."""
-    from ..decode.subtitles import read_subtitles
+    """One (item, setting): the raw answer and what it cost; ``subtitles``: a
+    ``decode.subtitles.reader``, whose cues for this video go before the prompt (``tasks.ask``)."""
     from .ask import ask
 
     t = time.perf_counter()
     r = ask(video, prompt, model, compression=compression, use_cache=use_cache, max_new_tokens=max_new_tokens,
-            subtitles=read_subtitles(subtitles, video.path) if subtitles else None)
+            subtitles=subtitles(video.path) if subtitles else None)
     return {"raw_answer": r["answer"], "visual_tokens": r["visual_tokens_after"],
             "ttft": round(r["seconds"]["total"] - r["seconds"].get("generate", 0.0), 4),
             "seconds": round(time.perf_counter() - t, 4)}
@@ -125,10 +122,15 @@ def ask_one(video, prompt: str, model, compression: Compression, max_new_tokens:
 
 def local_asker(model, use_cache: bool = True, subtitles: Optional[str] = None):
     """Jobs (video, prompt, compression, max_new_tokens) answered one by one in this process,
-    each result yielded as it comes (so ``--out`` grows as the run goes)."""
+    each result yielded as it comes (so ``--out`` grows as the run goes); ``subtitles``: a
+    ``--subtitles`` spec."""
+    from ..decode.subtitles import reader
+
+    cues = reader(subtitles) if subtitles else None
+
     def run(jobs):
         for video, prompt, comp, tokens in jobs:
-            yield ask_one(video, prompt, model, comp, tokens, use_cache, subtitles)
+            yield ask_one(video, prompt, model, comp, tokens, use_cache, cues)
 
     return run
 

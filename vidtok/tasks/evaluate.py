@@ -128,10 +128,15 @@ def load_items(ann: Path, task: str, roots: list[Path], decode, limit: Optional[
     return items
 
 
+def record_id(payload: dict) -> str:
+    """An ``--out`` record's id: the same item under the same setting, the same id (so a
+    rerun finds what is done), whatever the order of the payload's keys."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
 def _item_id(task: str, it: dict, setting: dict) -> str:
-    raw = json.dumps({"task": task, **{k: v for k, v in it.items() if k != "video"},
-                      "file": Path(it["video"].path).name, "setting": setting}, sort_keys=True, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+    return record_id({"task": task, **{k: v for k, v in it.items() if k != "video"},
+                      "file": Path(it["video"].path).name, "setting": setting})
 
 
 def evaluate(ann: Path, task: str, items: list[dict], model, *, compression: Optional[Compression] = None, via="llm",
@@ -142,8 +147,11 @@ def evaluate(ann: Path, task: str, items: list[dict], model, *, compression: Opt
     (by id), whose rows are taken, not scored again; ``record(rec)`` is called with each new
     item's record as it is scored (the command appends it to ``--out``). ``subtitles``: a
     ``--subtitles`` spec whose cues go before each QA question (grounding prompts take none)."""
+    from ..decode.subtitles import reader
+
     done = done or {}
     comp = compression if compression is not None else Compression()
+    cues = reader(subtitles) if subtitles else None  # each video's read once
     setting = {"model": getattr(model, "spec", None), **comp.describe(), "via": via, "encoder": encoder,
                "options": comp.options}
     score = _ground_one if task == "ground" else _qa_one
@@ -154,7 +162,7 @@ def evaluate(ann: Path, task: str, items: list[dict], model, *, compression: Opt
             rows.append(done[key]["row"])
         else:
             row = score(it, model, compression=comp, via=via, encoder=encoder, use_cache=use_cache,
-                        max_new_tokens=max_new_tokens or (48 if task == "ground" else 8), subtitles=subtitles)
+                        max_new_tokens=max_new_tokens or (48 if task == "ground" else 8), subtitles=cues)
             row["line"] = it["line"]
             if record is not None:
                 record({"id": key, "status": "ok", "annotations": str(ann), "setting": setting, "row": row})
@@ -194,7 +202,6 @@ def normal(text: str) -> str:
 
 
 def _qa_one(it, model, *, compression, via, encoder, use_cache, max_new_tokens, subtitles=None) -> dict:
-    from ..decode.subtitles import read_subtitles
     from .ask import ask
 
     open_ended = it["options"] is None
@@ -202,7 +209,7 @@ def _qa_one(it, model, *, compression, via, encoder, use_cache, max_new_tokens, 
         it["question"] + "\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(it["options"]))
         + "\nAnswer with the option's letter.")
     r = ask(it["video"], q, model, compression=compression, max_new_tokens=max_new_tokens, use_cache=use_cache,
-            subtitles=read_subtitles(subtitles, it["video"].path) if subtitles else None)
+            subtitles=subtitles(it["video"].path) if subtitles else None)
     if open_ended:
         pred, correct = r["answer"], normal(r["answer"]) == normal(it["answer"])
     else:
