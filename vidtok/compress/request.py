@@ -47,8 +47,9 @@ class Compression:
         usual single request. ``100%`` keeps every token (the full-token row of a table)."""
         methods = [m.strip() for m in str(method).split(";")] if method else [None]
         budgets = [b.strip() for b in str(budget).split(",")] if budget is not None else [None]
-        if "" in methods or "" in budgets:
-            raise UsageError(f"an empty method or budget in '{method}' / '{budget}'")
+        for flag, given, entries in (("--method", method, methods), ("--budget", budget, budgets)):
+            if "" in entries:
+                raise UsageError(f"{flag} '{given}' has an empty entry (methods are separated by ';', budgets by ',')")
         return [cls.of(m, b, options, pre_keep) for m in methods for b in budgets]
 
     @property
