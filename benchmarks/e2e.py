@@ -1,5 +1,9 @@
 """End-to-end benchmark: full visual tokens vs a compressed budget, same model, same run.
 
+Rows: full tokens; the budget met after the tower alone (``--plan after``); the budget under
+the default plan (``--plan auto``: part of it met before the tower, ``vidtok.compress.plan``);
+and any ``--pre-keep`` shares given.
+
     python benchmarks/e2e.py [--model random:llava_onevision-0.5b] [--frames 8] [--budget 0.1]
                              [--method holitom] [--video PATH] [--new-tokens 16]
     python benchmarks/e2e.py --long --model random:smolvlm2-256m     # the 120 s video, the model's own sampling
@@ -29,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from vidtok import open_video  # noqa: E402
 from vidtok.compress import compress  # noqa: E402
 from vidtok.compress.budget import Budget  # noqa: E402
+from vidtok.compress.plan import frames_share  # noqa: E402
 from vidtok.models.loading import load_model  # noqa: E402
 from vidtok.select import sample  # noqa: E402
 from vidtok.select.prefilter import distinct_frames, full_token_count  # noqa: E402
@@ -81,7 +86,7 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
     gen = model.generate(inp, max_new_tokens=new_tokens)
     e2e = time.perf_counter() - t_all - gen.prefill  # generate() re-runs prefill: count it once
     return {
-        "budget": ("full" if budget is None else str(budget)) + (f" + pre-keep {pre_keep}" if pre_keep else ""),
+        "budget": ("full" if budget is None else str(budget)) + (f" + pre-keep {pre_keep:g}" if pre_keep else ""),
         "frames": f"{len(ftimes)} / {len(fr.times)}", "visual_tokens_in": n_full, "visual_tokens": len(ts),
         "sequence": int(inp.inputs_embeds.shape[1]), "decode_s": t_decode, "encode_s": t_encode,
         "compress_s": t_compress, "prefill_s": t_prefill, "ttft_s": ttft, "e2e_s": e2e,
@@ -102,7 +107,7 @@ def main(argv=None):
     ap.add_argument("--budget", default="0.1")
     ap.add_argument("--method", default="holitom")
     ap.add_argument("--new-tokens", type=int, default=16)
-    ap.add_argument("--pre-keep", default="0.5",
+    ap.add_argument("--pre-keep", default="0",
                     help="more rows: the budget with only this share of frames through the vision tower; "
                          "comma-separated for several rows (0: none)")
     ap.add_argument("--threads", type=int, default=0)
@@ -126,6 +131,11 @@ def main(argv=None):
     one(model, args.video, 2, None, args.method, 1)  # warm-up (allocator, kernels)
     rows = [one(model, args.video, args.frames, None, args.method, args.new_tokens),
             one(model, args.video, args.frames, args.budget, args.method, args.new_tokens)]
+    rows[-1]["budget"] += " (plan after)"
+    b = Budget.parse(args.budget)
+    auto = frames_share("auto", b.value if b.kind == "ratio" else None)
+    rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, auto))
+    rows[-1]["budget"] += " (default plan)"
     for keep in (float(k) for k in str(args.pre_keep).split(",") if float(k)):
         rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, keep))
     full = rows[0]

@@ -20,6 +20,7 @@ Markdown table::
 
     python benchmarks/organism.py --family qwen2_5_vl --videos 80
     python benchmarks/organism.py --family qwen2_5_vl --ci   # the CI subset; --record writes expected.json
+    python benchmarks/organism.py --plans --videos 80      # where the budget is spent (compress.plan)
 
 The figures are the organism's, a 1.5 M-parameter model on a toy world: they show which kinds
 of answer a method loses on this world, and say nothing of a real model's accuracy.
@@ -45,6 +46,7 @@ METHODS = ("holitom", "fastvid", "vidcom2", "dtd", "divprune", "visionzip", "tom
            "uniform", "pool", "dtd,holitom")
 BUDGETS = ("0.5", "0.25", "0.1")
 PRE_KEEPS = (0.5, 0.25)
+PLAN_FACTORS = (1, 2, 3, 4)  # --plans: frames through the tower = factor x budget (compress.plan)
 
 
 def held_out(out: Path, videos: int) -> Path:
@@ -126,7 +128,9 @@ def score(world_dir: Path, model, kinds: dict[int, str], items: dict, **setting)
     from vidtok.tasks.evaluate import evaluate
 
     t0 = time.perf_counter()
-    c = Compression.of(setting.get("method"), setting.get("budget"), pre_keep=setting.get("pre_keep"))
+    # a method's row measures the method (every frame through the tower) unless it names a plan
+    plan = setting.get("plan", "after" if setting.get("pre_keep") is None else None)
+    c = Compression.of(setting.get("method"), setting.get("budget"), pre_keep=setting.get("pre_keep"), plan=plan)
     op = evaluate(world_dir / "qa_open.jsonl", "qa", items["open"], model, compression=c)
     mc = evaluate(world_dir / "qa.jsonl", "qa", items["mc"], model, compression=c)
     g = evaluate(world_dir / "charades_sta_test.txt", "ground", items["ground"], model, compression=c)
@@ -160,6 +164,9 @@ def main(argv=None) -> None:
     ap.add_argument("--world", type=Path, help="held-out world folder (written there when missing)")
     ap.add_argument("--methods", default=";".join(METHODS), help="compressors or chains, separated by ';'")
     ap.add_argument("--budgets", default=",".join(BUDGETS))
+    ap.add_argument("--plans", action="store_true",
+                    help="where the budget is spent: the default method at each budget under plan after and frames="
+                         "factor x budget for each factor (compress.plan), instead of the compressor table")
     ap.add_argument("--ci", action="store_true", help=f"the CI subset: first {CI_VIDEOS} videos, full and 25 %% holitom")
     ap.add_argument("--record", action="store_true", help="with --ci: write expected.json beside the checkpoint")
     a = ap.parse_args(argv)
@@ -175,6 +182,17 @@ def main(argv=None) -> None:
     settings = [("full tokens", {})]
     if a.ci:
         settings.append(("holitom 25%", {"method": "holitom", "budget": "0.25"}))
+    elif a.plans:
+        from vidtok.defaults import DEFAULT_METHOD
+
+        for b in a.budgets.split(","):
+            settings.append((f"{DEFAULT_METHOD} {float(b):.0%} plan after", {"method": DEFAULT_METHOD, "budget": b,
+                                                                             "plan": "after"}))
+            for f in PLAN_FACTORS:
+                if f * float(b) < 1:
+                    plan = f"frames={f * float(b):g}"
+                    settings.append((f"{DEFAULT_METHOD} {float(b):.0%} plan {plan}",
+                                     {"method": DEFAULT_METHOD, "budget": b, "plan": plan}))
     else:
         settings += [("control: other video", "other"), ("control: shuffled time", "shuffle")]
         for m in a.methods.split(";"):

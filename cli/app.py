@@ -117,7 +117,13 @@ COMPRESSION_FLAGS = {
     "pre_keep": (Optional[float], typer.Option(
         None, "--pre-keep", min=0.01, max=1.0, rich_help_panel="Compression",
         help="Run the vision tower on only this fraction of the sampled frames, the most distinct ones "
-             "(near-duplicates dropped before the tower: much faster on CPU). --budget stays a share of all frames.")),
+             "(near-duplicates dropped before the tower: much faster on CPU). --budget stays a share of all frames. "
+             "The same as --plan frames=F.")),
+    "plan": (Optional[str], typer.Option(
+        None, "--plan", rich_help_panel="Compression",
+        help="Where --budget is met: auto (default: a share of the frames 3x the budget skips the vision tower, the "
+             "method keeps the rest: ~3x sooner at 0.1 on a CPU), after (every frame through the tower, the method "
+             "alone), frames=F (F of the frames through the tower).")),
 }
 INPUT_FLAGS = {
     "frames": (Optional[int], typer.Option(

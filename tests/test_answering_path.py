@@ -16,7 +16,7 @@ VALUES = {"model": ("random:qwen2_5_vl-tiny", "random:qwen2_5_vl-tiny"), "device
           "dtype": ("float32", "float32"), "resize": ("decoder", "decoder"), "proportional": (None, True),
           "max_new_tokens": ("3", 3), "temperature": ("0.5", 0.5), "top_p": ("0.9", 0.9), "top_k": ("5", 5),
           "seed": ("7", 7), "stop": ("zz", ["zz"]), "system": ("be brief", "be brief"), "compile": (None, True),
-          "method": ("tome", "tome"), "budget": ("0.5", "0.5"), "pre_keep": ("0.5", 0.5),
+          "method": ("tome", "tome"), "budget": ("0.5", "0.5"), "pre_keep": ("0.5", 0.5), "plan": ("auto", "auto"),
           "subtitles": ("auto", "auto"), "frames": ("8", 8), "fps": ("1.5", 1.5), "max_pixels": ("60000", 60000)}
 
 

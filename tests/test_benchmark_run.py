@@ -66,8 +66,9 @@ def test_videomme_runs_from_its_published_layout_and_resumes(videomme, tmp_path,
 
 def test_a_method_by_budget_table_encodes_each_video_once(videomme, tmp_path, capsys, monkeypatch):
     """Two methods x two budgets in one run: four settings per item, one JSON line each, each
-    video through the vision tower once (the later settings read the token cache), and every
-    setting's headline relative to the first (here the full-token row)."""
+    video through the vision tower once per share of frames the plan sends through it (the
+    later settings read the token cache), and every setting's headline relative to the first
+    (here the full-token row)."""
     monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
     import vidtok.models.qwen2_5_vl as qwen
 
@@ -86,7 +87,8 @@ def test_a_method_by_budget_table_encodes_each_video_once(videomme, tmp_path, ca
     full = r["settings"][0]["metrics"]["accuracy"]
     assert r["settings"][0]["relative"] == (1.0 if full else None)  # (a random model may score 0)
     assert len(r["rows"]) == 24 == len(out.read_text().splitlines())
-    assert len(encoded) == 3, encoded  # one per video
+    assert len(encoded) == 6, encoded  # --plan auto: all frames at 100 %, 0.75 of them at 25 %; each once per video
+    assert [e["setting"]["pre_keep"] for e in r["settings"]] == [None, 0.75, None, 0.75]
     page = (tmp_path / "table.html").read_text()
     assert page.count("<tr>") == 5 and "<svg" in page and "dtd,holitom" in page
 

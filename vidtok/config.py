@@ -37,6 +37,7 @@ class PipelineConfig(BaseModel):
     max_pixels: Optional[int] = Field(None, ge=1, description="the most pixels a frame keeps (Qwen2.5-VL's processor "
                                                               "cap; default: the checkpoint's)")
     pre_keep: Optional[float] = Field(None, gt=0, le=1, description="share of sampled frames through the vision tower")
+    plan: Optional[str] = Field(None, description="where the budget is met: auto, after, frames=F (compress.plan)")
     proportional: bool = Field(False, description="proportional attention for merged tokens")
     resize: Literal["model", "decoder"] = Field(
         "model", description="who resizes frames for the model: its own processor (model) or the decoder (faster, "
@@ -78,11 +79,11 @@ class PipelineConfig(BaseModel):
     def compressions(self) -> list:
         """Every compression these settings ask for (``compress.request.Compression.sweep``:
         several methods separated by ";", several budgets by ","): the one place ``method``,
-        ``budget``, ``options`` and ``pre_keep`` are read and their defaults applied; a bad
+        ``budget``, ``options``, ``plan`` and ``pre_keep`` are read and their defaults applied; a bad
         method or budget is a ``UsageError`` here."""
         from .compress.request import Compression
 
-        return Compression.sweep(self.method, self.budget, self.options, self.pre_keep)
+        return Compression.sweep(self.method, self.budget, self.options, self.pre_keep, self.plan)
 
     @property
     def compression(self):

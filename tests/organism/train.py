@@ -341,7 +341,17 @@ def videos(seed: int, count: int, sampler: str, start: int = 0, stage=lambda k: 
                 th.start, th.direction, th.blinks, th.turns_to, v.questions = (56.0, 56.0), None, [], None, []
         frames, fps, times = picked_frames(v, rng, sampler)
         yield ({"frames": frames, "fps": fps, "targets": token_targets(v, times), "times": times},
-               [{**it, "duration": v.duration} for it in items_of(v, easy=objects is not None)])
+               [{**it, "duration": v.duration} for it in items_of(v, easy=objects is not None) if taught(it)])
+
+
+#: what is taught and evaluated (``--kinds``, ``--forms``): None is everything. One question
+#: kind or form at a time is a curriculum step (``--init`` carries the weights to the next)
+KINDS: Optional[set] = None
+FORMS: Optional[set] = None
+
+
+def taught(item: dict) -> bool:
+    return (KINDS is None or item["kind"] in KINDS) and (FORMS is None or item["form"].rstrip("0123456789") in FORMS)
 
 
 @torch.no_grad()
@@ -392,6 +402,7 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
     batcher = Batcher(tok, proc)
     held = list(videos(HELD_OUT_SEED, held_out, cls.default_sampler))
     held += list(videos(HELD_OUT_SEED + 1, held_out // 4, cls.default_sampler, stage=lambda k: (2, 0.0)))
+    held = [(v, exs) for v, exs in held if exs]  # videos with nothing taught (--kinds, --forms) left out
     log(json.dumps({"parameters": sum(p.numel() for p in model.parameters()),
                     "held_out_items": sum(len(e) for _, e in held)}))
     probes = make_probes(model)
@@ -463,10 +474,15 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
+    ap.add_argument("--kinds", help="teach only these question kinds (comma-separated: color,order,direction,"
+                    "blinks,turn,small,ground)")
+    ap.add_argument("--forms", help="teach only these forms (comma-separated: easy,open,mc,g)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     a = ap.parse_args(argv)
-    global PROMPTS
+    global PROMPTS, KINDS, FORMS
     PROMPTS = a.prompts
+    KINDS = set(a.kinds.split(",")) if a.kinds else None
+    FORMS = set(a.forms.split(",")) if a.forms else None
     if a.threads:
         torch.set_num_threads(a.threads)
     print(json.dumps(train(a.family, a.out, a.steps, a.batch, a.per_video, a.lr, a.aux, a.easy_steps, a.seed, a.eval_every,

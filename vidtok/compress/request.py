@@ -1,5 +1,5 @@
 """What a user asks of compression, settled once: ``Compression`` is the typed value that
-``--method``, ``--budget``, ``-o`` and ``--pre-keep`` (or a recipe) become. The budget is
+``--method``, ``--budget``, ``-o``, ``--plan`` and ``--pre-keep`` (or a recipe) become. The budget is
 read and the defaults are applied here and nowhere else; checks, tasks, long-video chunks,
 batch and the pipeline take this value and never see the flags' text. Imports no torch.
 """
@@ -13,35 +13,47 @@ from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
 from ..errors import UsageError
 from . import parse_methods
 from .budget import Budget
+from .plan import frames_share
 
 
 @dataclass(frozen=True)
 class Compression:
     """``methods`` (a chain; empty: every visual token reaches the LLM) at ``budget``, with
     each method's own ``options``; ``pre_keep``: the share of sampled frames that go through
-    the vision tower at all (None: every one)."""
+    the vision tower at all (None: every one), as ``plan`` (``compress.plan``) decided it or
+    ``--pre-keep`` set it."""
 
     methods: tuple[str, ...] = ()
     budget: Optional[Budget] = None
     options: dict = field(default_factory=dict)
     pre_keep: Optional[float] = None
+    plan: str = "auto"
 
     @classmethod
     def of(cls, method=None, budget=None, options: Optional[dict] = None, pre_keep: Optional[float] = None,
-           default: bool = False) -> "Compression":
+           default: bool = False, plan: Optional[str] = None) -> "Compression":
         """The request the flags make. A method without a budget gets the default budget,
         a budget without a method the default method; neither: no compression, unless
-        ``default`` (commands whose whole job is compressing) asks for both defaults."""
-        pre_keep = pre_keep if pre_keep is not None and pre_keep < 1 else None  # (checked where frames are kept)
-        if not method and budget is None and not default:
-            return cls((), None, dict(options or {}), pre_keep)
+        ``default`` (commands whose whole job is compressing) asks for both defaults.
+        ``plan`` (``compress.plan``; default ``auto``) decides how much of the budget is met
+        before the tower; ``pre_keep`` is the plan ``frames=pre_keep`` set by hand."""
+        if pre_keep is not None:
+            if not 0 < pre_keep <= 1:
+                raise UsageError(f"--pre-keep must lie in (0, 1], got {pre_keep}")
+            if plan not in (None, "auto"):
+                raise UsageError(f"--pre-keep {pre_keep:g} and --plan {plan} both say how many frames reach the tower: "
+                                 "give one")
+            plan = f"frames={pre_keep:g}"
+        plan = (plan or "auto").strip()
+        if not method and budget is None and not default:  # frames before the tower only when a plan says so
+            return cls((), None, dict(options or {}), frames_share(plan, None), plan)
         methods = tuple(parse_methods(method or DEFAULT_METHOD))
-        return cls(methods, Budget.parse(budget if budget is not None else DEFAULT_BUDGET), dict(options or {}),
-                   pre_keep)
+        b = Budget.parse(budget if budget is not None else DEFAULT_BUDGET)
+        return cls(methods, b, dict(options or {}), frames_share(plan, b.value if b.kind == "ratio" else None), plan)
 
     @classmethod
     def sweep(cls, method=None, budget=None, options: Optional[dict] = None,
-              pre_keep: Optional[float] = None) -> list["Compression"]:
+              pre_keep: Optional[float] = None, plan: Optional[str] = None) -> list["Compression"]:
         """Every setting ``method`` x ``budget`` names, methods first: several methods are
         separated by ";" (a chain keeps its ","), several budgets by ","; one of each is the
         usual single request. ``100%`` keeps every token (the full-token row of a table)."""
@@ -50,7 +62,7 @@ class Compression:
         for flag, given, entries in (("--method", method, methods), ("--budget", budget, budgets)):
             if "" in entries:
                 raise UsageError(f"{flag} '{given}' has an empty entry (methods are separated by ';', budgets by ',')")
-        return [cls.of(m, b, options, pre_keep) for m in methods for b in budgets]
+        return [cls.of(m, b, options, pre_keep, plan=plan) for m in methods for b in budgets]
 
     @property
     def active(self) -> bool:
@@ -65,16 +77,16 @@ class Compression:
     def or_default(self) -> "Compression":
         """This request, or the default method at the default budget where it asks for none
         (commands whose whole job is compressing)."""
-        return self if self.active else Compression.of(None, None, self.options, self.pre_keep, default=True)
+        return self if self.active else Compression.of(None, None, self.options, default=True, plan=self.plan)
 
     def with_(self, method=None, budget=None) -> "Compression":
         """This request with another method or budget (chat's ``/method``, ``/budget``):
         ``""`` turns compression off, None keeps the current one."""
         if method == "" or budget == "":
-            return Compression((), None, self.options, self.pre_keep)
+            return Compression.of(None, None, self.options, plan=self.plan)
         method = self.method if method is None else method
         budget = (str(self.budget) if self.budget is not None else None) if budget is None else budget
-        return Compression.of(method, budget, self.options, self.pre_keep)
+        return Compression.of(method, budget, self.options, plan=self.plan)
 
     def apply(self, ts, tokens_full: Optional[int] = None, prepare=None):
         """``ts`` compressed to the budget, a ratio being of ``tokens_full`` (what every
@@ -90,4 +102,4 @@ class Compression:
     def describe(self) -> dict:
         """For --json and reports."""
         return {"method": self.method, "budget": None if self.budget is None else str(self.budget),
-                "pre_keep": self.pre_keep}
+                "plan": self.plan, "pre_keep": self.pre_keep}

@@ -6,7 +6,7 @@ with vidtok answering, compression included.
 
 Registered under lmms-eval's entry-point group ``lmms_eval.models`` (``manifest``), so an
 installed vidtok is found without ``LMMS_EVAL_PLUGINS``. ``model_args``: ``pretrained`` (any
-``-m`` model string), ``method``, ``budget``, ``pre_keep``, ``frames``, ``fps``, ``device``,
+``-m`` model string), ``method``, ``budget``, ``plan``, ``pre_keep``, ``frames``, ``fps``, ``device``,
 ``dtype``, ``resize``: the CLI's meanings. Each request's video is the first path the task's
 ``doc_to_visual`` gives; the answer is cut at the task's ``until`` strings. Only generation is
 served (lmms-eval's generative tasks: the video ones vidtok targets)."""
@@ -18,14 +18,14 @@ from lmms_eval.api.model import lmms
 
 class VidtokLMM(lmms):
     def __init__(self, pretrained: str | None = None, method: str | None = None, budget=None, pre_keep=None,
-                 frames=None, fps=None, device: str | None = None, dtype: str | None = None, resize: str | None = None,
+                 plan: str | None = None, frames=None, fps=None, device: str | None = None, dtype: str | None = None, resize: str | None = None,
                  **unused) -> None:
         super().__init__()
         from ..config import resolve
         from ..models.loading import load_configured
 
         flags = {"model": pretrained, "method": method, "budget": None if budget is None else str(budget),
-                 "pre_keep": None if pre_keep is None else float(pre_keep), "frames": None if frames is None else int(frames),
+                 "pre_keep": None if pre_keep is None else float(pre_keep), "plan": plan, "frames": None if frames is None else int(frames),
                  "fps": None if fps is None else float(fps), "device": device, "dtype": dtype, "resize": resize}
         self.cfg = resolve(None, None, **flags)
         self.compression = self.cfg.compression

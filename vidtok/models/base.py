@@ -27,7 +27,7 @@ from ..errors import UsageError
 from .attention import key_mask, text_attention
 from .decoding import Decoder, Generation, Prefilled, generation_config
 from .generation import Sampling
-from .prompting import ByteTokenizer, Dialogue, Prompting
+from .prompting import Dialogue, Prompting, StandInTokenizer
 from .shims import cache_arg, cache_of
 
 
@@ -125,7 +125,7 @@ class VideoLLM(Prompting, ABC):
         cfg = getattr(transformers, cls.hf_config)(**cls.sizes[size])
         cfg._attn_implementation = "sdpa"
         model = getattr(transformers, cls.hf_model)(cfg).to(device=device, dtype=dtype or torch.float32)
-        return cls(model, ByteTokenizer(cfg.text_config.vocab_size), None, device, spec)
+        return cls(model, StandInTokenizer(cfg.text_config.vocab_size), None, device, spec)
 
     @classmethod
     def pretrained(cls, model_id: str, device: str = "cpu", spec: str = "", dtype: torch.dtype | None = None):
