@@ -121,9 +121,10 @@ COMPRESSION_FLAGS = {
              "The same as --plan frames=F.")),
     "plan": (Optional[str], typer.Option(
         None, "--plan", rich_help_panel="Compression",
-        help="Where --budget is met: auto (default: a share of the frames 3x the budget skips the vision tower, the "
-             "method keeps the rest: ~3x sooner at 0.1 on a CPU), after (every frame through the tower, the method "
-             "alone), frames=F (F of the frames through the tower).")),
+        help="Where --budget is met: auto (default: only the most distinct frames, 3x the budget's share, go through "
+             "the vision tower and the method keeps the budget from them: several times sooner on a CPU), after "
+             "(every frame through the tower, the method alone: the methods' own setting), frames=F (F of the "
+             "frames through the tower).")),
 }
 INPUT_FLAGS = {
     "frames": (Optional[int], typer.Option(
