@@ -81,13 +81,15 @@ def test_another_videos_tokens_lose_the_colour_questions(bench, held_out):
 
 
 def test_the_training_script_trains_and_writes_a_checkpoint_vidtok_loads(tmp_path, capsys):
-    """A few steps of the real training script (so it keeps working), then its checkpoint
-    answers through ``vidtok ask`` like any other."""
+    """A few steps of the real training script, both stages (so it keeps working), then its
+    checkpoint answers through ``vidtok ask`` like any other."""
     train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
     last = train.train("qwen2_5_vl", tmp_path / "ckpt", steps=2, batch=4, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1,
-                       seed=0, eval_every=2, held_out=1, log=lambda s: None)
+                       seed=0, eval_every=2, held_out=1, tower_steps=2, log=lambda s: None)
     assert math.isfinite(last["loss"]) and math.isfinite(last["aux"])
-    assert (tmp_path / "ckpt" / "train_log.jsonl").read_text().count("\n") == 1
+    curve = [json.loads(line) for line in (tmp_path / "ckpt" / "train_log.jsonl").read_text().splitlines()]
+    assert [r.get("tower_step") for r in curve] == [2, None]  # stage 0 (the tower on stills), then the videos
+    assert 0 <= curve[0]["still/shape"] <= 1
     from conftest import run_cli
     from vidtok import world
 

@@ -318,6 +318,71 @@ PROBE_LAYER = 2
 MAX_SECOND = 12
 
 
+# -- stage 0: the tower learns shapes on still pictures --------------------------------------
+# Measured (docs/organism.md): trained only inside the video curriculum, the tower learns where
+# each colour is but never which shape it is (a linear probe on its output reads shape at the
+# majority class's share), so no question naming a shape can be answered. On still pictures of
+# one object, 64 of them a step (each costs what one pair of video frames does), it does learn
+# shapes: large objects first, then the world's mix of sizes.
+def still(rng: np.random.Generator, small_share: float) -> tuple[np.ndarray, torch.Tensor]:
+    """Two identical frames of one object on a world background, and the (16, 5) targets of
+    its merged tokens (``token_targets``)."""
+    shape, color = str(rng.choice(world.SHAPES)), str(rng.choice(list(world.COLORS)))
+    size = int(rng.integers(6, 9)) if rng.random() < small_share else int(rng.integers(16, 25))
+    margin = size / 2 + 2
+    th = world.Thing(shape, color, size, 0.0, 1.0, (float(rng.uniform(margin, world.SIZE - margin)),
+                                                    float(rng.uniform(margin, world.SIZE - margin))))
+    v = world.Video("still", 0.5, str(rng.choice(world.BACKGROUNDS)), [th])
+    return v.frames(rng)[:2], token_targets(v, np.array([0.0, 1 / world.FPS]))
+
+
+def stills(proc, rng: np.random.Generator, n: int, small_share: float):
+    """``n`` stills through the checkpoint's own video processor: pixels, grids, targets."""
+    frames, targets = zip(*[still(rng, small_share) for _ in range(n)])
+    x = torch.from_numpy(np.stack(frames)).permute(0, 1, 4, 2, 3)
+    out = proc.video_processor(videos=list(x), return_tensors="pt", do_sample_frames=False, cap_pixels_per_frame=True)
+    return out["pixel_values_videos"], out["video_grid_thw"], torch.cat(targets)
+
+
+def pretrain_tower(model, proc, steps: int, lr: float, per_step: int = 64, seed: int = 0, log=print) -> list[dict]:
+    """Stage 0: the vision tower alone, with a linear head (training only) reading each merged
+    token's shape, colour and size; large objects for the first half of ``steps``, then the
+    world's share of small ones. Returns the held-out curve (stills of another seed)."""
+    vis = model.model.visual
+    kinds = ("shape", "color", "small")
+    cols = [list(AUX).index(k) for k in kinds]
+    head = torch.nn.Linear(model.config.vision_config.out_hidden_size, sum(AUX[k] for k in kinds))
+    params = [*vis.parameters(), *head.parameters()]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    rng, held_rng = np.random.default_rng([seed, 7]), np.random.default_rng([HELD_OUT_SEED, 7])
+    held = stills(proc, held_rng, 200, 0.35)
+    ce = torch.nn.functional.cross_entropy
+    curve, t0 = [], time.perf_counter()
+    vis.train()
+    for step in range(steps):
+        x, grid, y = stills(proc, rng, per_step, 0.0 if step < steps // 2 else 0.35)
+        for g in opt.param_groups:
+            g["lr"] = schedule(step, steps, lr, warmup=min(100, steps // 10 + 1))
+        on = y[:, 0] > 0  # tokens an object covers
+        logits = head(vis(x, grid_thw=grid).pooler_output)[on].split([AUX[k] for k in kinds], -1)
+        loss = sum(ce(lg, y[on, c]) for lg, c in zip(logits, cols))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if (step + 1) % 250 == 0 or step + 1 == steps:
+            with torch.no_grad():
+                hx, hg, hy = held
+                on = hy[:, 0] > 0
+                logits = head(vis(hx, grid_thw=hg).pooler_output)[on].split([AUX[k] for k in kinds], -1)
+                rec = {"tower_step": step + 1, "loss": round(loss.item(), 4), "seconds": round(time.perf_counter() - t0, 1),
+                       **{f"still/{k}": round(float((lg.argmax(-1) == hy[on, c]).float().mean()), 3)
+                          for k, lg, c in zip(kinds, logits, cols)}}
+            curve.append(rec)
+            log(json.dumps(rec))
+    return curve
+
+
 def make_probes(model):
     tower = model.config.vision_config.out_hidden_size
     text = model.config.text_config.hidden_size
@@ -393,7 +458,7 @@ def schedule(step: int, steps: int, peak: float, warmup: int) -> float:
 
 def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: float, aux_weight: float,
           easy_steps: int, seed: int, eval_every: int, held_out: int, stop_after: Optional[int] = None,
-          init: Optional[Path] = None, log=print) -> dict:
+          init: Optional[Path] = None, tower_steps: int = 0, tower_lr: float = 1e-3, log=print) -> dict:
     """Train and write the checkpoint to ``out`` (also at every evaluation); ``stop_after``
     ends the run at that step with the weights it has (the schedule still spans ``steps``);
     ``init`` trains on from a checkpoint this script wrote instead of random weights."""
@@ -405,6 +470,7 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
     held = [(v, exs) for v, exs in held if exs]  # videos with nothing taught (--kinds, --forms) left out
     log(json.dumps({"parameters": sum(p.numel() for p in model.parameters()),
                     "held_out_items": sum(len(e) for _, e in held)}))
+    history = pretrain_tower(model, proc, tower_steps, tower_lr, seed=seed, log=log) if tower_steps else []
     probes = make_probes(model)
     params = [*model.parameters(), *probes.parameters()]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
@@ -425,7 +491,6 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
 
     stream = videos(seed, 10 ** 9, cls.default_sampler, stage=stage)
     out.mkdir(parents=True, exist_ok=True)
-    history = []
     t0 = time.perf_counter()
     model.train()
     for step in range(min(steps, stop_after or steps)):
@@ -474,6 +539,9 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
+    ap.add_argument("--tower-steps", type=int, default=0,
+                    help="stage 0: steps of the vision tower alone on still pictures (shapes), before the video training")
+    ap.add_argument("--tower-lr", type=float, default=1e-3)
     ap.add_argument("--kinds", help="teach only these question kinds (comma-separated: color,order,direction,"
                     "blinks,turn,small,ground)")
     ap.add_argument("--forms", help="teach only these forms (comma-separated: easy,open,mc,g)")
@@ -486,7 +554,7 @@ def main(argv=None) -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     print(json.dumps(train(a.family, a.out, a.steps, a.batch, a.per_video, a.lr, a.aux, a.easy_steps, a.seed, a.eval_every,
-                           a.held_out, a.stop_after, a.init)))
+                           a.held_out, a.stop_after, a.init, a.tower_steps, a.tower_lr)))
 
 
 if __name__ == "__main__":
