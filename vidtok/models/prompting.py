@@ -23,9 +23,9 @@ class StandInTokenizer:
     """Tokenizer for ``random:`` models (no tokenizer files offline): a byte-level BPE trained
     on English prose, the Python documentation topics every CPython ships (``pydoc_data``),
     with digits one per token (as Qwen's tokenizer splits them) and the template specials as
-    single tokens. Its prompts have about as many tokens as a real checkpoint's tokenizer
-    makes (1.2-1.7 per English word; a byte per token made them 3-5x longer, which distorted
-    prefill and time-to-first-token measurements at real dimensions). Deterministic: the same
+    single tokens. Its prompts come near the token counts of a real checkpoint's tokenizer
+    (1.7-2 tokens per word of a Video-MME-style prompt, a real one ~1.3; a byte per token made
+    them 5-6 per word, which distorted prefill and time to first token at real dimensions). Deterministic: the same
     corpus and vocabulary size train the same merges (~0.3 s, once per process)."""
 
     def __init__(self, vocab_size: int):
