@@ -325,14 +325,18 @@ MAX_SECOND = 12
 # one object, 64 of them a step (each costs what one pair of video frames does), it does learn
 # shapes: large objects first, then the world's mix of sizes.
 def still(rng: np.random.Generator, small_share: float) -> tuple[np.ndarray, torch.Tensor]:
-    """Two identical frames of one object on a world background, and the (16, 5) targets of
-    its merged tokens (``token_targets``)."""
-    shape, color = str(rng.choice(world.SHAPES)), str(rng.choice(list(world.COLORS)))
-    size = int(rng.integers(6, 9)) if rng.random() < small_share else int(rng.integers(16, 25))
-    margin = size / 2 + 2
-    th = world.Thing(shape, color, size, 0.0, 1.0, (float(rng.uniform(margin, world.SIZE - margin)),
-                                                    float(rng.uniform(margin, world.SIZE - margin))))
-    v = world.Video("still", 0.5, str(rng.choice(world.BACKGROUNDS)), [th])
+    """Two identical frames of one to three objects of distinct shapes on a world background,
+    and the (16, 5) targets of their merged tokens (``token_targets``). Several objects make
+    shape a property of each token: with one object a tower can answer "which shape is in the
+    picture" from every token, which does not tell two objects of a world video apart."""
+    things = []
+    for shape in rng.choice(world.SHAPES, int(rng.integers(1, 4)), replace=False):
+        size = int(rng.integers(6, 9)) if rng.random() < small_share else int(rng.integers(16, 25))
+        margin = size / 2 + 2
+        things.append(world.Thing(str(shape), str(rng.choice(list(world.COLORS))), size, 0.0, 1.0,
+                                  (float(rng.uniform(margin, world.SIZE - margin)),
+                                   float(rng.uniform(margin, world.SIZE - margin)))))
+    v = world.Video("still", 0.5, str(rng.choice(world.BACKGROUNDS)), things)
     return v.frames(rng)[:2], token_targets(v, np.array([0.0, 1 / world.FPS]))
 
 
