@@ -85,7 +85,8 @@ def test_the_training_script_trains_and_writes_a_checkpoint_vidtok_loads(tmp_pat
     checkpoint answers through ``vidtok ask`` like any other."""
     train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
     last = train.train("qwen2_5_vl", tmp_path / "ckpt", steps=2, batch=4, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1,
-                       seed=0, eval_every=2, held_out=1, tower_steps=2, log=lambda s: None)
+                       seed=0, eval_every=2, held_out=1, tower_steps=2, tower_scale=0.1,
+                       log=lambda s: None)
     assert math.isfinite(last["loss"]) and math.isfinite(last["aux"])
     curve = [json.loads(line) for line in (tmp_path / "ckpt" / "train_log.jsonl").read_text().splitlines()]
     assert [r.get("tower_step") for r in curve] == [2, None]  # stage 0 (the tower on stills), then the videos

@@ -462,7 +462,8 @@ def schedule(step: int, steps: int, peak: float, warmup: int) -> float:
 
 def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: float, aux_weight: float,
           easy_steps: int, seed: int, eval_every: int, held_out: int, stop_after: Optional[int] = None,
-          init: Optional[Path] = None, tower_steps: int = 0, tower_lr: float = 1e-3, log=print) -> dict:
+          init: Optional[Path] = None, tower_steps: int = 0, tower_lr: float = 1e-3, tower_scale: float = 1.0,
+          log=print) -> dict:
     """Train and write the checkpoint to ``out`` (also at every evaluation); ``stop_after``
     ends the run at that step with the weights it has (the schedule still spans ``steps``);
     ``init`` trains on from a checkpoint this script wrote instead of random weights."""
@@ -477,7 +478,11 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
     history = pretrain_tower(model, proc, tower_steps, tower_lr, seed=seed, log=log) if tower_steps else []
     probes = make_probes(model)
     params = [*model.parameters(), *probes.parameters()]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
+    tower = {id(p) for p in model.model.visual.parameters()}
+    # the tower may learn slower here than the rest (``tower_scale``), keeping what stage 0 taught it
+    groups = [{"params": [p for p in params if id(p) not in tower], "scale": 1.0},
+              {"params": [p for p in params if id(p) in tower], "scale": tower_scale}]
+    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     # The curriculum (attention must learn to find a few tokens among a few hundred, then
     # which of them the question names), in thirds of ``easy_steps``: one object that first
     # fills the frame and shrinks to its own size; two objects (binding a colour to a shape);
@@ -505,7 +510,7 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
                 video, exs = next(stream)
             part.append((video, [exs[k] for k in rng.choice(len(exs), min(per_video, len(exs)), replace=False)]))
         for g in opt.param_groups:
-            g["lr"] = schedule(step, steps, lr, warmup=min(300, steps // 10 + 1))
+            g["lr"] = g["scale"] * schedule(step, steps, lr, warmup=min(300, steps // 10 + 1))
         res, aux = forward(model, batcher(part), probes)
         loss = res.loss
         opt.zero_grad(set_to_none=True)
@@ -545,7 +550,9 @@ def main(argv=None) -> None:
     ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
     ap.add_argument("--tower-steps", type=int, default=0,
                     help="stage 0: steps of the vision tower alone on still pictures (shapes), before the video training")
-    ap.add_argument("--tower-lr", type=float, default=1e-3)
+    ap.add_argument("--tower-lr", type=float, default=1e-3, help="stage 0's peak learning rate")
+    ap.add_argument("--tower-scale", type=float, default=1.0,
+                    help="the tower's learning rate in the video stage, as a share of --lr (keep stage 0's shapes)")
     ap.add_argument("--kinds", help="teach only these question kinds (comma-separated: color,order,direction,"
                     "blinks,turn,small,ground)")
     ap.add_argument("--forms", help="teach only these forms (comma-separated: easy,open,mc,g)")
@@ -558,7 +565,7 @@ def main(argv=None) -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     print(json.dumps(train(a.family, a.out, a.steps, a.batch, a.per_video, a.lr, a.aux, a.easy_steps, a.seed, a.eval_every,
-                           a.held_out, a.stop_after, a.init, a.tower_steps, a.tower_lr)))
+                           a.held_out, a.stop_after, a.init, a.tower_steps, a.tower_lr, a.tower_scale)))
 
 
 if __name__ == "__main__":
