@@ -74,20 +74,14 @@ FAMILIES = {
 }
 
 
-def train_tokenizer(specials: list[str], vocab_size: int = 384, texts=None, pre=None):
+def train_tokenizer(specials: list[str], vocab_size: int = 384, texts=None, split_digits: bool = False):
     """A real fast tokenizer: byte-level BPE trained on ``texts`` (a few sentences by default),
-    with ``specials`` added after the learned vocabulary (ids vocab, vocab + 1, ...); ``pre``
-    replaces the byte-level pre-tokenizer (e.g. to split digits first, as Qwen's does)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    with ``specials`` added after the learned vocabulary (ids vocab, vocab + 1, ...);
+    ``split_digits``: digits split first, as Qwen's tokenizer does (``vidtok``'s own recipe,
+    ``models.prompting.train_bpe``)."""
+    from vidtok.models.prompting import train_bpe
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre or pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
-    tok.train_from_iterator(CORPUS if texts is None else texts, trainer)
-    tok.add_special_tokens(specials)
-    return tok
+    return train_bpe(CORPUS if texts is None else texts, vocab_size, specials, split_digits=split_digits)
 
 
 def _fast(tok, family: str):

@@ -204,16 +204,13 @@ def resume(family: str, path: Path):
 def build(family: str, seed: int):
     """A fresh model, its fast tokenizer and its processor (random weights from ``seed``)."""
     import transformers
-    from tokenizers import pre_tokenizers
     from transformers import GenerationConfig
 
     from checkpoints import train_tokenizer
     from vidtok.models import MODELS
 
     spec = FAMILIES[family]
-    raw = train_tokenizer(spec["specials"], vocab_size=640, texts=corpus(),
-                          pre=pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                                       pre_tokenizers.ByteLevel(add_prefix_space=False)]))
+    raw = train_tokenizer(spec["specials"], vocab_size=640, texts=corpus(), split_digits=True)
     tok = _fast(raw, family)
     ids = {t: tok.convert_tokens_to_ids(t) for t in spec["specials"]}
     cfg_kw = json.loads(json.dumps(CONFIGS[family]))

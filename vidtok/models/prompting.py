@@ -25,8 +25,9 @@ class StandInTokenizer:
     with digits one per token (as Qwen's tokenizer splits them) and the template specials as
     single tokens. Its prompts come near the token counts of a real checkpoint's tokenizer
     (1.7-2 tokens per word of a Video-MME-style prompt, a real one ~1.3; a byte per token made
-    them 5-6 per word, which distorted prefill and time to first token at real dimensions). Deterministic: the same
-    corpus and vocabulary size train the same merges (~0.3 s, once per process)."""
+    them 5-6 per word, which distorted prefill and time to first token at real dimensions).
+    Deterministic: the same corpus and vocabulary size train the same merges (~0.3 s, once per
+    process)."""
 
     def __init__(self, vocab_size: int):
         self.vocab_size = vocab_size
@@ -51,24 +52,33 @@ class StandInTokenizer:
         return "".join(out)
 
 
-@functools.lru_cache(maxsize=4)
-def _stand_in_bpe(vocab_size: int):
+def train_bpe(texts, vocab_size: int, specials=(), split_digits: bool = False):
+    """A byte-level BPE (``tokenizers``) with ``vocab_size`` learned entries trained on
+    ``texts``, ``specials`` added after them (one id each); ``split_digits``: every digit its
+    own token first, as Qwen's tokenizer splits them. The one recipe of vidtok's stand-in
+    tokenizer and of the tests' checkpoint tokenizers."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level]) \
+        if split_digits else byte_level
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size,
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                                       show_progress=False))
+    tok.add_special_tokens(list(specials))
+    return tok
+
+
+@functools.lru_cache(maxsize=4)
+def _stand_in_bpe(vocab_size: int):
     try:
         from pydoc_data.topics import topics
         corpus = list(topics.values())
     except ImportError:  # a Python built without its docs data: merges from this module's text
         corpus = [__doc__ or "", StandInTokenizer.__doc__ or ""]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False)])
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=vocab_size - len(STAND_IN_SPECIALS),
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                                        show_progress=False))
-    tok.add_special_tokens(list(STAND_IN_SPECIALS))
-    return tok
+    return train_bpe(corpus, vocab_size - len(STAND_IN_SPECIALS), STAND_IN_SPECIALS, split_digits=True)
 
 
 #: where an earlier answer sits in a rendered conversation (replaced by its token ids)
