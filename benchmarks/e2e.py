@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from vidtok import open_video  # noqa: E402
 from vidtok.compress import compress  # noqa: E402
 from vidtok.compress.budget import Budget  # noqa: E402
-from vidtok.compress.plan import frames_share  # noqa: E402
+from vidtok.compress.request import Compression  # noqa: E402
 from vidtok.models.loading import load_model  # noqa: E402
 from vidtok.select import sample  # noqa: E402
 from vidtok.select.prefilter import distinct_frames, full_token_count  # noqa: E402
@@ -132,8 +132,7 @@ def main(argv=None):
     rows = [one(model, args.video, args.frames, None, args.method, args.new_tokens),
             one(model, args.video, args.frames, args.budget, args.method, args.new_tokens)]
     rows[-1]["budget"] += " (plan after)"
-    b = Budget.parse(args.budget)
-    auto = frames_share("auto", b.value if b.kind == "ratio" else None)
+    auto = Compression.of(args.method, args.budget).pre_keep  # the share of frames the default plan sends through
     rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, auto))
     rows[-1]["budget"] += " (default plan)"
     for keep in (float(k) for k in str(args.pre_keep).split(",") if float(k)):

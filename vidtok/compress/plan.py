@@ -37,9 +37,7 @@ def frames_share(plan: Optional[str], share: Optional[float]) -> Optional[float]
     if plan == "after":
         return None
     if plan == "auto":
-        if share is None:
-            return None
-        f = min(1.0, DEFAULT_FRAMES_PER_BUDGET * share)
+        f = DEFAULT_FRAMES_PER_BUDGET * share if share is not None else 1.0
         return None if f >= 1 else f
     if plan.startswith("frames="):
         try:

@@ -40,6 +40,14 @@ class Benchmark:
         return rows, self.aggregate(rows)
 
 
+def per_group(rows: list[dict], key: str, measure: Callable[[list[dict]], float]) -> dict:
+    """``accuracy_<group>``: ``measure`` of the rows of each value of ``row[key]`` (rows
+    without one left out), groups in sorted order: the per-category metrics (MVBench's task,
+    NExT-QA's question type, LongVideoBench's duration group), each on its benchmark's scale."""
+    groups = sorted({r.get(key) for r in rows if r.get(key) not in (None, "")}, key=str)
+    return {f"accuracy_{g}": measure([r for r in rows if r.get(key) == g]) for g in groups}
+
+
 def strip_each(text: str, chars: str) -> str:
     """``text`` stripped of each character of ``chars`` in turn (one ``str.strip`` per
     character, in order: how the MMMU-style parsers clean an answer's ends)."""

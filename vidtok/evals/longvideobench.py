@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Benchmark
+from .base import Benchmark, per_group
 
 POST_PROMPT = "Answer with the option's letter from the given choices directly.\n"
 PREFIXES = ("The best answer is", "The correct answer is", "The answer is", "The answer", "The best option is",
@@ -49,11 +49,10 @@ def score(doc: dict, answer: str, rng) -> dict:
 
 
 def aggregate(rows: list[dict]) -> dict:
-    out = {"accuracy": round(sum(r["score"] for r in rows) / len(rows), 5) if rows else 0}
-    for group in sorted({r["duration_group"] for r in rows}, key=str):
-        part = [r for r in rows if r["duration_group"] == group]
-        out[f"accuracy_{group}"] = round(sum(r["score"] for r in part) / len(part), 5)
-    return out
+    def fraction(part):
+        return round(sum(r["score"] for r in part) / len(part), 5) if part else 0
+
+    return {"accuracy": fraction(rows), **per_group(rows, "duration_group", fraction)}
 
 
 def videos(doc: dict) -> list[str]:

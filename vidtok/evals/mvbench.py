@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .base import LETTERS, Benchmark
+from .base import LETTERS, Benchmark, per_group
 
 POST_PROMPT = "Only give the best option.\n"
 
@@ -57,12 +57,11 @@ def score(doc: dict, answer: str, rng=None) -> dict:
 
 def aggregate(rows: list[dict]) -> dict:
     answered = [r for r in rows if r["pred"] != ""]
-    out = {"accuracy": 100 * sum(r["score"] for r in answered) / len(answered) if answered else 0,
-           "answered": len(answered)}
-    for task in sorted({r.get("task") for r in answered if r.get("task")}):  # per task, the same rule
-        part = [r for r in answered if r.get("task") == task]
-        out[f"accuracy_{task}"] = 100 * sum(r["score"] for r in part) / len(part)
-    return out
+    def percent(part):
+        return 100 * sum(r["score"] for r in part) / len(part) if part else 0
+
+    return {"accuracy": percent(answered), "answered": len(answered),
+            **per_group(answered, "task", percent)}  # per task, the same rule
 
 
 #: where each MVBench task's videos lie in the dataset (its README's layout, as lmms-eval reads it)

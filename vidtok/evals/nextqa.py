@@ -7,7 +7,7 @@ draws a random letter when it finds none; accuracy is a fraction."""
 
 from __future__ import annotations
 
-from .base import LETTERS, Benchmark, named_options, strip_each
+from .base import LETTERS, Benchmark, named_options, per_group, strip_each
 
 
 def mmmu_letter(response: str, letters: list[str], texts: dict[str, str], rng) -> str:
@@ -54,11 +54,10 @@ def score(doc: dict, answer: str, rng) -> dict:
 
 
 def aggregate(rows: list[dict]) -> dict:
-    out = {"accuracy": sum(r["score"] for r in rows) / len(rows) if rows else 0}
-    for kind in sorted({r.get("type") for r in rows if r.get("type")}):  # NExT-QA's question types (CW, TN, ...)
-        part = [r for r in rows if r.get("type") == kind]
-        out[f"accuracy_{kind}"] = sum(r["score"] for r in part) / len(part)
-    return out
+    def fraction(part):
+        return sum(r["score"] for r in part) / len(part) if part else 0
+
+    return {"accuracy": fraction(rows), **per_group(rows, "type", fraction)}  # question types (CW, TN, ...)
 
 
 def videos(doc: dict) -> list[str]:

@@ -18,15 +18,16 @@ from lmms_eval.api.model import lmms
 
 class VidtokLMM(lmms):
     def __init__(self, pretrained: str | None = None, method: str | None = None, budget=None, pre_keep=None,
-                 plan: str | None = None, frames=None, fps=None, device: str | None = None, dtype: str | None = None, resize: str | None = None,
-                 **unused) -> None:
+                 plan: str | None = None, frames=None, fps=None, device: str | None = None, dtype: str | None = None,
+                 resize: str | None = None, **unused) -> None:
         super().__init__()
         from ..config import resolve
         from ..models.loading import load_configured
 
         flags = {"model": pretrained, "method": method, "budget": None if budget is None else str(budget),
-                 "pre_keep": None if pre_keep is None else float(pre_keep), "plan": plan, "frames": None if frames is None else int(frames),
-                 "fps": None if fps is None else float(fps), "device": device, "dtype": dtype, "resize": resize}
+                 "pre_keep": None if pre_keep is None else float(pre_keep), "plan": plan,
+                 "frames": None if frames is None else int(frames), "fps": None if fps is None else float(fps),
+                 "device": device, "dtype": dtype, "resize": resize}
         self.cfg = resolve(None, None, **flags)
         self.compression = self.cfg.compression
         self.model = load_configured(self.cfg)
