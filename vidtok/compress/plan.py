@@ -37,7 +37,7 @@ def frames_share(plan: Optional[str], share: Optional[float]) -> Optional[float]
     if plan == "after":
         return None
     if plan == "auto":
-        f = DEFAULT_FRAMES_PER_BUDGET * share if share is not None else 1.0
+        f = round(DEFAULT_FRAMES_PER_BUDGET * share, 6) if share is not None else 1.0  # 0.3, not 0.30000000000000004
         return None if f >= 1 else f
     if plan.startswith("frames="):
         try:
