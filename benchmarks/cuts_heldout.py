@@ -116,10 +116,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         built = [(name, *build(videos, name, shots, d, Path(tmp))) for name, shots, d in CLIPS]
         t0 = time.perf_counter()
-        from vidtok.select.transnet import load_network
+        from vidtok.select.transnet import load_runner
 
-        load_network()
-        print(f"TransNetV2 first load (torch import and weights): {time.perf_counter() - t0:.2f} s\n")
+        runtime = load_runner().runtime
+        print(f"TransNetV2 first load ({runtime}: import and weights): {time.perf_counter() - t0:.2f} s\n")
         print(f"Hard cuts and one dissolve at known frames, tolerance {args.tolerance} frames.\n")
         print("| clip | frames | truth (cuts; dissolve) | detector | found | precision | recall | F1 | seconds | frames/s |")
         print("|---|---|---|---|---|---|---|---|---|---|")

@@ -1,8 +1,9 @@
 """The learned cut detector on a CPU: the two-stage scan (frame differences propose
-segments, only those go through TransNetV2, bfloat16 autocast where the CPU has bfloat16
-units, decoding in a thread) against the full network on every segment in float32, in the
-same run on every shared video: frames per second of each, and whether the two-stage scan
-finds exactly the events the full network finds.
+segments, only those go through TransNetV2, decoding in a thread) through each runtime,
+torch (vidtok's faster form, bfloat16 autocast where the CPU has bfloat16 units) and OpenVINO
+(bfloat16 likewise), against the package's own network on every segment in float32, in the
+same run on every shared video: frames per second of each, and whether each finds exactly the
+events the package's network finds.
 
     python benchmarks/transnet_scan.py [--videos ../shared/videos] [--repeat 1]
 """
@@ -27,17 +28,19 @@ def main() -> None:
     from vidtok.models.cpu_dtype import cpu_has_bfloat16
     from vidtok.select import transnet as T
 
-    net = T.load_network("cpu")
+    runs = {"full": (T.load_network("cpu", as_packaged=True), True, False),
+            "torch": (T.load_runner("torch"), False, None), "openvino": (T.load_runner("openvino"), False, None)}
     print(f"bfloat16 units on this CPU: {cpu_has_bfloat16()}; {args.repeat} run(s) each, the median")
-    print(f"| video | frames | full float32 fps | two-stage fps | speed-up | events | same events |")
-    print("|---|---|---|---|---|---|---|")
-    total = {"full": 0.0, "two": 0.0}
+    print("| video | frames | full float32 fps | two-stage torch fps | two-stage OpenVINO fps | OpenVINO over full "
+          "| events | same events (torch, OpenVINO) |")
+    print("|---|---|---|---|---|---|---|---|")
+    total = dict.fromkeys(runs, 0.0)
     frames = 0
-    lost = 0
+    lost = {"torch": 0, "openvino": 0}
     for path in sorted(p for p in Path(args.videos).glob("*.*") if p.suffix not in (".md", ".json")):
         v = open_video(path)
         out = {}
-        for label, full, bf16 in (("full", True, False), ("two", False, None)):
+        for label, (net, full, bf16) in runs.items():
             times = []
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
@@ -45,14 +48,16 @@ def main() -> None:
                 times.append(time.perf_counter() - t0)
             out[label] = (T.transitions(p), statistics.median(times))
             total[label] += out[label][1]
-        same = out["two"][0] == out["full"][0]
-        lost += not same
+        same = {k: out[k][0] == out["full"][0] for k in lost}
+        for k in lost:
+            lost[k] += not same[k]
         frames += len(v)
-        print(f"| {path.name} | {len(v)} | {len(v) / out['full'][1]:.0f} | {len(v) / out['two'][1]:.0f} | "
-              f"{out['full'][1] / out['two'][1]:.2f}x | {len(out['full'][0])} | {'yes' if same else 'NO'} |", flush=True)
-    print(f"| all | {frames} | {frames / total['full']:.0f} | {frames / total['two']:.0f} | "
-          f"{total['full'] / total['two']:.2f}x | | {'yes' if not lost else f'{lost} differ'} |")
-
+        fps = " | ".join(f"{len(v) / out[k][1]:.0f}" for k in runs)
+        print(f"| {path.name} | {len(v)} | {fps} | {out['full'][1] / out['openvino'][1]:.2f}x | {len(out['full'][0])} | "
+              f"{', '.join('yes' if same[k] else 'NO' for k in lost)} |", flush=True)
+    fps = " | ".join(f"{frames / total[k]:.0f}" for k in runs)
+    print(f"| all | {frames} | {fps} | {total['full'] / total['openvino']:.2f}x | | "
+          f"{', '.join('yes' if not lost[k] else f'{lost[k]} differ' for k in lost)} |")
 
 if __name__ == "__main__":
     main()

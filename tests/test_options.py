@@ -65,3 +65,16 @@ def test_dtype_and_device_reach_the_model_and_are_checked_first(capsys, monkeypa
                                                            "--dtype", "int8", "--out", "/dev/null"]):
         code, out, err = run_cli(argv, capsys)
         assert code == 2 and "--dtype" in err, err
+
+
+def test_the_cut_network_runtime_is_an_option_checked_before_decoding(capsys, monkeypatch):
+    """``-o runtime=torch|openvino`` picks what runs TransNetV2 (``--json`` says which ran);
+    another value is a one-line usage error before a frame is decoded."""
+    code, out, err = run_cli(["keyframes", V, "-m", "scenes", "-o", "runtime=torch", "--json", "--no-cache"], capsys)
+    d = json.loads(out)
+    assert code == 0 and d["params"]["runtime"] == "torch" and [c["index"] for c in d["cuts"]] == [40, 95, 150]
+    from vidtok.select import transnet
+
+    monkeypatch.setattr(transnet, "_Ring", lambda *a, **k: pytest.fail("decoded before the option was checked"))
+    code, out, err = run_cli(["keyframes", V, "-m", "scenes", "-o", "runtime=onnx", "--no-cache"], capsys)
+    assert code == 2 and "runtime must be auto, torch, openvino, got 'onnx'" in err and err.count("\n") == 1

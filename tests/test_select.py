@@ -508,17 +508,103 @@ def dissolve_clip(tmp_path_factory):
 
 
 def transnet_events(path, full):
+    """The events of the two-stage scan, or (``full``) of the package's own network on every
+    segment in float32: the reference."""
     from vidtok.select import transnet
 
     v = open_video(path)
-    return transnet.transitions(transnet.probabilities(v, transnet.load_network("cpu"), full=full))
+    net = transnet.load_network("cpu", as_packaged=full)
+    return transnet.transitions(transnet.probabilities(v, net, full=full, bf16=False if full else None))
 
 
-def test_two_stage_transnet_finds_what_the_full_network_finds(dissolve_clip, shots_clip):
+@pytest.mark.parametrize("bf16", [False, True])
+def test_the_faster_transnet_computes_the_packaged_network(bf16):
+    """vidtok's form of the network (channels-last order, its own pooling and per-frame means)
+    gives the package's probabilities on real frames, in float32 and under bfloat16 autocast."""
+    import contextlib
+
+    import torch
+
+    from vidtok.select import transnet
+
+    v = open_video(SAMPLES / "film_bw_his_girl_friday_cc0.mp4")
+    x = torch.from_numpy(transnet._window(v.get_frames(np.arange(len(v)), size=transnet.INPUT_SIZE).data, 1)[None])
+    out = []
+    for packaged in (True, False):
+        net = transnet.load_network("cpu", as_packaged=packaged)
+        precision = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+        with torch.inference_mode(), precision:
+            out.append(torch.sigmoid(net(x)[0].float()))
+    assert not any(isinstance(m, torch.nn.AvgPool3d) for m in net.modules())  # the faster form ran
+    assert torch.allclose(out[0], out[1], atol=1e-5 if not bf16 else 2e-3), (out[0] - out[1]).abs().max()
+
+
+@pytest.mark.parametrize("runtime", ["torch", "openvino"])
+def test_two_stage_transnet_finds_what_the_full_network_finds(dissolve_clip, shots_clip, runtime):
+    """The two-stage scan, through either runtime, finds the package's network's events."""
+    from vidtok.select import transnet
+
+    run = transnet.load_runner(runtime)
+    assert run.runtime == runtime
     for clip in (dissolve_clip, shots_clip):
         full = transnet_events(clip, full=True)
-        assert full and transnet_events(clip, full=False) == full
+        assert full and transnet.transitions(transnet.probabilities(open_video(clip), run, full=False)) == full
     assert transnet_events(dissolve_clip, full=True) == [(65, 67), (207, 208)]  # the dissolve is one event
+
+
+def test_openvino_computes_the_packaged_network():
+    """The converted network gives the package's probabilities on real frames (float32)."""
+    import torch
+
+    from vidtok.select import transnet
+    from vidtok.select.transnet_openvino import Runner
+
+    v = open_video(SAMPLES / "film_bw_his_girl_friday_cc0.mp4")
+    x = transnet._window(v.get_frames(np.arange(len(v)), size=transnet.INPUT_SIZE).data, 1)[None]
+    with torch.inference_mode():
+        ref = torch.sigmoid(transnet.load_network("cpu", as_packaged=True)(torch.from_numpy(x))[0][0, :, 0]).numpy()
+    got = Runner(bf16=False)(x)
+    assert got.shape == (transnet.WINDOW,) and np.abs(got - ref).max() < 1e-5
+
+
+def test_openvino_loads_converted_without_torch_or_telemetry(tmp_path):
+    """After the first conversion (cached) a fresh process runs the network without
+    importing torch, and without OpenVINO's telemetry, which would send a usage event and
+    hold the process at exit; where the cache cannot be written the network is converted in
+    memory and runs all the same."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from vidtok.select.transnet_openvino import Runner
+
+    Runner()  # converted into this session's cache (once)
+    code = (
+        "import json, sys, threading, numpy as np\n"
+        "from vidtok.select import transnet\n"
+        "run = transnet.load_runner('openvino')\n"
+        "p = run(np.zeros((1, 100, 27, 48, 3), np.uint8))\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'telemetry': 'openvino_telemetry' in sys.modules,\n"
+        "                  'threads': [t.name for t in threading.enumerate() if not t.daemon], 'n': len(p)}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=os.environ)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"torch": False, "telemetry": False, "threads": ["MainThread"], "n": 100}
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # the cache folder cannot be made under a file
+    env = {**os.environ, "VIDTOK_CACHE_DIR": str(blocked)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["n"] == 100
+
+
+def test_auto_runtime_is_torch_without_openvino(monkeypatch):
+    from vidtok.select import transnet, transnet_openvino
+
+    monkeypatch.setattr(transnet_openvino, "available", lambda: False)
+    assert transnet.load_runner().runtime == "torch"
+    with pytest.raises(ValueError, match="unknown runtime"):
+        transnet.load_runner("onnx")
 
 
 @needs_shared

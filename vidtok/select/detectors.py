@@ -69,13 +69,18 @@ def _learned(name: str, proven_cuts: bool, doc: str) -> DetectorFn:
     """TransNetV2's transitions (with ``proven_cuts``: plus the hard cuts frame differences prove)."""
 
     def detector(video, *, threshold: Optional[float] = None, full: Optional[bool] = None, progress=None,
-                 **_) -> Shots:
+                 runtime: str = "auto", **_) -> Shots:
         from . import transnet
 
         threshold = transnet.THRESHOLD if threshold is None else threshold
-        net = transnet.load_network()
-        full = net.device.type == "cuda" if full is None else full
-        p, stats = transnet.scan(video, net, progress, full=full)
+        runners = []  # loaded by the scan while the first frames decode
+
+        def load():
+            runners.append(transnet.load_runner(runtime))
+            return runners[0]
+
+        p, stats = transnet.scan(video, None, progress, full=full, load=load)
+        full = bool(runners) and runners[0].device == "cuda" if full is None else full
         events = transnet.transitions(p, threshold)
         if proven_cuts:
             events = transnet.with_proven_cuts(events, stats)
@@ -84,6 +89,7 @@ def _learned(name: str, proven_cuts: bool, doc: str) -> DetectorFn:
         bounds = [0, *cuts, len(video)]
         return Shots(cuts, [(a + b - 1) // 2 for a, b in zip(bounds[:-1], bounds[1:])],  # each shot's middle frame
                      {"scan": "full" if full else "two-stage", "threshold": threshold,
+                 "runtime": runners[0].runtime if runners else None,
                       # dissolves and fades: first frame, last + 1
                       "transitions": [[a, b] for a, b in events if b - a > 1]})
 

@@ -113,20 +113,25 @@ def fps(video: Video, *, fps: float = 1.0, k: Optional[int] = None, **_) -> Sele
 
 @SELECTORS.register("scenes")
 def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", threshold: Optional[float] = None,
-           min_scene_len: int = 15, filter: str = "merge", full: Optional[bool] = None, progress=None,
-           **_) -> Selection:
+           min_scene_len: int = 15, filter: str = "merge", full: Optional[bool] = None, runtime: str = "auto",
+           progress=None, **_) -> Selection:
     """Scene cuts by a detector (``detectors.py``: content, adaptive, fade, all, transnet,
     combined; ``auto``: combined when the transnet extra is installed, else content) and one
     representative frame per scene. ``full``: transnet runs on every segment (default on
-    CUDA; on a CPU the frame differences propose the segments)."""
+    CUDA; on a CPU the frame differences propose the segments). ``runtime``: what runs
+    transnet (``transnet.load_runner``: auto, torch or openvino)."""
     from .detectors import DETECTORS, resolve_detector
     from .scenes import FILTERS
 
     detector = DETECTORS.check(resolve_detector(detector))
     if filter not in FILTERS:  # checked before any decoding; flash_filter holds the rule
         raise UsageError(f"--filter must be merge or suppress, got '{filter}'")
+    from .transnet import RUNTIMES
+
+    if runtime not in RUNTIMES:
+        raise UsageError(f"-o runtime must be {', '.join(RUNTIMES)}, got '{runtime}'")
     shots = DETECTORS.get(detector)(video, threshold=threshold, min_scene_len=min_scene_len, filter=filter,
-                                    full=full, progress=progress)
+                                    full=full, runtime=runtime, progress=progress)
     params = {"detector": detector, **shots.params}  # the one that ran (auto resolved)
     cut_frames, rep_frames = shots.cuts, shots.representatives
     t = video.index.times
