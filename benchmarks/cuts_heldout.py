@@ -24,10 +24,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from vidtok import open_video  # noqa: E402
 from vidtok.select import select  # noqa: E402
 from tests.videogen import write_frames  # noqa: E402  (the tests' own clip writer)
+
+import cutscore  # noqa: E402
 
 W, H, FPS, DISSOLVE = 480, 270, 25, 12
 
@@ -74,19 +77,8 @@ def build(videos: Path, name, shots, dissolve_into, out: Path):
 
 
 def score(pred, cuts, dissolve, tol):
-    """(precision, recall, F1): a prediction matches an unused hard cut within ``tol``, or the
-    dissolve when it falls inside it (``tol`` either side); each truth matches once."""
-    truths = [(c - tol, c + tol) for c in cuts] + ([(dissolve[0] - tol, dissolve[1] + tol)] if dissolve else [])
-    used, tp = set(), 0
-    for p in sorted(pred):
-        for j, (a, b) in enumerate(truths):
-            if j not in used and a <= p <= b:
-                used.add(j)
-                tp += 1
-                break
-    prec = tp / len(pred) if pred else (1.0 if not truths else 0.0)
-    rec = tp / len(truths) if truths else 1.0
-    return prec, rec, 0.0 if prec + rec == 0 else 2 * prec * rec / (prec + rec)
+    """(precision, recall, F1) against the hard cuts and the dissolve (``cutscore``)."""
+    return cutscore.score(pred, [(c, c) for c in cuts] + ([tuple(dissolve)] if dissolve else []), tol)
 
 
 def detectors():

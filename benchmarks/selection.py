@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import cutscore  # noqa: E402
 from vidtok import open_video  # noqa: E402
 from vidtok.select import select  # noqa: E402
 
@@ -49,6 +50,46 @@ def cases(shared: Path, tmp: Path):
                     [round(8.08 * 30000 / 1001)], 3))
         # stream 0 (320x180, 25 fps): what PySceneDetect reads from the original file
         out.append((f"{nasa.name} (stream 0)", nasa, 0, nasa, [round(8.08 * 25)], 3))
+    return out
+
+
+#: True shot transitions, (first frame, last frame) in vidtok's frame numbering of the stream,
+#: for the second table. The files' own annotations name them only in words, or only some of
+#: them, so they were read from each frame's mean brightness and mean absolute change at 48x27
+#: (a fade: a steady ramp to or from black; a dissolve: a steady ramp between two still
+#: pictures; a hard cut: one frame of change) and checked by eye. A fade from black at the start
+#: or to black at the end is a transition, as the TRECVID shot-boundary task counts fades.
+TRANSITIONS = {
+    # SOURCES.md: four still shots, the first three joined by fades through black, a dissolve at
+    # about 17.8-18.5 s, a final fade-out. Measured: black, then a cut at 30; a cut to black at
+    # 180 and a fade in until 240; a fade out from 331, black, a fade in until 423; the dissolve
+    # over 529-558; the fade out over 664-693
+    "scenecuts_pyscenedetect_testvideo_720p.mp4": [(30, 30), (180, 240), (331, 423), (529, 558), (664, 693)],
+    # SOURCES.md names the hard cut (about 8.08 s); before it a dark shot dissolves into the
+    # mirror shot (stream 3, 29.97 fps: 150-179; stream 0, 25 fps: 127-151)
+    "nasa_webb_cleanroom_multistream_subs.mp4 (stream 3, default)": [(150, 179), (240, 240)],
+    "nasa_webb_cleanroom_multistream_subs.mp4 (stream 0)": [(127, 151), (202, 202)],
+    # SOURCES.md: shot changes at about 11.8, 15.7 and 23.0 s (cuts at 283, 376, 551); the film
+    # fades in from black over 6-48
+    "animation_bbb_0-30s_vp8_vorbis.webm": [(6, 48), (283, 283), (376, 376), (551, 551)],
+}
+
+
+def transition_cases(shared: Path, tmp: Path):
+    """(label, vidtok's file and stream, PySceneDetect's file, transitions) for the second
+    table: the sample video's known cuts and ``TRANSITIONS``."""
+    syn = json.loads((ROOT / "sample_videos" / "synthetic_cuts.json").read_text())
+    out = [("synthetic_cuts.mp4", ROOT / "sample_videos" / "synthetic_cuts.mp4", None,
+            ROOT / "sample_videos" / "synthetic_cuts.mp4", [(c, c) for c in syn["cut_frames"]])]
+    for label, truth in TRANSITIONS.items():
+        name, _, stream = label.partition(" (stream ")
+        path = shared / name
+        if not path.exists():
+            continue
+        if stream.startswith("3"):  # vidtok's default; PySceneDetect reads a stream copy of it
+            out.append((label, path, None, remux_stream(path, 3, tmp / "nasa_stream3.mp4"), truth))
+        else:
+            out.append((label, path, 0 if stream else None, path, truth))
     return out
 
 
@@ -93,10 +134,14 @@ def run_default(path, stream=None):
     return [c.index for c in sel.cuts], sel.params["detector"]
 
 
-def run_pyscenedetect(path):
-    from scenedetect import ContentDetector, detect
+def run_detector(path, stream, detector):
+    return [c.index for c in select(open_video(path, stream=stream), "scenes", detector=detector, use_cache=False).cuts]
 
-    scenes = detect(str(path), ContentDetector())
+
+def run_pyscenedetect(path, kind="content"):
+    from scenedetect import AdaptiveDetector, ContentDetector, detect
+
+    scenes = detect(str(path), ContentDetector() if kind == "content" else AdaptiveDetector())
     return [s[0].frame_num for s in scenes[1:]]
 
 
@@ -156,6 +201,14 @@ def main(argv=None):
                 row.update({"psd_original": orig, "psd_original_f1": f1(orig, truth, tol)})
         rows.append(row)
         print(json.dumps(row), flush=True)
+    transitions = []
+    for name, path, stream, psd_path, truth in transition_cases(Path(args.videos), tmp):
+        if args.only and args.only not in name:
+            continue
+        found = {d: run_detector(path, stream, d) for d in ("auto", "content", "transnet")}
+        if have_psd:
+            found.update({f"psd {k}": run_pyscenedetect(psd_path, k) for k in ("content", "adaptive")})
+        transitions.append((name, truth, found, {k: cutscore.score(v, truth, args.tolerance)[2] for k, v in found.items()}))
     shutil.rmtree(tmp, ignore_errors=True)
     lines = [
         f"Cut detection, tolerance {args.tolerance} frame(s) (3 on the NASA clip), best of {args.repeat} "
@@ -175,6 +228,16 @@ def main(argv=None):
     for r in rows:
         lines.append(f"| {r['video']} | {r['truth']} | {r['default_detector']} | {r['default']} | {r['default_f1']:.2f} | "
                      f"{r['vidtok_f1']:.2f} |")
+    columns = ["auto", "content", "transnet"] + (["psd content", "psd adaptive"] if have_psd else [])
+    lines += ["", f"The default detector against the true shot transitions (``TRANSITIONS``: fades and "
+                  f"dissolves as frame spans; a detection inside a span, {args.tolerance} frame(s) either side, "
+                  f"matches it once), F1:", "",
+              "| video | transitions | default finds | " + " | ".join(f"{c} F1" for c in columns)
+              + " | default at least the best |", "|---|---|---|" + "---|" * (len(columns) + 1)]
+    for name, truth, found, f in transitions:
+        best = max(f[c] for c in columns[1:])
+        lines.append(f"| {name} | {truth} | {found['auto']} | " + " | ".join(f"{f[c]:.2f}" for c in columns)
+                     + f" | {'yes' if f['auto'] >= best else 'NO'} |")
     for r in rows:
         if "psd_original" in r:
             lines += ["", f"{r['video']}: PySceneDetect on the original file (it reads stream 0) finds "

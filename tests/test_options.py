@@ -78,3 +78,8 @@ def test_the_cut_network_runtime_is_an_option_checked_before_decoding(capsys, mo
     monkeypatch.setattr(transnet, "_Ring", lambda *a, **k: pytest.fail("decoded before the option was checked"))
     code, out, err = run_cli(["keyframes", V, "-m", "scenes", "-o", "runtime=onnx", "--no-cache"], capsys)
     assert code == 2 and "runtime must be auto, torch, openvino, got 'onnx'" in err and err.count("\n") == 1
+    from vidtok.select import transnet_openvino
+
+    monkeypatch.setattr(transnet_openvino, "available", lambda: False)  # a machine without OpenVINO
+    code, out, err = run_cli(["keyframes", V, "-m", "scenes", "-o", "runtime=openvino", "--no-cache"], capsys)
+    assert code == 6 and "pip install 'vidtok[cuts]'" in err and err.count("\n") == 1

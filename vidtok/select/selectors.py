@@ -130,6 +130,13 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", thr
 
     if runtime not in RUNTIMES:
         raise UsageError(f"-o runtime must be {', '.join(RUNTIMES)}, got '{runtime}'")
+    if runtime == "openvino" and detector in ("transnet", "combined"):
+        from .transnet_openvino import available
+
+        if not available():
+            from ..errors import MissingDependencyError
+
+            raise MissingDependencyError("-o runtime=openvino needs pip install 'vidtok[cuts]' (OpenVINO is not installed)")
     shots = DETECTORS.get(detector)(video, threshold=threshold, min_scene_len=min_scene_len, filter=filter,
                                     full=full, runtime=runtime, progress=progress)
     params = {"detector": detector, **shots.params}  # the one that ran (auto resolved)
