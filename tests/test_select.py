@@ -667,6 +667,24 @@ def test_the_default_detector_keeps_the_networks_dissolves(dissolve_clip, shots_
     assert select(open_video(dissolve_clip), "scenes", use_cache=False).params["transitions"] == [[65, 67]]
 
 
+@needs_shared
+def test_the_default_detector_finds_each_true_transition_once():
+    """On the shared videos whose transitions are known (``benchmarks/selection.py``'s
+    ``TRANSITIONS``: fades through black, dissolves and hard cuts as frame spans) the default
+    reports one cut inside each span and none outside: the table's F1 of 1.00."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("selection", SAMPLES.parent / "benchmarks" / "selection.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for label, truth in bench.TRANSITIONS.items():
+        name, _, stream = label.partition(" (stream ")
+        v = open_video(SHARED / name, stream=int(stream[0]) if stream else None)
+        cuts = [c.index for c in select(v, "scenes", use_cache=False).cuts]
+        hits = [[c for c in cuts if a - 1 <= c <= b + 1] for a, b in truth]
+        assert [len(h) for h in hits] == [1] * len(truth) and len(cuts) == len(truth), (label, cuts)
+
+
 def _moving(kind: str, n: int = 120) -> np.ndarray:
     """Fast motion at 48x27 with no cut: a textured picture panning 6 px a frame, a large
     bright object bouncing across a dark room in 12 frames, and a camera shaking over stripes."""
@@ -736,6 +754,39 @@ def test_the_transnet_scan_holds_a_ring_of_frames_not_the_video(tmp_path, monkey
     ref = transnet.Stats.of(v.get_frames(np.arange(len(v)), size=transnet.INPUT_SIZE).data)
     assert np.allclose(stats.means, ref.means) and np.allclose(stats.change, ref.change, atol=1e-4)
     assert transnet.proven_cuts(stats) == [500, 950]
+
+
+def test_segments_still_but_for_proven_cuts_skip_the_network(tmp_path, dissolve_clip, shots_clip):
+    """The default detector adds the proven hard cuts itself, so a segment whose picture is
+    still apart from such cuts skips the network: on still shots cut apart it runs no window at
+    all, and on every clip its events equal those of the full network."""
+    from vidtok.select import transnet
+
+    from .videogen import write_frames
+
+    shots = [np.full((36, 64, 3), c, np.uint8) for c in ((200, 40, 40), (30, 160, 60), (40, 60, 220))]
+    still = write_frames(tmp_path / "still.mp4", [shots[0]] * 130 + [shots[1]] * 120 + [shots[2]] * 100)
+    run = transnet.load_runner()
+    windows = []
+
+    def counted(x):
+        windows.append(1)
+        return run(x)
+
+    counted.runtime, counted.device = run.runtime, run.device
+
+    def events(path, **kw):
+        v = open_video(path)
+        p, stats = transnet.scan(v, counted, **kw)
+        return transnet.join_fades(transnet.with_proven_cuts(transnet.transitions(p), stats), stats, v.index.times)
+
+    for clip in (still, dissolve_clip, shots_clip, SAMPLES / "synthetic_cuts.mp4"):
+        windows.clear()
+        skipping = events(clip, full=False, cuts_added=True)
+        ran = len(windows)
+        assert skipping == events(clip, full=True), clip
+        if clip == still:
+            assert ran == 0 and skipping == [(129, 130), (249, 250)]
 
 
 def test_loading_transnet_leaves_the_process_as_it_was():

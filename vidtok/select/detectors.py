@@ -79,7 +79,7 @@ def _learned(name: str, proven_cuts: bool, doc: str) -> DetectorFn:
             runners.append(transnet.load_runner(runtime))
             return runners[0]
 
-        p, stats = transnet.scan(video, None, progress, full=full, load=load)
+        p, stats = transnet.scan(video, None, progress, full=full, load=load, cuts_added=proven_cuts)
         full = bool(runners) and runners[0].device == "cuda" if full is None else full
         events = transnet.transitions(p, threshold)
         if proven_cuts:

@@ -284,28 +284,53 @@ def _window(frames: np.ndarray, j: int) -> np.ndarray:
 LIMIT_1, LIMIT_LAG, LAG, MARGIN, STRIDE, STILL = 1.0, 6.0, 8, 8, 4, 1.0
 
 
-def proposed(frames, j: int, stats: Optional[Stats] = None) -> bool:
+def proposed(frames, j: int, stats: Optional[Stats] = None, known: Optional[int] = None) -> bool:
     """Whether output segment ``j`` of ``frames`` (an array or the scan's ring) may hold a
     transition (the rule above); needs frames up to ``(j + 1) * STEP + MARGIN``. With the
     frames' ``stats`` the same answer, cheaper: a difference across k frames is at most the
-    sum of the k frame-to-frame changes, so the rules that cannot fire are not computed."""
+    sum of the k frame-to-frame changes, so the rules that cannot fire are not computed.
+
+    With ``known`` (the frames whose ``stats`` are measured; the default detector, which adds
+    the proven hard cuts itself) a hard cut proven by ``CUT_CHANGE`` and ``CUT_SPIKE`` counts
+    as no change: a segment that is still apart from proven cuts holds no other transition (a
+    fade or dissolve changes the picture on every frame it spans), so the network could only
+    report those cuts, which the detector adds anyway."""
     a, b = max(0, j * STEP - MARGIN - LAG), min(len(frames), (j + 1) * STEP + MARGIN)
     if b - a < 2:
         return j % STRIDE == 0
+    cut = False
     if stats is not None:
         step = stats.change[a + 1:b]
+        if known is not None:
+            proven = _proven_mask(stats, a + 1, b, known)
+            cut = bool(proven.any())
+            step = np.where(proven, 0.0, step)
         if float(step.max()) > LIMIT_1:
             return True
         lag_bound = float(np.convolve(step, np.ones(LAG), "valid").max()) if len(step) >= LAG else 0.0
         still_bound = float(step.sum())
         if lag_bound <= LIMIT_LAG and (j % STRIDE or still_bound <= STILL):
             return False
+    if cut:  # the differences below would see the cut: cannot tell, so the network decides
+        return True
     x = frames[a:b].astype(np.int16)
     if float(np.abs(x[1:] - x[:-1]).mean((1, 2, 3)).max()) > LIMIT_1:
         return True
     if len(x) > LAG and float(np.abs(x[LAG:] - x[:-LAG]).mean((1, 2, 3)).max()) > LIMIT_LAG:
         return True
     return j % STRIDE == 0 and float(np.abs(x[-1] - x[0]).mean()) > STILL
+
+
+def _proven_mask(stats: Stats, a: int, b: int, known: int) -> np.ndarray:
+    """Which of frames ``a`` to ``b - 1`` are proven hard cuts (``proven_cuts``' rule), where
+    the two frames after each are measured (``known``); the others count as not proven."""
+    change = stats.change
+    out = np.zeros(b - a, bool)
+    for t in range(a, b):
+        if change[t] >= CUT_CHANGE and t + 2 < known:
+            around = max(float(change[max(k, 0)]) if k < known else np.inf for k in (t - 2, t - 1, t + 1, t + 2))
+            out[t - a] = change[t] >= CUT_SPIKE * max(around, 1.0)
+    return out
 
 
 def probabilities(video, net=None, progress: Optional[Callable[[], None]] = None, full: Optional[bool] = None,
@@ -316,7 +341,8 @@ def probabilities(video, net=None, progress: Optional[Callable[[], None]] = None
 
 
 def scan(video, net=None, progress: Optional[Callable[[], None]] = None, full: Optional[bool] = None,
-         bf16: Optional[bool] = None, load: Callable = load_runner) -> tuple[np.ndarray, Stats]:
+         bf16: Optional[bool] = None, load: Callable = load_runner,
+         cuts_added: bool = False) -> tuple[np.ndarray, Stats]:
     """(per-frame transition probability, ``Stats`` of every frame at 48x27) of ``video``, in
     constant memory (``RING`` frames held).
 
@@ -324,7 +350,9 @@ def scan(video, net=None, progress: Optional[Callable[[], None]] = None, full: O
     bf16)``); without it ``load()`` gives one while a thread decodes the first frames.
     ``full`` (default: on CUDA): every segment through the network. Otherwise the two-stage
     scan: the frame differences above propose segments and only those go through the
-    network (the others get probability 0), while a thread decodes ahead."""
+    network (the others get probability 0), while a thread decodes ahead. ``cuts_added``:
+    the caller adds the proven hard cuts (``with_proven_cuts``), so a segment still apart
+    from them skips the network (``proposed``)."""
     n = len(video)
     if n == 0:
         return np.zeros(0, np.float32), Stats(0)
@@ -338,7 +366,7 @@ def scan(video, net=None, progress: Optional[Callable[[], None]] = None, full: O
             frames.release(j * STEP - max(CONTEXT, MARGIN + LAG))  # nothing before this is read again
             frames.wait((j + 1) * STEP + MARGIN)
             frames.measure((j + 1) * STEP + MARGIN)
-            if not full and not proposed(frames, j, frames.stats):
+            if not full and not proposed(frames, j, frames.stats, frames.measured if cuts_added else None):
                 continue
             frames.wait(j * STEP - CONTEXT + WINDOW)
             p = run(_window(frames, j)[None])[CONTEXT:CONTEXT + STEP]
