@@ -866,3 +866,20 @@ def test_qwen_frame_count_rule_equals_qwen_vl_utils(total, rate, fps):
                      num_frames=total, fps=rate, is_vfr=False, start_time=0.0, duration=total / rate, num_keyframes=1,
                      num_streams=1, video_streams=[])
     assert len(qwen2_5_vl(info, index, fps=fps).indices) == _qwen_count(total, rate, fps)
+
+
+def test_auto_runtime_falls_back_to_torch_when_openvino_fails(monkeypatch, capsys):
+    """A converter that cannot read the network (a future torch, a broken install): the
+    default runs it through torch and says so in one line; asked for by name, it fails."""
+    from vidtok.select import transnet, transnet_openvino
+
+    def broken(*a, **k):
+        raise RuntimeError("no conversion rule")
+
+    monkeypatch.setattr(transnet_openvino, "Runner", broken)
+    monkeypatch.setattr(transnet_openvino, "available", lambda: True)
+    assert transnet.load_runner().runtime == "torch"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "OpenVINO could not run TransNetV2 (RuntimeError: no conversion rule)" in err
+    with pytest.raises(RuntimeError):
+        transnet.load_runner("openvino")

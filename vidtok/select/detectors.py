@@ -89,7 +89,7 @@ def _learned(name: str, proven_cuts: bool, doc: str) -> DetectorFn:
         bounds = [0, *cuts, len(video)]
         return Shots(cuts, [(a + b - 1) // 2 for a, b in zip(bounds[:-1], bounds[1:])],  # each shot's middle frame
                      {"scan": "full" if full else "two-stage", "threshold": threshold,
-                 "runtime": runners[0].runtime if runners else None,
+                      "runtime": runners[0].runtime if runners else None,
                       # dissolves and fades: first frame, last + 1
                       "transitions": [[a, b] for a, b in events if b - a > 1]})
 

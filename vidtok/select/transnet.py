@@ -128,20 +128,29 @@ def load_runner(runtime: str = "auto"):
     """The network, ready to run: ``torch`` (CUDA when present), ``openvino`` (the CPU,
     ``transnet_openvino``) or ``auto``: OpenVINO where it is installed and the machine has no
     NVIDIA driver (looked up without importing torch, which alone takes ~1 s), else torch."""
+    chosen = runtime
     if runtime == "auto":
         import ctypes.util
 
         from . import transnet_openvino
 
-        runtime = "openvino" if transnet_openvino.available() and ctypes.util.find_library("cuda") is None else "torch"
-    if runtime == "openvino":
+        chosen = "openvino" if transnet_openvino.available() and ctypes.util.find_library("cuda") is None else "torch"
+    if chosen == "openvino":
         from .transnet_openvino import Runner
 
         try:
             return Runner()
         except ImportError as e:
             raise import_failure(e, "the OpenVINO runtime needs pip install 'vidtok[cuts]'") from None
-    if runtime != "torch":
+        except Exception as e:  # a converter that cannot read this torch's graph: torch still can
+            if runtime != "auto":
+                raise
+            import sys
+
+            print(f"vidtok: OpenVINO could not run TransNetV2 ({type(e).__name__}: {str(e)[:200]}); "
+                  "running it through torch", file=sys.stderr)
+            chosen = "torch"
+    if chosen != "torch":
         raise ValueError(f"unknown runtime {runtime!r}: {', '.join(RUNTIMES)}")
     return TorchRunner(load_network())
 
@@ -328,7 +337,7 @@ def _proven_mask(stats: Stats, a: int, b: int, known: int) -> np.ndarray:
     out = np.zeros(b - a, bool)
     for t in range(a, b):
         if change[t] >= CUT_CHANGE and t + 2 < known:
-            around = max(float(change[max(k, 0)]) if k < known else np.inf for k in (t - 2, t - 1, t + 1, t + 2))
+            around = max(float(change[max(k, 0)]) for k in (t - 2, t - 1, t + 1, t + 2))
             out[t - a] = change[t] >= CUT_SPIKE * max(around, 1.0)
     return out
 
