@@ -2,7 +2,8 @@
 
 Rows: full tokens; the budget met after the tower alone (``--plan after``); the budget under
 the default plan (``--plan auto``: part of it met before the tower, ``vidtok.compress.plan``);
-and any ``--pre-keep`` shares given.
+any ``--pre-keep`` shares given; and any ``--pixels`` shares (``--plan pixels=P``, alone and
+with the default plan's frames).
 
     python benchmarks/e2e.py [--model random:llava_onevision-0.5b] [--frames 8] [--budget 0.1]
                              [--method holitom] [--video PATH] [--new-tokens 16]
@@ -17,6 +18,8 @@ memory (RSS high-water mark of this process, and CUDA peak when on a GPU).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import platform
 import resource
@@ -49,7 +52,8 @@ def sync():
         torch.cuda.synchronize()
 
 
-def one(model, video, frames, budget, method, new_tokens, pre_keep=None, question="What is happening in this video?"):
+def one(model, video, frames, budget, method, new_tokens, pre_keep=None, question="What is happening in this video?",
+        pixels=None):
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     t_all = time.perf_counter()
@@ -59,6 +63,13 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
     idx = s.indices
     if frames and model.family != "llava_onevision" and len(idx) > frames:  # cap frames for CPU runs
         idx = list(np.asarray(idx)[np.linspace(0, len(idx) - 1, frames).round().astype(int)])
+    area, cap = 1.0, contextlib.nullcontext
+    if pixels:  # each frame at that share of its pixels: the sampler's and processor's cap (--plan pixels=P)
+        w, h = s.frame_size
+        cap = functools.partial(model.pixel_cap, max(1, int(pixels * w * h)))
+        with cap():
+            s = sample(v, model.default_sampler, **params, max_pixels=model.max_pixels)
+        area = w * h / (s.frame_size[0] * s.frame_size[1])
     size = model.decode_size(tuple(s.frame_size) if s.frame_size else None)  # None: the processor resizes
     fr = v.get_frames(idx, size=size)
     data, ftimes = fr.data, fr.times
@@ -67,10 +78,11 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
         data, ftimes = data[keep], ftimes[keep]
     t_decode = time.perf_counter() - t_all
     t0 = time.perf_counter()
-    ts = model.encode(data, ftimes, np.append(ftimes[1:], v.info.end_time), len(idx) / len(v.index) * v.info.fps)
+    with cap():
+        ts = model.encode(data, ftimes, np.append(ftimes[1:], v.info.end_time), len(idx) / len(v.index) * v.info.fps)
     sync()
     t_encode = time.perf_counter() - t0
-    n_full = full_token_count(len(ts), len(ftimes), len(fr.times), model.frames_per_step)
+    n_full = round(full_token_count(len(ts), len(ftimes), len(fr.times), model.frames_per_step) * area)
     t0 = time.perf_counter()
     if budget is not None:
         ts = compress(ts, method, Budget.parse(budget).of(n_full))
@@ -86,7 +98,8 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
     gen = model.generate(inp, max_new_tokens=new_tokens)
     e2e = time.perf_counter() - t_all - gen.prefill  # generate() re-runs prefill: count it once
     return {
-        "budget": ("full" if budget is None else str(budget)) + (f" + pre-keep {pre_keep:g}" if pre_keep else ""),
+        "budget": ("full" if budget is None else str(budget)) + (f" + pre-keep {pre_keep:g}" if pre_keep else "")
+        + (f" + pixels {pixels:g}" if pixels else ""),
         "frames": f"{len(ftimes)} / {len(fr.times)}", "visual_tokens_in": n_full, "visual_tokens": len(ts),
         "sequence": int(inp.inputs_embeds.shape[1]), "decode_s": t_decode, "encode_s": t_encode,
         "compress_s": t_compress, "prefill_s": t_prefill, "ttft_s": ttft, "e2e_s": e2e,
@@ -110,6 +123,9 @@ def main(argv=None):
     ap.add_argument("--pre-keep", default="0",
                     help="more rows: the budget with only this share of frames through the vision tower; "
                          "comma-separated for several rows (0: none)")
+    ap.add_argument("--pixels", default="0",
+                    help="comma-separated shares of each frame's pixels (--plan pixels=P, Qwen2.5-VL): a row each, "
+                         "alone and with the default plan's frames; 0: none")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     ap.add_argument("--dtype", default=None, help="float32 / bfloat16 (default float32 for random models)")
@@ -137,6 +153,9 @@ def main(argv=None):
     rows[-1]["budget"] += " (default plan)"
     for keep in (float(k) for k in str(args.pre_keep).split(",") if float(k)):
         rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, keep))
+    for share in (float(k) for k in str(args.pixels).split(",") if float(k)):  # --plan pixels=P, and with auto's frames
+        rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, pixels=share))
+        rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, auto, pixels=share))
     full = rows[0]
     ratios = [{k: full[k] / max(r[k], 1e-9) for k in ("prefill_s", "ttft_s", "e2e_s")} for r in rows[1:]]
     dev = torch.cuda.get_device_name() if str(model.device).startswith("cuda") else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"

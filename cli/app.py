@@ -124,7 +124,8 @@ COMPRESSION_FLAGS = {
         help="Where --budget is met: auto (default: only the most distinct frames, 3x the budget's share, go through "
              "the vision tower and the method keeps the budget from them: several times sooner on a CPU), after "
              "(every frame through the tower, the method alone: the methods' own setting), frames=F (F of the "
-             "frames through the tower).")),
+             "frames through the tower), pixels=P (each frame at P of its pixels, Qwen2.5-VL's own resize; "
+             "frames=F,pixels=P does both).")),
 }
 INPUT_FLAGS = {
     "frames": (Optional[int], typer.Option(

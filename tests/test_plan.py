@@ -1,6 +1,7 @@
 """Where a budget is spent (``vidtok.compress.plan``): ``--plan auto`` (the default) meets part
-of a share budget before the vision tower, ``after`` none of it, ``frames=F`` F of the frames;
-``--pre-keep F`` is ``frames=F`` by hand. The plan is in ``--json``, with each stage's time."""
+of a share budget before the vision tower, ``after`` none of it, ``frames=F`` F of the frames,
+``pixels=P`` P of each frame's pixels (Qwen2.5-VL); ``--pre-keep F`` is ``frames=F`` by hand.
+The plan is in ``--json``, with each stage's time."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 
 import pytest
 
-from vidtok.compress.plan import DEFAULT_FRAMES_PER_BUDGET, frames_share
+from vidtok.compress.plan import DEFAULT_FRAMES_PER_BUDGET, frames_share, pixels_share
 from vidtok.compress.request import Compression
 from vidtok.errors import UsageError
 
@@ -48,7 +49,7 @@ def test_compression_resolves_the_plan_from_the_budget():
     assert Compression.of("holitom", "0.1", plan="after").with_(budget="0.05").pre_keep is None
     assert Compression.of("holitom", "0.1").with_(budget="").pre_keep is None
     assert Compression.of("holitom", "0.1").describe() == {"method": "holitom", "budget": "0.1", "plan": "auto",
-                                                           "pre_keep": pytest.approx(0.3)}
+                                                           "pre_keep": pytest.approx(0.3), "pixels": None}
 
 
 def test_ask_json_shows_the_plan_and_the_frames_it_kept_from_the_tower(capsys, tmp_path, monkeypatch):
@@ -78,3 +79,46 @@ def test_a_bad_plan_is_one_line_before_the_model(capsys):
     code, out, err = run_cli(["ask", CUTS, "What?", "-m", "random:qwen2_5_vl-tiny", "--pre-keep", "0.5", "--plan",
                               "after"], capsys)
     assert code == 2 and "give one" in err
+
+
+def test_pixels_share_of_each_plan():
+    assert pixels_share("pixels=0.25") == 0.25 and frames_share("pixels=0.25", 0.1) is None
+    assert pixels_share("frames=0.5,pixels=0.25") == 0.25 and frames_share("frames=0.5,pixels=0.25", 0.1) == 0.5
+    assert pixels_share("auto") is None and pixels_share("after") is None and pixels_share("pixels=1") is None
+    c = Compression.of("holitom", "0.1", plan="pixels=0.3")
+    assert c.pixels == 0.3 and c.pre_keep is None and c.with_(budget="0.05").pixels == 0.3
+    for bad in ("pixels=0", "pixels=2", "pixels=0.3,pixels=0.2", "frames=0.5;pixels=0.2", "pixel=0.3"):
+        with pytest.raises(UsageError, match="--plan"):
+            pixels_share(bad)
+
+
+def test_pixels_plan_shrinks_frames_and_keeps_the_budget_of_the_full_video(capsys, tmp_path, monkeypatch):
+    """``pixels=0.25``: Qwen2.5-VL's own resize under a quarter of the per-frame pixels, about
+    a quarter of the tokens through the tower; the budget stays a share of what the full-size
+    frames cost, and the tokens are cached apart from the full-size ones."""
+    import numpy as np
+
+    from .videogen import write_frames
+
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
+    rng = np.random.default_rng(0)  # large enough frames that a quarter of them is above the processor's minimum
+    video = str(write_frames(tmp_path / "big.mp4", [rng.integers(0, 255, (720, 1280, 3), np.uint8) for _ in range(8)]))
+    base = ["ask", video, "What?", "-m", "random:qwen2_5_vl-tiny", "--json", "--max-new-tokens", "2", "--budget",
+            "0.1", "--frames", "8"]
+    runs = {}
+    for plan in ("after", "pixels=0.25", "after"):
+        code, out, err = run_cli(base + ["--plan", plan], capsys)
+        assert code == 0, err
+        runs.setdefault(plan, []).append(json.loads(out))
+    full, small = runs["after"][0], runs["pixels=0.25"][0]
+    assert small["compression"]["pixels"] == 0.25 and small["frames_used"] == full["frames_used"]
+    assert small["visual_tokens_before"] == full["visual_tokens_before"]
+    assert small["visual_tokens_after"] == full["visual_tokens_after"]
+    assert 0.15 * full["visual_tokens_encoded"] < small["visual_tokens_encoded"] < 0.35 * full["visual_tokens_encoded"]
+    assert runs["after"][1]["visual_tokens_encoded"] == full["visual_tokens_encoded"]  # not the small ones' cache
+
+
+def test_pixels_plan_needs_a_family_that_takes_any_frame_size(capsys):
+    code, out, err = run_cli(["ask", CUTS, "What?", "-m", "random:smolvlm2-tiny", "--budget", "0.1", "--plan",
+                              "pixels=0.5", "--max-new-tokens", "2"], capsys)
+    assert code == 2 and "pixels=" in err and "Qwen2.5-VL" in err and len(err.strip().splitlines()) == 1

@@ -10,6 +10,9 @@ saw. Plans (``--plan``):
 * ``after``: every sampled frame through the tower; the method keeps the budget of them.
 * ``frames=F``: a share F of the sampled frames through the tower (``--pre-keep F``); the
   method keeps the budget of the full video's tokens from what comes out.
+* ``pixels=P``: each frame through the tower at a share P of the pixels its processor would
+  give it (Qwen2.5-VL, whose processor takes any frame size: its own resize under a lower
+  per-frame cap, ``--max-pixels``); tokens fall with the pixels. ``frames=F,pixels=P`` does both.
 * ``auto`` (the default): ``frames=DEFAULT_FRAMES_PER_BUDGET x budget``, capped at 1, for a
   budget given as a share; ``after`` for a budget in tokens (its share is known only once the
   tower has run). The factor is chosen from measurements (docs/benchmarks.md, "Where the
@@ -26,7 +29,25 @@ from ..errors import UsageError
 
 #: ``auto``: the share of frames through the tower is this many times the budget's share
 DEFAULT_FRAMES_PER_BUDGET = 3.0
-PLANS = ("auto", "after", "frames=F")
+PLANS = ("auto", "after", "frames=F", "pixels=P", "frames=F,pixels=P")
+
+
+def _parts(plan: str) -> dict[str, float]:
+    """The shares an explicit plan names (``frames=F``, ``pixels=P``, or both joined by a
+    comma); a bad plan is a ``UsageError`` naming the flag."""
+    out: dict[str, float] = {}
+    for part in plan.split(","):
+        name, eq, value = part.strip().partition("=")
+        if not eq or name not in ("frames", "pixels") or name in out:
+            raise UsageError(f"--plan '{plan}' is not a plan: use {', '.join(PLANS)}")
+        try:
+            f = float(value)
+        except ValueError:
+            f = -1.0
+        if not 0 < f <= 1:
+            raise UsageError(f"--plan '{plan}': the share of {name} must lie in (0, 1], e.g. {name}=0.3")
+        out[name] = f
+    return out
 
 
 def frames_share(plan: Optional[str], share: Optional[float]) -> Optional[float]:
@@ -39,12 +60,14 @@ def frames_share(plan: Optional[str], share: Optional[float]) -> Optional[float]
     if plan == "auto":
         f = round(DEFAULT_FRAMES_PER_BUDGET * share, 6) if share is not None else 1.0  # 0.3, not 0.30000000000000004
         return None if f >= 1 else f
-    if plan.startswith("frames="):
-        try:
-            f = float(plan[len("frames="):])
-        except ValueError:
-            f = -1.0
-        if not 0 < f <= 1:
-            raise UsageError(f"--plan '{plan}': the share of frames must lie in (0, 1], e.g. frames=0.3")
-        return None if f >= 1 else f
-    raise UsageError(f"--plan '{plan}' is not a plan: use {', '.join(PLANS)}")
+    f = _parts(plan).get("frames", 1.0)
+    return None if f >= 1 else f
+
+
+def pixels_share(plan: Optional[str]) -> Optional[float]:
+    """The share of each frame's pixels the tower sees under ``plan`` (None: all of them)."""
+    plan = (plan or "auto").strip()
+    if plan in ("auto", "after"):
+        return None
+    f = _parts(plan).get("pixels", 1.0)
+    return None if f >= 1 else f

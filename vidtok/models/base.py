@@ -15,6 +15,7 @@ VisionZip's signals), ``chunking`` (the tower's input a few frames at a time),
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Optional
@@ -101,8 +102,29 @@ class VideoLLM(Prompting, ABC):
         if cfg.max_pixels is not None and not self.limits_pixels:
             raise UsageError(f"--max-pixels: {self.family} sizes frames by its own rule; it is supported for "
                              "Qwen2.5-VL")
+        self.check_plan(getattr(cfg, "plan", None))
         self.max_pixels = cfg.max_pixels
         return self
+
+    def check_plan(self, plan: Optional[str]) -> None:
+        """A plan that shrinks frames (``pixels=``) needs a family whose processor takes any
+        frame size (``limits_pixels``): one line otherwise."""
+        from ..compress.plan import pixels_share
+
+        if pixels_share(plan) is not None and not self.limits_pixels:
+            raise UsageError(f"--plan {plan}: {self.family} sizes frames by its own rule; fewer pixels a frame "
+                             "(pixels=) is supported for Qwen2.5-VL")
+
+    @contextlib.contextmanager
+    def pixel_cap(self, cap: int):
+        """Within it, each frame keeps at most ``cap`` pixels (the plan's ``pixels=``, one
+        call's ``--max-pixels``): the sampler and the processor read the same cap."""
+        before = self.max_pixels
+        self.max_pixels = cap if before is None else min(before, cap)
+        try:
+            yield
+        finally:
+            self.max_pixels = before
 
     def __init__(self, model, tokenizer, processor=None, device: str = "cpu", spec: str = ""):
         self.model = model.eval()

@@ -5,6 +5,7 @@ vision tower."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import time
@@ -31,7 +32,7 @@ def sampled_fps(kept: int, frames: int, video_fps: float, fallback: float) -> fl
 def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Optional[float] = None,
                   use_cache: bool = True, backend=None, timeout=60.0, times: dict | None = None,
                   pre_keep: Optional[float] = None, defer: Optional[list] = None,
-                  window: Optional[tuple[float, float]] = None):
+                  window: Optional[tuple[float, float]] = None, pixels: Optional[float] = None):
     """The model's TokenSet for a video (an opened ``Video`` or a path; from the cache when
     possible) and frame info. With ``defer`` (a list), writing newly encoded tokens to the
     cache is appended to it as a call for later, so a caller can answer first: a long
@@ -39,8 +40,10 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
 
     ``pre_keep`` (0 < f < 1): encode only that fraction of the sampled frames, the most
     distinct ones (:func:`vidtok.select.prefilter.distinct_frames`); each kept frame then
-    covers the time up to the next kept one. ``extra["tokens_full"]`` is what all sampled
-    frames would have cost, so budgets stay relative to the full video.
+    covers the time up to the next kept one. ``pixels`` (0 < p < 1): each frame at that share
+    of the pixels the model's sampler gives it (its processor's own resize under a lower cap:
+    ``VideoLLM.pixel_cap``). ``extra["tokens_full"]`` is what all sampled frames at their full
+    size would have cost, so budgets stay relative to the full video.
 
     ``window`` (start, end) in seconds: only that part of the video, sampled by the model's
     own rule as if it were the whole video and shown to the model as a video that starts
@@ -53,12 +56,17 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     if pre_keep is not None and not 0 < pre_keep <= 1:
         raise UsageError(f"--pre-keep must lie in (0, 1], got {pre_keep}")
     pre = {"pre_keep": pre_keep} if pre_keep is not None and pre_keep < 1 else {}
+    if pixels is not None and not 0 < pixels <= 1:
+        raise UsageError(f"the share of pixels must lie in (0, 1], got {pixels}")
+    shrink = {"pixels": pixels} if pixels is not None and pixels < 1 else {}
+    if shrink:
+        model.check_plan(f"pixels={pixels:g}")
     v = as_video(video, backend=backend, timeout=timeout)  # a bad file fails here, cached or not
     start, end = window or (v.info.start_time, v.info.end_time)
     part = {"window": [round(start, 6), round(end, 6)]} if window else {}
     key = token_cache.entry_key(v.path, model=weights.identity(model.spec), dtype=str(model.model.dtype),
                                 sampler=model.default_sampler,
-                                stream=v.info.stream_index, resize=model.resize, **params, **pre, **part)
+                                stream=v.info.stream_index, resize=model.resize, **params, **pre, **shrink, **part)
     if use_cache:
         t0 = time.perf_counter()
         hit = token_cache.load(key)
@@ -67,8 +75,23 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
             v.damage.merge(hit[1].get("damage"))  # what decoding these tokens met, reported again
             return hit[0].to(model.device), hit[1], True  # compression runs where the model does
     t0 = time.perf_counter()
-    s = sample_window(v, model.default_sampler, start, end, **params) if window else \
-        sample(v, model.default_sampler, **params)
+
+    def sampled(params):
+        return sample_window(v, model.default_sampler, start, end, **params) if window else \
+            sample(v, model.default_sampler, **params)
+
+    s = sampled(params)
+    area, limit = 1.0, None  # a full frame's tokens over a shrunk frame's; the per-frame pixel cap
+
+    def capped():  # the sampler and the processor under the plan's pixel cap
+        return model.pixel_cap(limit) if limit else contextlib.nullcontext()
+
+    if shrink and s.frame_size:
+        w, h = s.frame_size
+        limit = max(1, int(pixels * w * h))
+        with capped():
+            s = sampled({**params, "max_pixels": model.max_pixels})
+        area = w * h / (s.frame_size[0] * s.frame_size[1])
     fr = v.get_frames(s.indices, size=model.decode_size(tuple(s.frame_size) if s.frame_size else None))
     data, ftimes, findices = fr.data, fr.times, fr.indices
     n_sampled = len(ftimes)
@@ -81,10 +104,11 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     shift = start - v.info.start_time  # 0 unless a window
     in_part = len(v.index) if not window else \
         int(np.count_nonzero((v.index.times >= start) & (v.index.times < end)))
-    ts = model.encode(data, ftimes - shift, ends - shift,
-                      sampled_fps(len(s.indices), in_part, v.info.fps, s.fps))
+    with capped():
+        ts = model.encode(data, ftimes - shift, ends - shift,
+                          sampled_fps(len(s.indices), in_part, v.info.fps, s.fps))
     times["encode"] = time.perf_counter() - t0
-    tokens_full = full_token_count(len(ts), len(ftimes), n_sampled, model.frames_per_step)
+    tokens_full = int(round(full_token_count(len(ts), len(ftimes), n_sampled, model.frames_per_step) * area))
     extra = {"frames": [int(i) for i in findices], "frame_times": [float(t) for t in ftimes],
              "frames_sampled": n_sampled, "tokens_full": tokens_full,
              "duration": end - start, "start": start, "sample_fps": s.fps,
@@ -126,7 +150,7 @@ def ask(video, question: str, model, *, compression: Optional[Compression] = Non
     later: list = []  # the token cache's write, once the answer is out (it is not on its way)
     ts, extra, cached = visual_tokens(video, model, num_frames=num_frames, fps=fps, use_cache=use_cache,
                                       backend=backend, timeout=timeout, times=times, pre_keep=comp.pre_keep,
-                                      defer=later, window=window)
+                                      defer=later, window=window, pixels=comp.pixels)
     n_encoded = len(ts)
     n_before = extra.get("tokens_full", n_encoded)
     if comp.active:
