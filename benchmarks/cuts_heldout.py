@@ -108,7 +108,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         built = [(name, *build(videos, name, shots, d, Path(tmp))) for name, shots, d in CLIPS]
         t0 = time.perf_counter()
-        from vidtok.select.transnet import load_runner
+        from vidtok.select.detectors import load_runner
 
         runtime = load_runner().runtime
         print(f"TransNetV2 first load ({runtime}: import and weights): {time.perf_counter() - t0:.2f} s\n")

@@ -27,9 +27,10 @@ def main() -> None:
     from vidtok.decode import open_video
     from vidtok.models.cpu_dtype import cpu_has_bfloat16
     from vidtok.select import transnet as T
+    from vidtok.select.detectors import load_runner
 
     runs = {"full": (T.load_network("cpu", as_packaged=True), True, False),
-            "torch": (T.load_runner("torch"), False, None), "openvino": (T.load_runner("openvino"), False, None)}
+            "torch": (load_runner("torch"), False, None), "openvino": (load_runner("openvino"), False, None)}
     print(f"bfloat16 units on this CPU: {cpu_has_bfloat16()}; {args.repeat} run(s) each, the median")
     print("| video | frames | full float32 fps | two-stage torch fps | two-stage OpenVINO fps | OpenVINO over full "
           "| events | same events (torch, OpenVINO) |")

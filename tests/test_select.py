@@ -542,9 +542,9 @@ def test_the_faster_transnet_computes_the_packaged_network(bf16):
 @pytest.mark.parametrize("runtime", ["torch", "openvino"])
 def test_two_stage_transnet_finds_what_the_full_network_finds(dissolve_clip, shots_clip, runtime):
     """The two-stage scan, through either runtime, finds the package's network's events."""
-    from vidtok.select import transnet
+    from vidtok.select import detectors, transnet
 
-    run = transnet.load_runner(runtime)
+    run = detectors.load_runner(runtime)
     assert run.runtime == runtime
     for clip in (dissolve_clip, shots_clip):
         full = transnet_events(clip, full=True)
@@ -582,8 +582,8 @@ def test_openvino_loads_converted_without_torch_or_telemetry(tmp_path):
     Runner()  # converted into this session's cache (once)
     code = (
         "import json, sys, threading, numpy as np\n"
-        "from vidtok.select import transnet\n"
-        "run = transnet.load_runner('openvino')\n"
+        "from vidtok.select import detectors\n"
+        "run = detectors.load_runner('openvino')\n"
         "p = run(np.zeros((1, 100, 27, 48, 3), np.uint8))\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'telemetry': 'openvino_telemetry' in sys.modules,\n"
         "                  'threads': [t.name for t in threading.enumerate() if not t.daemon], 'n': len(p)}))\n")
@@ -599,12 +599,12 @@ def test_openvino_loads_converted_without_torch_or_telemetry(tmp_path):
 
 
 def test_auto_runtime_is_torch_without_openvino(monkeypatch):
-    from vidtok.select import transnet, transnet_openvino
+    from vidtok.select import detectors, transnet_openvino
 
     monkeypatch.setattr(transnet_openvino, "available", lambda: False)
-    assert transnet.load_runner().runtime == "torch"
+    assert detectors.load_runner().runtime == "torch"
     with pytest.raises(ValueError, match="unknown runtime"):
-        transnet.load_runner("onnx")
+        detectors.load_runner("onnx")
 
 
 @needs_shared
@@ -760,13 +760,13 @@ def test_segments_still_but_for_proven_cuts_skip_the_network(tmp_path, dissolve_
     """The default detector adds the proven hard cuts itself, so a segment whose picture is
     still apart from such cuts skips the network: on still shots cut apart it runs no window at
     all, and on every clip its events equal those of the full network."""
-    from vidtok.select import transnet
+    from vidtok.select import detectors, transnet
 
     from .videogen import write_frames
 
     shots = [np.full((36, 64, 3), c, np.uint8) for c in ((200, 40, 40), (30, 160, 60), (40, 60, 220))]
     still = write_frames(tmp_path / "still.mp4", [shots[0]] * 130 + [shots[1]] * 120 + [shots[2]] * 100)
-    run = transnet.load_runner()
+    run = detectors.load_runner()
     windows = []
 
     def counted(x):
@@ -871,15 +871,15 @@ def test_qwen_frame_count_rule_equals_qwen_vl_utils(total, rate, fps):
 def test_auto_runtime_falls_back_to_torch_when_openvino_fails(monkeypatch, capsys):
     """A converter that cannot read the network (a future torch, a broken install): the
     default runs it through torch and says so in one line; asked for by name, it fails."""
-    from vidtok.select import transnet, transnet_openvino
+    from vidtok.select import detectors, transnet_openvino
 
     def broken(*a, **k):
         raise RuntimeError("no conversion rule")
 
     monkeypatch.setattr(transnet_openvino, "Runner", broken)
     monkeypatch.setattr(transnet_openvino, "available", lambda: True)
-    assert transnet.load_runner().runtime == "torch"
+    assert detectors.load_runner().runtime == "torch"
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "OpenVINO could not run TransNetV2 (RuntimeError: no conversion rule)" in err
     with pytest.raises(RuntimeError):
-        transnet.load_runner("openvino")
+        detectors.load_runner("openvino")

@@ -44,6 +44,44 @@ def resolve_detector(name: str) -> str:
         return "content"
 
 
+RUNTIMES = ("auto", "torch", "openvino")
+
+
+def load_runner(runtime: str = "auto"):
+    """The network, ready to run: ``torch`` (CUDA when present), ``openvino`` (the CPU,
+    ``transnet_openvino``) or ``auto``: OpenVINO where it is installed and the machine has no
+    NVIDIA driver (looked up without importing torch, which alone takes ~1 s), else torch."""
+    chosen = runtime
+    if runtime == "auto":
+        import ctypes.util
+
+        from . import transnet_openvino
+
+        chosen = "openvino" if transnet_openvino.available() and ctypes.util.find_library("cuda") is None else "torch"
+    if chosen == "openvino":
+        from .transnet_openvino import Runner
+
+        try:
+            return Runner()
+        except ImportError as e:
+            from ..errors import import_failure
+
+            raise import_failure(e, "the OpenVINO runtime needs pip install 'vidtok[cuts]'") from None
+        except Exception as e:  # a converter that cannot read this torch's graph: torch still can
+            if runtime != "auto":
+                raise
+            import sys
+
+            print(f"vidtok: OpenVINO could not run TransNetV2 ({type(e).__name__}: {str(e)[:200]}); "
+                  "running it through torch", file=sys.stderr)
+            chosen = "torch"
+    if chosen != "torch":
+        raise ValueError(f"unknown runtime {runtime!r}: {', '.join(RUNTIMES)}")
+    from .transnet import TorchRunner, load_network
+
+    return TorchRunner(load_network())
+
+
 def _measured(kind: str, doc: str) -> DetectorFn:
     """A detector on frame differences (``scenes.detect``'s ``kind``)."""
 
@@ -76,7 +114,7 @@ def _learned(name: str, proven_cuts: bool, doc: str) -> DetectorFn:
         runners = []  # loaded by the scan while the first frames decode
 
         def load():
-            runners.append(transnet.load_runner(runtime))
+            runners.append(load_runner(runtime))
             return runners[0]
 
         p, stats = transnet.scan(video, None, progress, full=full, load=load, cuts_added=proven_cuts)

@@ -121,40 +121,6 @@ class TorchRunner:
         return torch.sigmoid(single[0, :, 0].float()).cpu().numpy()
 
 
-RUNTIMES = ("auto", "torch", "openvino")
-
-
-def load_runner(runtime: str = "auto"):
-    """The network, ready to run: ``torch`` (CUDA when present), ``openvino`` (the CPU,
-    ``transnet_openvino``) or ``auto``: OpenVINO where it is installed and the machine has no
-    NVIDIA driver (looked up without importing torch, which alone takes ~1 s), else torch."""
-    chosen = runtime
-    if runtime == "auto":
-        import ctypes.util
-
-        from . import transnet_openvino
-
-        chosen = "openvino" if transnet_openvino.available() and ctypes.util.find_library("cuda") is None else "torch"
-    if chosen == "openvino":
-        from .transnet_openvino import Runner
-
-        try:
-            return Runner()
-        except ImportError as e:
-            raise import_failure(e, "the OpenVINO runtime needs pip install 'vidtok[cuts]'") from None
-        except Exception as e:  # a converter that cannot read this torch's graph: torch still can
-            if runtime != "auto":
-                raise
-            import sys
-
-            print(f"vidtok: OpenVINO could not run TransNetV2 ({type(e).__name__}: {str(e)[:200]}); "
-                  "running it through torch", file=sys.stderr)
-            chosen = "torch"
-    if chosen != "torch":
-        raise ValueError(f"unknown runtime {runtime!r}: {', '.join(RUNTIMES)}")
-    return TorchRunner(load_network())
-
-
 class Stats:
     """What the rules below read of every frame at 48x27, kept for the whole video (a few
     bytes a frame): mean brightness (0-255 RGB) and the mean absolute RGB difference from the
@@ -350,13 +316,14 @@ def probabilities(video, net=None, progress: Optional[Callable[[], None]] = None
 
 
 def scan(video, net=None, progress: Optional[Callable[[], None]] = None, full: Optional[bool] = None,
-         bf16: Optional[bool] = None, load: Callable = load_runner,
+         bf16: Optional[bool] = None, load: Optional[Callable] = None,
          cuts_added: bool = False) -> tuple[np.ndarray, Stats]:
     """(per-frame transition probability, ``Stats`` of every frame at 48x27) of ``video``, in
     constant memory (``RING`` frames held).
 
-    ``net``: a runner (``load_runner``) or the torch network (run as ``TorchRunner(net,
-    bf16)``); without it ``load()`` gives one while a thread decodes the first frames.
+    ``net``: a runner (``detectors.load_runner``) or the torch network (run as
+    ``TorchRunner(net, bf16)``); without it ``load()`` gives one while a thread decodes the
+    first frames.
     ``full`` (default: on CUDA): every segment through the network. Otherwise the two-stage
     scan: the frame differences above propose segments and only those go through the
     network (the others get probability 0), while a thread decodes ahead. ``cuts_added``:
