@@ -21,11 +21,14 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from . import transnet
+
+_importing = threading.Lock()
 
 
 def openvino():
@@ -38,16 +41,17 @@ def openvino():
     as it is."""
     import importlib
 
-    if "openvino" in sys.modules:
-        return sys.modules["openvino"]
-    hidden = "openvino_telemetry" not in sys.modules
-    if hidden:
-        sys.modules["openvino_telemetry"] = None  # import fails: OpenVINO takes its stub
-    try:
-        return importlib.import_module("openvino")
-    finally:
+    with _importing:  # one thread at a time: another must not see OpenVINO half imported
+        if "openvino" in sys.modules:
+            return sys.modules["openvino"]
+        hidden = "openvino_telemetry" not in sys.modules
         if hidden:
-            sys.modules.pop("openvino_telemetry", None)
+            sys.modules["openvino_telemetry"] = None  # import fails: OpenVINO takes its stub
+        try:
+            return importlib.import_module("openvino")
+        finally:
+            if hidden:
+                sys.modules.pop("openvino_telemetry", None)
 
 
 def available() -> bool:
