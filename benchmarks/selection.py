@@ -124,8 +124,7 @@ def f1(pred, truth, tol):
 def run_vidtok(path, stream=None):
     # the content detector, the one compared with PySceneDetect's (the default, auto, is the
     # learned one where vidtok[cuts] is installed)
-    return [c.index for c in select(open_video(path, stream=stream), "scenes", detector="content",
-                                    use_cache=False).cuts]
+    return run_detector(path, stream, "content")
 
 
 def run_default(path, stream=None):

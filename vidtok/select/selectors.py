@@ -120,14 +120,12 @@ def scenes(video: Video, *, k: Optional[int] = None, detector: str = "auto", thr
     representative frame per scene. ``full``: transnet runs on every segment (default on
     CUDA; on a CPU the frame differences propose the segments). ``runtime``: what runs
     transnet (``detectors.load_runner``: auto, torch or openvino)."""
-    from .detectors import DETECTORS, resolve_detector
+    from .detectors import DETECTORS, RUNTIMES, resolve_detector
     from .scenes import FILTERS
 
     detector = DETECTORS.check(resolve_detector(detector))
     if filter not in FILTERS:  # checked before any decoding; flash_filter holds the rule
         raise UsageError(f"--filter must be merge or suppress, got '{filter}'")
-    from .detectors import RUNTIMES
-
     if runtime not in RUNTIMES:
         raise UsageError(f"-o runtime must be {', '.join(RUNTIMES)}, got '{runtime}'")
     if runtime == "openvino" and detector in ("transnet", "combined"):

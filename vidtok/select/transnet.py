@@ -299,12 +299,15 @@ def proposed(frames, j: int, stats: Optional[Stats] = None, known: Optional[int]
 def _proven_mask(stats: Stats, a: int, b: int, known: int) -> np.ndarray:
     """Which of frames ``a`` to ``b - 1`` are proven hard cuts (``proven_cuts``' rule), where
     the two frames after each are measured (``known``); the others count as not proven."""
-    change = stats.change
+    lo, hi = max(0, a - 2), min(known, b + 2)  # each frame's two neighbours either side
     out = np.zeros(b - a, bool)
-    for t in range(a, b):
-        if change[t] >= CUT_CHANGE and t + 2 < known:
-            around = max(float(change[max(k, 0)]) for k in (t - 2, t - 1, t + 1, t + 2))
-            out[t - a] = change[t] >= CUT_SPIKE * max(around, 1.0)
+    if hi <= lo:
+        return out
+    change = stats.change[lo:hi]
+    proven = (change >= CUT_CHANGE) & (_spike(change) >= CUT_SPIKE)
+    proven[max(0, known - 2 - lo):] = False  # their spike needs the two frames after them
+    kept = proven[a - lo:b - lo]
+    out[:len(kept)] = kept
     return out
 
 
@@ -399,9 +402,15 @@ def frame_changes(frames) -> tuple[np.ndarray, np.ndarray]:
     absolute RGB difference from the frame before (0 for the first), and that over the
     largest change of the two frames either side of it."""
     change = Stats.of(frames).change
+    return change, _spike(change)
+
+
+def _spike(change: np.ndarray) -> np.ndarray:
+    """Each frame's change over the largest of the two changes either side of it (the ends
+    repeated)."""
     pad = np.pad(change, 2, mode="edge")
     around = np.maximum.reduce([pad[:-4], pad[1:-3], pad[3:-1], pad[4:]])
-    return change, change / np.maximum(around, 1.0)
+    return change / np.maximum(around, 1.0)
 
 
 def proven_cuts(frames) -> list[int]:

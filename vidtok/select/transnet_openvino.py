@@ -111,13 +111,13 @@ def convert():
 
 
 def _model_file():
-    """The converted network's cached ``.xml`` (converted now when it is not there); None
-    when the cache cannot be used, the converted model itself when writing it failed."""
+    """The converted network's cached ``.xml`` (converted now when it is not there), or the
+    converted model itself where the cache cannot be used or written."""
     from .. import cache
 
     folder = cache._folder("transnet")
     if folder is None:
-        return None
+        return convert()
     path = folder / f"openvino-{_key()}" / "transnetv2.xml"
     if path.exists():
         return path
@@ -149,8 +149,6 @@ class Runner:
         if bf16 is None:
             bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
         model = _model_file()
-        if model is None:
-            model = convert()
         config = {"INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32", "PERFORMANCE_HINT": "LATENCY"}
         if isinstance(model, Path):  # OpenVINO's own cache of the compiled network, beside it
             config["CACHE_DIR"] = str(model.parent / "compiled")
