@@ -18,8 +18,6 @@ memory (RSS high-water mark of this process, and CUDA peak when on a GPU).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import json
 import platform
 import resource
@@ -40,6 +38,7 @@ from vidtok.compress.request import Compression  # noqa: E402
 from vidtok.models.loading import load_model  # noqa: E402
 from vidtok.select import sample  # noqa: E402
 from vidtok.select.prefilter import distinct_frames, full_token_count  # noqa: E402
+from vidtok.tasks.ask import shrink_frames  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -63,13 +62,8 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
     idx = s.indices
     if frames and model.family != "llava_onevision" and len(idx) > frames:  # cap frames for CPU runs
         idx = list(np.asarray(idx)[np.linspace(0, len(idx) - 1, frames).round().astype(int)])
-    area, cap = 1.0, contextlib.nullcontext
-    if pixels:  # each frame at that share of its pixels: the sampler's and processor's cap (--plan pixels=P)
-        w, h = s.frame_size
-        cap = functools.partial(model.pixel_cap, max(1, int(pixels * w * h)))
-        with cap():
-            s = sample(v, model.default_sampler, **params, max_pixels=model.max_pixels)
-        area = w * h / (s.frame_size[0] * s.frame_size[1])
+    # each frame at that share of its pixels: the sampler's and processor's cap (--plan pixels=P)
+    s, area, cap = shrink_frames(model, s, pixels, lambda c: sample(v, model.default_sampler, **params, max_pixels=c))
     size = model.decode_size(tuple(s.frame_size) if s.frame_size else None)  # None: the processor resizes
     fr = v.get_frames(idx, size=size)
     data, ftimes = fr.data, fr.times

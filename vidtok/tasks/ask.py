@@ -80,18 +80,8 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
         return sample_window(v, model.default_sampler, start, end, **params) if window else \
             sample(v, model.default_sampler, **params)
 
-    s = sampled(params)
-    area, limit = 1.0, None  # a full frame's tokens over a shrunk frame's; the per-frame pixel cap
-
-    def capped():  # the sampler and the processor under the plan's pixel cap
-        return model.pixel_cap(limit) if limit else contextlib.nullcontext()
-
-    if shrink and s.frame_size:
-        w, h = s.frame_size
-        limit = max(1, int(pixels * w * h))
-        with capped():
-            s = sampled({**params, "max_pixels": model.max_pixels})
-        area = w * h / (s.frame_size[0] * s.frame_size[1])
+    s, area, capped = shrink_frames(model, sampled(params), pixels if shrink else None,
+                                    lambda cap: sampled({**params, "max_pixels": cap}))
     fr = v.get_frames(s.indices, size=model.decode_size(tuple(s.frame_size) if s.frame_size else None))
     data, ftimes, findices = fr.data, fr.times, fr.indices
     n_sampled = len(ftimes)
@@ -120,6 +110,20 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
         else:
             save()
     return ts, extra, False
+
+
+def shrink_frames(model, s, pixels: Optional[float], resample):
+    """(sampling, area, capped) for a plan's ``pixels`` share: ``s`` (the model's sampling at
+    full size) sampled again by ``resample(max_pixels)`` under ``model.pixel_cap`` at that share
+    of its frame's pixels; ``area``: a full frame's tokens over a shrunk one's; ``capped()``:
+    the cap again, for the processor. Without a share (or a frame size): ``s`` as it is."""
+    if not pixels or pixels >= 1 or not s.frame_size:
+        return s, 1.0, contextlib.nullcontext
+    w, h = s.frame_size
+    capped = functools.partial(model.pixel_cap, max(1, int(pixels * w * h)))
+    with capped():
+        small = resample(model.max_pixels)
+    return small, w * h / (small.frame_size[0] * small.frame_size[1]), capped
 
 
 def write_deferred(later: list, times: dict) -> None:
