@@ -19,12 +19,12 @@ import json
 import statistics
 import sys
 import tempfile
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from cuts_long import timed  # noqa: E402
@@ -37,28 +37,23 @@ MOVING = ["action_arm_wrestling_kinetics.mp4", "sports_hitting_baseball_kinetics
 
 def moving_minute(shared: Path, path: Path) -> list[int]:
     """Write the moving minute; return the frames where each clip after the first starts."""
-    import av
+    from tests.videogen import write_frames  # the tests' own clip writer
 
     from vidtok import open_video
 
     cuts, n = [], 0
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=30)
-        s.width, s.height, s.pix_fmt = 1280, 720, "yuv420p"
-        s.codec_context.time_base = Fraction(1, 30)
-        s.options = {"crf": "23", "preset": "veryfast"}
+
+    def frames():
+        nonlocal n
         for k, name in enumerate(MOVING):
             v = open_video(shared / name)
             if k:
                 cuts.append(n)
             for _, _, rgb in v.iter_frames(np.arange(len(v)), size=(1280, 720)):
-                f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
-                f.pts = n
                 n += 1
-                for pkt in s.encode(f):
-                    c.mux(pkt)
-        for pkt in s.encode():
-            c.mux(pkt)
+                yield rgb
+
+    write_frames(path, frames(), options={"crf": "23", "preset": "veryfast"}, fps=30)
     print(f"generated the moving minute: {n} frames ({n / 30:.1f} s at 1280x720), cuts at {cuts}", flush=True)
     return cuts
 

@@ -9,6 +9,7 @@ FFmpeg encoders (no system ffmpeg needed) and holds two shots with one hard cut 
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 
@@ -70,8 +71,10 @@ def write_frames(path: Path, frames, pix_fmt: str = "yuv420p", *, codec: str = "
     """Write RGB ``frames`` at ``fps`` in ``pix_fmt`` with ``codec`` (default: H.264, crf 18,
     a keyframe every 50 frames); ``rotation`` sets the display matrix."""
     path = Path(path)
-    frames = list(frames)
-    h, w = frames[0].shape[:2]
+    frames = iter(frames)  # streamed: a long clip never sits in memory whole
+    first = next(frames)
+    frames = itertools.chain([first], frames)
+    h, w = first.shape[:2]
     with av.open(str(path), "w") as c:
         s = c.add_stream(codec, rate=fps)
         s.width, s.height, s.pix_fmt = w, h, pix_fmt
