@@ -110,6 +110,7 @@ def line(text: str) -> None:
 def after(result: dict, report) -> None:
     """What every decoding command says on stderr after its work: damage, the report's path."""
     damage(result)
+    short_of_budget(result)
     if report is not None:
         line(f"report: {report}")
 
@@ -123,6 +124,17 @@ def damage(result: dict) -> None:
         dmg = Damage()
         dmg.merge(d)
         line(f"vidtok: warning: {result.get('video')}: {dmg.summary()} (--strict makes this an error)")
+
+
+def short_of_budget(result: dict) -> None:
+    """One line on stderr when the plan left fewer tokens before the method than the budget
+    asks for, though the whole video had them (``--plan frames=0.3,pixels=0.3`` at 10 %)."""
+    want, got = result.get("visual_tokens_budget"), result.get("visual_tokens_encoded")
+    if want is None or got is None or got >= want or result.get("visual_tokens_before", 0) < want:
+        return
+    comp = result.get("compression") or {}
+    line(f"vidtok: warning: --plan {comp.get('plan')} left {got} visual tokens before {comp.get('method')}, fewer than "
+         f"--budget {comp.get('budget')} asks for ({want}): the model saw {result.get('visual_tokens_after')}")
 
 
 def table(headers, rows, **kw) -> None:

@@ -105,12 +105,19 @@ def test_pixels_plan_shrinks_frames_and_keeps_the_budget_of_the_full_video(capsy
     video = str(write_frames(tmp_path / "big.mp4", [rng.integers(0, 255, (720, 1280, 3), np.uint8) for _ in range(8)]))
     base = ["ask", video, "What?", "-m", "random:qwen2_5_vl-tiny", "--json", "--max-new-tokens", "2", "--budget",
             "0.1", "--frames", "8"]
-    runs = {}
-    for plan in ("after", "pixels=0.25", "after"):
+    runs, errs = {}, {}
+    for plan in ("after", "pixels=0.25", "after", "frames=0.25,pixels=0.25"):
         code, out, err = run_cli(base + ["--plan", plan], capsys)
         assert code == 0, err
         runs.setdefault(plan, []).append(json.loads(out))
+        errs[plan] = err
     full, small = runs["after"][0], runs["pixels=0.25"][0]
+    assert "warning" not in errs["pixels=0.25"] and small["visual_tokens_budget"] == full["visual_tokens_budget"]
+    # a quarter of the frames at a quarter of their pixels is ~6 % of the tokens: under the 10 % budget, said
+    both = runs["frames=0.25,pixels=0.25"][0]
+    assert both["visual_tokens_encoded"] < both["visual_tokens_budget"] == round(0.1 * full["visual_tokens_before"])
+    assert f"left {both['visual_tokens_encoded']} visual tokens" in errs["frames=0.25,pixels=0.25"]
+    assert f"({both['visual_tokens_budget']})" in errs["frames=0.25,pixels=0.25"]
     assert small["compression"]["pixels"] == 0.25 and small["frames_used"] == full["frames_used"]
     assert small["visual_tokens_before"] == full["visual_tokens_before"]
     assert small["visual_tokens_after"] == full["visual_tokens_after"]

@@ -189,8 +189,12 @@ def corpus(n_videos: int = 400) -> list[str]:
     return texts
 
 
-def resume(family: str, path: Path):
-    """A checkpoint this script wrote, to train on from (its tokenizer and processor kept)."""
+def resume(family: str, path: Path, fresh_text: bool = False, seed: int = 0):
+    """A checkpoint this script wrote, to train on from (its tokenizer and processor kept).
+    ``fresh_text``: only its vision tower; the language model new (random weights from
+    ``seed``). Measured (docs/organism.md): a language model trained through the curriculum
+    while the tower could not yet tell shapes apart stays at chance on "What color is the
+    square?" even once the tower can, where a new one on the same tower learns it."""
     import transformers
     from transformers import AutoProcessor
 
@@ -198,7 +202,14 @@ def resume(family: str, path: Path):
 
     cls = MODELS.get(family)
     proc = AutoProcessor.from_pretrained(path)
-    return getattr(transformers, cls.hf_model).from_pretrained(path), proc.tokenizer, proc, cls
+    model = getattr(transformers, cls.hf_model).from_pretrained(path)
+    if fresh_text:
+        torch.manual_seed(seed)
+        new = getattr(transformers, cls.hf_model)(model.config)
+        new.model.visual.load_state_dict(model.model.visual.state_dict())
+        new.generation_config = model.generation_config
+        model = new
+    return model, proc.tokenizer, proc, cls
 
 
 def build(family: str, seed: int):
@@ -460,12 +471,14 @@ def schedule(step: int, steps: int, peak: float, warmup: int) -> float:
 def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: float, aux_weight: float,
           easy_steps: int, seed: int, eval_every: int, held_out: int, stop_after: Optional[int] = None,
           init: Optional[Path] = None, tower_steps: int = 0, tower_lr: float = 1e-3, tower_scale: float = 1.0,
-          log=print) -> dict:
+          fresh_text: bool = False, grow: bool = True, log=print) -> dict:
     """Train and write the checkpoint to ``out`` (also at every evaluation); ``stop_after``
     ends the run at that step with the weights it has (the schedule still spans ``steps``);
-    ``init`` trains on from a checkpoint this script wrote instead of random weights."""
+    ``init`` trains on from a checkpoint this script wrote instead of random weights (only its
+    tower with ``fresh_text``); ``grow=False`` leaves out the curriculum's first third (one
+    object that fills the frame): two objects from the start."""
     torch.manual_seed(seed)
-    model, tok, proc, cls = build(family, seed) if init is None else resume(family, init)
+    model, tok, proc, cls = build(family, seed) if init is None else resume(family, init, fresh_text, seed)
     batcher = Batcher(tok, proc)
     held = list(videos(HELD_OUT_SEED, held_out, cls.default_sampler))
     held += list(videos(HELD_OUT_SEED + 1, held_out // 4, cls.default_sampler, stage=lambda k: (2, 0.0)))
@@ -489,7 +502,7 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
 
     def stage(k: int) -> tuple[Optional[int], float]:
         at = 3 * k / videos_per_step / max(1, easy_steps)  # 0 .. 3 over the easy stage
-        if at < 1:
+        if at < 1 and grow:
             return 1, 1 - at
         if at < 2:
             return 2, 0.0
@@ -542,6 +555,10 @@ def main(argv=None) -> None:
                     help="vidtok: the prompts vidtok's commands send; all: lmms-eval's too")
     ap.add_argument("--stop-after", type=int, help="end at this step (the learning-rate schedule still spans --steps)")
     ap.add_argument("--init", type=Path, help="train on from this checkpoint (one this script wrote)")
+    ap.add_argument("--fresh-text", action="store_true",
+                    help="with --init: keep only its vision tower, and train a new language model on it")
+    ap.add_argument("--no-grow", dest="grow", action="store_false",
+                    help="leave out the curriculum's first third (one object that fills the frame and shrinks)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
@@ -562,7 +579,8 @@ def main(argv=None) -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     print(json.dumps(train(a.family, a.out, a.steps, a.batch, a.per_video, a.lr, a.aux, a.easy_steps, a.seed, a.eval_every,
-                           a.held_out, a.stop_after, a.init, a.tower_steps, a.tower_lr, a.tower_scale)))
+                           a.held_out, a.stop_after, a.init, a.tower_steps, a.tower_lr, a.tower_scale,
+                           a.fresh_text, a.grow)))
 
 
 if __name__ == "__main__":

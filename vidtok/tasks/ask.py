@@ -180,12 +180,25 @@ def ask(video, question: str, model, *, compression: Optional[Compression] = Non
         "frames_sampled": extra.get("frames_sampled", len(extra["frames"])),
         "frame_times": [round(t, 3) for t in extra["frame_times"]],
         "visual_tokens_before": n_before, "visual_tokens_encoded": n_encoded, "visual_tokens_after": len(ts),
+        "visual_tokens_budget": budget_tokens(comp, n_before, extra),
         "text_tokens": inp.num_text, "subtitle_lines": n_lines,
         "compression": {**comp.describe(), "proportional_attention": model.proportional_attention},
         "cached_tokens": cached, "cached_prefix_kv": gen.prefix_hit, "new_tokens": gen.new_tokens,
         "prefill_tokens": gen.prefill_tokens, "generation": model.generation_summary(),
         "seconds": {k: round(v, 4) for k, v in times.items()},
     }
+
+
+def budget_tokens(comp: Compression, n_before: int, extra: dict) -> Optional[int]:
+    """The visual tokens ``comp``'s budget asks for on a video whose full tokens are
+    ``n_before`` (None: no budget). A plan that cuts frames or pixels before the tower
+    below this leaves the method nothing to choose (``render.after`` says so)."""
+    if not comp.active:
+        return None
+    b = comp.budget.of(n_before)
+    if b.kind == "per_frame":
+        return int(b.value * extra.get("frames_sampled", len(extra["frames"])))
+    return int(b.value)
 
 
 def with_subtitles(question: str, cues, tokens) -> tuple[str, int]:
