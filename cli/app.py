@@ -124,8 +124,9 @@ COMPRESSION_FLAGS = {
         help="Where --budget is met: auto (default: only the most distinct frames, 3x the budget's share, go through "
              "the vision tower and the method keeps the budget from them: several times sooner on a CPU), after "
              "(every frame through the tower, the method alone: the methods' own setting), frames=F (F of the "
-             "frames through the tower), pixels=P (each frame at P of its pixels, Qwen2.5-VL's own resize; "
-             "frames=F,pixels=P does both).")),
+             "frames through the tower), pixels=P (each frame at P of its pixels, Qwen2.5-VL's own resize), "
+             "tower=T (Qwen2.5-VL's tower merges the least-changed units after its first full-attention block: T of "
+             "them go on through its later blocks); join them: frames=F,pixels=P,tower=T.")),
 }
 INPUT_FLAGS = {
     "frames": (Optional[int], typer.Option(

@@ -1,6 +1,7 @@
 """Where a budget is spent (``vidtok.compress.plan``): ``--plan auto`` (the default) meets part
 of a share budget before the vision tower, ``after`` none of it, ``frames=F`` F of the frames,
-``pixels=P`` P of each frame's pixels (Qwen2.5-VL); ``--pre-keep F`` is ``frames=F`` by hand.
+``pixels=P`` P of each frame's pixels (Qwen2.5-VL), ``tower=T`` T of the units through the
+tower's later blocks (Qwen2.5-VL); ``--pre-keep F`` is ``frames=F`` by hand.
 The plan is in ``--json``, with each stage's time."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import json
 
 import pytest
 
-from vidtok.compress.plan import DEFAULT_FRAMES_PER_BUDGET, frames_share, pixels_share
+from vidtok.compress.plan import DEFAULT_FRAMES_PER_BUDGET, frames_share, pixels_share, tower_share
 from vidtok.compress.request import Compression
 from vidtok.errors import UsageError
 
@@ -49,7 +50,8 @@ def test_compression_resolves_the_plan_from_the_budget():
     assert Compression.of("holitom", "0.1", plan="after").with_(budget="0.05").pre_keep is None
     assert Compression.of("holitom", "0.1").with_(budget="").pre_keep is None
     assert Compression.of("holitom", "0.1").describe() == {"method": "holitom", "budget": "0.1", "plan": "auto",
-                                                           "pre_keep": pytest.approx(0.3), "pixels": None}
+                                                           "pre_keep": pytest.approx(0.3), "pixels": None,
+                                                           "tower": None}
 
 
 def test_ask_json_shows_the_plan_and_the_frames_it_kept_from_the_tower(capsys, tmp_path, monkeypatch):
@@ -129,3 +131,40 @@ def test_pixels_plan_needs_a_family_that_takes_any_frame_size(capsys):
     code, out, err = run_cli(["ask", CUTS, "What?", "-m", "random:smolvlm2-tiny", "--budget", "0.1", "--plan",
                               "pixels=0.5", "--max-new-tokens", "2"], capsys)
     assert code == 2 and "pixels=" in err and "Qwen2.5-VL" in err and len(err.strip().splitlines()) == 1
+
+
+def test_tower_share_of_each_plan():
+    assert tower_share("tower=0.5") == 0.5 and tower_share("frames=0.5,pixels=0.5,tower=0.4") == 0.4
+    assert tower_share("auto") is None and tower_share("after") is None and tower_share("frames=0.5") is None
+    assert tower_share("tower=1") is None
+    c = Compression.of("holitom", "0.1", plan="frames=0.5,tower=0.5")
+    assert (c.pre_keep, c.pixels, c.tower) == (0.5, None, 0.5)
+    for bad in ("tower=0", "tower=2", "tower=0.5,tower=0.5", "towers=0.5"):
+        with pytest.raises(UsageError, match="--plan"):
+            tower_share(bad)
+
+
+def test_tower_plan_merges_inside_the_tower_and_keeps_the_budget_of_the_full_video(capsys, tmp_path, monkeypatch):
+    """``tower=0.5``: half the units go on through the tower's later blocks; the budget stays a
+    share of every unit, the method keeps it from what the tower gave, and the tokens are cached
+    apart from the unmerged ones."""
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path))
+    base = ["ask", CUTS, "What?", "-m", "random:qwen2_5_vl-tiny", "--json", "--max-new-tokens", "2", "--budget",
+            "0.1"]
+    runs = {}
+    for plan in ("after", "tower=0.5", "after"):
+        code, out, err = run_cli(base + ["--plan", plan], capsys)
+        assert code == 0, err
+        runs.setdefault(plan, []).append(json.loads(out))
+    full, merged = runs["after"][0], runs["tower=0.5"][0]
+    assert merged["compression"]["tower"] == 0.5 and merged["frames_used"] == full["frames_used"]
+    assert merged["visual_tokens_before"] == full["visual_tokens_before"]
+    assert merged["visual_tokens_encoded"] == round(0.5 * full["visual_tokens_encoded"])
+    assert merged["visual_tokens_after"] == full["visual_tokens_after"] == merged["visual_tokens_budget"]
+    assert runs["after"][1]["visual_tokens_encoded"] == full["visual_tokens_encoded"]  # not the merged ones' cache
+
+
+def test_tower_plan_needs_a_family_whose_tower_merges(capsys):
+    code, out, err = run_cli(["ask", CUTS, "What?", "-m", "random:smolvlm2-tiny", "--budget", "0.1", "--plan",
+                              "tower=0.5", "--max-new-tokens", "2"], capsys)
+    assert code == 2 and "tower=" in err and "Qwen2.5-VL" in err and len(err.strip().splitlines()) == 1

@@ -52,7 +52,8 @@ def build_task(task: str, cfg: PipelineConfig, model_loader: Callable | None = N
             # decode + vision tower land in the token cache; the question reuses them
             video = decode.open(job.video)
             if use_cache:
-                visual_tokens(video, model, pre_keep=cfg.compression.pre_keep, pixels=cfg.compression.pixels)
+                visual_tokens(video, model, pre_keep=cfg.compression.pre_keep, pixels=cfg.compression.pixels,
+                              tower=cfg.compression.tower)
             return video
 
         def run(job, video):

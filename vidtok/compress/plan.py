@@ -13,6 +13,9 @@ saw. Plans (``--plan``):
 * ``pixels=P``: each frame through the tower at a share P of the pixels its processor would
   give it (Qwen2.5-VL, whose processor takes any frame size: its own resize under a lower
   per-frame cap, ``--max-pixels``); tokens fall with the pixels. ``frames=F,pixels=P`` does both.
+* ``tower=T``: the vision tower merges units (what become visual tokens) inside its layers,
+  after its first full-attention block, so only a share T of them go through the remaining
+  blocks (Qwen2.5-VL; ``models.tower_merging``). Joins the others: ``frames=F,tower=T``.
 * ``auto`` (the default): ``frames=DEFAULT_FRAMES_PER_BUDGET x budget``, capped at 1, for a
   budget given as a share; ``after`` for a budget in tokens (its share is known only once the
   tower has run). The factor is chosen from measurements (docs/benchmarks.md, "Where the
@@ -29,16 +32,17 @@ from ..errors import UsageError
 
 #: ``auto``: the share of frames through the tower is this many times the budget's share
 DEFAULT_FRAMES_PER_BUDGET = 3.0
-PLANS = ("auto", "after", "frames=F", "pixels=P", "frames=F,pixels=P")
+PLANS = ("auto", "after", "frames=F", "pixels=P", "tower=T", "frames=F,pixels=P,tower=T")
+PARTS = ("frames", "pixels", "tower")
 
 
 def _parts(plan: str) -> dict[str, float]:
-    """The shares an explicit plan names (``frames=F``, ``pixels=P``, or both joined by a
-    comma); a bad plan is a ``UsageError`` naming the flag."""
+    """The shares an explicit plan names (``frames=F``, ``pixels=P``, ``tower=T``, several
+    joined by commas); a bad plan is a ``UsageError`` naming the flag."""
     out: dict[str, float] = {}
     for part in plan.split(","):
         name, eq, value = part.strip().partition("=")
-        if not eq or name not in ("frames", "pixels") or name in out:
+        if not eq or name not in PARTS or name in out:
             raise UsageError(f"--plan '{plan}' is not a plan: use {', '.join(PLANS)}")
         try:
             f = float(value)
@@ -70,4 +74,14 @@ def pixels_share(plan: Optional[str]) -> Optional[float]:
     if plan in ("auto", "after"):
         return None
     f = _parts(plan).get("pixels", 1.0)
+    return None if f >= 1 else f
+
+
+def tower_share(plan: Optional[str]) -> Optional[float]:
+    """The share of its units the vision tower carries past its merge point under ``plan``
+    (None: all of them)."""
+    plan = (plan or "auto").strip()
+    if plan in ("auto", "after"):
+        return None
+    f = _parts(plan).get("tower", 1.0)
     return None if f >= 1 else f

@@ -13,7 +13,7 @@ from ..defaults import DEFAULT_BUDGET, DEFAULT_METHOD
 from ..errors import UsageError
 from . import parse_methods
 from .budget import Budget
-from .plan import frames_share, pixels_share
+from .plan import frames_share, pixels_share, tower_share
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,8 @@ class Compression:
     each method's own ``options``; ``pre_keep``: the share of sampled frames that go through
     the vision tower at all (None: every one), as ``plan`` (``compress.plan``) decided it or
     ``--pre-keep`` set it; ``pixels``: the share of each frame's pixels the tower sees (None:
-    all of them)."""
+    all of them); ``tower``: the share of units the tower carries past its merge point
+    (None: all of them)."""
 
     methods: tuple[str, ...] = ()
     budget: Optional[Budget] = None
@@ -30,6 +31,7 @@ class Compression:
     pre_keep: Optional[float] = None
     plan: str = "auto"
     pixels: Optional[float] = None
+    tower: Optional[float] = None
 
     @classmethod
     def of(cls, method=None, budget=None, options: Optional[dict] = None, pre_keep: Optional[float] = None,
@@ -48,11 +50,12 @@ class Compression:
             plan = f"frames={pre_keep:g}"
         plan = (plan or "auto").strip()
         if not method and budget is None and not default:  # frames before the tower only when a plan says so
-            return cls((), None, dict(options or {}), frames_share(plan, None), plan, pixels_share(plan))
+            return cls((), None, dict(options or {}), frames_share(plan, None), plan, pixels_share(plan),
+                       tower_share(plan))
         methods = tuple(parse_methods(method or DEFAULT_METHOD))
         b = Budget.parse(budget if budget is not None else DEFAULT_BUDGET)
         return cls(methods, b, dict(options or {}), frames_share(plan, b.value if b.kind == "ratio" else None), plan,
-                   pixels_share(plan))
+                   pixels_share(plan), tower_share(plan))
 
     @classmethod
     def sweep(cls, method=None, budget=None, options: Optional[dict] = None,
@@ -105,4 +108,5 @@ class Compression:
     def describe(self) -> dict:
         """For --json and reports."""
         return {"method": self.method, "budget": None if self.budget is None else str(self.budget),
-                "plan": self.plan, "pre_keep": self.pre_keep, "pixels": self.pixels}
+                "plan": self.plan, "pre_keep": self.pre_keep, "pixels": self.pixels,
+                "tower": self.tower}

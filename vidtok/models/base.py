@@ -89,6 +89,10 @@ class VideoLLM(Prompting, ABC):
     #: frames by their processor's per-frame cap honour it (``limits_pixels``)
     max_pixels: Optional[int] = None
     limits_pixels: bool = False
+    #: the share of units the vision tower carries past its merge point (the plan's
+    #: ``tower=``; None: all); families whose tower can merge inside it (``merges_in_tower``)
+    tower_keep: Optional[float] = None
+    merges_in_tower: bool = False
 
     def configure(self, cfg) -> "VideoLLM":
         """Take a ``PipelineConfig``'s model settings: proportional attention, who resizes
@@ -109,11 +113,24 @@ class VideoLLM(Prompting, ABC):
     def check_plan(self, plan: Optional[str]) -> None:
         """A plan that shrinks frames (``pixels=``) needs a family whose processor takes any
         frame size (``limits_pixels``): one line otherwise."""
-        from ..compress.plan import pixels_share
+        from ..compress.plan import pixels_share, tower_share
 
         if pixels_share(plan) is not None and not self.limits_pixels:
             raise UsageError(f"--plan {plan}: {self.family} sizes frames by its own rule; fewer pixels a frame "
                              "(pixels=) is supported for Qwen2.5-VL")
+        if tower_share(plan) is not None and not self.merges_in_tower:
+            raise UsageError(f"--plan {plan}: merging inside the vision tower (tower=) is supported for Qwen2.5-VL, "
+                             f"not {self.family}")
+
+    @contextlib.contextmanager
+    def tower_merging(self, keep: Optional[float]):
+        """Within it, the tower carries a share ``keep`` of its units past its merge point
+        (the plan's ``tower=``; None: all of them)."""
+        before, self.tower_keep = self.tower_keep, keep
+        try:
+            yield
+        finally:
+            self.tower_keep = before
 
     @contextlib.contextmanager
     def pixel_cap(self, cap: int):

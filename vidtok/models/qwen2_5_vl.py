@@ -10,11 +10,14 @@ keeps the exact time ids of the tokens it kept. Positions are computed by the mo
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
 from ..compress.tokenset import TokenSet
 from .base import LLMInput, VideoLLM
+from . import tower_merging
 from .chunking import PinnedChunkInput, joined_grid
 from .prompting import Dialogue
 
@@ -61,6 +64,7 @@ class Qwen25VLAdapter(PinnedChunkInput, VideoLLM):
     sizes = SIZES
 
     # -- vision ----------------------------------------------------------------------------
+    merges_in_tower = True  # models.tower_merging: the plan's tower=
     limits_pixels = True  # its processor's size caps each frame's pixels: --max-pixels lowers that cap
 
     def video_processor(self):
@@ -98,10 +102,20 @@ class Qwen25VLAdapter(PinnedChunkInput, VideoLLM):
     @torch.inference_mode()
     def encode(self, frames: np.ndarray, times: np.ndarray, ends: np.ndarray, fps: float) -> TokenSet:
         m = self.model.model
-        feats, grids = [], []
+        feats, grids, groups = [], [], []
+        merging = self.tower_keep is not None and self.tower_keep < 1  # the plan's tower=: merged inside it
+        kept = units = 0  # tokens and units of the chunks before
         for p, g in self.pixel_chunks(frames):
-            feats.append(m.get_video_features(p.to(self.device), g.to(self.device)).pooler_output[0])
+            p, g = p.to(self.device), g.to(self.device)
+            if merging:
+                f, assign, rep = tower_merging.forward(m.visual, p, g, self.tower_keep)
+                groups.append((assign + kept, rep + units))
+            else:
+                f = m.get_video_features(p, g).pooler_output[0]
+            feats.append(f)
             grids.append(g)
+            kept += len(f)
+            units += int(g.prod()) // m.visual.spatial_merge_unit
         feats = torch.cat(feats)
         grid = joined_grid(grids)
         merge = self.model.config.vision_config.spatial_merge_size
@@ -110,7 +124,12 @@ class Qwen25VLAdapter(PinnedChunkInput, VideoLLM):
         e = np.asarray(ends, dtype=np.float64)
         if len(t) % 2:
             t, e = np.append(t, t[-1]), np.append(e, e[-1])
-        ts = TokenSet.from_grid(feats.reshape(T, H, W, -1).float(), t[0::2], e[1::2])  # on the model's device
+        if not merging:
+            ts = TokenSet.from_grid(feats.reshape(T, H, W, -1).float(), t[0::2], e[1::2])  # on the model's device
+        else:  # merged in the tower: the full grid's bookkeeping, reduced to the kept units
+            assign, rep = (torch.cat(x) for x in zip(*groups))
+            full = TokenSet.from_grid(torch.zeros(T, H, W, 1, device=feats.device), t[0::2], e[1::2])
+            ts = dataclasses.replace(full.reduce(assign, len(feats), rep=rep, how="rep"), feats=feats.float())
         tps = self.model.config.vision_config.temporal_patch_size
         ts.meta = {"family": self.family, "grid_thw": grid, "second_per_grid_t": tps / max(fps, 1e-6)}
         return ts

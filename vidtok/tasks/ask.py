@@ -32,7 +32,8 @@ def sampled_fps(kept: int, frames: int, video_fps: float, fallback: float) -> fl
 def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Optional[float] = None,
                   use_cache: bool = True, backend=None, timeout=60.0, times: dict | None = None,
                   pre_keep: Optional[float] = None, defer: Optional[list] = None,
-                  window: Optional[tuple[float, float]] = None, pixels: Optional[float] = None):
+                  window: Optional[tuple[float, float]] = None, pixels: Optional[float] = None,
+                  tower: Optional[float] = None):
     """The model's TokenSet for a video (an opened ``Video`` or a path; from the cache when
     possible) and frame info. With ``defer`` (a list), writing newly encoded tokens to the
     cache is appended to it as a call for later, so a caller can answer first: a long
@@ -42,8 +43,9 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     distinct ones (:func:`vidtok.select.prefilter.distinct_frames`); each kept frame then
     covers the time up to the next kept one. ``pixels`` (0 < p < 1): each frame at that share
     of the pixels the model's sampler gives it (its processor's own resize under a lower cap:
-    ``VideoLLM.pixel_cap``). ``extra["tokens_full"]`` is what all sampled frames at their full
-    size would have cost, so budgets stay relative to the full video.
+    ``VideoLLM.pixel_cap``). ``tower`` (0 < t < 1): the tower carries that share of its units
+    past its merge point (``models.tower_merging``). ``extra["tokens_full"]`` is what all
+    sampled frames at their full size would have cost, so budgets stay relative to the full video.
 
     ``window`` (start, end) in seconds: only that part of the video, sampled by the model's
     own rule as if it were the whole video and shown to the model as a video that starts
@@ -61,12 +63,17 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     shrink = {"pixels": pixels} if pixels is not None and pixels < 1 else {}
     if shrink:
         model.check_plan(f"pixels={pixels:g}")
+    if tower is not None and not 0 < tower <= 1:
+        raise UsageError(f"the share of the tower's units must lie in (0, 1], got {tower}")
+    merge = {"tower": tower} if tower is not None and tower < 1 else {}
+    if merge:
+        model.check_plan(f"tower={tower:g}")
     v = as_video(video, backend=backend, timeout=timeout)  # a bad file fails here, cached or not
     start, end = window or (v.info.start_time, v.info.end_time)
     part = {"window": [round(start, 6), round(end, 6)]} if window else {}
     key = token_cache.entry_key(v.path, model=weights.identity(model.spec), dtype=str(model.model.dtype),
                                 sampler=model.default_sampler,
-                                stream=v.info.stream_index, resize=model.resize, **params, **pre, **shrink, **part)
+                                stream=v.info.stream_index, resize=model.resize, **params, **pre, **shrink, **merge, **part)
     if use_cache:
         t0 = time.perf_counter()
         hit = token_cache.load(key)
@@ -94,11 +101,11 @@ def visual_tokens(video, model, *, num_frames: Optional[int] = None, fps: Option
     shift = start - v.info.start_time  # 0 unless a window
     in_part = len(v.index) if not window else \
         int(np.count_nonzero((v.index.times >= start) & (v.index.times < end)))
-    with capped():
+    with capped(), model.tower_merging(tower if merge else None):
         ts = model.encode(data, ftimes - shift, ends - shift,
                           sampled_fps(len(s.indices), in_part, v.info.fps, s.fps))
     times["encode"] = time.perf_counter() - t0
-    tokens_full = int(round(full_token_count(len(ts), len(ftimes), n_sampled, model.frames_per_step) * area))
+    tokens_full = int(round(full_token_count(ts.num_original, len(ftimes), n_sampled, model.frames_per_step) * area))
     extra = {"frames": [int(i) for i in findices], "frame_times": [float(t) for t in ftimes],
              "frames_sampled": n_sampled, "tokens_full": tokens_full,
              "duration": end - start, "start": start, "sample_fps": s.fps,
@@ -154,7 +161,7 @@ def ask(video, question: str, model, *, compression: Optional[Compression] = Non
     later: list = []  # the token cache's write, once the answer is out (it is not on its way)
     ts, extra, cached = visual_tokens(video, model, num_frames=num_frames, fps=fps, use_cache=use_cache,
                                       backend=backend, timeout=timeout, times=times, pre_keep=comp.pre_keep,
-                                      defer=later, window=window, pixels=comp.pixels)
+                                      defer=later, window=window, pixels=comp.pixels, tower=comp.tower)
     n_encoded = len(ts)
     n_before = extra.get("tokens_full", n_encoded)
     if comp.active:

@@ -42,7 +42,7 @@ class Conversation:
         self.compression = compression if compression is not None else Compression()
         self.encoded, self.extra, self.tokens_cached = visual_tokens(
             self.video, model, pre_keep=self.compression.pre_keep, use_cache=use_cache, defer=self._later,
-            pixels=self.compression.pixels)
+            pixels=self.compression.pixels, tower=self.compression.tower)
         self.max_new_tokens = max_new_tokens
         self.subtitles = subtitles  # cues: the first turn carries those of the frames shown
         self.seconds = {"video": time.perf_counter() - t0}
