@@ -2,8 +2,9 @@
 
 Rows: full tokens; the budget met after the tower alone (``--plan after``); the budget under
 the default plan (``--plan auto``: part of it met before the tower, ``vidtok.compress.plan``);
-any ``--pre-keep`` shares given; and any ``--pixels`` shares (``--plan pixels=P``, alone and
-with the default plan's frames).
+any ``--pre-keep`` shares given; any ``--pixels`` shares (``--plan pixels=P``, alone and
+with the default plan's frames); and any ``--tower`` shares (``--plan tower=T``: merged inside
+the vision tower, alone and with the default plan's frames).
 
     python benchmarks/e2e.py [--model random:llava_onevision-0.5b] [--frames 8] [--budget 0.1]
                              [--method holitom] [--video PATH] [--new-tokens 16]
@@ -52,7 +53,7 @@ def sync():
 
 
 def one(model, video, frames, budget, method, new_tokens, pre_keep=None, question="What is happening in this video?",
-        pixels=None):
+        pixels=None, tower=None):
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     t_all = time.perf_counter()
@@ -72,11 +73,11 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
         data, ftimes = data[keep], ftimes[keep]
     t_decode = time.perf_counter() - t_all
     t0 = time.perf_counter()
-    with cap():
+    with cap(), model.tower_merging(tower):
         ts = model.encode(data, ftimes, np.append(ftimes[1:], v.info.end_time), len(idx) / len(v.index) * v.info.fps)
     sync()
     t_encode = time.perf_counter() - t0
-    n_full = round(full_token_count(len(ts), len(ftimes), len(fr.times), model.frames_per_step) * area)
+    n_full = round(full_token_count(ts.num_original, len(ftimes), len(fr.times), model.frames_per_step) * area)
     t0 = time.perf_counter()
     if budget is not None:
         ts = compress(ts, method, Budget.parse(budget).of(n_full))
@@ -93,7 +94,7 @@ def one(model, video, frames, budget, method, new_tokens, pre_keep=None, questio
     e2e = time.perf_counter() - t_all - gen.prefill  # generate() re-runs prefill: count it once
     return {
         "budget": ("full" if budget is None else str(budget)) + (f" + pre-keep {pre_keep:g}" if pre_keep else "")
-        + (f" + pixels {pixels:g}" if pixels else ""),
+        + (f" + pixels {pixels:g}" if pixels else "") + (f" + tower {tower:g}" if tower else ""),
         "frames": f"{len(ftimes)} / {len(fr.times)}", "visual_tokens_in": n_full, "visual_tokens": len(ts),
         "sequence": int(inp.inputs_embeds.shape[1]), "decode_s": t_decode, "encode_s": t_encode,
         "compress_s": t_compress, "prefill_s": t_prefill, "ttft_s": ttft, "e2e_s": e2e,
@@ -120,6 +121,9 @@ def main(argv=None):
     ap.add_argument("--pixels", default="0",
                     help="comma-separated shares of each frame's pixels (--plan pixels=P, Qwen2.5-VL): a row each, "
                          "alone and with the default plan's frames; 0: none")
+    ap.add_argument("--tower", default="0",
+                    help="comma-separated shares of the units Qwen2.5-VL's tower carries past its merge point "
+                         "(--plan tower=T): a row each, alone and with the default plan's frames; 0: none")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     ap.add_argument("--dtype", default=None, help="float32 / bfloat16 (default float32 for random models)")
@@ -150,6 +154,9 @@ def main(argv=None):
     for share in (float(k) for k in str(args.pixels).split(",") if float(k)):  # --plan pixels=P, and with auto's frames
         rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, pixels=share))
         rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, auto, pixels=share))
+    for share in (float(k) for k in str(args.tower).split(",") if float(k)):  # --plan tower=T, and with auto's frames
+        rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, tower=share))
+        rows.append(one(model, args.video, args.frames, args.budget, args.method, args.new_tokens, auto, tower=share))
     full = rows[0]
     ratios = [{k: full[k] / max(r[k], 1e-9) for k in ("prefill_s", "ttft_s", "e2e_s")} for r in rows[1:]]
     dev = torch.cuda.get_device_name() if str(model.device).startswith("cuda") else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"

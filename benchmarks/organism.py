@@ -47,6 +47,7 @@ METHODS = ("holitom", "fastvid", "vidcom2", "dtd", "divprune", "visionzip", "tom
 BUDGETS = ("0.5", "0.25", "0.1")
 PRE_KEEPS = (0.5, 0.25)
 PLAN_FACTORS = (1, 2, 3, 4)  # --plans: frames through the tower = factor x budget (compress.plan)
+TOWER_SHARES = (0.5, 0.25)  # --plans: units carried through the tower's later blocks (plan tower=T), alone and with frames
 
 
 def held_out(out: Path, videos: int) -> Path:
@@ -165,8 +166,9 @@ def main(argv=None) -> None:
     ap.add_argument("--methods", default=";".join(METHODS), help="compressors or chains, separated by ';'")
     ap.add_argument("--budgets", default=",".join(BUDGETS))
     ap.add_argument("--plans", action="store_true",
-                    help="where the budget is spent: the default method at each budget under plan after and frames="
-                         "factor x budget for each factor (compress.plan), instead of the compressor table")
+                    help="where the budget is spent: the default method at each budget under plan after, frames="
+                         "factor x budget for each factor, and tower=T alone and with the default plan's frames "
+                         "(compress.plan), instead of the compressor table")
     ap.add_argument("--ci", action="store_true", help=f"the CI subset: first {CI_VIDEOS} videos, full and 25 %% holitom")
     ap.add_argument("--record", action="store_true", help="with --ci: write expected.json beside the checkpoint")
     a = ap.parse_args(argv)
@@ -193,6 +195,12 @@ def main(argv=None) -> None:
                     plan = f"frames={f * float(b):g}"
                     settings.append((f"{DEFAULT_METHOD} {float(b):.0%} plan {plan}",
                                      {"method": DEFAULT_METHOD, "budget": b, "plan": plan}))
+            frames = min(1.0, 3 * float(b))  # the default plan's frames, with merging in the tower
+            for t in TOWER_SHARES:
+                if t > float(b):
+                    for plan in (f"tower={t:g}",) + ((f"frames={frames:g},tower={t:g}",) if frames * t > float(b) else ()):
+                        settings.append((f"{DEFAULT_METHOD} {float(b):.0%} plan {plan}",
+                                         {"method": DEFAULT_METHOD, "budget": b, "plan": plan}))
     else:
         settings += [("control: other video", "other"), ("control: shuffled time", "shuffle")]
         for m in a.methods.split(";"):

@@ -99,3 +99,31 @@ def test_the_training_script_trains_and_writes_a_checkpoint_vidtok_loads(tmp_pat
                             "What color is the square?", "-m", str(tmp_path / "ckpt"), "--json", "--no-cache"], capsys)
     r = json.loads(out)
     assert code == 0 and r["visual_tokens_before"] == 16 * len(r["frame_indices"]) // 2  # 112x112 frames stay 112x112
+
+
+def test_the_second_recipe_trains_a_new_language_model_on_a_tower_with_pointing(tmp_path, monkeypatch):
+    """The shipped recipe's second command: only the first checkpoint's tower kept, calm
+    videos first, the pointing loss on (eager attention while training; the checkpoint keeps
+    sdpa), a few steps of each."""
+    train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
+    first = tmp_path / "first"
+    train.train("qwen2_5_vl", first, steps=1, batch=2, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1, seed=0,
+                eval_every=1, held_out=1, log=lambda s: None)
+    monkeypatch.setattr(train, "POINT", 1.0)
+    last = train.train("qwen2_5_vl", tmp_path / "second", steps=3, batch=4, per_video=2, lr=1e-3, aux_weight=0.5,
+                       easy_steps=1, seed=1, eval_every=3, held_out=1, init=first, fresh_text=True, grow=False,
+                       calm_steps=2, log=lambda s: None)
+    assert math.isfinite(last["loss"]) and math.isfinite(last["aux"])
+    import torch
+    from safetensors.torch import load_file
+
+    a, b = load_file(first / "model.safetensors"), load_file(tmp_path / "second" / "model.safetensors")
+    assert not all(torch.equal(a[k], b[k]) for k in a if "visual" not in k)  # the text model trained on
+    kept = train.resume("qwen2_5_vl", first)[0].state_dict()
+    new = train.resume("qwen2_5_vl", first, fresh_text=True, seed=5)[0].state_dict()
+    vis, qs = [k for k in kept if ".visual." in k], [k for k in kept if k.endswith("q_proj.weight")]
+    assert vis and qs
+    assert all(torch.equal(new[k], kept[k]) for k in vis)  # the tower as the first checkpoint left it
+    assert not any(torch.equal(new[k], kept[k]) for k in qs)  # a new language model
+    cfg = json.loads((tmp_path / "second" / "config.json").read_text())
+    assert "eager" not in json.dumps(cfg)

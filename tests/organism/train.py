@@ -257,7 +257,7 @@ class Batcher:
     def __call__(self, groups: list[tuple[dict, list[dict]]], with_answer: bool = True):
         """``groups``: (video, its examples) pairs; a video is {"frames", "fps"}."""
         vp = self.proc.video_processor
-        pix, grids, spg, seqs, labels, owner, targets, seconds = [], [], [], [], [], [], [], []
+        pix, grids, spg, seqs, labels, owner, targets, seconds, named = [], [], [], [], [], [], [], [], []
         for v, (video, exs) in enumerate(groups):
             targets.append(video["targets"])
             t = np.append(video["times"], video["times"][-1]) if len(video["times"]) % 2 else video["times"]
@@ -277,6 +277,8 @@ class Batcher:
                 seqs.append(ids + ans)
                 labels.append([-100] * len(ids) + ans)
                 owner.append(v)
+                shapes = [k for k in world.SHAPES if k in ex["prompt"]]  # the one shape a question names, if one
+                named.append(SHAPE_IDS[shapes[0]] if len(shapes) == 1 else 0)
         width = max(map(len, seqs))
         ids = torch.full((len(seqs), width), self.pad)
         lab = torch.full((len(seqs), width), -100)
@@ -287,7 +289,8 @@ class Batcher:
             mask[k, width - len(s):] = 1
         return {"input_ids": ids, "attention_mask": mask, "labels": lab, "pixel_values_videos": torch.cat(pix),
                 "grids": torch.cat(grids), "spg": torch.tensor(spg), "owner": torch.tensor(owner),
-                "targets": torch.cat(targets), "seconds": seconds}
+                "targets": torch.cat(targets), "seconds": seconds, "named": torch.tensor(named),
+                "target_start": torch.tensor([0] + [len(t) for t in targets]).cumsum(0)}
 
 
 def forward(model, inp, probes=None):
@@ -303,7 +306,7 @@ def forward(model, inp, probes=None):
     out = model(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"],
                 video_grid_thw=inp["grids"][inp["owner"]], second_per_grid_ts=inp["spg"][inp["owner"]],
                 mm_encoder_outputs={"video": BaseModelOutputWithPooling(pooler_output=per_seq)},
-                output_hidden_states=probes is not None)
+                output_hidden_states=probes is not None, output_attentions=probes is not None and POINT > 0)
     # each answer weighs the same however many tokens it has: a per-token mean lets the
     # grounding answers' digits (~9 tokens) drown the one-letter answers
     lab = inp["labels"][:, 1:]
@@ -319,11 +322,44 @@ def forward(model, inp, probes=None):
     hidden = out.hidden_states[PROBE_LAYER][is_video]
     sec = torch.cat([inp["seconds"][v] for v in inp["owner"].tolist()])
     aux = aux + ce(probes["time"](hidden), sec.clamp(max=MAX_SECOND))
+    if POINT > 0:
+        aux = aux + POINT * pointing(out.attentions[POINT_LAYER][:, 0], inp, is_video)
+        # the first hop: the named shape carried to the last prompt position, whose query finds it
+        asks = inp["named"] > 0
+        first = (inp["labels"] != -100).float().argmax(1)
+        last = out.hidden_states[POINT_LAYER][torch.arange(len(first)), first - 1]
+        if asks.any():
+            aux = aux + POINT * ce(probes["named"](last[asks]), inp["named"][asks])
     return out, aux
+
+
+def pointing(att: torch.Tensor, inp: dict, is_video: torch.Tensor) -> torch.Tensor:
+    """How little of its attention (``att``: one head's, (sequences, from, to)) the last
+    position of each prompt pays to the visual tokens of the shape the question names: minus
+    the log of that share, averaged over the questions that name a shape shown. Measured
+    (docs/organism.md): without it the language model answers "What color is the square?" with
+    any colour on screen, although its tower's tokens tell the shapes apart."""
+    first = (inp["labels"] != -100).float().argmax(1)  # each answer's first token
+    losses = []
+    for j, v in enumerate(inp["owner"].tolist()):
+        shape = int(inp["named"][j])
+        if not shape:
+            continue
+        a, b = inp["target_start"][v], inp["target_start"][v + 1]
+        on = inp["targets"][a:b, 1] == shape
+        if not on.any():
+            continue
+        row = att[j, first[j] - 1][is_video[j]]
+        losses.append(-torch.log(row[on].sum() + 1e-6))
+    return torch.stack(losses).mean() if losses else att.new_zeros(())
 
 
 PROBE_LAYER = 2
 MAX_SECOND = 12
+#: weight of ``pointing`` in the auxiliary loss (``--point``; 0: off), and the layer whose first
+#: head it teaches to find the named shape's tokens
+POINT = 0.0
+POINT_LAYER = 2
 
 
 # -- stage 0: the tower learns shapes on still pictures --------------------------------------
@@ -399,18 +435,36 @@ def make_probes(model):
     tower = model.config.vision_config.out_hidden_size
     text = model.config.text_config.hidden_size
     return torch.nn.ModuleDict({"tower": torch.nn.Linear(tower, sum(AUX.values())),
-                                "time": torch.nn.Linear(text, MAX_SECOND + 1)})
+                                "time": torch.nn.Linear(text, MAX_SECOND + 1),
+                                "named": torch.nn.Linear(text, 1 + len(SHAPE_IDS))})
+
+
+def calm(v: world.Video, rng: np.random.Generator) -> None:
+    """``v`` made the plainest binding lesson: 4 s, every object large, still and shown
+    throughout in colours of its own, asked only their colours. Measured (docs/organism.md):
+    a new language model on a tower that reads shape learns "What color is the square?" from
+    such videos (0.5 -> 0.74 in 2,000 steps), where the world's own mix left it at chance."""
+    v.duration = 4.0
+    for th, c in zip(v.things, rng.choice(list(world.COLORS), len(v.things), replace=False)):
+        th.color, th.t1, th.t2, th.direction, th.blinks, th.turns_to = str(c), 0.0, 4.0, None, [], None
+        th.size = int(rng.integers(16, 25))
+        margin = th.size / 2 + 2
+        th.start = (float(rng.uniform(margin, world.SIZE - margin)), float(rng.uniform(margin, world.SIZE - margin)))
+    v.questions = []
 
 
 def videos(seed: int, count: int, sampler: str, start: int = 0, stage=lambda k: (None, 0.0)):
     """``count`` videos of world seed ``seed`` (from video ``start``): (video, its examples).
     ``stage(k)`` -> (objects, grow) for the k-th: with ``objects`` set the video has that many
     and is asked its easy questions (``items_of``); ``grow`` > 0 enlarges a single object
-    towards filling the frame (centred and still above 0.3, then asked only its colour)."""
+    towards filling the frame (centred and still above 0.3, then asked only its colour);
+    ``grow`` < 0 makes the video ``calm``."""
     for k in range(start, start + count):
         rng = np.random.default_rng([seed, k])
         objects, grow = stage(k)
         v = world.make_video(f"w{seed}_{k:05d}", rng, objects=objects)
+        if grow < 0:
+            calm(v, rng)
         if objects == 1 and grow > 0:
             th = v.things[0]
             th.size = int(max(th.size, 1.5 * world.SIZE * grow))
@@ -471,12 +525,13 @@ def schedule(step: int, steps: int, peak: float, warmup: int) -> float:
 def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: float, aux_weight: float,
           easy_steps: int, seed: int, eval_every: int, held_out: int, stop_after: Optional[int] = None,
           init: Optional[Path] = None, tower_steps: int = 0, tower_lr: float = 1e-3, tower_scale: float = 1.0,
-          fresh_text: bool = False, grow: bool = True, log=print) -> dict:
+          fresh_text: bool = False, grow: bool = True, calm_steps: int = 0, log=print) -> dict:
     """Train and write the checkpoint to ``out`` (also at every evaluation); ``stop_after``
     ends the run at that step with the weights it has (the schedule still spans ``steps``);
     ``init`` trains on from a checkpoint this script wrote instead of random weights (only its
     tower with ``fresh_text``); ``grow=False`` leaves out the curriculum's first third (one
-    object that fills the frame): two objects from the start."""
+    object that fills the frame): two objects from the start; ``calm_steps``: that many steps of
+    ``calm`` two-object videos before the curriculum."""
     torch.manual_seed(seed)
     model, tok, proc, cls = build(family, seed) if init is None else resume(family, init, fresh_text, seed)
     batcher = Batcher(tok, proc)
@@ -486,6 +541,8 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
     log(json.dumps({"parameters": sum(p.numel() for p in model.parameters()),
                     "held_out_items": sum(len(e) for _, e in held)}))
     history = pretrain_tower(model, proc, tower_steps, tower_lr, seed=seed, log=log) if tower_steps else []
+    if POINT > 0:  # the attention weights `pointing` reads: eager attention while training
+        model.set_attn_implementation({"text_config": "eager"})
     probes = make_probes(model)
     params = [*model.parameters(), *probes.parameters()]
     tower = {id(p) for p in model.model.visual.parameters()}
@@ -501,6 +558,9 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
     rng = np.random.default_rng(seed)
 
     def stage(k: int) -> tuple[Optional[int], float]:
+        if k < calm_steps * videos_per_step:
+            return 2, -1.0
+        k -= calm_steps * videos_per_step
         at = 3 * k / videos_per_step / max(1, easy_steps)  # 0 .. 3 over the easy stage
         if at < 1 and grow:
             return 1, 1 - at
@@ -533,12 +593,20 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
             history.append(rec)
             log(json.dumps(rec))
             (out / "train_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
-            model.save_pretrained(out)  # the latest weights, so a stopped run leaves a checkpoint
-            proc.save_pretrained(out)
+            save(model, proc, out)  # the latest weights, so a stopped run leaves a checkpoint
     model.eval()
+    save(model, proc, out)
+    return history[-1] if history else {}
+
+
+def save(model, proc, out: Path) -> None:
+    """The checkpoint, with the attention its family uses by default (training may read eager
+    attention's weights)."""
+    was = model.config.text_config._attn_implementation
+    model.set_attn_implementation({"text_config": "sdpa"})
     model.save_pretrained(out)
     proc.save_pretrained(out)
-    return history[-1] if history else {}
+    model.set_attn_implementation({"text_config": was})
 
 
 def main(argv=None) -> None:
@@ -559,6 +627,10 @@ def main(argv=None) -> None:
                     help="with --init: keep only its vision tower, and train a new language model on it")
     ap.add_argument("--no-grow", dest="grow", action="store_false",
                     help="leave out the curriculum's first third (one object that fills the frame and shrinks)")
+    ap.add_argument("--calm-steps", type=int, default=0,
+                    help="steps of calm two-object videos (large, still, shown throughout; colours asked) first")
+    ap.add_argument("--point", type=float, default=0.0,
+                    help="weight of the pointing loss: a head of the language model learns to look at the named shape")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
@@ -572,15 +644,15 @@ def main(argv=None) -> None:
     ap.add_argument("--forms", help="teach only these forms (comma-separated: easy,open,mc,g)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     a = ap.parse_args(argv)
-    global PROMPTS, KINDS, FORMS
-    PROMPTS = a.prompts
+    global PROMPTS, KINDS, FORMS, POINT
+    PROMPTS, POINT = a.prompts, a.point
     KINDS = set(a.kinds.split(",")) if a.kinds else None
     FORMS = set(a.forms.split(",")) if a.forms else None
     if a.threads:
         torch.set_num_threads(a.threads)
     print(json.dumps(train(a.family, a.out, a.steps, a.batch, a.per_video, a.lr, a.aux, a.easy_steps, a.seed, a.eval_every,
                            a.held_out, a.stop_after, a.init, a.tower_steps, a.tower_lr, a.tower_scale,
-                           a.fresh_text, a.grow)))
+                           a.fresh_text, a.grow, a.calm_steps)))
 
 
 if __name__ == "__main__":
