@@ -254,6 +254,13 @@ def test_qwen_temporal_positions_follow_real_times_when_frames_were_dropped():
     assert (pos2 == pos2[:, :1]).all()
     assert (pos2[:, 0] - pos2[0, 0]).tolist() == [int(t * tps) for t in (0, 1, 6, 9)]
     assert isinstance(ts2, TokenSet)
+    # no patch missing, frames unevenly on the source's timeline (a 4 fps source at ~2 fps):
+    # the model's own ids, which assume one interval (the organism learned them so)
+    uneven = np.array([0.0, 0.5, 1.25, 1.75, 2.25, 2.75, 3.5, 4.0])  # pairs 1.25, 1.0, 1.25 s apart
+    ts3 = m.encode(frames, uneven, np.append(uneven[1:], 4.5), 8 / 4.5)
+    pos3 = m.build_inputs(ts3, "q").position_ids[0, 0, start:start + T * H * W]
+    native3, _ = m.full_position_ids(*m._prompt_ids("q"), ts3.meta, T * H * W)
+    torch.testing.assert_close(pos3, native3[0, 0, start:start + T * H * W])
 
 
 def test_merging_exact_duplicates_with_proportional_attention(model):

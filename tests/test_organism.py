@@ -101,6 +101,33 @@ def test_the_training_script_trains_and_writes_a_checkpoint_vidtok_loads(tmp_pat
     assert code == 0 and r["visual_tokens_before"] == 16 * len(r["frame_indices"]) // 2  # 112x112 frames stay 112x112
 
 
+def test_training_sees_what_vidtoks_path_gives_the_model(tmp_path):
+    """The training forward (its own batching, the model's own processor and M-RoPE) and
+    vidtok's answering path give the same logits for the same frames and question, so what the
+    organism learned is what ``vidtok ask`` and ``eval`` ask of it (positions included: without
+    the video tokens' type ids transformers falls back to 1-D positions, and a model trained so
+    answers wrongly through the real path)."""
+    import numpy as np
+    import torch
+
+    from vidtok.models.loading import load_model
+
+    train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
+    model, tok, proc, cls = train.resume("qwen2_5_vl", CKPT)
+    (video, exs), = list(train.videos(train.HELD_OUT_SEED, 1, cls.default_sampler, start=1))
+    gaps = np.diff(video["times"][0::2])
+    assert gaps.max() - gaps.min() > 0.2  # frames unevenly on the 4 fps timeline: the case that differed
+    ex = next(e for e in exs if e["form"] == "open")
+    inp = train.Batcher(tok, proc)([(video, [ex])], with_answer=False)
+    with torch.no_grad():
+        want = train.forward(model, inp)[0].logits[0, -1]
+    vm = load_model(str(CKPT), device="cpu")
+    t = video["times"]
+    ts = vm.encode(video["frames"], t, np.append(t[1:], t[-1] + 0.25), video["fps"])
+    got = vm.prefill(vm.build_inputs(ts, ex["prompt"]), logits_to_keep=1).logits[0, -1]
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
 def test_the_second_recipe_trains_a_new_language_model_on_a_tower_with_pointing(tmp_path, monkeypatch):
     """The shipped recipe's second command: only the first checkpoint's tower kept, calm
     videos first, the pointing loss on (eager attention while training; the checkpoint keeps

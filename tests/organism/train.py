@@ -287,7 +287,12 @@ class Batcher:
             ids[k, width - len(s):] = torch.tensor(s)
             lab[k, width - len(s):] = torch.tensor(l)
             mask[k, width - len(s):] = 1
+        # the model's M-RoPE positions need to know which tokens are video (2), as its processor
+        # says: without them transformers falls back to plain 1-D positions, which no real
+        # checkpoint was trained with and vidtok's path never uses
+        types = (ids == self.tok.convert_tokens_to_ids("<|video_pad|>")).int() * 2
         return {"input_ids": ids, "attention_mask": mask, "labels": lab, "pixel_values_videos": torch.cat(pix),
+                "mm_token_type_ids": types,
                 "grids": torch.cat(grids), "spg": torch.tensor(spg), "owner": torch.tensor(owner),
                 "targets": torch.cat(targets), "seconds": seconds, "named": torch.tensor(named),
                 "target_start": torch.tensor([0] + [len(t) for t in targets]).cumsum(0)}
@@ -303,7 +308,7 @@ def forward(model, inp, probes=None):
 
     enc = model.model.get_video_features(inp["pixel_values_videos"], inp["grids"], return_dict=True)
     per_seq = [enc.pooler_output[v] for v in inp["owner"].tolist()]
-    out = model(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"],
+    out = model(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"], mm_token_type_ids=inp["mm_token_type_ids"],
                 video_grid_thw=inp["grids"][inp["owner"]], second_per_grid_ts=inp["spg"][inp["owner"]],
                 mm_encoder_outputs={"video": BaseModelOutputWithPooling(pooler_output=per_seq)},
                 output_hidden_states=probes is not None, output_attentions=probes is not None and POINT > 0)

@@ -53,7 +53,8 @@ SIZES = {
 
 
 class Qwen25VLAdapter(PinnedChunkInput, VideoLLM):
-    """Qwen2.5-VL: own vision tower, M-RoPE with absolute time ids."""
+    """Qwen2.5-VL: own vision tower, M-RoPE whose time ids are the model's own (patches dropped
+    before the tower keep the ids of their place in the sampling)."""
 
     family = "qwen2_5_vl"
     model_types = ("qwen2_5_vl",)  # config.json "model_type" values this adapter loads
@@ -177,18 +178,22 @@ class Qwen25VLAdapter(PinnedChunkInput, VideoLLM):
         return self._with_sizes(inp, len(before) + torch.arange(len(ts)), ts.size)
 
     def _time_positions(self, pos_full: torch.Tensor, start: int, tokens: TokenSet) -> None:
-        """Temporal M-RoPE ids from each temporal patch's real start time when the patches
-        are not evenly spaced (frames dropped before the tower, see ``--pre-keep``): the
-        model's own ids assume one fixed interval. Evenly spaced input is left untouched."""
+        """Temporal M-RoPE ids for a sampling with temporal patches missing (frames dropped
+        before the tower, ``--pre-keep``): each kept patch gets the id the model's own rule
+        gives it in the whole sampling (its place there, from its start time, x seconds per
+        patch x tokens per second), where the model's own ids would close the gaps. A sampling
+        with no patch missing keeps the model's own ids, however unevenly its frames fall on
+        the source's timeline (a 4 fps source sampled at ~2 fps: gaps of 1.0 and 1.25 s)."""
         ft = tokens.frame_times.double()
-        if len(ft) < 3:
+        spg = float(tokens.meta.get("second_per_grid_t") or 0)
+        if len(ft) < 2 or spg <= 0:
             return
-        gaps = ft[1:] - ft[:-1]
-        if float((gaps - gaps.mean()).abs().max()) <= 0.05 * float(gaps.mean().abs()) + 1e-9:
+        place = torch.round((ft - ft[0]) / spg).long()
+        if torch.equal(place, torch.arange(len(ft))):
             return
         T, H, W = tokens.grid
         tps = self.model.config.vision_config.tokens_per_second
-        t_ids = ((ft - ft[0]) * tps).long().to(pos_full.device)
+        t_ids = (place.double() * spg * tps).long().to(pos_full.device)
         first = pos_full[0, 0, start]
         pos_full[0, 0, start:start + T * H * W] = first + t_ids.repeat_interleave(H * W)
 
