@@ -3,8 +3,9 @@
 against the figures measured when it was trained (``expected.json``, written by
 ``benchmarks/organism.py --ci --record``), at full tokens and at 25 % with the default method,
 so a change that breaks what the organism has learned fails here; the other-video control
-shows that its answers come from its visual tokens. What it has not learned well yet (time:
-order, colour changes, grounding) these tests cannot guard (docs/organism.md).
+shows that its answers come from its visual tokens, and the shuffled-time control that tokens
+placed at the wrong time lose the time questions. What it has not learned (multiple-choice
+letters, direction, blink counts) these tests cannot guard (docs/organism.md).
 
 Tolerance: decoding is greedy, so on one machine the figures repeat exactly; another CPU's
 floating-point order can flip an answer whose two best letters are within rounding of each
@@ -69,15 +70,33 @@ def test_the_organism_answers_as_when_it_was_trained(bench, held_out, name, sett
 def test_another_videos_tokens_lose_the_colour_questions(bench, held_out):
     """The instrument can fail: answered from another video's tokens, the organism loses
     the colour of the named shape (its best-learned kind), so its answers come from the
-    tokens it is given. (Putting tokens at the wrong time barely moves this organism yet:
-    its time questions are weakly learned, docs/organism.md.)"""
+    tokens it is given (measured when trained: colour 0.96 -> 0.22, open 0.67 -> 0.22)."""
     d, model, kinds, items, paths = held_out
     full = _expected("full tokens")
     with bench.Controls(paths) as c:
         c.other_video()
         got = bench.score(d, model, kinds, items)
-    assert full["color"] - got["color"] >= 0.15, (got, full)
-    assert got["open"] < full["open"], (got, full)
+    assert full["color"] - got["color"] >= 0.4, (got, full)
+    assert full["open"] - got["open"] >= 0.25, (got, full)
+
+
+def test_tokens_at_the_wrong_time_lose_the_time_questions(bench, held_out):
+    """The instrument catches tokens placed at the wrong time: each video's frame pairs through
+    the tower in a shuffled order, their times kept, and the questions that need time (which
+    shape appears first, the colour a shape turns into) and grounding fall, while the colour of
+    a named shape (no time needed) stays. Measured when trained (docs/organism.md): order and
+    turn 17 of 20 -> 9 of 20, mIoU 0.66 -> 0.54, colour 0.96 -> 0.93."""
+    d, model, kinds, items, paths = held_out
+    full = _expected("full tokens")
+    with bench.Controls(paths) as c:
+        c.shuffled_time()
+        got = bench.score(d, model, kinds, items)
+    n_time = sum(1 for it in items["open"] if kinds[it["line"]] in ("order", "turn"))
+    right = {r: sum(r_[k] * sum(1 for it in items["open"] if kinds[it["line"]] == k) for k in ("order", "turn"))
+             for r, r_ in (("full", full), ("shuffled", got))}
+    assert n_time >= 10 and right["full"] - right["shuffled"] >= 5, (right, got, full)
+    assert full["miou"] - got["miou"] >= 0.06, (got, full)
+    assert full["color"] - got["color"] <= 0.1, (got, full)
 
 
 def test_the_training_script_trains_and_writes_a_checkpoint_vidtok_loads(tmp_path, capsys):
