@@ -18,8 +18,10 @@ saw. Plans (``--plan``):
   blocks (Qwen2.5-VL; ``models.tower_merging``). Joins the others: ``frames=F,tower=T``.
 * ``auto`` (the default): ``frames=DEFAULT_FRAMES_PER_BUDGET x budget``, capped at 1, for a
   budget given as a share; ``after`` for a budget in tokens (its share is known only once the
-  tower has run). The factor is chosen from measurements (docs/benchmarks.md, "Where the
-  budget is spent"): the fastest rule whose organism accuracy stayed within 5 % of full tokens.
+  tower has run). The factor was chosen for speed (``--budget 0.1`` at least 3x sooner end to
+  end in both CPU settings of docs/benchmarks.md); what it costs in answers is measured on the
+  organism there ("Where the budget is spent": at 10 % it loses more than ``tower=0.5`` does,
+  which only Qwen2.5-VL has).
 
 Imports no torch.
 """
