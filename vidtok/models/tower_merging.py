@@ -23,6 +23,9 @@ The rules, and why:
   timestamps, the after-tower method and unmerging read it like any other.
 * The layers after the merge point do not weigh attention by group size (ToMe's proportional
   attention): the model's own blocks run unchanged on fewer tokens.
+* Merging stays within one call of the tower (``chunking.TOWER_FRAMES`` frames): each call's
+  first temporal patch has nothing before it and is always kept, so with 8 frames a call at
+  most 3 of 4 units can merge.
 
 Measured on the organism and at real dimensions: docs/benchmarks.md.
 """
