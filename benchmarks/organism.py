@@ -185,6 +185,7 @@ def main(argv=None) -> None:
     if a.ci:
         settings.append(("holitom 25%", {"method": "holitom", "budget": "0.25"}))
     elif a.plans:
+        from vidtok.compress.plan import frames_share
         from vidtok.defaults import DEFAULT_METHOD
 
         for b in a.budgets.split(","):
@@ -195,7 +196,7 @@ def main(argv=None) -> None:
                     plan = f"frames={f * float(b):g}"
                     settings.append((f"{DEFAULT_METHOD} {float(b):.0%} plan {plan}",
                                      {"method": DEFAULT_METHOD, "budget": b, "plan": plan}))
-            frames = min(1.0, 3 * float(b))  # the default plan's frames, with merging in the tower
+            frames = frames_share("auto", float(b)) or 1.0  # the default plan's frames, with merging in the tower
             for t in TOWER_SHARES:
                 if t > float(b):
                     for plan in (f"tower={t:g}",) + ((f"frames={frames:g},tower={t:g}",) if frames * t > float(b) else ()):

@@ -328,23 +328,22 @@ def forward(model, inp, probes=None):
     sec = torch.cat([inp["seconds"][v] for v in inp["owner"].tolist()])
     aux = aux + ce(probes["time"](hidden), sec.clamp(max=MAX_SECOND))
     if POINT > 0:
-        aux = aux + POINT * pointing(out.attentions[POINT_LAYER][:, 0], inp, is_video)
+        answers_at = (inp["labels"] != -100).float().argmax(1) - 1  # each prompt's last position
+        aux = aux + POINT * pointing(out.attentions[POINT_LAYER][:, 0], inp, is_video, answers_at)
         # the first hop: the named shape carried to the last prompt position, whose query finds it
         asks = inp["named"] > 0
-        first = (inp["labels"] != -100).float().argmax(1)
-        last = out.hidden_states[POINT_LAYER][torch.arange(len(first)), first - 1]
+        last = out.hidden_states[POINT_LAYER][torch.arange(len(answers_at)), answers_at]
         if asks.any():
             aux = aux + POINT * ce(probes["named"](last[asks]), inp["named"][asks])
     return out, aux
 
 
-def pointing(att: torch.Tensor, inp: dict, is_video: torch.Tensor) -> torch.Tensor:
+def pointing(att: torch.Tensor, inp: dict, is_video: torch.Tensor, answers_at: torch.Tensor) -> torch.Tensor:
     """How little of its attention (``att``: one head's, (sequences, from, to)) the last
-    position of each prompt pays to the visual tokens of the shape the question names: minus
+    position of each prompt (``answers_at``) pays to the visual tokens of the shape the question names: minus
     the log of that share, averaged over the questions that name a shape shown. Measured
     (docs/organism.md): without it the language model answers "What color is the square?" with
     any colour on screen, although its tower's tokens tell the shapes apart."""
-    first = (inp["labels"] != -100).float().argmax(1)  # each answer's first token
     losses = []
     for j, v in enumerate(inp["owner"].tolist()):
         shape = int(inp["named"][j])
@@ -354,7 +353,7 @@ def pointing(att: torch.Tensor, inp: dict, is_video: torch.Tensor) -> torch.Tens
         on = inp["targets"][a:b, 1] == shape
         if not on.any():
             continue
-        row = att[j, first[j] - 1][is_video[j]]
+        row = att[j, answers_at[j]][is_video[j]]
         losses.append(-torch.log(row[on].sum() + 1e-6))
     return torch.stack(losses).mean() if losses else att.new_zeros(())
 

@@ -66,24 +66,25 @@ def frames_share(plan: Optional[str], share: Optional[float]) -> Optional[float]
     if plan == "auto":
         f = round(DEFAULT_FRAMES_PER_BUDGET * share, 6) if share is not None else 1.0  # 0.3, not 0.30000000000000004
         return None if f >= 1 else f
-    f = _parts(plan).get("frames", 1.0)
+    return _share(plan, "frames")
+
+
+def _share(plan: Optional[str], part: str) -> Optional[float]:
+    """The share an explicit ``plan`` gives ``part`` (one of ``PARTS``; None: all of it).
+    ``auto`` and ``after`` give every part whole (``frames_share`` reads ``auto``'s frames)."""
+    plan = (plan or "auto").strip()
+    if plan in ("auto", "after"):
+        return None
+    f = _parts(plan).get(part, 1.0)
     return None if f >= 1 else f
 
 
 def pixels_share(plan: Optional[str]) -> Optional[float]:
     """The share of each frame's pixels the tower sees under ``plan`` (None: all of them)."""
-    plan = (plan or "auto").strip()
-    if plan in ("auto", "after"):
-        return None
-    f = _parts(plan).get("pixels", 1.0)
-    return None if f >= 1 else f
+    return _share(plan, "pixels")
 
 
 def tower_share(plan: Optional[str]) -> Optional[float]:
     """The share of its units the vision tower carries past its merge point under ``plan``
     (None: all of them)."""
-    plan = (plan or "auto").strip()
-    if plan in ("auto", "after"):
-        return None
-    f = _parts(plan).get("tower", 1.0)
-    return None if f >= 1 else f
+    return _share(plan, "tower")

@@ -102,11 +102,9 @@ def forward(visual, pixels: torch.Tensor, grid_thw: torch.Tensor, keep: float):
         drop = min(len(later), U - max(1, int(round(keep * U))))
         merged = torch.zeros(U, dtype=torch.bool, device=h.device)
         merged[later[torch.topk(sim, drop).indices]] = True
-        pred_of = torch.full((U,), -1, dtype=torch.long, device=h.device)
-        pred_of[later] = pred
         for t in range(1, T):  # chains: a merged unit joins its predecessor's group
             here = order[(t_of == t) & merged]
-            group[here] = group[pred_of[here]]
+            group[here] = group[inv[window_index[here] - per_t]]
         size = torch.bincount(group, minlength=U).to(hu.dtype)
         mean = torch.zeros_like(hu).index_add_(0, group, hu) / size.clamp(min=1)[:, None]
         kept = order[group == order]  # roots, still in window order

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import math
 import time
 from typing import Optional
 
@@ -187,7 +188,7 @@ def ask(video, question: str, model, *, compression: Optional[Compression] = Non
         "frames_sampled": extra.get("frames_sampled", len(extra["frames"])),
         "frame_times": [round(t, 3) for t in extra["frame_times"]],
         "visual_tokens_before": n_before, "visual_tokens_encoded": n_encoded, "visual_tokens_after": len(ts),
-        "visual_tokens_budget": budget_tokens(comp, n_before, extra),
+        "visual_tokens_budget": budget_tokens(comp, n_before, ts),
         "text_tokens": inp.num_text, "subtitle_lines": n_lines,
         "compression": {**comp.describe(), "proportional_attention": model.proportional_attention},
         "cached_tokens": cached, "cached_prefix_kv": gen.prefix_hit, "new_tokens": gen.new_tokens,
@@ -196,16 +197,14 @@ def ask(video, question: str, model, *, compression: Optional[Compression] = Non
     }
 
 
-def budget_tokens(comp: Compression, n_before: int, extra: dict) -> Optional[int]:
-    """The visual tokens ``comp``'s budget asks for on a video whose full tokens are
-    ``n_before`` (None: no budget). A plan that cuts frames or pixels before the tower
-    below this leaves the method nothing to choose (``render.after`` says so)."""
+def budget_tokens(comp: Compression, n_before: int, tokens) -> Optional[int]:
+    """The visual tokens ``comp``'s budget asks the method for on a video whose full tokens
+    are ``n_before`` (None: no budget), as ``compress.chain`` resolves it for ``tokens`` (a
+    per-frame budget counts their temporal steps). A plan that cuts frames or pixels before
+    the tower below this leaves the method nothing to choose (``render.after`` says so)."""
     if not comp.active:
         return None
-    b = comp.budget.of(n_before)
-    if b.kind == "per_frame":
-        return int(b.value * extra.get("frames_sampled", len(extra["frames"])))
-    return int(b.value)
+    return comp.budget.of(n_before).resolve(n_before, tokens.grid[0], math.inf)  # what it asks, not what exists
 
 
 def with_subtitles(question: str, cues, tokens) -> tuple[str, int]:
