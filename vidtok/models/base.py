@@ -50,6 +50,26 @@ class LLMInput:
     key_bias: Optional[torch.Tensor] = None
 
 
+@contextlib.contextmanager
+def _no_weight_loading_bar():
+    """transformers' per-tensor "Loading weights" bar would print on stderr on every run,
+    terminal or not and with ``--json`` too; vidtok's own spinner says the model is loading
+    (on a terminal). Only that bar goes: the hub's download bars stay (a first download takes
+    minutes), through transformers' own tqdm hook."""
+    from transformers.utils import logging as hf_logging
+
+    def hook(factory, args, kwargs):
+        if kwargs.get("desc") == "Loading weights":
+            kwargs = {**kwargs, "disable": True}
+        return factory(*args, **kwargs)
+
+    previous = hf_logging.set_tqdm_hook(hook)
+    try:
+        yield
+    finally:
+        hf_logging.set_tqdm_hook(previous)
+
+
 class VideoLLM(Prompting, ABC):
     #: the registry name (``-m random:<family>-tiny``)
     family: str = ""
@@ -176,8 +196,9 @@ class VideoLLM(Prompting, ABC):
 
         from .cpu_dtype import cpu_needs_float32
 
-        model = getattr(transformers, cls.hf_model).from_pretrained(
-            model_id, dtype=dtype or "auto", attn_implementation="sdpa").to(device)
+        with _no_weight_loading_bar():
+            model = getattr(transformers, cls.hf_model).from_pretrained(
+                model_id, dtype=dtype or "auto", attn_implementation="sdpa").to(device)
         if dtype is None and device == "cpu" and cpu_needs_float32(model.dtype, model.num_parameters()):
             model = model.float()
         proc = transformers.AutoProcessor.from_pretrained(model_id)
