@@ -197,7 +197,7 @@ def main(argv=None) -> None:
                     settings.append((f"{DEFAULT_METHOD} {float(b):.0%} plan {plan}",
                                      {"method": DEFAULT_METHOD, "budget": b, "plan": plan}))
             frames = frames_share("auto", float(b)) or 1.0  # the default plan's frames, with merging in the tower
-            for t in TOWER_SHARES:
+            for t in TOWER_SHARES if model.merges_in_tower else ():  # tower=: Qwen2.5-VL only
                 if t > float(b):
                     for plan in (f"tower={t:g}",) + ((f"frames={frames:g},tower={t:g}",) if frames * t > float(b) else ()):
                         settings.append((f"{DEFAULT_METHOD} {float(b):.0%} plan {plan}",

@@ -24,7 +24,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CKPT = ROOT / "tests" / "organism" / "qwen2_5_vl"
+ORGANISMS = ROOT / "tests" / "organism"
+#: the trained families (each a checkpoint directory under tests/organism/)
+FAMILIES = ("qwen2_5_vl", "qwen3_vl")
 TOLERANCE = 3  # items
 
 
@@ -42,17 +44,22 @@ def bench():
 
 
 @pytest.fixture(scope="module")
-def held_out(bench, tmp_path_factory):
-    """The CI subset of held-out items, opened as ``vidtok eval`` opens them, and the model."""
+def world_dir(bench, tmp_path_factory):
+    """The CI subset of held-out items (written once for every family)."""
+    return bench.held_out(tmp_path_factory.mktemp("world"), bench.CI_VIDEOS)
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def held_out(request, bench, world_dir):
+    """The CI subset's items, opened as ``vidtok eval`` opens them, and one family's organism."""
     from vidtok.models.loading import load_model
 
-    d = bench.held_out(tmp_path_factory.mktemp("world"), bench.CI_VIDEOS)
-    items, kinds, paths = bench.load(d)
-    return d, load_model(str(CKPT), device="cpu"), kinds, items, paths
+    items, kinds, paths = bench.load(world_dir)
+    return world_dir, load_model(str(ORGANISMS / request.param), device="cpu"), kinds, items, paths
 
 
-def _expected(name: str) -> dict:
-    rec = json.loads((CKPT / "expected.json").read_text())
+def _expected(model, name: str) -> dict:
+    rec = json.loads((Path(model.spec) / "expected.json").read_text())
     return next(r for r in rec["settings"] if r["setting"] == name)
 
 
@@ -61,7 +68,7 @@ def _expected(name: str) -> dict:
 def test_the_organism_answers_as_when_it_was_trained(bench, held_out, name, setting):
     d, model, kinds, items, _ = held_out
     got = bench.score(d, model, kinds, items, **setting)
-    want = _expected(name)
+    want = _expected(model, name)
     for key, n in (("open", len(items["open"])), ("mc", len(items["mc"])), ("miou", len(items["ground"]))):
         assert abs(got[key] - want[key]) * n <= TOLERANCE + 1e-9, (key, got, want)
     assert got["tokens"] == pytest.approx(want["tokens"], rel=0.02)
@@ -72,7 +79,7 @@ def test_another_videos_tokens_lose_the_colour_questions(bench, held_out):
     the colour of the named shape (its best-learned kind), so its answers come from the
     tokens it is given (measured when trained: colour 0.96 -> 0.22, open 0.67 -> 0.22)."""
     d, model, kinds, items, paths = held_out
-    full = _expected("full tokens")
+    full = _expected(model, "full tokens")
     with bench.Controls(paths) as c:
         c.other_video()
         got = bench.score(d, model, kinds, items)
@@ -87,7 +94,7 @@ def test_tokens_at_the_wrong_time_lose_the_time_questions(bench, held_out):
     a named shape (no time needed) stays. Measured when trained (docs/organism.md): order and
     turn 17 of 20 -> 9 of 20, mIoU 0.66 -> 0.54, colour 0.96 -> 0.93."""
     d, model, kinds, items, paths = held_out
-    full = _expected("full tokens")
+    full = _expected(model, "full tokens")
     with bench.Controls(paths) as c:
         c.shuffled_time()
         got = bench.score(d, model, kinds, items)
@@ -99,11 +106,12 @@ def test_tokens_at_the_wrong_time_lose_the_time_questions(bench, held_out):
     assert full["color"] - got["color"] <= 0.1, (got, full)
 
 
-def test_the_training_script_trains_and_writes_a_checkpoint_vidtok_loads(tmp_path, capsys):
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_training_script_trains_and_writes_a_checkpoint_vidtok_loads(tmp_path, capsys, family):
     """A few steps of the real training script, both stages (so it keeps working), then its
     checkpoint answers through ``vidtok ask`` like any other."""
     train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
-    last = train.train("qwen2_5_vl", tmp_path / "ckpt", steps=2, batch=4, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1,
+    last = train.train(family, tmp_path / "ckpt", steps=2, batch=4, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1,
                        seed=0, eval_every=2, held_out=1, tower_steps=2, tower_scale=0.1,
                        log=lambda s: None)
     assert math.isfinite(last["loss"]) and math.isfinite(last["aux"])
@@ -117,22 +125,25 @@ def test_the_training_script_trains_and_writes_a_checkpoint_vidtok_loads(tmp_pat
     code, out, _ = run_cli(["ask", str(tmp_path / "w" / "data" / f"w{train.HELD_OUT_SEED}_00000.mp4"),
                             "What color is the square?", "-m", str(tmp_path / "ckpt"), "--json", "--no-cache"], capsys)
     r = json.loads(out)
-    assert code == 0 and r["visual_tokens_before"] == 16 * len(r["frame_indices"]) // 2  # 112x112 frames stay 112x112
+    # 112x112 frames stay one temporal patch of 4x4 tokens (Qwen3-VL's processor sizes them to 128x128)
+    assert code == 0 and r["visual_tokens_before"] == 16 * len(r["frame_indices"]) // 2
 
 
-def test_training_sees_what_vidtoks_path_gives_the_model(tmp_path):
-    """The training forward (its own batching, the model's own processor and M-RoPE) and
-    vidtok's answering path give the same logits for the same frames and question, so what the
-    organism learned is what ``vidtok ask`` and ``eval`` ask of it (positions included: without
-    the video tokens' type ids transformers falls back to 1-D positions, and a model trained so
-    answers wrongly through the real path)."""
+@pytest.mark.parametrize("family", FAMILIES)
+def test_training_sees_what_vidtoks_path_gives_the_model(family):
+    """The training forward (its own batching, the model's own processor, chat template,
+    timestamps and M-RoPE) and vidtok's answering path give the same logits for the same
+    frames and question, so what the organism learned is what ``vidtok ask`` and ``eval`` ask
+    of it (positions included: without the video tokens' type ids transformers falls back to
+    1-D positions, and a model trained so answers wrongly through the real path)."""
     import numpy as np
     import torch
 
     from vidtok.models.loading import load_model
 
     train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
-    model, tok, proc, cls = train.resume("qwen2_5_vl", CKPT)
+    ckpt = ORGANISMS / family
+    model, tok, proc, cls = train.resume(family, ckpt)
     (video, exs), = list(train.videos(train.HELD_OUT_SEED, 1, cls.default_sampler, start=1))
     gaps = np.diff(video["times"][0::2])
     assert gaps.max() - gaps.min() > 0.2  # frames unevenly on the 4 fps timeline: the case that differed
@@ -140,7 +151,7 @@ def test_training_sees_what_vidtoks_path_gives_the_model(tmp_path):
     inp = train.Batcher(tok, proc)([(video, [ex])], with_answer=False)
     with torch.no_grad():
         want = train.forward(model, inp)[0].logits[0, -1]
-    vm = load_model(str(CKPT), device="cpu")
+    vm = load_model(str(ckpt), device="cpu")
     t = video["times"]
     ts = vm.encode(video["frames"], t, np.append(t[1:], t[-1] + 0.25), video["fps"])
     got = vm.prefill(vm.build_inputs(ts, ex["prompt"]), logits_to_keep=1).logits[0, -1]
@@ -149,13 +160,14 @@ def test_training_sees_what_vidtoks_path_gives_the_model(tmp_path):
 
 def test_the_second_recipe_trains_a_new_language_model_on_a_tower_with_pointing(tmp_path, monkeypatch):
     """The shipped recipe's second command: only the first checkpoint's tower kept, calm
-    videos first, the pointing loss on (eager attention while training; the checkpoint keeps
+    videos first, the pointing losses on (eager attention while training; the checkpoint keeps
     sdpa), a few steps of each."""
     train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
     first = tmp_path / "first"
     train.train("qwen2_5_vl", first, steps=1, batch=2, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1, seed=0,
                 eval_every=1, held_out=1, log=lambda s: None)
     monkeypatch.setattr(train, "POINT", 1.0)
+    monkeypatch.setattr(train, "OPTION_POINT", 1.0)
     last = train.train("qwen2_5_vl", tmp_path / "second", steps=3, batch=4, per_video=2, lr=1e-3, aux_weight=0.5,
                        easy_steps=1, seed=1, eval_every=3, held_out=1, init=first, fresh_text=True, grow=False,
                        calm_steps=2, log=lambda s: None)
@@ -173,3 +185,23 @@ def test_the_second_recipe_trains_a_new_language_model_on_a_tower_with_pointing(
     assert not any(torch.equal(new[k], kept[k]) for k in qs)  # a new language model
     cfg = json.loads((tmp_path / "second" / "config.json").read_text())
     assert "eager" not in json.dumps(cfg)
+
+
+def test_multiple_choice_pointing_finds_each_option_line_and_its_letter():
+    """``--option-point`` reads each option line's words from the tokenizer's offsets: the
+    positions it gives are exactly the option words' tokens of the sequence the model sees
+    (left padding included), each with its line's letter."""
+    train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
+    model, tok, proc, cls = train.resume("qwen2_5_vl", ORGANISMS / "qwen2_5_vl")
+    (video, exs), = list(train.videos(train.HELD_OUT_SEED, 1, cls.default_sampler))
+    mc = [next(e for e in exs if e["form"].startswith("mc") and e["kind"] == k) for k in ("color", "direction")]
+    short = next(e for e in exs if e["form"] == "open")
+    inp = train.Batcher(tok, proc)([(video, [*mc, short])])
+    assert inp["attention_mask"][0, 0] == 0  # the first is padded on the left (the second is longer)
+    for j, ex in enumerate(mc):
+        lines = [line[3:] for line in ex["prompt"].splitlines() if line[:3] in ("A. ", "B. ", "C. ", "D. ")]
+        got = inp["options"][j]
+        assert len(lines) == 4 and [letter for letter, _ in got] == [0, 1, 2, 3]
+        for (letter, at), word in zip(got, lines):
+            assert tok.decode(inp["input_ids"][j, at].tolist()).strip() == word
+    assert inp["options"][2] == []  # an open question has no options

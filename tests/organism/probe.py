@@ -1,6 +1,6 @@
 """What an organism's vision tower knows: linear probes fitted on its frozen output tokens.
 
-    python tests/organism/probe.py tests/organism/qwen2_5_vl [--videos 150]
+    python tests/organism/probe.py tests/organism/qwen2_5_vl [--videos 150]   # or tests/organism/qwen3_vl
 
 For each merged visual token of held-out-style world videos (seed 5000, never trained on) the
 targets are those the training's auxiliary probes use (``train.token_targets``): the colour,
@@ -27,7 +27,8 @@ import train  # noqa: E402  (this folder's training script: world, batcher, targ
 @torch.no_grad()
 def tower_tokens(ckpt: Path, videos: int, seed: int = 5000) -> tuple[torch.Tensor, torch.Tensor]:
     """(tokens, width) tower outputs and (tokens, 5) targets."""
-    model, tok, proc, cls = train.resume("qwen2_5_vl", ckpt)
+    family = json.loads((ckpt / "config.json").read_text())["model_type"]  # qwen2_5_vl or qwen3_vl: the family's name
+    model, tok, proc, cls = train.resume(family, ckpt)
     model.eval()
     batcher = train.Batcher(tok, proc)
     feats, targets = [], []

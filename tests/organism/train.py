@@ -3,6 +3,9 @@ world of :mod:`vidtok.world`, so that what compression does to its answers can b
 (``docs/organism.md``). Seeded and reproducible on a CPU:
 
     python tests/organism/train.py --family qwen2_5_vl --out tests/organism/qwen2_5_vl
+    python tests/organism/train.py --family qwen3_vl --out tests/organism/qwen3_vl
+
+(the shipped checkpoints' exact commands are in docs/organism.md)
 
 writes a hub-layout checkpoint directory (the family's real config class, its processor files,
 a tokenizer trained on the world's text, safetensors) that ``vidtok ask -m DIR`` loads like any
@@ -17,7 +20,9 @@ What the model is taught, and why:
   indirection on top of the same concept.
 * Frames are picked exactly as vidtok picks them for the family (its own default sampler on
   the video's 4 fps timeline), and turned into pixels by the checkpoint's own video processor,
-  whose pixel bounds keep 112x112 frames at 112x112 (16 tokens a temporal patch).
+  whose pixel bounds keep a 112x112 frame one temporal patch of 16 tokens; the processor
+  writes the video's part of the prompt (Qwen3-VL's "<t seconds>" before each temporal patch,
+  from the frames' places on that timeline).
 * Videos are drawn fresh at every step from training seeds; held-out items come from other
   seeds (``HELD_OUT_SEED``), so no evaluated video was ever seen.
 * A curriculum first (``train``): one object that fills the frame and shrinks, then two.
@@ -30,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -176,7 +182,20 @@ QWEN25 = {
     "vision_config": {"depth": 4, "hidden_size": 96, "intermediate_size": 192, "num_heads": 4, "out_hidden_size": 128,
                       "fullatt_block_indexes": [1, 3], "window_size": 112, "tokens_per_second": 2},
 }
-CONFIGS = {"qwen2_5_vl": QWEN25}
+# Qwen3-VL at the same widths: all of its tower's blocks attend globally (no windows), patches
+# of 16 px (the processor sizes 112x112 frames to 128x128: 16 tokens a temporal patch again),
+# DeepStack adding the tower's second and third blocks to the language model's first layers,
+# interleaved M-RoPE; its time is the "<t seconds>" text before each temporal patch
+QWEN3 = {
+    "text_config": {"hidden_size": 128, "intermediate_size": 384, "num_hidden_layers": 4, "num_attention_heads": 4,
+                    "num_key_value_heads": 2, "head_dim": 32, "max_position_embeddings": 2048,
+                    "tie_word_embeddings": True,
+                    "rope_scaling": {"rope_type": "default", "mrope_section": [6, 5, 5], "mrope_interleaved": True}},
+    "vision_config": {"depth": 4, "hidden_size": 96, "intermediate_size": 192, "num_heads": 4, "out_hidden_size": 128,
+                      "patch_size": 16, "deepstack_visual_indexes": [1, 2], "num_position_embeddings": 64},
+    "tie_word_embeddings": True,
+}
+CONFIGS = {"qwen2_5_vl": QWEN25, "qwen3_vl": QWEN3}
 
 
 def corpus(n_videos: int = 400) -> list[str]:
@@ -236,8 +255,16 @@ def build(family: str, seed: int):
                                                pad_token_id=ids["<|endoftext|>"], bos_token_id=ids["<|endoftext|>"],
                                                do_sample=False)
     proc = _processor(family, tok, cfg)
-    side = world.SIZE * world.SIZE  # keep 112x112 frames at 112x112: the default minimum would upsample them
-    proc.video_processor.size = {"shortest_edge": side, "longest_edge": side * 4}
+    # the pixel bounds keep a 112x112 frame one temporal patch of 4x4 tokens: Qwen2.5-VL's
+    # bounds are per frame (its default minimum would upsample the frames); Qwen3-VL's weigh
+    # all frames together, and its factor of 32 sizes 112 to 128 (its default minimum would
+    # upsample short clips)
+    if family == "qwen3_vl":
+        side = 128 * 128
+        proc.video_processor.size = {"shortest_edge": side, "longest_edge": side * 768}
+    else:
+        side = world.SIZE * world.SIZE
+        proc.video_processor.size = {"shortest_edge": side, "longest_edge": side * 4}
     return model, tok, proc, cls
 
 
@@ -249,6 +276,27 @@ class Batcher:
     def __init__(self, tok, proc):
         self.tok, self.proc = tok, proc
         self.pad = tok.convert_tokens_to_ids("<|endoftext|>")
+        self.stamped = type(proc).__name__ == "Qwen3VLProcessor"  # "<t seconds>" before each temporal patch
+
+    def video_text(self, out, video) -> str:
+        """What the processor writes for the video's placeholder: Qwen2.5-VL's tokens, or
+        Qwen3-VL's "<t seconds>" and framed tokens of each temporal patch, its times from the
+        frames' places on the world's 4 fps timeline (the metadata a decoder hands it)."""
+        vp = self.proc.video_processor
+        if not self.stamped:
+            return "<|video_pad|>" * (int(out["video_grid_thw"].prod()) // vp.merge_size ** 2)
+        from transformers.video_utils import VideoMetadata
+
+        n = len(video["times"])
+        md = VideoMetadata(total_num_frames=n, fps=float(world.FPS),
+                           frames_indices=[int(i) for i in np.round(np.asarray(video["times"]) * world.FPS)])
+        return self.proc.replace_video_token({"video_grid_thw": out["video_grid_thw"], "video_metadata": [md]}, 0)
+
+    def expanded(self, prompt_text: str, video_text: str) -> str:
+        """The chat template's text with the video's placeholder written as the processor writes it."""
+        if not self.stamped:
+            return prompt_text.replace("<|video_pad|>", video_text)
+        return self.proc.get_text_with_replacements([prompt_text], videos_replacements=[video_text])[0][0]
 
     def prompt_text(self, prompt: str) -> str:
         msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}]
@@ -258,6 +306,7 @@ class Batcher:
         """``groups``: (video, its examples) pairs; a video is {"frames", "fps"}."""
         vp = self.proc.video_processor
         pix, grids, spg, seqs, labels, owner, targets, seconds, named = [], [], [], [], [], [], [], [], []
+        options = []  # per sequence: (the option's letter 0-3, its word tokens' positions) for each option line
         for v, (video, exs) in enumerate(groups):
             targets.append(video["targets"])
             t = np.append(video["times"], video["times"][-1]) if len(video["times"]) % 2 else video["times"]
@@ -269,10 +318,12 @@ class Batcher:
             pix.append(out["pixel_values_videos"])
             grids.append(out["video_grid_thw"])
             spg.append(vp.temporal_patch_size / video["fps"])
-            n_video = int(out["video_grid_thw"].prod()) // vp.merge_size ** 2
+            vtext = self.video_text(out, video)
             for ex in exs:
-                text = self.prompt_text(ex["prompt"]).replace("<|video_pad|>", "<|video_pad|>" * n_video)
-                ids = self.tok(text, add_special_tokens=False)["input_ids"]
+                text = self.expanded(self.prompt_text(ex["prompt"]), vtext)
+                enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
+                ids = enc["input_ids"]
+                options.append(option_tokens(text, enc["offset_mapping"]))
                 ans = self.tok(ex["answer"] + "<|im_end|>", add_special_tokens=False)["input_ids"] if with_answer else []
                 seqs.append(ids + ans)
                 labels.append([-100] * len(ids) + ans)
@@ -287,6 +338,7 @@ class Batcher:
             ids[k, width - len(s):] = torch.tensor(s)
             lab[k, width - len(s):] = torch.tensor(l)
             mask[k, width - len(s):] = 1
+            options[k] = [(letter, [width - len(s) + p for p in at]) for letter, at in options[k]]
         # the model's M-RoPE positions need to know which tokens are video (2), as its processor
         # says: without them transformers falls back to plain 1-D positions, which no real
         # checkpoint was trained with and vidtok's path never uses
@@ -294,8 +346,18 @@ class Batcher:
         return {"input_ids": ids, "attention_mask": mask, "labels": lab, "pixel_values_videos": torch.cat(pix),
                 "mm_token_type_ids": types,
                 "grids": torch.cat(grids), "spg": torch.tensor(spg), "owner": torch.tensor(owner),
-                "targets": torch.cat(targets), "seconds": seconds, "named": torch.tensor(named),
+                "targets": torch.cat(targets), "seconds": seconds, "named": torch.tensor(named), "options": options,
                 "target_start": torch.tensor([0] + [len(t) for t in targets]).cumsum(0)}
+
+
+def option_tokens(text: str, offsets) -> list[tuple[int, list[int]]]:
+    """Each option line of a multiple-choice prompt ("A. red"): its letter (0-3) and the
+    positions of its words' tokens (what follows "A. "), from the tokenizer's offsets."""
+    out = []
+    for m in re.finditer(r"\n([A-D])\. ([^\n]+)", text):
+        a, b = m.span(2)
+        out.append(("ABCD".index(m.group(1)), [k for k, (x, y) in enumerate(offsets) if x < b and y > a]))
+    return out
 
 
 def forward(model, inp, probes=None):
@@ -307,11 +369,18 @@ def forward(model, inp, probes=None):
     from transformers.modeling_outputs import BaseModelOutputWithPooling
 
     enc = model.model.get_video_features(inp["pixel_values_videos"], inp["grids"], return_dict=True)
-    per_seq = [enc.pooler_output[v] for v in inp["owner"].tolist()]
+    owner = inp["owner"].tolist()
+    per_seq = [enc.pooler_output[v] for v in owner]
+    if getattr(enc, "deepstack_features", None) is not None:  # Qwen3-VL: each DeepStack level's tokens too; time is in the text
+        encoded = type(enc)(pooler_output=per_seq, deepstack_features=[[lvl[v] for v in owner] for lvl in enc.deepstack_features])
+        timing = {}
+    else:
+        encoded = BaseModelOutputWithPooling(pooler_output=per_seq)
+        timing = {"second_per_grid_ts": inp["spg"][inp["owner"]]}
     out = model(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"], mm_token_type_ids=inp["mm_token_type_ids"],
-                video_grid_thw=inp["grids"][inp["owner"]], second_per_grid_ts=inp["spg"][inp["owner"]],
-                mm_encoder_outputs={"video": BaseModelOutputWithPooling(pooler_output=per_seq)},
-                output_hidden_states=probes is not None, output_attentions=probes is not None and POINT > 0)
+                video_grid_thw=inp["grids"][inp["owner"]], mm_encoder_outputs={"video": encoded}, **timing,
+                output_hidden_states=probes is not None,
+                output_attentions=probes is not None and (POINT > 0 or OPTION_POINT > 0))
     # each answer weighs the same however many tokens it has: a per-token mean lets the
     # grounding answers' digits (~9 tokens) drown the one-letter answers
     lab = inp["labels"][:, 1:]
@@ -335,7 +404,34 @@ def forward(model, inp, probes=None):
         last = out.hidden_states[POINT_LAYER][torch.arange(len(answers_at)), answers_at]
         if asks.any():
             aux = aux + POINT * ce(probes["named"](last[asks]), inp["named"][asks])
+    if OPTION_POINT > 0:
+        answers_at = (inp["labels"] != -100).float().argmax(1) - 1
+        aux = aux + OPTION_POINT * options_loss(out, inp, probes["letter"], answers_at)
     return out, aux
+
+
+def options_loss(out, inp: dict, letter_probe, answers_at: torch.Tensor) -> torch.Tensor:
+    """Multiple choice's two hops (``--option-point``): each option's word tokens must carry
+    their line's letter (a probe on the input of layer ``OPTION_LAYER``), and that layer's
+    first head must look from the last prompt position at the right option's words (minus the
+    log of its share), so that the answer word the layers below found there picks its letter.
+    Measured (docs/organism.md): without them the letters stayed at chance while the same
+    questions asked open-ended were answered."""
+    hidden, att = out.hidden_states[OPTION_LAYER], out.attentions[OPTION_LAYER][:, 0]
+    lines, letters, point = [], [], []
+    for j, opts in enumerate(inp["options"]):
+        for letter, at in opts:
+            lines.append(hidden[j, at].mean(0))
+            letters.append(letter)
+        right = int(inp["labels"][j][answers_at[j] + 1]) if opts else -1  # the answer's first token
+        for letter, at in opts:
+            if right == LETTER_IDS.get(letter):
+                point.append(-torch.log(att[j, answers_at[j], at].sum() + 1e-6))
+    if not lines:
+        return hidden.new_zeros(())
+    loss = torch.nn.functional.cross_entropy(letter_probe(torch.stack(lines)), torch.tensor(letters))
+    return loss + (torch.stack(point).mean() if point else 0.0)
+
 
 
 def pointing(att: torch.Tensor, inp: dict, is_video: torch.Tensor, answers_at: torch.Tensor) -> torch.Tensor:
@@ -364,6 +460,13 @@ MAX_SECOND = 12
 #: head it teaches to find the named shape's tokens
 POINT = 0.0
 POINT_LAYER = 2
+#: weight of ``options_loss`` (``--option-point``; 0: off), and the layer whose input and
+#: first head it teaches (the last: the named shape's colour reaches the answering position
+#: in the layer below)
+OPTION_POINT = 0.0
+OPTION_LAYER = 3
+#: the letters' token ids, once a tokenizer is known (``train``)
+LETTER_IDS: dict[int, int] = {}
 
 
 # -- stage 0: the tower learns shapes on still pictures --------------------------------------
@@ -440,7 +543,8 @@ def make_probes(model):
     text = model.config.text_config.hidden_size
     return torch.nn.ModuleDict({"tower": torch.nn.Linear(tower, sum(AUX.values())),
                                 "time": torch.nn.Linear(text, MAX_SECOND + 1),
-                                "named": torch.nn.Linear(text, 1 + len(SHAPE_IDS))})
+                                "named": torch.nn.Linear(text, 1 + len(SHAPE_IDS)),
+                                "letter": torch.nn.Linear(text, 4)})
 
 
 def calm(v: world.Video, rng: np.random.Generator) -> None:
@@ -545,7 +649,8 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
     log(json.dumps({"parameters": sum(p.numel() for p in model.parameters()),
                     "held_out_items": sum(len(e) for _, e in held)}))
     history = pretrain_tower(model, proc, tower_steps, tower_lr, seed=seed, log=log) if tower_steps else []
-    if POINT > 0:  # the attention weights `pointing` reads: eager attention while training
+    LETTER_IDS.update({k: tok.convert_tokens_to_ids(c) for k, c in enumerate("ABCD")})
+    if POINT > 0 or OPTION_POINT > 0:  # the attention weights the pointing losses read: eager attention while training
         model.set_attn_implementation({"text_config": "eager"})
     probes = make_probes(model)
     params = [*model.parameters(), *probes.parameters()]
@@ -635,6 +740,9 @@ def main(argv=None) -> None:
                     help="steps of calm two-object videos (large, still, shown throughout; colours asked) first")
     ap.add_argument("--point", type=float, default=0.0,
                     help="weight of the pointing loss: a head of the language model learns to look at the named shape")
+    ap.add_argument("--option-point", type=float, default=0.0,
+                    help="weight of the multiple-choice pointing loss: options' words carry their letter, and a head "
+                         "looks at the right option's words")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
@@ -648,8 +756,8 @@ def main(argv=None) -> None:
     ap.add_argument("--forms", help="teach only these forms (comma-separated: easy,open,mc,g)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     a = ap.parse_args(argv)
-    global PROMPTS, KINDS, FORMS, POINT
-    PROMPTS, POINT = a.prompts, a.point
+    global PROMPTS, KINDS, FORMS, POINT, OPTION_POINT
+    PROMPTS, POINT, OPTION_POINT = a.prompts, a.point, a.option_point
     KINDS = set(a.kinds.split(",")) if a.kinds else None
     FORMS = set(a.forms.split(",")) if a.forms else None
     if a.threads:
