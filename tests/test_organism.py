@@ -160,14 +160,13 @@ def test_training_sees_what_vidtoks_path_gives_the_model(family):
 
 def test_the_second_recipe_trains_a_new_language_model_on_a_tower_with_pointing(tmp_path, monkeypatch):
     """The shipped recipe's second command: only the first checkpoint's tower kept, calm
-    videos first, the pointing losses on (eager attention while training; the checkpoint keeps
+    videos first, the pointing loss on (eager attention while training; the checkpoint keeps
     sdpa), a few steps of each."""
     train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
     first = tmp_path / "first"
     train.train("qwen2_5_vl", first, steps=1, batch=2, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1, seed=0,
                 eval_every=1, held_out=1, log=lambda s: None)
     monkeypatch.setattr(train, "POINT", 1.0)
-    monkeypatch.setattr(train, "OPTION_POINT", 1.0)
     last = train.train("qwen2_5_vl", tmp_path / "second", steps=3, batch=4, per_video=2, lr=1e-3, aux_weight=0.5,
                        easy_steps=1, seed=1, eval_every=3, held_out=1, init=first, fresh_text=True, grow=False,
                        calm_steps=2, log=lambda s: None)
@@ -186,22 +185,3 @@ def test_the_second_recipe_trains_a_new_language_model_on_a_tower_with_pointing(
     cfg = json.loads((tmp_path / "second" / "config.json").read_text())
     assert "eager" not in json.dumps(cfg)
 
-
-def test_multiple_choice_pointing_finds_each_option_line_and_its_letter():
-    """``--option-point`` reads each option line's words from the tokenizer's offsets: the
-    positions it gives are exactly the option words' tokens of the sequence the model sees
-    (left padding included), each with its line's letter."""
-    train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
-    model, tok, proc, cls = train.resume("qwen2_5_vl", ORGANISMS / "qwen2_5_vl")
-    (video, exs), = list(train.videos(train.HELD_OUT_SEED, 1, cls.default_sampler))
-    mc = [next(e for e in exs if e["form"].startswith("mc") and e["kind"] == k) for k in ("color", "direction")]
-    short = next(e for e in exs if e["form"] == "open")
-    inp = train.Batcher(tok, proc)([(video, [*mc, short])])
-    assert inp["attention_mask"][0, 0] == 0  # the first is padded on the left (the second is longer)
-    for j, ex in enumerate(mc):
-        lines = [line[3:] for line in ex["prompt"].splitlines() if line[:3] in ("A. ", "B. ", "C. ", "D. ")]
-        got = inp["options"][j]
-        assert len(lines) == 4 and [letter for letter, _ in got] == [0, 1, 2, 3]
-        for (letter, at), word in zip(got, lines):
-            assert tok.decode(inp["input_ids"][j, at].tolist()).strip() == word
-    assert inp["options"][2] == []  # an open question has no options

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 import time
 from pathlib import Path
@@ -306,7 +305,6 @@ class Batcher:
         """``groups``: (video, its examples) pairs; a video is {"frames", "fps"}."""
         vp = self.proc.video_processor
         pix, grids, spg, seqs, labels, owner, targets, seconds, named = [], [], [], [], [], [], [], [], []
-        options = []  # per sequence: (the option's letter 0-3, its word tokens' positions) for each option line
         for v, (video, exs) in enumerate(groups):
             targets.append(video["targets"])
             t = np.append(video["times"], video["times"][-1]) if len(video["times"]) % 2 else video["times"]
@@ -321,9 +319,7 @@ class Batcher:
             vtext = self.video_text(out, video)
             for ex in exs:
                 text = self.expanded(self.prompt_text(ex["prompt"]), vtext)
-                enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
-                ids = enc["input_ids"]
-                options.append(option_tokens(text, enc["offset_mapping"]))
+                ids = self.tok(text, add_special_tokens=False)["input_ids"]
                 ans = self.tok(ex["answer"] + "<|im_end|>", add_special_tokens=False)["input_ids"] if with_answer else []
                 seqs.append(ids + ans)
                 labels.append([-100] * len(ids) + ans)
@@ -338,7 +334,6 @@ class Batcher:
             ids[k, width - len(s):] = torch.tensor(s)
             lab[k, width - len(s):] = torch.tensor(l)
             mask[k, width - len(s):] = 1
-            options[k] = [(letter, [width - len(s) + p for p in at]) for letter, at in options[k]]
         # the model's M-RoPE positions need to know which tokens are video (2), as its processor
         # says: without them transformers falls back to plain 1-D positions, which no real
         # checkpoint was trained with and vidtok's path never uses
@@ -346,18 +341,8 @@ class Batcher:
         return {"input_ids": ids, "attention_mask": mask, "labels": lab, "pixel_values_videos": torch.cat(pix),
                 "mm_token_type_ids": types,
                 "grids": torch.cat(grids), "spg": torch.tensor(spg), "owner": torch.tensor(owner),
-                "targets": torch.cat(targets), "seconds": seconds, "named": torch.tensor(named), "options": options,
+                "targets": torch.cat(targets), "seconds": seconds, "named": torch.tensor(named),
                 "target_start": torch.tensor([0] + [len(t) for t in targets]).cumsum(0)}
-
-
-def option_tokens(text: str, offsets) -> list[tuple[int, list[int]]]:
-    """Each option line of a multiple-choice prompt ("A. red"): its letter (0-3) and the
-    positions of its words' tokens (what follows "A. "), from the tokenizer's offsets."""
-    out = []
-    for m in re.finditer(r"\n([A-D])\. ([^\n]+)", text):
-        a, b = m.span(2)
-        out.append(("ABCD".index(m.group(1)), [k for k, (x, y) in enumerate(offsets) if x < b and y > a]))
-    return out
 
 
 def forward(model, inp, probes=None):
@@ -379,8 +364,7 @@ def forward(model, inp, probes=None):
         timing = {"second_per_grid_ts": inp["spg"][inp["owner"]]}
     out = model(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"], mm_token_type_ids=inp["mm_token_type_ids"],
                 video_grid_thw=inp["grids"][inp["owner"]], mm_encoder_outputs={"video": encoded}, **timing,
-                output_hidden_states=probes is not None,
-                output_attentions=probes is not None and (POINT > 0 or OPTION_POINT > 0))
+                output_hidden_states=probes is not None, output_attentions=probes is not None and POINT > 0)
     # each answer weighs the same however many tokens it has: a per-token mean lets the
     # grounding answers' digits (~9 tokens) drown the one-letter answers
     lab = inp["labels"][:, 1:]
@@ -404,34 +388,7 @@ def forward(model, inp, probes=None):
         last = out.hidden_states[POINT_LAYER][torch.arange(len(answers_at)), answers_at]
         if asks.any():
             aux = aux + POINT * ce(probes["named"](last[asks]), inp["named"][asks])
-    if OPTION_POINT > 0:
-        answers_at = (inp["labels"] != -100).float().argmax(1) - 1
-        aux = aux + OPTION_POINT * options_loss(out, inp, probes["letter"], answers_at)
     return out, aux
-
-
-def options_loss(out, inp: dict, letter_probe, answers_at: torch.Tensor) -> torch.Tensor:
-    """Multiple choice's two hops (``--option-point``): each option's word tokens must carry
-    their line's letter (a probe on the input of layer ``OPTION_LAYER``), and that layer's
-    first head must look from the last prompt position at the right option's words (minus the
-    log of its share), so that the answer word the layers below found there picks its letter.
-    Measured (docs/organism.md): without them the letters stayed at chance while the same
-    questions asked open-ended were answered."""
-    hidden, att = out.hidden_states[OPTION_LAYER], out.attentions[OPTION_LAYER][:, 0]
-    lines, letters, point = [], [], []
-    for j, opts in enumerate(inp["options"]):
-        for letter, at in opts:
-            lines.append(hidden[j, at].mean(0))
-            letters.append(letter)
-        right = int(inp["labels"][j][answers_at[j] + 1]) if opts else -1  # the answer's first token
-        for letter, at in opts:
-            if right == LETTER_IDS.get(letter):
-                point.append(-torch.log(att[j, answers_at[j], at].sum() + 1e-6))
-    if not lines:
-        return hidden.new_zeros(())
-    loss = torch.nn.functional.cross_entropy(letter_probe(torch.stack(lines)), torch.tensor(letters))
-    return loss + (torch.stack(point).mean() if point else 0.0)
-
 
 
 def pointing(att: torch.Tensor, inp: dict, is_video: torch.Tensor, answers_at: torch.Tensor) -> torch.Tensor:
@@ -460,13 +417,6 @@ MAX_SECOND = 12
 #: head it teaches to find the named shape's tokens
 POINT = 0.0
 POINT_LAYER = 2
-#: weight of ``options_loss`` (``--option-point``; 0: off), and the layer whose input and
-#: first head it teaches (the last: the named shape's colour reaches the answering position
-#: in the layer below)
-OPTION_POINT = 0.0
-OPTION_LAYER = 3
-#: the letters' token ids, once a tokenizer is known (``train``)
-LETTER_IDS: dict[int, int] = {}
 
 
 # -- stage 0: the tower learns shapes on still pictures --------------------------------------
@@ -543,8 +493,7 @@ def make_probes(model):
     text = model.config.text_config.hidden_size
     return torch.nn.ModuleDict({"tower": torch.nn.Linear(tower, sum(AUX.values())),
                                 "time": torch.nn.Linear(text, MAX_SECOND + 1),
-                                "named": torch.nn.Linear(text, 1 + len(SHAPE_IDS)),
-                                "letter": torch.nn.Linear(text, 4)})
+                                "named": torch.nn.Linear(text, 1 + len(SHAPE_IDS))})
 
 
 def calm(v: world.Video, rng: np.random.Generator) -> None:
@@ -649,8 +598,7 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
     log(json.dumps({"parameters": sum(p.numel() for p in model.parameters()),
                     "held_out_items": sum(len(e) for _, e in held)}))
     history = pretrain_tower(model, proc, tower_steps, tower_lr, seed=seed, log=log) if tower_steps else []
-    LETTER_IDS.update({k: tok.convert_tokens_to_ids(c) for k, c in enumerate("ABCD")})
-    if POINT > 0 or OPTION_POINT > 0:  # the attention weights the pointing losses read: eager attention while training
+    if POINT > 0:  # the attention weights `pointing` reads: eager attention while training
         model.set_attn_implementation({"text_config": "eager"})
     probes = make_probes(model)
     params = [*model.parameters(), *probes.parameters()]
@@ -740,9 +688,6 @@ def main(argv=None) -> None:
                     help="steps of calm two-object videos (large, still, shown throughout; colours asked) first")
     ap.add_argument("--point", type=float, default=0.0,
                     help="weight of the pointing loss: a head of the language model learns to look at the named shape")
-    ap.add_argument("--option-point", type=float, default=0.0,
-                    help="weight of the multiple-choice pointing loss: options' words carry their letter, and a head "
-                         "looks at the right option's words")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
@@ -756,8 +701,8 @@ def main(argv=None) -> None:
     ap.add_argument("--forms", help="teach only these forms (comma-separated: easy,open,mc,g)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     a = ap.parse_args(argv)
-    global PROMPTS, KINDS, FORMS, POINT, OPTION_POINT
-    PROMPTS, POINT, OPTION_POINT = a.prompts, a.point, a.option_point
+    global PROMPTS, KINDS, FORMS, POINT
+    PROMPTS, POINT = a.prompts, a.point
     KINDS = set(a.kinds.split(",")) if a.kinds else None
     FORMS = set(a.forms.split(",")) if a.forms else None
     if a.threads:
