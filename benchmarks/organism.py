@@ -18,11 +18,11 @@ choice in ``vidtok eval``'s prompt (``qa.jsonl``: ``mc``, and ``mc_<kind>`` in t
 Prints one JSON line per setting (with grounding mIoU and R1@0.5 and mean visual tokens) and a
 Markdown table::
 
-    python benchmarks/organism.py --family qwen2_5_vl --videos 80
+    python benchmarks/organism.py --family qwen2_5_vl --videos 80   # or --family qwen3_vl
     python benchmarks/organism.py --family qwen2_5_vl --ci   # the CI subset; --record writes expected.json
     python benchmarks/organism.py --plans --videos 80      # where the budget is spent (compress.plan)
 
-The figures are the organism's, a 1.5 M-parameter model on a toy world: they show which kinds
+The figures are the organism's, a 1.5 or 1.9 M-parameter model on a toy world: they show which kinds
 of answer a method loses on this world, and say nothing of a real model's accuracy.
 """
 

@@ -1,6 +1,7 @@
-"""The organism: a small Qwen2.5-VL trained here on the synthetic world (``tests/organism/``,
-``docs/organism.md``). Its held-out answers through vidtok's own ``eval`` path are asserted
-against the figures measured when it was trained (``expected.json``, written by
+"""The organisms: a small Qwen2.5-VL and a small Qwen3-VL trained here on the synthetic world
+(``tests/organism/<family>``, ``docs/organism.md``); every test below runs for each. Their
+held-out answers through vidtok's own ``eval`` path are asserted against the figures
+measured when each was trained (``expected.json`` beside it, written by
 ``benchmarks/organism.py --ci --record``), at full tokens and at 25 % with the default method,
 so a change that breaks what the organism has learned fails here; the other-video control
 shows that its answers come from its visual tokens, and the shuffled-time control that tokens
@@ -77,7 +78,8 @@ def test_the_organism_answers_as_when_it_was_trained(bench, held_out, name, sett
 def test_another_videos_tokens_lose_the_colour_questions(bench, held_out):
     """The instrument can fail: answered from another video's tokens, the organism loses
     the colour of the named shape (its best-learned kind), so its answers come from the
-    tokens it is given (measured when trained: colour 0.96 -> 0.22, open 0.67 -> 0.22)."""
+    tokens it is given (measured when trained: colour 0.96 -> 0.22, open 0.67 -> 0.22;
+    Qwen3-VL 0.93 -> 0.30, 0.65 -> 0.24)."""
     d, model, kinds, items, paths = held_out
     full = _expected(model, "full tokens")
     with bench.Controls(paths) as c:
@@ -92,7 +94,8 @@ def test_tokens_at_the_wrong_time_lose_the_time_questions(bench, held_out):
     the tower in a shuffled order, their times kept, and the questions that need time (which
     shape appears first, the colour a shape turns into) and grounding fall, while the colour of
     a named shape (no time needed) stays. Measured when trained (docs/organism.md): order and
-    turn 17 of 20 -> 9 of 20, mIoU 0.66 -> 0.54, colour 0.96 -> 0.93."""
+    turn 17 of 20 -> 9 of 20, mIoU 0.66 -> 0.54, colour 0.96 -> 0.93; Qwen3-VL 16 -> 9 of 20,
+    0.60 -> 0.52, 0.93 -> 0.89."""
     d, model, kinds, items, paths = held_out
     full = _expected(model, "full tokens")
     with bench.Controls(paths) as c:
