@@ -111,16 +111,16 @@ def test_tokens_at_the_wrong_time_lose_the_time_questions(bench, held_out):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_the_training_script_trains_and_writes_a_checkpoint_vidtok_loads(tmp_path, capsys, family):
-    """A few steps of the real training script, both stages (so it keeps working), then its
-    checkpoint answers through ``vidtok ask`` like any other."""
+    """A few steps of the real training script, both stages (stage 0 with moving pairs, so it
+    keeps working), then its checkpoint answers through ``vidtok ask`` like any other."""
     train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
     last = train.train(family, tmp_path / "ckpt", steps=2, batch=4, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1,
-                       seed=0, eval_every=2, held_out=1, tower_steps=2, tower_scale=0.1,
+                       seed=0, eval_every=2, held_out=1, tower_steps=2, tower_scale=0.1, tower_motion=0.6,
                        log=lambda s: None)
     assert math.isfinite(last["loss"]) and math.isfinite(last["aux"])
     curve = [json.loads(line) for line in (tmp_path / "ckpt" / "train_log.jsonl").read_text().splitlines()]
     assert [r.get("tower_step") for r in curve] == [2, None]  # stage 0 (the tower on stills), then the videos
-    assert 0 <= curve[0]["still/shape"] <= 1
+    assert 0 <= curve[0]["still/shape"] <= 1 and 0 <= curve[0]["still/direction"] <= 1  # moving pairs: direction read too
     from conftest import run_cli
     from vidtok import world
 
