@@ -473,7 +473,7 @@ def pretrain_tower(model, proc, steps: int, lr: float, per_step: int = 64, seed:
     moves between the two frames, and the head reads each token's direction of motion too.
     Measured (docs/organism.md): the stills-only towers do not encode direction at all; with
     0.6 of objects moving, a Qwen2.5-VL tower read held-out moving tokens' direction at 0.96
-    after 2,250 steps (majority 0.27). Returns the held-out curve (stills of another seed)."""
+    after 3,000 steps (majority 0.27). Returns the held-out curve (stills of another seed)."""
     vis = model.model.visual
     kinds = ("shape", "color", "small") + (("direction",) if moving > 0 else ())
     cols = [list(AUX).index(k) for k in kinds]
