@@ -275,26 +275,22 @@ class Batcher:
     def __init__(self, tok, proc):
         self.tok, self.proc = tok, proc
         self.pad = tok.convert_tokens_to_ids("<|endoftext|>")
-        self.stamped = type(proc).__name__ == "Qwen3VLProcessor"  # "<t seconds>" before each temporal patch
 
     def video_text(self, out, video) -> str:
-        """What the processor writes for the video's placeholder: Qwen2.5-VL's tokens, or
-        Qwen3-VL's "<t seconds>" and framed tokens of each temporal patch, its times from the
-        frames' places on the world's 4 fps timeline (the metadata a decoder hands it)."""
-        vp = self.proc.video_processor
-        if not self.stamped:
-            return "<|video_pad|>" * (int(out["video_grid_thw"].prod()) // vp.merge_size ** 2)
+        """What the processor writes for the video's placeholder (its own
+        ``replace_video_token``): Qwen2.5-VL's tokens, or Qwen3-VL's "<t seconds>" and framed
+        tokens of each temporal patch, its times from the frames' places on the world's 4 fps
+        timeline (the metadata a decoder hands it)."""
         from transformers.video_utils import VideoMetadata
 
-        n = len(video["times"])
-        md = VideoMetadata(total_num_frames=n, fps=float(world.FPS),
+        md = VideoMetadata(total_num_frames=len(video["times"]), fps=float(world.FPS),
                            frames_indices=[int(i) for i in np.round(np.asarray(video["times"]) * world.FPS)])
         return self.proc.replace_video_token({"video_grid_thw": out["video_grid_thw"], "video_metadata": [md]}, 0)
 
     def expanded(self, prompt_text: str, video_text: str) -> str:
-        """The chat template's text with the video's placeholder written as the processor writes it."""
-        if not self.stamped:
-            return prompt_text.replace("<|video_pad|>", video_text)
+        """The chat template's text with the video's placeholder written as the processor
+        writes it (``get_text_with_replacements``: Qwen3-VL's also drops the template's outer
+        vision markers)."""
         return self.proc.get_text_with_replacements([prompt_text], videos_replacements=[video_text])[0][0]
 
     def prompt_text(self, prompt: str) -> str:
