@@ -87,8 +87,18 @@ class Qwen25VLAdapter(PinnedChunkInput, VideoLLM):
         return vp
 
     def sampler_params(self, num_frames=None, fps=None) -> dict:
-        """Qwen's sampler, with the frame size the processor gives under ``max_pixels``."""
-        return {**super().sampler_params(num_frames, fps), "max_pixels": self.max_pixels}
+        """Qwen's sampler, with the frame size the processor gives: under ``max_pixels``, and
+        within the checkpoint processor's own pixel bounds where they differ from
+        qwen-vl-utils' (a plan's ``pixels=`` shrinks frames from the size reported here)."""
+        vp = self.video_processor()  # its longest_edge already lowered to max_pixels
+        f = vp.patch_size * vp.merge_size
+        lo, hi = vp.size["shortest_edge"], vp.size["longest_edge"]
+        out = {**super().sampler_params(num_frames, fps), "max_pixels": self.max_pixels}
+        if self.max_pixels is None and hi < 768 * f * f:
+            out["max_pixels"] = hi
+        if lo != 128 * f * f:
+            out["min_pixels"] = lo
+        return out
 
     def pinned_size(self, vp, total: int, n: int, height: int, width: int) -> dict:
         """The size dict under which the processor gives any ``n`` of ``total`` frames the size

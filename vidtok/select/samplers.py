@@ -147,9 +147,13 @@ def _qwen_default(name: str, factor: int, doc: str) -> SamplerFn:
     multiples, 128..768 patches of ``factor``² a frame, ~90 % of a 128k-token budget."""
 
     def sampler(info: VideoInfo, index: FrameIndex, fps: float = 2.0, min_frames: int = 4,
-                max_frames: int = 768, nframes: Optional[int] = None, max_pixels: Optional[int] = None) -> Sampling:
+                max_frames: int = 768, nframes: Optional[int] = None, max_pixels: Optional[int] = None,
+                min_pixels: Optional[int] = None) -> Sampling:
+        # max_pixels / min_pixels: a checkpoint processor's own bounds where they differ from
+        # qwen-vl-utils' (the adapter passes them, so the size reported is the one it gives)
         cap = 768 * factor * factor if max_pixels is None else min(max_pixels, 768 * factor * factor)
-        return _qwen(name, factor, info, index, fps, min_frames, max_frames, min_pixels=128 * factor * factor,
+        floor = 128 * factor * factor if min_pixels is None else min_pixels
+        return _qwen(name, factor, info, index, fps, min_frames, max_frames, min_pixels=floor,
                      max_pixels=cap, total_pixels=int(128000 * factor * factor * 0.9), nframes=nframes)
 
     sampler.__name__ = sampler.__qualname__ = name
