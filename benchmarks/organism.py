@@ -4,13 +4,17 @@ The organism (``tests/organism/<family>``, trained by ``tests/organism/train.py`
 synthetic world of :mod:`vidtok.world`) answers held-out world items through vidtok's own
 ``eval`` path (``vidtok.tasks.evaluate``: the same sampling, tower, compression, prompt and
 scoring a user's ``vidtok eval`` runs), at full tokens, under each compressor and budget, with
-``--pre-keep``, and under two controls that must fail:
+``--pre-keep``, with fewer pixels a frame (plan ``pixels=``, Qwen2.5-VL), and under three
+controls that must fail:
 
 * ``other video``: each question is answered from another held-out video's visual tokens
   (accuracy should fall to chance);
 * ``shuffled time``: each video's frame pairs go through the tower in a shuffled order while
   their times stay put, so every token sits at the wrong time (the time questions, order,
-  blinks, turn and grounding, should fall).
+  blinks, turn and grounding, should fall);
+* ``reversed motion``: the two frames of each pair (one temporal patch) swapped, so each token
+  is at its time but what moves in it moves backwards (direction should fall below chance:
+  the opposite answer).
 
 Each question is asked twice: open-ended as a user types it (``qa_open.jsonl``: the answer a
 word, scored by exact match; the columns named by question kind and ``open``) and multiple
@@ -46,6 +50,7 @@ METHODS = ("holitom", "fastvid", "vidcom2", "dtd", "divprune", "visionzip", "tom
            "uniform", "pool", "dtd,holitom")
 BUDGETS = ("0.5", "0.25", "0.1")
 PRE_KEEPS = (0.5, 0.25)
+PIXELS = (0.5, 0.25)  # plan pixels=P: each frame through the tower at that share of its pixels (Qwen2.5-VL only)
 PLAN_FACTORS = (1, 2, 3, 4)  # --plans: frames through the tower = factor x budget (compress.plan)
 TOWER_SHARES = (0.5, 0.25)  # --plans: units carried through the tower's later blocks (plan tower=T), alone and with frames
 
@@ -59,7 +64,7 @@ def held_out(out: Path, videos: int) -> Path:
 
 
 class Controls:
-    """The two controls, by wrapping ``vidtok.tasks.ask.visual_tokens`` (the one place every
+    """The controls, by wrapping ``vidtok.tasks.ask.visual_tokens`` (the one place every
     answer takes its tokens from)."""
 
     def __init__(self, paths: list[str]):
@@ -82,28 +87,48 @@ class Controls:
 
         self.mod.visual_tokens = swapped
 
-    def shuffled_time(self, seed: int = 0):
+    def _reorder(self, order_of):
+        """Every answer's frames go through the tower in ``order_of(n)``'s order while their
+        times stay put (never cached: these tokens are wrong on purpose)."""
         original = self.original
 
-        def shuffled(video, model, **kw):
+        def reordered(video, model, **kw):
             encode = model.encode
 
-            def encode_shuffled(frames, times, ends, fps):
-                pairs = np.arange(0, len(frames) - len(frames) % 2, 2)
-                rng = np.random.default_rng(seed)
-                perm = rng.permutation(len(pairs))
-                while len(perm) > 1 and (perm == np.arange(len(perm))).any():  # every pair moves
-                    perm = rng.permutation(len(pairs))
-                order = np.concatenate([np.r_[pairs[p], pairs[p] + 1] for p in perm] + [np.arange(len(pairs) * 2, len(frames))])
-                return encode(frames[order], times, ends, fps)
+            def encode_reordered(frames, times, ends, fps):
+                return encode(frames[order_of(len(frames))], times, ends, fps)
 
-            model.encode = encode_shuffled
+            model.encode = encode_reordered
             try:
-                return original(video, model, **{**kw, "use_cache": False})  # never cache the wrong tokens
+                return original(video, model, **{**kw, "use_cache": False})
             finally:
                 del model.encode
 
-        self.mod.visual_tokens = shuffled
+        self.mod.visual_tokens = reordered
+
+    def shuffled_time(self, seed: int = 0):
+        """Whole frame pairs (temporal patches) in a shuffled order: every token at a wrong time."""
+
+        def order(n):
+            pairs = np.arange(0, n - n % 2, 2)
+            rng = np.random.default_rng(seed)
+            perm = rng.permutation(len(pairs))
+            while len(perm) > 1 and (perm == np.arange(len(perm))).any():  # every pair moves
+                perm = rng.permutation(len(pairs))
+            return np.concatenate([np.r_[pairs[p], pairs[p] + 1] for p in perm] + [np.arange(len(pairs) * 2, n)])
+
+        self._reorder(order)
+
+    def reversed_motion(self):
+        """The two frames of each temporal patch swapped: every pair at its own time, but what
+        moves within it moves backwards (a direction question should get the opposite answer)."""
+
+        def order(n):
+            idx = np.arange(n)
+            idx[: n - n % 2] = idx[: n - n % 2].reshape(-1, 2)[:, ::-1].ravel()
+            return idx
+
+        self._reorder(order)
 
 
 def blind_grounding(g_items) -> dict:
@@ -203,10 +228,12 @@ def main(argv=None) -> None:
                         settings.append((f"{DEFAULT_METHOD} {float(b):.0%} plan {plan}",
                                          {"method": DEFAULT_METHOD, "budget": b, "plan": plan}))
     else:
-        settings += [("control: other video", "other"), ("control: shuffled time", "shuffle")]
+        settings += [("control: other video", "other"), ("control: shuffled time", "shuffle"),
+                     ("control: reversed motion", "reverse")]
         for m in a.methods.split(";"):
             settings += [(f"{m} {float(b):.0%}", {"method": m, "budget": b}) for b in a.budgets.split(",")]
         settings += [(f"pre-keep {p:.0%}", {"pre_keep": p}) for p in PRE_KEEPS]
+        settings += [(f"pixels {p:.0%}", {"plan": f"pixels={p:g}"}) for p in PIXELS if model.limits_pixels]
     results = [blind_grounding(items["ground"])]
     print(json.dumps(results[0]), flush=True)
     for name, setting in settings:
@@ -215,6 +242,8 @@ def main(argv=None) -> None:
                 c.other_video()
             elif setting == "shuffle":
                 c.shuffled_time()
+            elif setting == "reverse":
+                c.reversed_motion()
             r = score(world_dir, model, kinds, items, **(setting if isinstance(setting, dict) else {}))
         results.append({"setting": name, **{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}})
         print(json.dumps(results[-1]), flush=True)
