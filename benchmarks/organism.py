@@ -50,7 +50,9 @@ METHODS = ("holitom", "fastvid", "vidcom2", "dtd", "divprune", "visionzip", "tom
            "uniform", "pool", "dtd,holitom")
 BUDGETS = ("0.5", "0.25", "0.1")
 PRE_KEEPS = (0.5, 0.25)
-PIXELS = (0.5, 0.25)  # plan pixels=P: each frame through the tower at that share of its pixels (Qwen2.5-VL only)
+# plan pixels=P (Qwen2.5-VL only): each frame through the tower under that share of its pixels,
+# which its processor sizes to 28-px multiples: 112x112 frames become 84x84 (9 of 16 tokens) and 56x56 (4)
+PIXELS = (0.6, 0.3)
 PLAN_FACTORS = (1, 2, 3, 4)  # --plans: frames through the tower = factor x budget (compress.plan)
 TOWER_SHARES = (0.5, 0.25)  # --plans: units carried through the tower's later blocks (plan tower=T), alone and with frames
 
@@ -233,7 +235,7 @@ def main(argv=None) -> None:
         for m in a.methods.split(";"):
             settings += [(f"{m} {float(b):.0%}", {"method": m, "budget": b}) for b in a.budgets.split(",")]
         settings += [(f"pre-keep {p:.0%}", {"pre_keep": p}) for p in PRE_KEEPS]
-        settings += [(f"pixels {p:.0%}", {"plan": f"pixels={p:g}"}) for p in PIXELS if model.limits_pixels]
+        settings += [(f"plan pixels={p:g}", {"plan": f"pixels={p:g}"}) for p in PIXELS if model.limits_pixels]
     results = [blind_grounding(items["ground"])]
     print(json.dumps(results[0]), flush=True)
     for name, setting in settings:
