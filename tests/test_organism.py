@@ -5,8 +5,9 @@ measured when each was trained (``expected.json`` beside it, written by
 ``benchmarks/organism.py --ci --record``), at full tokens and at 25 % with the default method,
 so a change that breaks what the organism has learned fails here; the other-video control
 shows that its answers come from its visual tokens, and the shuffled-time control that tokens
-placed at the wrong time lose the time questions. What it has not learned (multiple-choice
-letters, direction, blink counts) these tests cannot guard (docs/organism.md).
+placed at the wrong time lose the time questions, and the reversed-motion control that frames
+swapped inside a temporal patch lose the direction of motion. What it has not learned
+(multiple-choice letters, blink counts) these tests cannot guard (docs/organism.md).
 
 Tolerance: decoding is greedy, so on one machine the figures repeat exactly; another CPU's
 floating-point order can flip an answer whose two best letters are within rounding of each
@@ -78,8 +79,8 @@ def test_the_organism_answers_as_when_it_was_trained(bench, held_out, name, sett
 def test_another_videos_tokens_lose_the_colour_questions(bench, held_out):
     """The instrument can fail: answered from another video's tokens, the organism loses
     the colour of the named shape (its best-learned kind), so its answers come from the
-    tokens it is given (measured when trained: colour 0.96 -> 0.22, open 0.67 -> 0.22;
-    Qwen3-VL 0.93 -> 0.30, 0.65 -> 0.24)."""
+    tokens it is given (measured when trained: colour 0.96 -> 0.30, open 0.88 -> 0.28;
+    Qwen3-VL 0.96 -> 0.22, 0.88 -> 0.17)."""
     d, model, kinds, items, paths = held_out
     full = _expected(model, "full tokens")
     with bench.Controls(paths) as c:
@@ -94,8 +95,9 @@ def test_tokens_at_the_wrong_time_lose_the_time_questions(bench, held_out):
     the tower in a shuffled order, their times kept, and the questions that need time (which
     shape appears first, the colour a shape turns into) and grounding fall, while the colour of
     a named shape (no time needed) stays. Measured when trained (docs/organism.md): order and
-    turn 17 of 20 -> 9 of 20, mIoU 0.66 -> 0.54, colour 0.96 -> 0.93; Qwen3-VL 16 -> 9 of 20,
-    0.60 -> 0.52, 0.93 -> 0.89."""
+    turn 16 of 20 -> 9 of 20, mIoU 0.61 -> 0.57, colour 0.96 -> 0.96; Qwen3-VL 16 -> 7 of 20,
+    0.60 -> 0.55, 0.96 -> 0.96. Grounding falls least: these organisms ground only ~0.1 of mIoU
+    better than answering the whole video."""
     d, model, kinds, items, paths = held_out
     full = _expected(model, "full tokens")
     with bench.Controls(paths) as c:
@@ -105,8 +107,27 @@ def test_tokens_at_the_wrong_time_lose_the_time_questions(bench, held_out):
     right = {r: sum(r_[k] * sum(1 for it in items["open"] if kinds[it["line"]] == k) for k in ("order", "turn"))
              for r, r_ in (("full", full), ("shuffled", got))}
     assert n_time >= 10 and right["full"] - right["shuffled"] >= 5, (right, got, full)
-    assert full["miou"] - got["miou"] >= 0.06, (got, full)
+    assert full["miou"] - got["miou"] >= 0.03, (got, full)
     assert full["color"] - got["color"] <= 0.1, (got, full)
+
+
+def test_motion_played_backwards_loses_the_direction_questions(bench, held_out):
+    """The instrument catches frames in the wrong order inside a temporal patch: the organism
+    reads which way a shape moves from the two frames its tower joins into one token (its
+    tower learned motion in stage 0, ``--tower-motion``); with the two frames of every pair
+    swapped (each token still at its time) the direction questions fall below chance, to the
+    opposite answer, while the colour of a named shape stays. Measured when trained, for both
+    families: direction 21 of 21 -> 0 of 21, colour 0.96 -> 0.96."""
+    d, model, kinds, items, paths = held_out
+    full = _expected(model, "full tokens")
+    with bench.Controls(paths) as c:
+        c.reversed_motion()
+        got = bench.score(d, model, kinds, items)
+    assert full["direction"] >= 0.7, full  # learned (chance is 0.25 among four directions)
+    n_dir = sum(1 for it in items["open"] if kinds[it["line"]] == "direction")
+    # below chance, not at it: the answers are the opposite ones (a broken path would give chance)
+    assert n_dir >= 10 and got["direction"] * n_dir <= TOLERANCE + 1e-9, (got, full)
+    assert abs(full["color"] - got["color"]) <= 0.1, (got, full)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -161,10 +182,11 @@ def test_training_sees_what_vidtoks_path_gives_the_model(family):
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
 
 
-def test_the_second_recipe_trains_a_new_language_model_on_a_tower_with_pointing(tmp_path, monkeypatch):
-    """The shipped recipe's second command: only the first checkpoint's tower kept, calm
-    videos first, the pointing loss on (eager attention while training; the checkpoint keeps
-    sdpa), a few steps of each."""
+def test_a_new_language_model_trains_on_a_kept_tower_with_pointing(tmp_path, monkeypatch):
+    """``--init DIR --fresh-text``: only the first checkpoint's tower kept, a new language
+    model, calm videos first, the pointing loss on (eager attention while training; the
+    checkpoint keeps sdpa), a few steps of each (how a language model is retrained on a
+    tower without training the tower again; docs/organism.md)."""
     train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
     first = tmp_path / "first"
     train.train("qwen2_5_vl", first, steps=1, batch=2, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1, seed=0,

@@ -255,15 +255,16 @@ def build(family: str, seed: int):
                                                do_sample=False)
     proc = _processor(family, tok, cfg)
     # the pixel bounds keep a 112x112 frame one temporal patch of 4x4 tokens: Qwen2.5-VL's
-    # bounds are per frame (its default minimum would upsample the frames); Qwen3-VL's weigh
-    # all frames together, and its factor of 32 sizes 112 to 128 (its default minimum would
-    # upsample short clips)
+    # bounds are per frame (its default minimum would upsample the frames; a minimum of 56x56,
+    # one 2x2 merge of 28-px patches, lets `--plan pixels=` shrink them to 84x84 or 56x56);
+    # Qwen3-VL's weigh all frames together, and its factor of 32 sizes 112 to 128 (its
+    # default minimum would upsample short clips)
     if family == "qwen3_vl":
         side = 128 * 128
         proc.video_processor.size = {"shortest_edge": side, "longest_edge": side * 768}
     else:
         side = world.SIZE * world.SIZE
-        proc.video_processor.size = {"shortest_edge": side, "longest_edge": side * 4}
+        proc.video_processor.size = {"shortest_edge": 56 * 56, "longest_edge": side * 4}
     return model, tok, proc, cls
 
 
