@@ -14,7 +14,7 @@ from vidtok.compress.plan import DEFAULT_FRAMES_PER_BUDGET, frames_share, pixels
 from vidtok.compress.request import Compression
 from vidtok.errors import UsageError
 
-from .conftest import SAMPLES, run_cli
+from .conftest import ROOT, SAMPLES, run_cli
 
 CUTS = str(SAMPLES / "synthetic_cuts.mp4")
 
@@ -125,6 +125,24 @@ def test_pixels_plan_shrinks_frames_and_keeps_the_budget_of_the_full_video(capsy
     assert small["visual_tokens_after"] == full["visual_tokens_after"]
     assert 0.15 * full["visual_tokens_encoded"] < small["visual_tokens_encoded"] < 0.35 * full["visual_tokens_encoded"]
     assert runs["after"][1]["visual_tokens_encoded"] == full["visual_tokens_encoded"]  # not the small ones' cache
+
+
+def test_pixels_plan_shrinks_from_the_size_the_checkpoints_own_processor_gives(capsys, tmp_path, monkeypatch):
+    """A checkpoint whose processor bounds differ from qwen-vl-utils' (the Qwen2.5-VL organism:
+    56x56 to 224x224, so its 112x112 frames stay as they are): ``pixels=`` shrinks from that
+    size, 0.6 to 84x84 (9 of 16 tokens a temporal patch), 0.3 to 56x56 (4), and no lower than
+    its minimum. Sampled under qwen-vl-utils' own minimum (336x336), the frames were taken as
+    upsampled and neither share shrank anything."""
+    from vidtok import world
+
+    monkeypatch.setenv("VIDTOK_CACHE_DIR", str(tmp_path / "cache"))
+    world.write(tmp_path / "w", 1, seed=1000)
+    video = str(tmp_path / "w" / "data" / "w1000_00000.mp4")
+    for plan, per_patch in (("after", 16), ("pixels=0.6", 9), ("pixels=0.3", 4), ("pixels=0.1", 4)):
+        code, out, err = run_cli(["ask", video, "What color is the square?", "-m", str(ROOT / "tests" / "organism" /
+                                  "qwen2_5_vl"), "--json", "--plan", plan], capsys)
+        r = json.loads(out)
+        assert code == 0 and r["visual_tokens_encoded"] == per_patch * len(r["frame_indices"]) // 2, (plan, err)
 
 
 def test_pixels_plan_needs_a_family_that_takes_any_frame_size(capsys):
