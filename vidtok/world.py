@@ -43,6 +43,7 @@ SHAPES = ("square", "circle", "triangle", "cross")
 COLORS = {"red": (230, 30, 30), "green": (30, 200, 40), "blue": (40, 60, 235), "yellow": (240, 220, 30),
           "white": (245, 245, 245), "magenta": (220, 40, 220)}
 DIRECTIONS = ("left", "right", "up", "down")
+STEPS = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}  # each direction's (dx, dy); y grows down
 BACKGROUNDS = ("flat", "gradient", "noise", "stripes")
 INSTRUCTION = "Answer with the option's letter from the given choices directly."
 BLINK_S = 0.5  # an object is off this long in each blink
@@ -78,8 +79,16 @@ class Thing:
         if not self.direction:
             return self.start
         f = (t - self.t1) / max(self.t2 - self.t1, 1e-6)
-        dx, dy = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[self.direction]
+        dx, dy = STEPS[self.direction]
         return self.start[0] + dx * f * self.distance, self.start[1] + dy * f * self.distance
+
+    def fit_path(self, margin: float) -> None:
+        """Move the start so that the whole path (``direction``, ``distance``) stays ``margin``
+        pixels inside the picture."""
+        dx, dy = STEPS[self.direction]
+        lo, hi = margin, SIZE - margin
+        self.start = (float(np.clip(self.start[0], lo + max(0, -dx) * self.distance, hi - max(0, dx) * self.distance)),
+                      float(np.clip(self.start[1], lo + max(0, -dy) * self.distance, hi - max(0, dy) * self.distance)))
 
 
 def _mask(shape: str, size: int, cx: float, cy: float) -> np.ndarray:
@@ -142,13 +151,7 @@ def _thing(rng: np.random.Generator, shape: str, color: str, duration: float) ->
     if event == "move":
         th.direction = str(rng.choice(DIRECTIONS))
         th.distance = float(rng.uniform(30, 50))
-        # start where the whole path fits in the picture
-        x, y = th.start
-        dx, dy = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[th.direction]
-        lo, hi = margin, SIZE - margin
-        x = float(np.clip(x, lo + max(0, -dx) * th.distance, hi - max(0, dx) * th.distance))
-        y = float(np.clip(y, lo + max(0, -dy) * th.distance, hi - max(0, dy) * th.distance))
-        th.start = (x, y)
+        th.fit_path(margin)  # start where the whole path fits in the picture
     elif event == "blink":
         n = int(rng.integers(1, 5))
         slots = np.arange(th.t1 + 0.5, th.t2 - BLINK_S - 0.5 + 1e-9, 2 * BLINK_S)  # one blink a second at most

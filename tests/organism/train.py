@@ -422,6 +422,10 @@ POINT_LAYER = 2
 # majority class's share), so no question naming a shape can be answered. On still pictures of
 # one object, 64 of them a step (each costs what one pair of video frames does), it does learn
 # shapes: large objects first, then the world's mix of sizes.
+#: seconds between the two frames of a temporal patch at the families' default 2 fps (--tower-motion)
+PAIR_GAP = 0.5
+
+
 def still(rng: np.random.Generator, small_share: float, moving: float = 0.0) -> tuple[np.ndarray, torch.Tensor]:
     """Two identical frames of one to three objects of distinct shapes on a world background,
     and the (16, 5) targets of their merged tokens (``token_targets``). Several objects make
@@ -439,19 +443,12 @@ def still(rng: np.random.Generator, small_share: float, moving: float = 0.0) -> 
         if moving > 0 and rng.random() < moving:  # no draw without motion: the shipped recipes' stills stay as they were
             th = things[-1]
             th.direction, th.distance = str(rng.choice(world.DIRECTIONS)), float(rng.uniform(3, 20))  # px in 1 s
-            dx, dy = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[th.direction]
-            lo, hi = margin, world.SIZE - margin
-            th.start = (float(np.clip(th.start[0], lo + max(0, -dx) * th.distance, hi - max(0, dx) * th.distance)),
-                        float(np.clip(th.start[1], lo + max(0, -dy) * th.distance, hi - max(0, dy) * th.distance)))
+            th.fit_path(margin)
     if moving > 0:
         v = world.Video("still", 1.0, str(rng.choice(world.BACKGROUNDS)), things)
         return v.frames(rng)[[0, int(PAIR_GAP * world.FPS)]], token_targets(v, np.array([0.0, PAIR_GAP]))
     v = world.Video("still", 0.5, str(rng.choice(world.BACKGROUNDS)), things)
     return v.frames(rng)[:2], token_targets(v, np.array([0.0, 1 / world.FPS]))
-
-
-#: seconds between the two frames of a temporal patch at the families' default 2 fps
-PAIR_GAP = 0.5
 
 
 def stills(proc, rng: np.random.Generator, n: int, small_share: float, moving: float = 0.0):
