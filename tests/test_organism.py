@@ -210,3 +210,44 @@ def test_a_new_language_model_trains_on_a_kept_tower_with_pointing(tmp_path, mon
     cfg = json.loads((tmp_path / "second" / "config.json").read_text())
     assert "eager" not in json.dumps(cfg)
 
+
+
+def test_new_layers_start_adding_nothing_and_the_letter_stage_trains_them(tmp_path, monkeypatch):
+    """``--init DIR --add-layers N --letters W`` (the multiple-choice stage, docs/organism.md):
+    the deepened model's logits equal the checkpoint's before any step (new layers add nothing
+    to the residual until trained), the three multiple-choice losses are finite and reach every
+    new layer, and the checkpoint it writes loads through vidtok with its new depth."""
+    import torch
+
+    train = _load("organism_train", ROOT / "tests" / "organism" / "train.py")
+    first = tmp_path / "first"
+    train.train("qwen2_5_vl", first, steps=1, batch=2, per_video=2, lr=1e-3, aux_weight=0.5, easy_steps=1, seed=0,
+                eval_every=1, held_out=1, log=lambda s: None)
+    model, tok, proc, cls = train.resume("qwen2_5_vl", first)
+    groups = list(train.videos(train.HELD_OUT_SEED, 2, cls.default_sampler))
+    inp = train.Batcher(tok, proc)(groups)
+    assert any(inp["options"]) and (inp["words"] != -100).any()  # multiple-choice items among them
+    deep = train.deepened(model, 2, seed=3)
+    model.eval(), deep.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(train.forward(deep, inp)[0].logits, train.forward(model, inp)[0].logits)
+    monkeypatch.setattr(train, "LETTERS", 1.0)
+    monkeypatch.setattr(train, "LETTER_IDS", {k: tok.convert_tokens_to_ids(c) for k, c in enumerate("ABCD")})
+    deep.train()
+    deep.set_attn_implementation({"text_config": "eager"})
+    probes = train.make_probes(deep)
+    out = train.forward(deep, inp, probes)[0]
+    answers_at = (inp["labels"] != -100).float().argmax(1) - 1
+    loss = train.letters_loss(deep, out, inp, probes["letter"], answers_at)
+    assert math.isfinite(loss.item()) and loss.item() > 0
+    (out.loss + loss).backward()
+    for layer in deep.model.language_model.layers[-2:]:  # the zeroed projections are where the gradient enters
+        assert layer.self_attn.o_proj.weight.grad.abs().sum() > 0 and layer.mlp.down_proj.weight.grad.abs().sum() > 0
+    last = train.train("qwen2_5_vl", tmp_path / "deep", steps=2, batch=4, per_video=2, lr=1e-3, aux_weight=0.5,
+                       easy_steps=0, seed=1, eval_every=2, held_out=1, init=first, grow=False, add_layers=2,
+                       log=lambda s: None)
+    assert math.isfinite(last["loss"]) and math.isfinite(last["aux"])
+    from vidtok.models.loading import load_model
+
+    vm = load_model(str(tmp_path / "deep"), device="cpu")
+    assert len(vm.model.model.language_model.layers) == len(model.model.language_model.layers) + 2

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -111,7 +112,8 @@ def items_of(v: world.Video, easy: bool = False) -> list[dict]:
     for q in v.questions:
         out.append({"kind": q["task_type"], "form": "open", "prompt": q["question"], "answer": world.answer_word(q)})
         for k, p in enumerate(mc_prompts(q["question"], world.option_texts(q))):
-            out.append({"kind": q["task_type"], "form": f"mc{k}", "prompt": p, "answer": q["answer"]})
+            out.append({"kind": q["task_type"], "form": f"mc{k}", "prompt": p, "answer": q["answer"],
+                        "word": world.answer_word(q)})
     for th in v.things:
         if not th.blinks:
             s = f"the {th.color} {th.shape} is visible"
@@ -205,6 +207,29 @@ def corpus(n_videos: int = 400) -> list[str]:
         for it in items_of(world.make_video("c", rng)):
             texts += [it["prompt"], it["answer"]]
     return texts
+
+
+def deepened(model, n: int, seed: int):
+    """``model`` with ``n`` new layers on top of its language model (``--add-layers``),
+    computing exactly what it computed: each new layer's attention output and MLP down
+    projection start at zero, so it adds nothing to the residual until trained. The model's
+    own config class with more layers, so the checkpoint loads like any other."""
+    cfg = model.config
+    text = cfg.text_config
+    old = text.num_hidden_layers
+    text.num_hidden_layers = old + n
+    if getattr(text, "layer_types", None):
+        text.layer_types = list(text.layer_types) + [text.layer_types[-1]] * n
+    torch.manual_seed(seed)
+    new = type(model)(cfg)
+    missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(".layers." in k and int(k.split(".layers.")[1].split(".")[0]) >= old for k in missing), missing
+    with torch.no_grad():
+        for layer in new.model.language_model.layers[old:]:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+    new.generation_config = model.generation_config
+    return new
 
 
 def resume(family: str, path: Path, fresh_text: bool = False, seed: int = 0):
@@ -302,6 +327,7 @@ class Batcher:
         """``groups``: (video, its examples) pairs; a video is {"frames", "fps"}."""
         vp = self.proc.video_processor
         pix, grids, spg, seqs, labels, owner, targets, seconds, named = [], [], [], [], [], [], [], [], []
+        options, words = [], []  # per sequence: (letter 0-3, its words' positions) of each option line; the answer word's token
         for v, (video, exs) in enumerate(groups):
             targets.append(video["targets"])
             t = np.append(video["times"], video["times"][-1]) if len(video["times"]) % 2 else video["times"]
@@ -316,7 +342,10 @@ class Batcher:
             vtext = self.video_text(out, video)
             for ex in exs:
                 text = self.expanded(self.prompt_text(ex["prompt"]), vtext)
-                ids = self.tok(text, add_special_tokens=False)["input_ids"]
+                enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
+                ids = enc["input_ids"]
+                options.append(option_tokens(text, enc["offset_mapping"]))
+                words.append(self.tok(ex["word"], add_special_tokens=False)["input_ids"][0] if "word" in ex else -100)
                 ans = self.tok(ex["answer"] + "<|im_end|>", add_special_tokens=False)["input_ids"] if with_answer else []
                 seqs.append(ids + ans)
                 labels.append([-100] * len(ids) + ans)
@@ -331,6 +360,7 @@ class Batcher:
             ids[k, width - len(s):] = torch.tensor(s)
             lab[k, width - len(s):] = torch.tensor(l)
             mask[k, width - len(s):] = 1
+            options[k] = [(letter, [width - len(s) + p for p in at]) for letter, at in options[k]]
         # the model's M-RoPE positions need to know which tokens are video (2), as its processor
         # says: without them transformers falls back to plain 1-D positions, which no real
         # checkpoint was trained with and vidtok's path never uses
@@ -339,7 +369,18 @@ class Batcher:
                 "mm_token_type_ids": types,
                 "grids": torch.cat(grids), "spg": torch.tensor(spg), "owner": torch.tensor(owner),
                 "targets": torch.cat(targets), "seconds": seconds, "named": torch.tensor(named),
+                "options": options, "words": torch.tensor(words),
                 "target_start": torch.tensor([0] + [len(t) for t in targets]).cumsum(0)}
+
+
+def option_tokens(text: str, offsets) -> list[tuple[int, list[int]]]:
+    """Each option line of a multiple-choice prompt ("A. red"): its letter (0-3) and the
+    positions of its words' tokens (what follows "A. "), from the tokenizer's offsets."""
+    out = []
+    for m in re.finditer(r"\n([A-D])\. ([^\n]+)", text):
+        a, b = m.span(2)
+        out.append(("ABCD".index(m.group(1)), [k for k, (x, y) in enumerate(offsets) if x < b and y > a]))
+    return out
 
 
 def forward(model, inp, probes=None):
@@ -361,7 +402,8 @@ def forward(model, inp, probes=None):
         timing = {"second_per_grid_ts": inp["spg"][inp["owner"]]}
     out = model(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"], mm_token_type_ids=inp["mm_token_type_ids"],
                 video_grid_thw=inp["grids"][inp["owner"]], mm_encoder_outputs={"video": encoded}, **timing,
-                output_hidden_states=probes is not None, output_attentions=probes is not None and POINT > 0)
+                output_hidden_states=probes is not None,
+                output_attentions=probes is not None and (POINT > 0 or LETTERS > 0))
     # each answer weighs the same however many tokens it has: a per-token mean lets the
     # grounding answers' digits (~9 tokens) drown the one-letter answers
     lab = inp["labels"][:, 1:]
@@ -385,7 +427,44 @@ def forward(model, inp, probes=None):
         last = out.hidden_states[POINT_LAYER][torch.arange(len(answers_at)), answers_at]
         if asks.any():
             aux = aux + POINT * ce(probes["named"](last[asks]), inp["named"][asks])
+    if LETTERS > 0:
+        answers_at = (inp["labels"] != -100).float().argmax(1) - 1
+        aux = aux + LETTERS * letters_loss(model, out, inp, probes["letter"], answers_at)
     return out, aux
+
+
+def letters_loss(model, out, inp: dict, letter_probe, answers_at: torch.Tensor) -> torch.Tensor:
+    """Multiple choice as three hops, one layer each at the top of the language model
+    (``--letters``; ``--add-layers`` makes room): the answer word first (the residual at the
+    last prompt position, two layers from the top, read through the model's own final norm and
+    output head, must say the word the open-ended question is answered with); each option's
+    words carry their line's letter (a probe on the last layer's input); and the last layer's
+    first head looks from the last prompt position at the right option's words (minus the log
+    of its share), so the word found below picks its letter. Measured (docs/organism.md):
+    without the first hop the pointing head looked at the four options evenly."""
+    depth = len(out.attentions)
+    ce = torch.nn.functional.cross_entropy
+    rows = torch.arange(len(answers_at))
+    asks = inp["words"] != -100
+    loss = out.logits.new_zeros(())
+    if asks.any():
+        said = model.model.language_model.norm(out.hidden_states[depth - 2][rows, answers_at])
+        loss = loss + ce(model.lm_head(said[asks]), inp["words"][asks])
+    hidden, att = out.hidden_states[depth - 1], out.attentions[depth - 1][:, 0]
+    lines, letters, point = [], [], []
+    for j, opts in enumerate(inp["options"]):
+        for letter, at in opts:
+            lines.append(hidden[j, at].mean(0))
+            letters.append(letter)
+        right = int(inp["labels"][j][answers_at[j] + 1]) if opts else -1  # the answer's first token
+        for letter, at in opts:
+            if right == LETTER_IDS.get(letter):
+                point.append(-torch.log(att[j, answers_at[j], at].sum() + 1e-6))
+    if lines:
+        loss = loss + ce(letter_probe(torch.stack(lines)), torch.tensor(letters))
+    if point:
+        loss = loss + torch.stack(point).mean()
+    return loss
 
 
 def pointing(att: torch.Tensor, inp: dict, is_video: torch.Tensor, answers_at: torch.Tensor) -> torch.Tensor:
@@ -414,6 +493,10 @@ MAX_SECOND = 12
 #: head it teaches to find the named shape's tokens
 POINT = 0.0
 POINT_LAYER = 2
+#: weight of ``letters_loss`` (``--letters``; 0: off)
+LETTERS = 0.0
+#: the letters' token ids, once a tokenizer is known (``train``)
+LETTER_IDS: dict[int, int] = {}
 
 
 # -- stage 0: the tower learns shapes on still pictures --------------------------------------
@@ -510,7 +593,8 @@ def make_probes(model):
     text = model.config.text_config.hidden_size
     return torch.nn.ModuleDict({"tower": torch.nn.Linear(tower, sum(AUX.values())),
                                 "time": torch.nn.Linear(text, MAX_SECOND + 1),
-                                "named": torch.nn.Linear(text, 1 + len(SHAPE_IDS))})
+                                "named": torch.nn.Linear(text, 1 + len(SHAPE_IDS)),
+                                "letter": torch.nn.Linear(text, 4)})
 
 
 def calm(v: world.Video, rng: np.random.Generator) -> None:
@@ -599,16 +683,20 @@ def schedule(step: int, steps: int, peak: float, warmup: int) -> float:
 def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: float, aux_weight: float,
           easy_steps: int, seed: int, eval_every: int, held_out: int, stop_after: Optional[int] = None,
           init: Optional[Path] = None, tower_steps: int = 0, tower_lr: float = 1e-3, tower_scale: float = 1.0,
-          fresh_text: bool = False, grow: bool = True, calm_steps: int = 0, tower_motion: float = 0.0, log=print) -> dict:
+          fresh_text: bool = False, grow: bool = True, calm_steps: int = 0, tower_motion: float = 0.0,
+          add_layers: int = 0, log=print) -> dict:
     """Train and write the checkpoint to ``out`` (also at every evaluation); ``stop_after``
     ends the run at that step with the weights it has (the schedule still spans ``steps``);
     ``init`` trains on from a checkpoint this script wrote instead of random weights (only its
     tower with ``fresh_text``); ``grow=False`` leaves out the curriculum's first third (one
     object that fills the frame): two objects from the start; ``calm_steps``: that many steps of
     ``calm`` two-object videos before the curriculum; ``tower_motion``: stage 0's share of
-    moving objects (``pretrain_tower``)."""
+    moving objects (``pretrain_tower``); ``add_layers``: with ``init``, that many new layers
+    on top of its language model (``deepened``)."""
     torch.manual_seed(seed)
     model, tok, proc, cls = build(family, seed) if init is None else resume(family, init, fresh_text, seed)
+    if add_layers:
+        model = deepened(model, add_layers, seed)
     batcher = Batcher(tok, proc)
     held = list(videos(HELD_OUT_SEED, held_out, cls.default_sampler))
     held += list(videos(HELD_OUT_SEED + 1, held_out // 4, cls.default_sampler, stage=lambda k: (2, 0.0)))
@@ -616,7 +704,8 @@ def train(family: str, out: Path, steps: int, batch: int, per_video: int, lr: fl
     log(json.dumps({"parameters": sum(p.numel() for p in model.parameters()),
                     "held_out_items": sum(len(e) for _, e in held)}))
     history = pretrain_tower(model, proc, tower_steps, tower_lr, seed=seed, log=log, moving=tower_motion) if tower_steps else []
-    if POINT > 0:  # the attention weights `pointing` reads: eager attention while training
+    LETTER_IDS.update({k: tok.convert_tokens_to_ids(c) for k, c in enumerate("ABCD")})
+    if POINT > 0 or LETTERS > 0:  # the attention weights the pointing losses read: eager attention while training
         model.set_attn_implementation({"text_config": "eager"})
     probes = make_probes(model)
     params = [*model.parameters(), *probes.parameters()]
@@ -706,6 +795,11 @@ def main(argv=None) -> None:
                     help="steps of calm two-object videos (large, still, shown throughout; colours asked) first")
     ap.add_argument("--point", type=float, default=0.0,
                     help="weight of the pointing loss: a head of the language model learns to look at the named shape")
+    ap.add_argument("--letters", type=float, default=0.0,
+                    help="weight of the multiple-choice losses: the answer word two layers from the top, each "
+                         "option's words carrying their letter, the last layer looking at the right option")
+    ap.add_argument("--add-layers", type=int, default=0,
+                    help="with --init: this many new layers on top of its language model (they start adding nothing)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--held-out", type=int, default=60, help="held-out videos evaluated along the way")
@@ -721,15 +815,15 @@ def main(argv=None) -> None:
     ap.add_argument("--forms", help="teach only these forms (comma-separated: easy,open,mc,g)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     a = ap.parse_args(argv)
-    global PROMPTS, KINDS, FORMS, POINT
-    PROMPTS, POINT = a.prompts, a.point
+    global PROMPTS, KINDS, FORMS, POINT, LETTERS
+    PROMPTS, POINT, LETTERS = a.prompts, a.point, a.letters
     KINDS = set(a.kinds.split(",")) if a.kinds else None
     FORMS = set(a.forms.split(",")) if a.forms else None
     if a.threads:
         torch.set_num_threads(a.threads)
     print(json.dumps(train(a.family, a.out, a.steps, a.batch, a.per_video, a.lr, a.aux, a.easy_steps, a.seed, a.eval_every,
                            a.held_out, a.stop_after, a.init, a.tower_steps, a.tower_lr, a.tower_scale,
-                           a.fresh_text, a.grow, a.calm_steps, a.tower_motion)))
+                           a.fresh_text, a.grow, a.calm_steps, a.tower_motion, a.add_layers)))
 
 
 if __name__ == "__main__":
