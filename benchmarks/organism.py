@@ -26,7 +26,7 @@ Markdown table::
     python benchmarks/organism.py --family qwen2_5_vl --ci   # the CI subset; --record writes expected.json
     python benchmarks/organism.py --plans --videos 80      # where the budget is spent (compress.plan)
 
-The figures are the organism's, a 1.5 or 1.9 M-parameter model on a toy world: they show which kinds
+The figures are the organism's, a 1.9 or 2.3 M-parameter model on a toy world: they show which kinds
 of answer a method loses on this world, and say nothing of a real model's accuracy.
 """
 

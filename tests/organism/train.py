@@ -28,6 +28,9 @@ What the model is taught, and why:
 * A curriculum first (``train``): one object that fills the frame and shrinks, then two.
 * The loss is on the answer's tokens only (and the end-of-turn token after them), averaged per
   answer; training-only linear probes (``forward``) add what each visual token shows and when.
+* Multiple-choice letters come last, on a trained organism (``--init DIR --add-layers 2
+  --letters W``): two new layers on top of its language model and the three hops of
+  ``letters_loss``, one a layer (answer word, the option's letter, the right option).
 """
 
 from __future__ import annotations
