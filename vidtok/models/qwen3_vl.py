@@ -6,9 +6,7 @@ Differences from Qwen2.5-VL that matter for compression:
   text (the mean time of its two frames, as the processor writes it). A compressed set
   keeps the timestamp of every temporal patch that still has a kept token, or that a merged
   token's span covers (its start and end markers then enclose no token), and drops the
-  rest, so the prompt never names a moment the model cannot see. Measured on the Qwen3-VL
-  organism (docs/organism.md): with one to four tokens left between the stamps (10 %), it
-  answers "Which shape appears first?" with a stamp's text.
+  rest, so the prompt never names a moment the model cannot see.
 * **DeepStack.** Features from several vision layers are added to the first LLM layers at
   the visual positions. vidtok carries them inside the TokenSet (concatenated after the
   main features), so every compressor merges or drops them exactly like the main ones.
