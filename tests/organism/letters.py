@@ -39,10 +39,11 @@ def hops(ckpt: Path, videos: int) -> dict:
     batcher = train.Batcher(tok, proc)
     letter_ids = {k: tok.convert_tokens_to_ids(c) for k, c in enumerate("ABCD")}
     groups = [(v, exs) for v, exs in train.videos(train.HELD_OUT_SEED, videos, cls.default_sampler) if exs]
+    probes = train.make_probes(model)  # only so that forward returns hidden states and attentions
     n = word = right_share = options_share = letter = 0
     for k in range(0, len(groups), 4):
         inp = batcher(groups[k:k + 4])
-        out, _ = train.forward(model, inp, train.make_probes(model))
+        out, _ = train.forward(model, inp, probes)
         depth = len(out.attentions)
         at = (inp["labels"] != -100).float().argmax(1) - 1  # each prompt's last position
         rows = torch.arange(len(at))

@@ -422,8 +422,8 @@ def forward(model, inp, probes=None):
     hidden = out.hidden_states[PROBE_LAYER][is_video]
     sec = torch.cat([inp["seconds"][v] for v in inp["owner"].tolist()])
     aux = aux + ce(probes["time"](hidden), sec.clamp(max=MAX_SECOND))
+    answers_at = (inp["labels"] != -100).float().argmax(1) - 1  # each prompt's last position
     if POINT > 0:
-        answers_at = (inp["labels"] != -100).float().argmax(1) - 1  # each prompt's last position
         aux = aux + POINT * pointing(out.attentions[POINT_LAYER][:, 0], inp, is_video, answers_at)
         # the first hop: the named shape carried to the last prompt position, whose query finds it
         asks = inp["named"] > 0
@@ -431,7 +431,6 @@ def forward(model, inp, probes=None):
         if asks.any():
             aux = aux + POINT * ce(probes["named"](last[asks]), inp["named"][asks])
     if LETTERS > 0:
-        answers_at = (inp["labels"] != -100).float().argmax(1) - 1
         aux = aux + LETTERS * letters_loss(model, out, inp, probes["letter"], answers_at)
     return out, aux
 
